@@ -1,0 +1,50 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+APT_PKGS := mosquitto mosquitto-clients snmpd snmp prometheus prometheus-alertmanager prometheus-snmp-exporter
+APT_BINS := /usr/sbin/mosquitto /usr/sbin/snmpd /usr/bin/snmpbulkwalk /usr/bin/prometheus /usr/bin/prometheus-alertmanager /usr/bin/prometheus-snmp-exporter
+
+.PHONY: setup demo test lint typecheck pytest bench clean
+
+setup: $(STAMP) apt
+
+# Reinstall only when the project metadata changed: a few seconds when everything is there.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+apt:
+	@missing=""; for b in $(APT_BINS); do test -x $$b || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages: $(APT_PKGS)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PKGS) >/dev/null; \
+	  else \
+	    echo "missing Debian packages; run as root: apt-get install -y $(APT_PKGS)" >&2; exit 1; \
+	  fi; \
+	fi
+.PHONY: apt
+
+demo: setup
+	$(BIN)/linkmargin demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check linkmargin collector analyzer lab tests bench dashboards
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/pytest -q
+
+test: setup lint typecheck pytest
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

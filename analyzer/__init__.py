@@ -1,0 +1,1 @@
+"""The analyzer: margins, trends, cohorts and forecasts from the sample stream and the inventory."""

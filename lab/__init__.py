@@ -1,0 +1,1 @@
+"""The lab: a simulated fabric (optics, connectors, faults) served as real SNMP agents."""

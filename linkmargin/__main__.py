@@ -1,0 +1,3 @@
+from linkmargin.cli import main
+
+main()

@@ -1,0 +1,16 @@
+"""Composition root: the CLI and the wiring of lab, collector, bus and analyzer.
+
+This package is the only place where all parts meet. Each command group lives in its own module
+and registers itself on :data:`app` when imported here.
+"""
+
+from __future__ import annotations
+
+from linkmargin.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
