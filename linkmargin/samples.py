@@ -158,21 +158,20 @@ REASON_NAMES: Final[tuple[str, ...]] = tuple(r.value for r in Reason)
 METRIC_DTYPE: Final[pl.Enum] = pl.Enum(METRIC_NAMES)
 REASON_DTYPE: Final[pl.Enum] = pl.Enum(REASON_NAMES)
 
-SAMPLE_SCHEMA: Final = pl.Schema(
-    {
-        "ts": pl.Datetime("us", "UTC"),
-        "device": pl.String,
-        "port": pl.String,
-        "lane": pl.Int8,
-        "metric": METRIC_DTYPE,
-        "value": pl.Float64,
-        "counter": pl.UInt64,
-        "counter_bits": pl.UInt8,
-        "uptime_cs": pl.Int64,
-        "aggregate": pl.Boolean,
-        "reason": REASON_DTYPE,
-    }
-)
+_SCHEMA_COLUMNS: dict[str, pl.DataType] = {
+    "ts": pl.Datetime("us", "UTC"),
+    "device": pl.String(),
+    "port": pl.String(),
+    "lane": pl.Int8(),
+    "metric": METRIC_DTYPE,
+    "value": pl.Float64(),
+    "counter": pl.UInt64(),
+    "counter_bits": pl.UInt8(),
+    "uptime_cs": pl.Int64(),
+    "aggregate": pl.Boolean(),
+    "reason": REASON_DTYPE,
+}
+SAMPLE_SCHEMA: Final = pl.Schema(_SCHEMA_COLUMNS)
 """polars schema of a batch of samples. Column order is part of the contract."""
 
 SAMPLE_COLUMNS: Final[tuple[str, ...]] = tuple(SAMPLE_SCHEMA.names())
