@@ -1,0 +1,1 @@
+"""Grafana dashboards as code: ``build.py`` writes the JSON and provisioning file kept beside it."""

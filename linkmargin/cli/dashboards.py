@@ -1,0 +1,32 @@
+"""`linkmargin dashboards build`: write the Grafana dashboards and their provisioning file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from dashboards.build import build
+from linkmargin.cli.app import app
+
+dashboards_app = typer.Typer(
+    help="Grafana dashboards (JSON model, generated from code).", no_args_is_help=True
+)
+app.add_typer(dashboards_app, name="dashboards")
+
+
+@dashboards_app.command("build")
+def build_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the JSON files into.")] = Path(
+        "dashboards"
+    ),
+    grafana_path: Annotated[
+        str, typer.Option(help="Where Grafana reads the files from (named in provisioning.yaml).")
+    ] = "/var/lib/grafana/dashboards/linkmargin",
+) -> None:
+    """Generate the fleet, per-lane and collector dashboards plus a Grafana provisioning file."""
+    console = Console()
+    for path in build(out, grafana_path):
+        console.print(f"wrote {path}")

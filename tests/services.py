@@ -1,0 +1,192 @@
+"""Real services on loopback for the tests: Prometheus, Alertmanager, a webhook receiver.
+
+Each is started the way a user starts it (Debian's binaries, our config files), on a free port of
+127.0.0.1, and stopped after. Commands and gotchas: shared/reference/ops-stack.md.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port of 127.0.0.1 that is free now (TCP by default, UDP with SOCK_DGRAM)."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 15.0) -> None:
+    """Wait until ``url`` answers 200, or raise with the last error."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except Exception as exc:
+            last = exc
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} not ready: {last}")
+
+
+def require_binary(name: str) -> str:
+    """Path of a Debian binary the tests need; fail loudly (never skip) when `make setup` was not run."""
+    path = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
+    if path is None:
+        raise RuntimeError(f"{name} is not installed: run `make setup`")
+    return path
+
+
+class Prometheus:
+    """A running Prometheus server with a query helper."""
+
+    def __init__(self, url: str, proc: subprocess.Popen[bytes]) -> None:
+        self.url = url
+        self.proc = proc
+
+    def api(self, path: str, **params: str) -> Any:
+        """GET /api/v1/<path> and return its ``data`` (raises on an error status)."""
+        query = urllib.parse.urlencode(params)
+        with urllib.request.urlopen(f"{self.url}/api/v1/{path}?{query}", timeout=10) as r:
+            doc = json.load(r)
+        if doc.get("status") != "success":
+            raise RuntimeError(f"prometheus {path} {params}: {doc}")
+        return doc["data"]
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        """Instant query; the vector's samples."""
+        return list(self.api("query", query=expr)["result"])
+
+    def wait_for(self, expr: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Poll ``expr`` until it returns a non-empty result."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = self.query(expr)
+            if result:
+                return result
+            time.sleep(0.25)
+        raise TimeoutError(f"no result for {expr!r} after {timeout}s")
+
+
+@contextmanager
+def prometheus(
+    tmp: Path,
+    targets: list[str],
+    rule_files: list[Path] | None = None,
+    alertmanager: str | None = None,
+    interval: str = "1s",
+) -> Iterator[Prometheus]:
+    """Start Prometheus scraping ``targets`` (host:port), evaluating ``rule_files``."""
+    binary = require_binary("prometheus")
+    tmp.mkdir(parents=True, exist_ok=True)
+    config: dict[str, Any] = {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval},
+        "scrape_configs": [{"job_name": "linkmargin", "static_configs": [{"targets": targets}]}],
+    }
+    if rule_files:
+        config["rule_files"] = [str(p.resolve()) for p in rule_files]
+    if alertmanager:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+    cfg = tmp / "prometheus.yml"
+    cfg.write_text(yaml.safe_dump(config))
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={cfg}",
+            f"--storage.tsdb.path={tmp / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp / "prometheus.log").open("wb"),
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url + "/-/ready")
+        yield Prometheus(url, proc)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+class Webhook:
+    """An HTTP receiver that records every JSON body posted to it, by path."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, Any]]] = []
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with outer._lock:
+                    outer.received.append((self.path, json.loads(body or b"{}")))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait(self, predicate: Any, timeout: float = 30.0) -> list[tuple[str, dict[str, Any]]]:
+        """Wait until some received (path, body) satisfies ``predicate``; return all received."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if any(predicate(path, body) for path, body in self.received):
+                    return list(self.received)
+            time.sleep(0.2)
+        raise TimeoutError(f"webhook received nothing matching; got {self.received}")
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@contextmanager
+def alertmanager(tmp: Path, config: Path, webhook_url: str | None = None) -> Iterator[str]:
+    """Start Alertmanager with ``config`` (``WEBHOOK_URL`` in it replaced); yield its host:port."""
+    binary = require_binary("prometheus-alertmanager")
+    tmp.mkdir(parents=True, exist_ok=True)
+    text = config.read_text()
+    if webhook_url:
+        text = text.replace("http://127.0.0.1:9095", webhook_url)
+    cfg = tmp / "alertmanager.yml"
+    cfg.write_text(text)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={cfg}",
+            f"--storage.path={tmp / 'am'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",  # otherwise gossip binds 0.0.0.0:9094
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp / "alertmanager.log").open("wb"),
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/-/ready")
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
