@@ -28,8 +28,9 @@ apt:
 	fi
 .PHONY: apt
 
+# Until the analyzer's embedded demo exists: the example fabric's link-budget table.
 demo: setup
-	$(BIN)/linkmargin demo
+	$(BIN)/linkmargin inventory show configs/inventory.example.yaml
 
 lint: setup
 	$(BIN)/ruff check .

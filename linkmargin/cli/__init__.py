@@ -15,3 +15,6 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+import linkmargin.cli.inventory  # noqa: E402,F401  registers `linkmargin inventory`

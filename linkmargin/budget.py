@@ -1,0 +1,186 @@
+"""Link budget: expected channel loss, headroom, Rx window, power and BER margins.
+
+Formulas: shared/reference/optics-facts.md section 5 (loss sum, OMA conversion, margin definitions)
+and 1c (FEC limits). All powers in dBm, losses in dB; a missing reading (None / NaN) stays missing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from linkmargin.catalog import ConnectorType, Fec, OpticPMD, fiber, fiber_attenuation_db_per_km
+from linkmargin.units import avg_to_oma_dbm
+
+__all__ = [
+    "RULE_OF_THUMB_MAX_CONNECTOR_IL_DB",
+    "RULE_OF_THUMB_MIN_RATE_GBPS",
+    "ChannelLoss",
+    "RxWindow",
+    "ber_floor",
+    "ber_from_corrected_cw",
+    "ber_from_symbol_errors",
+    "ber_margin_decades",
+    "connector_rule_flag",
+    "expected_channel_loss",
+    "expected_rx_window",
+    "headroom_db",
+    "lane_power_margin_db",
+    "lane_power_margin_db_array",
+    "p_uncorrectable_cw",
+    "threshold_margin_db",
+]
+
+# The seed article's rule of thumb: on links of 200G and above, connectors together should not
+# exceed 1.0 dB of insertion loss (restated in issue #3; not verified against a standard).
+RULE_OF_THUMB_MIN_RATE_GBPS = 200
+RULE_OF_THUMB_MAX_CONNECTOR_IL_DB = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelLoss:
+    """Expected loss of a channel, split into fiber and connection parts, typical and rated max."""
+
+    fiber_db: float
+    connections_typical_db: float
+    connections_max_db: float
+    connectors_max_db: float  # mated connectors only (no splices): what the rule of thumb looks at
+
+    @property
+    def typical_db(self) -> float:
+        """Fiber plus typical connection losses."""
+        return self.fiber_db + self.connections_typical_db
+
+    @property
+    def max_db(self) -> float:
+        """Fiber plus rated maximum connection losses."""
+        return self.fiber_db + self.connections_max_db
+
+
+@dataclass(frozen=True, slots=True)
+class RxWindow:
+    """Average Rx power range expected at the far end (dBm)."""
+
+    low_dbm: float  # weakest Tx through the worst rated channel
+    high_dbm: float  # strongest Tx through the typical channel
+
+
+def expected_channel_loss(
+    pmd: OpticPMD, fiber_name: str, length_m: float, connections: Sequence[ConnectorType]
+) -> ChannelLoss:
+    """Fiber attenuation x length + sum of rated connection losses (typical and max)."""
+    kind = fiber(fiber_name).kind
+    fiber_db = fiber_attenuation_db_per_km(fiber_name, pmd.wavelength_nm) * length_m / 1000.0
+    return ChannelLoss(
+        fiber_db=fiber_db,
+        connections_typical_db=sum(c.il_typical(kind) for c in connections),
+        connections_max_db=sum(c.il_max(kind) for c in connections),
+        connectors_max_db=sum(c.il_max(kind) for c in connections if not c.is_splice),
+    )
+
+
+def headroom_db(pmd: OpticPMD, fiber_name: str, loss_db: float) -> float | None:
+    """PMD maximum channel insertion loss on this fiber minus the given loss; None if not catalogued."""
+    limit = pmd.max_il_db(fiber_name)
+    return None if limit is None else limit - loss_db
+
+
+def expected_rx_window(pmd: OpticPMD, loss: ChannelLoss) -> RxWindow | None:
+    """Far-end Tx range minus expected loss; None when the PMD lacks a Tx range."""
+    lo, hi = pmd.tx_avg_min_dbm.value, pmd.tx_avg_max_dbm.value
+    if lo is None or hi is None:
+        return None
+    return RxWindow(low_dbm=lo - loss.max_db, high_dbm=hi - loss.typical_db)
+
+
+def lane_power_margin_db(rx_avg_dbm: float | None, pmd: OpticPMD, er_db: float | None = None) -> float | None:
+    """Rx OMA from DOM average power at ``er_db`` (PMD minimum if None) minus the Rx sensitivity (OMA)."""
+    er = pmd.er_min_db.value if er_db is None else er_db
+    sens = pmd.rx_sens_oma_dbm.value
+    if rx_avg_dbm is None or er is None or sens is None or math.isnan(rx_avg_dbm):
+        return None
+    return avg_to_oma_dbm(rx_avg_dbm, er) - sens
+
+
+def lane_power_margin_db_array(
+    rx_avg_dbm: npt.ArrayLike, pmd: OpticPMD, er_db: float | None = None
+) -> npt.NDArray[np.float64]:
+    """Vectorized :func:`lane_power_margin_db`; NaN in, NaN out."""
+    er = pmd.er_min_db.value if er_db is None else er_db
+    sens = pmd.rx_sens_oma_dbm.value
+    rx = np.asarray(rx_avg_dbm, dtype=np.float64)
+    if er is None or sens is None:
+        return np.full(rx.shape, np.nan)
+    return rx + (avg_to_oma_dbm(0.0, er) - sens)
+
+
+def threshold_margin_db(rx_avg_dbm: float | None, threshold_dbm: float | None) -> float | None:
+    """Rx average power minus a module threshold (e.g. its low warning); None if either is missing."""
+    if rx_avg_dbm is None or threshold_dbm is None or math.isnan(rx_avg_dbm) or math.isnan(threshold_dbm):
+        return None
+    return rx_avg_dbm - threshold_dbm
+
+
+def ber_from_symbol_errors(symbol_errors: float, interval_s: float, bit_rate_bps: float) -> float:
+    """Pre-FEC BER from RS-FEC symbol errors: errors / bits (a lower bound; x10 worst case, OF 1c)."""
+    if interval_s <= 0 or bit_rate_bps <= 0 or symbol_errors < 0:
+        raise ValueError("interval, bit rate must be > 0 and the count >= 0")
+    return symbol_errors / (bit_rate_bps * interval_s)
+
+
+def ber_from_corrected_cw(corrected_cw: float, interval_s: float, bit_rate_bps: float, code: Fec) -> float:
+    """Pre-FEC BER from corrected codewords over an interval at ``bit_rate_bps``.
+
+    Inverts P(codeword has >= 1 errored symbol) = 1 - (1 - p_sym)^n, assuming independent errors and one
+    bit per errored symbol (a lower bound: bursts put more bits in fewer codewords).
+    """
+    if interval_s <= 0 or bit_rate_bps <= 0 or corrected_cw < 0:
+        raise ValueError("interval, bit rate must be > 0 and the count >= 0")
+    total_cw = bit_rate_bps * interval_s / code.codeword_bits
+    p_cw = min(corrected_cw / total_cw, 1.0 - 1e-12)
+    # log1p/expm1 keep precision when p_cw is tiny
+    p_sym = -math.expm1(math.log1p(-p_cw) / code.n_symbols)
+    return p_sym / code.symbol_bits
+
+
+def ber_floor(interval_s: float, bit_rate_bps: float) -> float:
+    """Smallest BER an interval can resolve (one error in all its bits): the bound when none were seen."""
+    return 1.0 / (bit_rate_bps * interval_s)
+
+
+def ber_margin_decades(ber: float | None, code: Fec) -> float | None:
+    """log10(FEC pre-FEC BER limit) - log10(BER); None when BER is missing or zero (use ber_floor)."""
+    limit = code.ber_limit.value
+    if ber is None or limit is None or not ber > 0:
+        return None
+    return math.log10(limit) - math.log10(ber)
+
+
+def p_uncorrectable_cw(ber: float, code: Fec) -> float:
+    """Probability a codeword has more than t errored symbols, for independent random bit errors."""
+    p_sym = -math.expm1(code.symbol_bits * math.log1p(-ber))
+    n, t = code.n_symbols, code.t_symbols
+    if p_sym <= 0:
+        return 0.0
+    log_p, log_q = math.log(p_sym), math.log1p(-p_sym)
+    total = 0.0
+    for k in range(t + 1, n + 1):
+        term = math.exp(
+            math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p + (n - k) * log_q
+        )
+        total += term
+        if k > t + 5 and term < total * 1e-17:
+            break
+    return min(total, 1.0)
+
+
+def connector_rule_flag(pmd: OpticPMD, loss: ChannelLoss) -> bool:
+    """Seed rule of thumb: >= 200G link whose connectors' rated IL together exceeds 1.0 dB."""
+    return (
+        pmd.nominal_rate_gbps >= RULE_OF_THUMB_MIN_RATE_GBPS
+        and loss.connectors_max_db > RULE_OF_THUMB_MAX_CONNECTOR_IL_DB + 1e-9
+    )

@@ -1,0 +1,1 @@
+"""Catalog data files (YAML) shipped inside the package."""

@@ -1,0 +1,125 @@
+"""Link budget against hand-computed values from the catalog and optics-facts.md."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from linkmargin.budget import (
+    ber_floor,
+    ber_from_corrected_cw,
+    ber_from_symbol_errors,
+    ber_margin_decades,
+    connector_rule_flag,
+    expected_channel_loss,
+    expected_rx_window,
+    headroom_db,
+    lane_power_margin_db,
+    lane_power_margin_db_array,
+    p_uncorrectable_cw,
+    threshold_margin_db,
+)
+from linkmargin.catalog import connector, fec, optic
+
+SR8 = optic("400GBASE-SR8")
+KP4, KR4 = fec("KP4"), fec("KR4")
+
+
+def test_om4_62m_sr8_two_lowloss_mtp() -> None:
+    mtp = connector("MTP-16")
+    loss = expected_channel_loss(SR8, "OM4", 62, [mtp, mtp])
+    # by hand from the catalog: 0.062 km x 3.5 dB/km = 0.217 dB fiber
+    assert loss.fiber_db == pytest.approx(0.217)
+    # typical 2 x 0.15, max 2 x 0.35 (MTP low-loss grade)
+    assert loss.typical_db == pytest.approx(0.217 + 0.30)
+    assert loss.max_db == pytest.approx(0.217 + 0.70)
+    # 400GBASE-SR8 on OM4 allows 1.9 dB
+    assert headroom_db(SR8, "OM4", loss.max_db) == pytest.approx(1.9 - 0.917)
+    assert headroom_db(SR8, "OS2", loss.max_db) is None
+    assert not connector_rule_flag(SR8, loss)  # 0.70 dB <= 1.0 dB
+    w = expected_rx_window(SR8, loss)
+    assert w is not None
+    assert w.low_dbm == pytest.approx(-6.5 - 0.917)
+    assert w.high_dbm == pytest.approx(4.0 - 0.517)
+
+
+def test_rule_of_thumb() -> None:
+    mmc, mtp, std = connector("MMC"), connector("MTP-16"), connector("MPO-16")
+    # field MMC (1.0 dB rated) + low-loss MTP (0.35) = 1.35 dB > 1.0 on a 400G link
+    assert connector_rule_flag(SR8, expected_channel_loss(SR8, "OM4", 30, [mmc, mtp]))
+    # exactly 1.0 dB is not above the limit
+    assert not connector_rule_flag(SR8, expected_channel_loss(SR8, "OM4", 30, [mmc]))
+    # the same channel on a 100G link is not subject to the rule
+    sr4 = optic("100GBASE-SR4")
+    assert not connector_rule_flag(sr4, expected_channel_loss(sr4, "OM4", 30, [mmc, mtp, std]))
+    # splices do not count as connectors
+    fus = connector("FUSION")
+    loss = expected_channel_loss(SR8, "OM4", 30, [mmc, fus])
+    assert loss.connectors_max_db == pytest.approx(1.0) and loss.connections_max_db == pytest.approx(1.3)
+
+
+def test_dr8_smf_fiber_term() -> None:
+    dr8 = optic("800GBASE-DR8")
+    loss = expected_channel_loss(dr8, "OS2", 500, [connector("MPO-16")] * 4)
+    # 0.5 km x 0.4 + 4 x 0.75 (SM std MPO) = 3.2 dB > 3.0 dB (optics-facts 1a)
+    assert loss.max_db == pytest.approx(3.2)
+    assert headroom_db(dr8, "OS2", loss.max_db) == pytest.approx(-0.2)
+
+
+def test_power_margin() -> None:
+    dr4 = optic("400GBASE-DR4")
+    # DOM avg -3.24 dBm at ER 3.5 dB is OMA -4.40 dBm = sensitivity: margin ~0
+    assert lane_power_margin_db(-3.24, dr4) == pytest.approx(0.0, abs=0.01)
+    # 2 dB stronger, 2 dB margin; a better ER (5 dB) adds 0.17 - (-1.16) = 1.33 dB
+    assert lane_power_margin_db(-1.24, dr4) == pytest.approx(2.0, abs=0.01)
+    assert lane_power_margin_db(-1.24, dr4, er_db=5.0) == pytest.approx(3.33, abs=0.01)
+    assert lane_power_margin_db(None, dr4) is None
+    assert lane_power_margin_db(float("nan"), dr4) is None
+    arr = lane_power_margin_db_array([-3.24, np.nan, -1.24], dr4)
+    assert arr[0] == pytest.approx(0.0, abs=0.01) and np.isnan(arr[1])
+    assert arr[2] == pytest.approx(2.0, abs=0.01)
+    assert threshold_margin_db(-5.0, -8.0) == 3.0
+    assert threshold_margin_db(-5.0, None) is None
+
+
+def test_ber_margin_known() -> None:
+    # optics-facts.md section 5: pre-FEC 1e-7 on KP4 is about 3.4 decades
+    m = ber_margin_decades(1e-7, KP4)
+    assert m == pytest.approx(math.log10(2.4e-4) + 7) and round(m, 1) == 3.4  # type: ignore[arg-type]
+    assert ber_margin_decades(5e-5, KR4) == pytest.approx(0.0)
+    assert ber_margin_decades(0.0, KP4) is None
+
+
+def test_ber_from_counts() -> None:
+    rate, dt = SR8.port_rate_bps, 10.0
+    bits = rate * dt  # 4.25e12
+    assert ber_from_symbol_errors(4250, dt, rate) == pytest.approx(1e-9)
+    assert ber_floor(dt, rate) == pytest.approx(1 / 4.25e12)
+    # forward model: random bit errors at BER b make a codeword errored with 1-(1-b)^5440
+    b = 1e-7
+    total_cw = bits / 5440
+    corrected = (1 - (1 - b) ** 5440) * total_cw
+    assert ber_from_corrected_cw(corrected, dt, rate, KP4) == pytest.approx(b, rel=1e-3)
+    # tiny rates: corrected / bits
+    assert ber_from_corrected_cw(42.5, dt, rate, KP4) == pytest.approx(42.5 / bits, rel=1e-3)
+    assert ber_from_corrected_cw(0, dt, rate, KP4) == 0.0
+    with pytest.raises(ValueError):
+        ber_from_corrected_cw(1, 0.0, rate, KP4)
+
+
+# optics-facts.md 1c, codeword failure probability table [D]
+@pytest.mark.parametrize(
+    ("ber", "code", "p"),
+    [
+        (5e-5, "KR4", 4.4e-10),
+        (2.4e-4, "KR4", 5.2e-5),
+        (1e-3, "KR4", 0.16),
+        (2.4e-4, "KP4", 8.2e-13),
+        (1e-3, "KP4", 1.5e-4),
+        (2e-3, "KP4", 0.08),
+    ],
+)
+def test_uncorrectable_table(ber: float, code: str, p: float) -> None:
+    assert p_uncorrectable_cw(ber, fec(code)) == pytest.approx(p, rel=0.1)
