@@ -10,6 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import accumulate, pairwise
+from operator import itemgetter
 
 from lab.agent import ber
 from lab.agent.values import END_OF_MIB_VIEW, NO_SUCH_INSTANCE, NO_SUCH_OBJECT, Oid, SnmpValue
@@ -28,7 +29,7 @@ class MibView:
     def __init__(self, entries: Iterable[tuple[Oid, SnmpValue]] | Mapping[Oid, SnmpValue]) -> None:
         """Build from (oid, value) pairs in any order; duplicate OIDs are an error."""
         items = entries.items() if isinstance(entries, Mapping) else entries
-        pairs = sorted((tuple(o), v) for o, v in items)
+        pairs = sorted(((tuple(o), v) for o, v in items), key=itemgetter(0))
         oids = [o for o, _ in pairs]
         for a, b in pairwise(oids):
             if a == b:
