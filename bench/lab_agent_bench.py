@@ -182,7 +182,8 @@ def main() -> None:
         f"{os.cpu_count()} cores, Python {platform.python_version()} (`bench/lab_agent_bench.py`).",
         f"View: {len(view)} varbinds (ifXTable-like, {a.rows} rows x 20 columns, Counter32/64, Gauge32, "
         "Integer32, TimeTicks, OctetString). Client: net-snmp 5.9.3 `snmpbulkwalk -Cr50` of the whole view, "
-        f"{a.walks} timed walks after one warm-up; the client runs on the same 2 cores, so wall rates include its CPU.",
+        f"{a.walks} timed walks after one warm-up; the client runs on the same 2 cores, "
+        "so wall rates include its CPU.",
         "",
         "| agent | varbinds/walk | wall s/walk | varbinds/s (wall) | agent CPU µs/varbind |",
         "|---|---|---|---|---|",
