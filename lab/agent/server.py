@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -20,6 +21,8 @@ from lab.agent.ber import BerError, expect, read_tlv, tlv
 from lab.agent.mibview import MibView, encode_varbind
 from lab.agent.usm import LocalizedUser, V3User
 from lab.agent.values import END_OF_MIB_VIEW, Counter32, Oid
+
+log = logging.getLogger(__name__)
 
 # usmStats (RFC 3414 5): the report varbinds.
 USM_UNSUPPORTED_SEC_LEVELS: Oid = (1, 3, 6, 1, 6, 3, 15, 1, 1, 1, 0)
@@ -62,6 +65,7 @@ class AgentStats:
     unknown_engine_ids: int = 0
     wrong_digests: int = 0
     decryption_errors: int = 0
+    internal_errors: int = 0
 
 
 def default_engine_id(name: str) -> bytes:
@@ -216,6 +220,12 @@ class _DeviceProtocol(asyncio.DatagramProtocol):
         except (BerError, ValueError, IndexError, OverflowError):
             # Garbage (or a shape we do not speak) is dropped silently, as real agents do.
             self.stats.garbage += 1
+            return
+        except Exception:
+            # A bug (ours or in the view callable) must not kill the device's endpoint: log, drop.
+            self.stats.internal_errors += 1
+            if self.stats.internal_errors <= 3:
+                log.exception("lab agent %s: internal error answering a request", self.name)
             return
         if resp is not None and self.transport is not None:
             self.stats.responses += 1
