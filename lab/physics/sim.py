@@ -121,6 +121,7 @@ class FabricSim:
         self.discontinuity_s = self.boot_s[f.port_dev].copy()
         self.last_change_s = self.boot_s[f.port_dev] + 60.0
         self.oper = np.where(f.port_optic, OPER_DOWN, OPER_NOT_PRESENT).astype(np.int64)
+        self.state_changes = np.zeros(n_ports, dtype=np.int64)
         self._speed_bps = np.array(
             [float(f.pmd_names[p].split("G")[0]) * 1e9 if p >= 0 else 0.0 for p in f.port_pmd]
         )
@@ -187,6 +188,7 @@ class FabricSim:
             self.symbol_errors,
         ):
             arr[ports] = 0
+        self.state_changes[ports] = 0
         self.discontinuity_s[ports] = at
         self.last_change_s[ports] = at
 
@@ -302,6 +304,7 @@ class FabricSim:
         new_oper = self._oper_status(st)
         changed = new_oper != self.oper
         self.last_change_s[changed] = t1
+        self.state_changes += changed
         self.oper = new_oper
         cor, unc, sym = self.rates(st)
         draw = self.rng.poisson
