@@ -24,7 +24,7 @@ def encode_varbind(oid: Oid, value_tlv: bytes) -> bytes:
 class MibView:
     """Immutable sorted OID -> value table for one device, answering GET/GETNEXT/GETBULK lookups."""
 
-    __slots__ = ("_cum", "_oids", "_values", "_vbs")
+    __slots__ = ("_cum", "_oid_tlvs", "_oids", "_values", "_vbs")
 
     def __init__(self, entries: Iterable[tuple[Oid, SnmpValue]] | Mapping[Oid, SnmpValue]) -> None:
         """Build from (oid, value) pairs in any order; duplicate OIDs are an error."""
@@ -36,13 +36,20 @@ class MibView:
                 raise ValueError(f"duplicate OID {a}")
         self._oids: list[Oid] = oids
         self._values: list[SnmpValue] = [v for _, v in pairs]
-        self._vbs: list[bytes] = [encode_varbind(o, v.encode()) for o, v in pairs]
+        # OID TLVs are kept so updated() re-encodes only values (the physics changes values, not OIDs).
+        self._oid_tlvs: list[bytes] = [ber.enc_oid(o) for o in oids]
+        seq = ber.SEQUENCE
+        self._vbs: list[bytes] = [
+            ber.tlv(seq, ot + v.encode()) for ot, v in zip(self._oid_tlvs, self._values, strict=True)
+        ]
         self._cum: list[int] = [0, *accumulate(len(b) for b in self._vbs)]
 
     @classmethod
-    def _from_parts(cls, oids: list[Oid], values: list[SnmpValue], vbs: list[bytes]) -> MibView:
+    def _from_parts(
+        cls, oids: list[Oid], oid_tlvs: list[bytes], values: list[SnmpValue], vbs: list[bytes]
+    ) -> MibView:
         self = cls.__new__(cls)
-        self._oids, self._values, self._vbs = oids, values, vbs
+        self._oids, self._oid_tlvs, self._values, self._vbs = oids, oid_tlvs, values, vbs
         self._cum = [0, *accumulate(len(b) for b in vbs)]
         return self
 
@@ -57,14 +64,14 @@ class MibView:
             i = bisect_left(self._oids, oid)
             if i < len(self._oids) and self._oids[i] == oid:
                 values[i] = value
-                vbs[i] = encode_varbind(oid, value.encode())
+                vbs[i] = ber.tlv(ber.SEQUENCE, self._oid_tlvs[i] + value.encode())
             else:
                 added.append((oid, value))
         if added:
             merged = dict(zip(self._oids, values, strict=True))
             merged.update(added)
             return MibView(merged)
-        return MibView._from_parts(self._oids, values, vbs)
+        return MibView._from_parts(self._oids, self._oid_tlvs, values, vbs)
 
     def __len__(self) -> int:
         return len(self._oids)
@@ -106,6 +113,10 @@ class MibView:
     def oid_at(self, i: int) -> Oid:
         """OID at index i."""
         return self._oids[i]
+
+    def oid_tlv_at(self, i: int) -> bytes:
+        """Encoded OID TLV at index i."""
+        return self._oid_tlvs[i]
 
     def next_vb(self, oid: Oid, oid_tlv: bytes) -> bytes:
         """Encoded varbind for GETNEXT: the next entry, or endOfMibView on the asked OID."""

@@ -155,7 +155,7 @@ def _bulk(view: MibView, names: list[tuple[Oid, bytes]], nonrep: int, maxrep: in
         parts.append(chunk)
         used += len(chunk)
         if taken < maxrep and start + taken >= total:
-            last_tlv = ber.enc_oid(view.oid_at(start + taken - 1)) if taken else oid_tlv
+            last_tlv = view.oid_tlv_at(start + taken - 1) if taken else oid_tlv
             eom = tlv(ber.SEQUENCE, last_tlv + END_OF_MIB_VIEW)
             if used + len(eom) <= budget:
                 parts.append(eom)
@@ -169,7 +169,7 @@ def _bulk(view: MibView, names: list[tuple[Oid, bytes]], nonrep: int, maxrep: in
                 i = idx[j]
                 if i < total:
                     vb = view.vb_at(i)
-                    last[j] = ber.enc_oid(view.oid_at(i))
+                    last[j] = view.oid_tlv_at(i)
                     idx[j] = i + 1
                     all_end = False
                 else:

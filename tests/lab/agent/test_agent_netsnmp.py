@@ -147,3 +147,24 @@ def test_garbage_is_ignored(agent: ThreadedAgent) -> None:
     out = netsnmp("snmpget", "-v2c", "-c", "public", f"127.0.0.1:{port}", "1.3.6.1.2.1.1.5.0")
     assert "leaf-1" not in out.stdout  # -Ox prints hex
     assert parse_netsnmp(out.stdout) == [((1, 3, 6, 1, 2, 1, 1, 5, 0), OctetString("leaf-1"))]
+
+
+def test_bulkget_nonrepeaters_and_interleaved_repeaters(agent: ThreadedAgent, view: MibView) -> None:
+    """snmpbulkget -Cn1 -Cr3 A B C: next(A), then B and C successors interleaved, C running off the end."""
+    entries = list(view)
+    oids = [o for o, _ in entries]
+    a, b, c = oids[3], oids[10], oids[-2]
+    out = netsnmp(
+        "snmpbulkget",
+        "-v2c",
+        "-c",
+        "public",
+        "-Cn1",
+        "-Cr3",
+        f"127.0.0.1:{agent.port('sw-sha')}",
+        *(".".join(map(str, o)) for o in (a, b, c)),
+    )
+    got = parse_netsnmp(out.stdout)
+    expect: list[tuple[tuple[int, ...], object]] = [entries[4]]
+    expect += [entries[11], entries[-1], entries[12], (oids[-1], END), entries[13], (oids[-1], END)]
+    assert got == expect
