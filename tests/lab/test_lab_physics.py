@@ -185,17 +185,21 @@ def test_layout_shapes_match_the_reference() -> None:
     sonic, arista, cisco, jnx = (views[by_layout[k]] for k in ("sonic", "arista", "cisco", "juniper"))
     # SONiC: current index scheme 1e9 + ifIndex*100 + type*10 + lane, rx type 3; no thresholds, no FEC MIB
     rx1 = 1_000_000_000 + 1 * 100 + 3 * 10 + 1
-    assert sonic[f"1.3.6.1.2.1.47.1.1.1.1.7.{rx1}"].startswith("DOM RX Power Sensor for ")  # type: ignore[union-attr]
+    assert str(sonic[f"1.3.6.1.2.1.47.1.1.1.1.7.{rx1}"]).startswith("DOM RX Power Sensor for ")
     assert not any(k.startswith("1.3.6.1.4.1.") for k in sonic)
     # Arista: thresholds in sensor units with +-1e9 "not set"; PHY MIB present
-    assert any(k.startswith("1.3.6.1.4.1.30065.3.12.1.1.1.") and v == 1_000_000_000 for k, v in arista.items())
-    assert any(k.startswith("1.3.6.1.4.1.30065.3.12.1.1.1.") and v == -1_000_000_000 for k, v in arista.items())
+    assert any(
+        k.startswith("1.3.6.1.4.1.30065.3.12.1.1.1.") and v == 1_000_000_000 for k, v in arista.items()
+    )
+    assert any(
+        k.startswith("1.3.6.1.4.1.30065.3.12.1.1.1.") and v == -1_000_000_000 for k, v in arista.items()
+    )
     assert any(k.startswith("1.3.6.1.4.1.30065.3.37.1.1.1.3.") for k in arista)
     # Cisco: dBm(14) and per-lane names; threshold rows carry severity and relation
     names = [v for k, v in cisco.items() if k.startswith("1.3.6.1.2.1.47.1.1.1.1.7.")]
-    assert any(isinstance(n, str) and n.endswith("Lane 8 Transceiver Receive Power Sensor") for n in names) or any(
-        isinstance(n, str) and n.endswith("Lane 4 Transceiver Receive Power Sensor") for n in names
-    )
+    assert any(
+        isinstance(n, str) and n.endswith("Lane 8 Transceiver Receive Power Sensor") for n in names
+    ) or any(isinstance(n, str) and n.endswith("Lane 4 Transceiver Receive Power Sensor") for n in names)
     sev = {v for k, v in cisco.items() if k.startswith("1.3.6.1.4.1.9.9.91.1.2.1.1.2.")}
     rel = {v for k, v in cisco.items() if k.startswith("1.3.6.1.4.1.9.9.91.1.2.1.1.3.")}
     assert sev == {10, 20} and rel == {1, 3}
