@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import random
 
-from conftest import SHA_USER, ThreadedAgent, netsnmp, v3_args
-
 from lab.agent.ber import BerError
 from lab.agent.server import _DeviceProtocol, _Engine
+from tests.lab.agent.helpers import SHA_USER, ThreadedAgent, netsnmp, v3_args
 
 
 def test_mutated_requests_are_dropped_or_answered(agent: ThreadedAgent) -> None:

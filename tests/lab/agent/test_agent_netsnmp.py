@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import SHA256_USER, SHA_USER, ThreadedAgent, netsnmp, parse_netsnmp, v3_args
 
 from lab.agent import Counter64, Integer, MibView, OctetString, V3User
+from tests.lab.agent.helpers import SHA256_USER, SHA_USER, ThreadedAgent, netsnmp, parse_netsnmp, v3_args
 
 END = "No more variables left in this MIB View (It is past the end of the MIB tree)"
 

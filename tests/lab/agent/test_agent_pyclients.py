@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import SHA256_USER, SHA_USER, ThreadedAgent
 from gufo.snmp import SnmpVersion
 from gufo.snmp.aio import SnmpSession
 from gufo.snmp.user import Aes128Key, Sha1Key, Sha256Key, User
@@ -36,6 +35,7 @@ from lab.agent import (
     V3User,
     parse_oid,
 )
+from tests.lab.agent.helpers import SHA256_USER, SHA_USER, ThreadedAgent
 
 
 def _from_pysnmp(v: Any) -> SnmpValue:

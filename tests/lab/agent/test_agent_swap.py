@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import ThreadedAgent, netsnmp, parse_netsnmp
-
 from lab.agent import Counter64, DeviceEndpoint, MibView, OctetString
+from tests.lab.agent.helpers import ThreadedAgent, netsnmp, parse_netsnmp
 
 HC_IN = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6, 1)
 NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)

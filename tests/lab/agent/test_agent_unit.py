@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ThreadedAgent, netsnmp, parse_netsnmp, sample_view
 
 from lab.agent import (
     Counter32,
@@ -26,6 +25,7 @@ from lab.agent import (
     write_snmprec,
 )
 from lab.agent.usm import localize_key, password_to_key
+from tests.lab.agent.helpers import ThreadedAgent, netsnmp, parse_netsnmp, sample_view
 
 
 @pytest.mark.parametrize(
