@@ -7,6 +7,7 @@ and registers itself on :data:`app` when imported here.
 from __future__ import annotations
 
 from linkmargin.cli import dashboards as _dashboards  # noqa: F401  (registers commands)
+from linkmargin.cli import lab as _lab  # noqa: F401  (registers `linkmargin lab`)
 from linkmargin.cli.app import app
 
 __all__ = ["app", "main"]

@@ -1,0 +1,1 @@
+"""Vectorized, seeded physics of a simulated fabric: optics, channels, connectors, FEC, counters."""

@@ -1,0 +1,184 @@
+"""Ground truth of a scenario run: per-lane true loss, margin and BER over time, the injected events,
+and the inventory a user would have recorded (only recorded events; faults are not in it)."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from ruamel.yaml import YAML
+
+from lab.physics.fleet import MAX_LANES
+from lab.physics.sim import OPER_UP, FabricSim
+
+INVENTORY_EVENT_KIND = {"mate": "mated", "clean": "cleaned", "reterminate": "terminated"}
+INSTALLED_DAYS_BEFORE = (
+    30  # the fleet is installed this long before the scenario starts (matches the gel model)
+)
+
+
+def lane_frame(sim: FabricSim) -> pl.DataFrame:
+    """One row per (link, direction, lane) with the true state at the sim's current time."""
+    f = sim.fleet
+    st = sim.optical(sim.t)
+    rows_rx = np.concatenate([f.link_b_port, f.link_a_port])  # direction ab: b receives; ba: a receives
+    rows_tx = np.concatenate([f.link_a_port, f.link_b_port])
+    link = np.concatenate([np.arange(f.n_links), np.arange(f.n_links)])
+    direction = np.repeat(np.array(["ab", "ba"]), f.n_links)
+    loss = np.concatenate([st.loss_db[:, 0], st.loss_db[:, 1]])
+    lanes = f.port_lanes[rows_rx]
+    mask = np.arange(MAX_LANES)[None, :] < lanes[:, None]
+    li, lane = np.nonzero(mask)
+    return pl.DataFrame(
+        {
+            "t": [sim.wallclock(sim.t)] * len(li),
+            "link_id": np.array(f.link_ids, dtype=object)[link[li]].tolist(),
+            "direction": direction[li].tolist(),
+            "lane": (lane + 1).astype(np.int16),
+            "rx_device": np.array(f.dev_names, dtype=object)[f.port_dev[rows_rx[li]]].tolist(),
+            "rx_port": np.array(f.port_names, dtype=object)[rows_rx[li]].tolist(),
+            "loss_db": loss[li, lane],
+            "tx_power_dbm": st.tx_dbm[rows_tx[li], lane],
+            "rx_power_dbm": st.rx_dbm[rows_rx[li], lane],
+            "margin_db": st.margin_db[rows_rx[li], lane],
+            "pre_fec_ber": st.ber[rows_rx[li], lane],
+            "oper_up": sim.oper[rows_rx[li]] == OPER_UP,
+        }
+    ).with_columns(pl.col("t").dt.replace_time_zone("UTC"))
+
+
+def run_truth(sim: FabricSim, step_s: float | None = None, until_s: float | None = None) -> pl.DataFrame:
+    """Run the sim from its current time to `until_s`, sampling the lane truth every step_s."""
+    step = step_s or sim.scenario.truth_step_s
+    end = sim.scenario.duration_s if until_s is None else until_s
+    frames = []
+    t = sim.t
+    while t <= end + 1e-9:
+        sim.advance_to(t)
+        frames.append(lane_frame(sim))
+        t += step
+    return pl.concat(frames)
+
+
+def events_frame(sim: FabricSim) -> pl.DataFrame:
+    """The full event table (injected faults included, `recorded` says what the user knows)."""
+    rows = sim.events.rows(sim.fleet)
+    for r in rows:
+        r["t"] = sim.wallclock(r.pop("t_s"))
+    schema: dict[str, Any] = {
+        "t": pl.Datetime("us", "UTC"),
+        "kind": pl.Utf8,
+        "link_id": pl.Utf8,
+        "point_id": pl.Utf8,
+        "device": pl.Utf8,
+        "port": pl.Utf8,
+        "db": pl.Float64,
+        "lanes": pl.Utf8,
+        "direction": pl.Utf8,
+        "recorded": pl.Boolean,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def inventory(
+    sim: FabricSim, host: str = "127.0.0.1", base_port: int = 16100, secrets_dir: Path | None = None
+) -> dict[str, Any]:
+    """The inventory (DESIGN.md format) this scenario implies, as a user would have recorded it."""
+    f, sc = sim.fleet, sim.scenario
+    installed = sc.start - timedelta(days=INSTALLED_DAYS_BEFORE)
+    sdir = secrets_dir or Path("secrets")
+    ev = sim.events
+    point_events: dict[int, list[dict[str, Any]]] = {}
+    for i in range(len(ev)):
+        kind = str(
+            ["mate", "clean", "reterminate", "contaminate", "bend", "failing_laser", "reboot"][ev.kind[i]]
+        )
+        if ev.recorded[i] and kind in INVENTORY_EVENT_KIND and ev.point[i] >= 0:
+            point_events.setdefault(int(ev.point[i]), []).append(
+                {
+                    "at": sim.wallclock(float(ev.t[i])).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "kind": INVENTORY_EVENT_KIND[kind],
+                }
+            )
+    links = []
+    for k in range(f.n_links):
+        a, b = int(f.link_a_port[k]), int(f.link_b_port[k])
+        conns = []
+        for pp in np.nonzero(f.point_link == k)[0]:
+            p = int(pp)
+            first = "terminated" if f.point_termination[p] == "field" else "installed"
+            conns.append(
+                {
+                    "id": f.point_ids[p],
+                    "type": f.point_type[p],
+                    "grade": f.point_grade[p],
+                    "termination": f.point_termination[p],
+                    "matings_before_records": int(f.point_matings_before[p]),
+                    "events": [
+                        {"at": installed.strftime("%Y-%m-%dT%H:%M:%SZ"), "kind": first},
+                        *point_events.get(p, []),
+                    ],
+                }
+            )
+        links.append(
+            {
+                "id": f.link_ids[k],
+                "a": {"device": f.dev_names[int(f.port_dev[a])], "port": f.port_names[a]},
+                "b": {"device": f.dev_names[int(f.port_dev[b])], "port": f.port_names[b]},
+                "optic": f.pmd_names[int(f.link_pmd[k])],
+                "fiber": {"type": f.link_fiber[k], "length_m": round(float(f.link_length_m[k]), 1)},
+                "connections": conns,
+            }
+        )
+    devices = [
+        {"name": n, "address": host, "port": base_port + i, "credentials": "lab-v2c", "profile": "auto"}
+        for i, n in enumerate(f.dev_names)
+    ]
+    return {
+        "site": f"lab-{sc.name}",
+        "credentials": {
+            "lab-v2c": {"version": "2c", "community_env": "LINKMARGIN_LAB_COMMUNITY"},
+            "lab-v3": {
+                "version": 3,
+                "user": sc.v3_user,
+                "auth": "sha",
+                "auth_key_file": str(sdir / "auth"),
+                "priv": "aes",
+                "priv_key_file": str(sdir / "priv"),
+            },
+        },
+        "devices": devices,
+        "links": links,
+    }
+
+
+def write_truth(sim: FabricSim, out: Path, base_port: int = 16100) -> dict[str, Path]:
+    """Write lanes.parquet, events.parquet and inventory.yaml (plus v3 key files) into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    lanes = run_truth(sim)
+    paths = {
+        "lanes": out / "lanes.parquet",
+        "events": out / "events.parquet",
+        "inventory": out / "inventory.yaml",
+    }
+    lanes.write_parquet(paths["lanes"])
+    events_frame(sim).write_parquet(paths["events"])
+    secrets = out / "secrets"
+    secrets.mkdir(exist_ok=True)
+    from lab.fabric import v3_keys
+
+    auth, priv = v3_keys()
+    for name, key in (("auth", auth), ("priv", priv)):
+        p = secrets / name
+        p.write_text(key + "\n")
+        os.chmod(p, 0o600)
+    yaml = YAML()
+    yaml.default_flow_style = None
+    yaml.width = 4096
+    with paths["inventory"].open("w") as fh:
+        yaml.dump(inventory(sim, base_port=base_port, secrets_dir=secrets.resolve()), fh)
+    return paths
