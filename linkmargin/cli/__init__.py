@@ -14,3 +14,4 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Console-script entry point."""
     app()
+from linkmargin.cli import collect as _collect  # noqa: F401,E402
