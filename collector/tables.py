@@ -30,7 +30,7 @@ def to_long(vb: VarBinds, root: str) -> pl.DataFrame:
     rest = pl.col("oid").str.strip_prefix(prefix)
     return (
         df.filter(pl.col("oid").str.starts_with(prefix))
-        .with_columns(rest.str.split_exact(".", 1).alias("_p"))
+        .with_columns(rest.str.splitn(".", 2).alias("_p"))
         .with_columns(
             pl.col("_p").struct.field("field_0").cast(pl.Int64, strict=False).alias("col"),
             pl.col("_p").struct.field("field_1").alias("idx"),

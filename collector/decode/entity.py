@@ -110,10 +110,10 @@ def build_mapping(
                 port = state.aliases[e["ent_name"]]
                 break
             cur = str(e["contained_in"]) if e.get("contained_in") is not None else None
-        if port is None:
-            port, tail_lane = _resolve_port(text, state.aliases, spec.get("port_pattern"))
-            if lane is None and tail_lane is not None and metric not in ("temperature_c", "voltage_v"):
-                lane = tail_lane
+        parsed, tail_lane = _resolve_port(text, state.aliases, spec.get("port_pattern"))
+        port = port or parsed
+        if lane is None and tail_lane is not None and metric not in ("temperature_c", "voltage_v"):
+            lane = tail_lane
         if port is None:
             continue
         out["idx"].append(idx)

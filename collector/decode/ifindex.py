@@ -35,8 +35,9 @@ def decode(table: Table, vb: VarBinds) -> pl.DataFrame:
     wide = wide.filter(pl.col("ifindex").is_not_null())
     lanes_col = next((c.name for c in table.columns if c.name == "lanes"), None)
     frames = []
+    present = set(long.get_column("col").unique().to_list())
     for c in table.columns:
-        if c.metric is None:
+        if c.metric is None or c.num not in present:  # a column the agent lacks yields no samples
             continue
         col = pl.col(c.metric)
         raw = col.cast(pl.Float64)

@@ -6,6 +6,7 @@ and registers itself on :data:`app` when imported here.
 
 from __future__ import annotations
 
+from linkmargin.cli import collect as _collect  # noqa: F401
 from linkmargin.cli.app import app
 
 __all__ = ["app", "main"]
@@ -14,4 +15,3 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Console-script entry point."""
     app()
-from linkmargin.cli import collect as _collect  # noqa: F401,E402
