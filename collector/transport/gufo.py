@@ -63,6 +63,14 @@ class GufoTransport:
                 last = exc
             except GufoError as exc:
                 raise SnmpError(f"{self.target.name}: {type(exc).__name__}") from None
+            except (asyncio.CancelledError, KeyboardInterrupt, SystemExit, GeneratorExit):
+                raise
+            except BaseException as exc:
+                # gufo 0.13's Rust BER parser panics on some garbage datagrams; pyo3 raises that as a
+                # PanicException deriving from BaseException. One bad agent must not kill the collector.
+                if type(exc).__name__ != "PanicException":
+                    raise
+                raise SnmpError(f"{self.target.name}: undecodable answer (gufo panic)") from None
         raise SnmpTimeout(f"{self.target.name}: no answer after {self.target.retries + 1} tries") from last
 
     async def get(self, oids: list[str]) -> VarBinds:
