@@ -12,7 +12,7 @@ from linkmargin.samples import conform
 
 
 class ParquetSink:
-    """Buffers batches and writes one file per day partition on :meth:`flush` (or when ``max_rows`` is hit)."""
+    """Buffers batches; writes one file per day partition on :meth:`flush` or at ``max_rows``."""
 
     def __init__(self, root: str | Path, max_rows: int = 200_000) -> None:
         self.root = Path(root)

@@ -36,7 +36,8 @@ class Broker:
         (d / "db").mkdir()
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\nuser root\n"
-            f"persistence true\npersistence_location {d / 'db'}/\nautosave_interval 1\nautosave_on_changes true\n"
+            f"persistence true\npersistence_location {d / 'db'}/\n"
+            "autosave_interval 1\nautosave_on_changes true\n"
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
