@@ -1,0 +1,28 @@
+"""Public entry points of the collector for the CLI wiring."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from collector.poller import DeviceState, poll_group
+from collector.transport import Target, open_transport
+from linkmargin.samples import conform
+
+
+async def poll_once(
+    target: Target, profile: str = "auto", groups: list[str] | None = None, transport: str = "gufo"
+) -> pl.DataFrame:
+    """Discover and poll ``groups`` of one target once; returns one conformed sample batch."""
+    state = DeviceState(name=target.name)
+    frames = []
+    async with open_transport(target, transport) as tr:
+        for g in groups or ["counters", "dom"]:
+            frames.append(await poll_group(tr, state, g, profile))
+    return conform(pl.concat(frames))
+
+
+async def run_from_config(path: object, transport: str = "gufo") -> None:
+    """Run the daemon from a collector config file (see configs/collector.example.yaml)."""
+    from collector.config import run_config
+
+    await run_config(str(path), transport=transport)

@@ -1,0 +1,264 @@
+"""Layout ``entity_sensor``: RFC 3433 entPhySensorTable and CISCO-ENTITY-SENSOR-MIB rows.
+
+Discovery maps each sensor row to (port, lane, metric) through ENTITY-MIB: entAliasMappingTable on
+the sensor or any entity it is contained in, else entPhysicalName matching an ifName/ifAlias, else
+the port name parsed from the sensor's descr/name — never index arithmetic (SONiC changed its
+index scheme, telemetry-sources.md section 1.3 [V]). Decoding applies type, scale and precision per
+row (section 1.1 [V]).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from collector.decode.common import SENTINELS, null_if, reason_lit
+from collector.profile import Table
+from collector.tables import to_long, to_wide
+from collector.transport.base import Transport, VarBinds
+from linkmargin.samples import Reason
+
+if TYPE_CHECKING:
+    from collector.poller import DeviceState
+
+ENT_PHYSICAL = "1.3.6.1.2.1.47.1.1.1.1"
+ENT_COLS = {2: "descr", 4: "contained_in", 5: "cls", 7: "ent_name"}
+ENT_ALIAS = "1.3.6.1.2.1.47.1.3.2.1.2"
+IF_INDEX_OID = "1.3.6.1.2.1.2.2.1.1."
+# RFC 3433 entPhySensorType
+WATTS, AMPERES, CELSIUS, VOLTS_AC, VOLTS_DC, OTHER = 6, 5, 8, 3, 4, 1
+MAPPING_SCHEMA = {"idx": pl.String, "port": pl.String, "lane": pl.Int64, "metric": pl.String}
+
+
+def _resolve_port(text: str, aliases: dict[str, str], pattern: str | None) -> tuple[str | None, int | None]:
+    """Port and trailing lane from a sensor's text: the longest ``/``-prefix that is a known port."""
+    if not pattern:
+        return None, None
+    m = re.search(pattern, text)
+    if not m:
+        return None, None
+    cand = m.group("port")
+    rest: list[str] = []
+    while cand:
+        if cand in aliases:
+            lane = int(rest[0]) if len(rest) == 1 and rest[0].isdigit() else None
+            return aliases[cand], lane
+        if "/" not in cand:
+            break
+        cand, tail = cand.rsplit("/", 1)
+        rest.insert(0, tail)
+    return None, None
+
+
+async def discover(tr: Transport, table: Table, state: DeviceState) -> pl.DataFrame:
+    """Map every sensor row of ``table`` to (port, lane, metric); rows we cannot place are left out."""
+    vb = VarBinds()
+    for c in ENT_COLS:
+        vb.extend(await tr.bulk_walk(f"{ENT_PHYSICAL}.{c}"))
+    ents = to_wide(to_long(vb, ENT_PHYSICAL), ENT_COLS, {"descr": "text", "ent_name": "text"})
+    al = await tr.bulk_walk(ENT_ALIAS)
+    measured_col = table.spec.get("measured_column")
+    measured: dict[str, int] = {}
+    if measured_col:
+        mv = await tr.bulk_walk(f"{table.root}.{measured_col}")
+        measured = {
+            o.rsplit(".", 1)[1]: v for o, v in zip(mv.oids, mv.values, strict=True) if isinstance(v, int)
+        }
+    state.varbinds += len(vb) + len(al)
+    return build_mapping(table.spec, ents, al, state, measured)
+
+
+def build_mapping(
+    spec: dict[str, Any], ents: pl.DataFrame, alias: VarBinds, state: DeviceState, measured: dict[str, int]
+) -> pl.DataFrame:
+    """The sensor -> (port, lane, metric) table from walked ENTITY-MIB data (hourly; small)."""
+    ifname = dict(state.ports.select("ifindex", "port").iter_rows())
+    ent_if: dict[str, str] = {}
+    for oid, val in zip(alias.oids, alias.values, strict=True):
+        ent = oid[len(ENT_ALIAS) + 1 :].split(".")[0]
+        if isinstance(val, str) and val.strip(".").startswith(IF_INDEX_OID):
+            ifx = int(val.strip(".").rsplit(".", 1)[1])
+            if ifx in ifname:
+                ent_if[ent] = ifname[ifx]
+    rows = {r["idx"]: r for r in ents.iter_rows(named=True)}
+    classify = [(re.compile(c["pattern"]), c["metric"]) for c in spec.get("classify", [])]
+    lane_re = re.compile(spec["lane_pattern"]) if spec.get("lane_pattern") else None
+    lane_base = int(spec.get("lane_base", 1))
+    out: dict[str, list[Any]] = {"idx": [], "port": [], "lane": [], "metric": []}
+    for idx, r in rows.items():
+        text = f"{r.get('descr') or ''} | {r.get('ent_name') or ''}"
+        metric = next((m for rx, m in classify if rx.search(text)), None)
+        if metric is None or (r.get("cls") not in (None, 8) and not measured):
+            continue
+        lane: int | None = None
+        if lane_re and (lm := lane_re.search(text)):
+            lane = int(lm.group("lane")) - lane_base + 1
+        port = None
+        cur: str | None = str(measured[idx]) if idx in measured else idx
+        for _ in range(6):  # walk up the containment tree to an entity that is a port
+            if cur is None or cur == "0":
+                break
+            if cur in ent_if:
+                port = ent_if[cur]
+                break
+            e = rows.get(cur)
+            if e is None:
+                break
+            if e.get("ent_name") and e["ent_name"] in state.aliases and e.get("cls") != 8:
+                port = state.aliases[e["ent_name"]]
+                break
+            cur = str(e["contained_in"]) if e.get("contained_in") is not None else None
+        parsed, tail_lane = _resolve_port(text, state.aliases, spec.get("port_pattern"))
+        port = port or parsed
+        if lane is None and tail_lane is not None and metric not in ("temperature_c", "voltage_v"):
+            lane = tail_lane
+        if port is None:
+            continue
+        out["idx"].append(idx)
+        out["port"].append(port)
+        out["lane"].append(lane)
+        out["metric"].append(metric)
+    return pl.DataFrame(out, schema=MAPPING_SCHEMA)
+
+
+def _convert(raw: pl.Expr, spec: dict[str, Any]) -> pl.Expr:
+    """Raw sensor value -> the metric's unit, per row by type, scale and precision."""
+    si = (
+        raw
+        / (10.0 ** pl.col("precision").cast(pl.Float64))
+        * (10.0 ** ((pl.col("scale") - 9) * 3).cast(pl.Float64))
+    )
+    dbm_type = spec.get("dbm_type")
+    is_dbm = pl.col("units").fill_null("").str.to_lowercase().str.contains("dbm")
+    if dbm_type is not None:
+        is_dbm = is_dbm | (pl.col("stype") == dbm_type)
+    power = pl.col("metric").is_in(["rx_power_dbm", "tx_power_dbm"])
+    return (
+        pl.when(power & is_dbm)
+        .then(si)
+        .when(power & (pl.col("stype") == WATTS) & (si > 0))
+        .then(10.0 * (si * 1000.0).log10())
+        .when(power)
+        .then(None)
+        .when(pl.col("stype") == AMPERES)
+        .then(si * 1000.0)
+        .when(pl.col("stype").is_in([CELSIUS, VOLTS_AC, VOLTS_DC, OTHER]))
+        .then(si)
+        .otherwise(None)
+    )
+
+
+def _raw_value(col: str) -> pl.Expr:
+    """Integer value, or a numeric string some agents send instead (a garbage-tolerant read)."""
+    return pl.coalesce(
+        pl.col(f"{col}_int").cast(pl.Float64), pl.col(f"{col}_text").cast(pl.Float64, strict=False)
+    )
+
+
+def decode(table: Table, vb: VarBinds, mapping: pl.DataFrame | None) -> pl.DataFrame:
+    """Samples (port, lane, metric, value, reason) of one walk of a sensor table."""
+    if mapping is None or mapping.is_empty():
+        return pl.DataFrame()
+    spec = table.spec
+    cols: dict[str, int] = spec["columns"]
+    long = to_long(vb, table.root)
+    names = {n: k for k, n in cols.items() if k != "value"}
+    wide = to_wide(long, names, {"units": "text"})
+    vcol = (
+        long.filter(pl.col("col") == cols["value"])
+        .select("idx", pl.col("int").alias("value_int"), pl.col("text").alias("value_text"))
+        .unique("idx")
+    )
+    wide = wide.join(vcol, on="idx", how="left").rename({"type": "stype"})
+    if "units" not in wide.columns:
+        wide = wide.with_columns(pl.lit(None, dtype=pl.String).alias("units"))
+    f = mapping.join(wide, on="idx", how="inner").with_columns(
+        pl.lit(None, dtype=pl.String).alias("reason"),
+        pl.lit(False).alias("aggregate"),
+        _raw_value("value").alias("_raw"),
+    )
+    f = f.with_columns(_convert(pl.col("_raw"), spec).alias("value"))
+    ok = int(spec.get("ok_status", 1))
+    f = null_if(f, pl.col("status").is_not_null() & (pl.col("status") != ok), Reason.UNAVAILABLE)
+    f = null_if(
+        f,
+        pl.col("_raw").is_in(pl.lit(SENTINELS, dtype=pl.List(pl.Float64)).first())
+        | pl.col("value_text").str.contains(r"(?i)inf|nan|n/a"),
+        Reason.SENTINEL,
+    )
+    power = pl.col("metric").is_in(["rx_power_dbm", "tx_power_dbm"])
+    f = null_if(f, power & (pl.col("stype") == WATTS) & (pl.col("_raw") <= 0), Reason.NO_LIGHT)
+    f = null_if(f, pl.col("value").is_null() | ~pl.col("value").is_finite(), Reason.DECODE_ERROR)
+    samples = f.select("port", "lane", "metric", "value", "aggregate", "reason")
+    thr = spec.get("thresholds")
+    if thr and vb.oids:
+        samples = pl.concat([samples, _thresholds(thr, vb, f, spec)], how="diagonal_relaxed")
+    return samples
+
+
+def threshold_oids(table: Table) -> list[str]:
+    """Roots of the threshold columns (walked with the sensor table)."""
+    thr = table.spec.get("thresholds")
+    if not thr:
+        return []
+    if thr.get("by_column"):
+        return [f"{thr['root']}.{c}" for c in thr["by_column"]]
+    return [f"{thr['root']}.{c}" for c in (thr["severity"], thr["relation"], thr["value"])]
+
+
+def _thresholds(
+    thr: dict[str, Any], vb: VarBinds, sensors: pl.DataFrame, spec: dict[str, Any]
+) -> pl.DataFrame:
+    long = to_long(vb, thr["root"])
+    if long.is_empty():
+        return pl.DataFrame()
+    if thr.get("by_column"):  # Arista: one column per level, indexed like the sensor
+        levels = pl.DataFrame(
+            {"col": [int(c) for c in thr["by_column"]], "level": list(thr["by_column"].values())},
+            schema={"col": pl.Int64, "level": pl.String},
+        )
+        t = long.join(levels, on="col").select(
+            "idx", "level", pl.col("int").alias("t_int"), pl.col("text").alias("t_text")
+        )
+    else:  # Cisco: rows (sensor, n) classified by severity + relation, never by n
+        w = to_wide(long, {thr["severity"]: "sev", thr["relation"]: "rel", thr["value"]: "t_int"}, {})
+        w = w.with_columns(
+            pl.col("idx").str.split(".").list.get(0).alias("sidx"),
+            pl.lit(None, dtype=pl.String).alias("t_text"),
+        )
+        side = (
+            pl.when(pl.col("rel").is_in([1, 2]))
+            .then(pl.lit("low"))
+            .when(pl.col("rel").is_in([3, 4]))
+            .then(pl.lit("high"))
+        )
+        lvl = (
+            pl.when(pl.col("sev") >= 20).then(pl.lit("alarm")).when(pl.col("sev") == 10).then(pl.lit("warn"))
+        )
+        t = (
+            w.with_columns((side + "_" + lvl).alias("level"))
+            .filter(pl.col("level").is_not_null())
+            .sort("sidx", "sev")
+            .unique(["sidx", "level"], keep="first", maintain_order=True)
+            .select(pl.col("sidx").alias("idx"), "level", "t_int", "t_text")
+        )
+    base = sensors.select("idx", "port", "lane", "metric", "stype", "scale", "precision", "units")
+    f = t.join(base, on="idx", how="inner").with_columns(_raw_value("t").alias("_raw"))
+    f = f.with_columns(
+        _convert(pl.col("_raw"), spec).alias("value"),
+        ("thr_" + pl.col("metric") + "_" + pl.col("level")).alias("metric"),
+        pl.lit(None, dtype=pl.String).alias("reason"),
+        pl.lit(False).alias("aggregate"),
+    )
+    f = null_if(
+        f, pl.col("_raw").is_in(pl.lit(SENTINELS, dtype=pl.List(pl.Float64)).first()), Reason.SENTINEL
+    )
+    f = null_if(f, pl.col("value").is_null(), Reason.BOGUS_THRESHOLD)
+    return f.select("port", "lane", "metric", "value", "aggregate", "reason").with_columns(
+        pl.when(pl.col("reason") == Reason.BOGUS_THRESHOLD.value)
+        .then(reason_lit(Reason.BOGUS_THRESHOLD))
+        .otherwise(pl.col("reason"))
+        .alias("reason")
+    )

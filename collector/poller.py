@@ -1,0 +1,173 @@
+"""One poll of one device: walk a group's tables through a transport, decode, normalize to samples.
+
+``DeviceState`` caches what discovery learned (port names, entity->port/lane mapping, profile) and
+the last sysUpTime (a reboot triggers re-discovery).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import polars as pl
+
+from collector.decode import common, entity, ifindex
+from collector.profile import Profile, Table, all_probe_oids, load_profile, select_profile
+from collector.transport.base import Transport, VarBinds
+from linkmargin.samples import conform, empty_samples
+
+SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
+SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
+GROUPS = ("discovery", "dom", "counters")
+
+
+@dataclass
+class DeviceState:
+    """What a device's earlier polls taught us."""
+
+    name: str
+    profile: Profile | None = None
+    ports: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"ifindex": pl.Int64, "port": pl.String})
+    )
+    aliases: dict[str, str] = field(default_factory=dict)  # ifAlias/ifName -> ifName
+    sensors: dict[str, pl.DataFrame] = field(
+        default_factory=dict
+    )  # per entity table: idx -> port, lane, metric
+    port_state: pl.DataFrame = field(default_factory=pl.DataFrame)
+    uptime_cs: int | None = None
+    discovered_at_uptime: int | None = None
+    rebooted: bool = False
+    varbinds: int = 0
+
+    def needs_discovery(self) -> bool:
+        """No discovery yet, or the agent restarted since."""
+        return self.profile is None or self.discovered_at_uptime is None or self.rebooted
+
+
+async def walk_table(tr: Transport, table: Table, max_repetitions: int | None = None) -> VarBinds:
+    """Walk every column of ``table`` into one VarBinds."""
+    out = VarBinds()
+    for root in table.column_oids():
+        out.extend(await tr.bulk_walk(root, max_repetitions))
+    return out
+
+
+async def read_uptime(tr: Transport, state: DeviceState) -> int | None:
+    """GET sysUpTime; flag a reboot when it went back."""
+    vb = await tr.get([SYS_UPTIME])
+    up = vb.values[0] if vb.values else None
+    up = up if isinstance(up, int) else None
+    if up is not None and state.uptime_cs is not None and up < state.uptime_cs:
+        state.rebooted = True
+    state.uptime_cs = up
+    return up
+
+
+async def choose_profile(tr: Transport, name: str) -> Profile:
+    """Resolve ``auto`` by sysObjectID, then by probing each profile's probe OIDs."""
+    if name != "auto":
+        return load_profile(name)
+    vb = await tr.get([SYS_OBJECT_ID])
+    soid = vb.values[0] if vb.values else None
+    sys_oid = soid if isinstance(soid, str) else None
+    probed: dict[str, bool] = {}
+    for oid in all_probe_oids():
+        got = await tr.bulk_walk(oid, 1)
+        probed[oid] = len(got) > 0
+    return select_profile(sys_oid, probed)
+
+
+async def discover(tr: Transport, state: DeviceState, profile_name: str = "auto") -> pl.DataFrame:
+    """Learn profile, port names and entity mapping; returns the discovery group's samples (none today)."""
+    if state.profile is None or profile_name != "auto" or state.rebooted:
+        state.profile = (
+            state.profile
+            if (state.profile and profile_name == "auto" and not state.rebooted)
+            else (await choose_profile(tr, profile_name))
+        )
+    prof = state.profile
+    for t in prof.tables_in("discovery"):
+        if t.layout != "ifindex":
+            continue
+        vb = await walk_table(tr, t)
+        state.varbinds += len(vb)
+        lab = ifindex.labels(t, vb)
+        if "if_name" in lab.columns:
+            lab = lab.with_columns(pl.col("if_name").alias("port"))
+            state.ports = lab.select("ifindex", "port")
+            state.aliases = {}
+            for row in lab.iter_rows(named=True):  # discovery only, hourly: a few hundred rows
+                if row["port"]:
+                    state.aliases[row["port"]] = row["port"]
+                    if row.get("if_alias"):
+                        state.aliases.setdefault(row["if_alias"], row["port"])
+    for t in prof.tables:
+        if t.layout == "entity_sensor":
+            state.sensors[t.name] = await entity.discover(tr, t, state)
+    state.discovered_at_uptime = state.uptime_cs
+    state.rebooted = False
+    return empty_samples()
+
+
+async def poll_group(
+    tr: Transport, state: DeviceState, group: str, profile_name: str = "auto"
+) -> pl.DataFrame:
+    """Poll one group (dom | counters | discovery) of one device; returns a conformed sample batch."""
+    ts = datetime.now(UTC)
+    up = await read_uptime(tr, state)
+    if group == "discovery" or state.needs_discovery():
+        await discover(tr, state, profile_name)
+        if group == "discovery":
+            return empty_samples()
+    assert state.profile is not None
+    frames: list[pl.DataFrame] = []
+    for t in state.profile.tables_in(group):
+        vb = await walk_table(tr, t)
+        state.varbinds += len(vb)
+        if t.layout == "ifindex":
+            f = ifindex.decode(t, vb)
+            if f.is_empty():
+                continue
+            f = (
+                f.join(state.ports, on="ifindex", how="left")
+                .with_columns(
+                    pl.coalesce(pl.col("port"), pl.lit("ifIndex") + pl.col("ifindex").cast(pl.String)).alias(
+                        "port"
+                    )
+                )
+                .drop("ifindex")
+            )
+        elif t.layout == "entity_sensor":
+            f = entity.decode(t, vb, state.sensors.get(t.name))
+        else:
+            raise ValueError(f"unknown layout {t.layout!r} in profile {state.profile.name}")
+        if not f.is_empty():
+            frames.append(f)
+    if not frames:
+        return empty_samples()
+    out = pl.concat(frames, how="diagonal_relaxed").with_columns(
+        pl.lit(ts).alias("ts"),
+        pl.lit(state.name).alias("device"),
+        pl.lit(up, dtype=pl.Int64).alias("uptime_cs"),
+    )
+    out = common.dbm_floor(out)
+    out = common.validate_thresholds(out)
+    m = pl.col("metric")
+    if group == "counters":
+        st = out.filter(m.is_in(["admin_status", "oper_status"])).pivot(
+            on="metric", index="port", values="value", aggregate_function="first"
+        )
+        if {"admin_status", "oper_status"} <= set(st.columns):
+            state.port_state = st.select("port", "admin_status", "oper_status")
+    out = common.mark_port_state(out, state.port_state)
+    uptime_row = pl.DataFrame(
+        {
+            "ts": [ts],
+            "device": [state.name],
+            "metric": ["sys_uptime_cs"],
+            "value": [float(up) if up is not None else None],
+            "uptime_cs": [up],
+        }
+    )
+    return conform(pl.concat([conform(out), conform(uptime_row)]))

@@ -1,0 +1,46 @@
+"""Collector self-metrics (``linkmargin_collector_*``) on a prometheus-client registry."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class SelfMetrics:
+    """Poll durations per group, timeouts, errors, overruns, varbinds, last success per device."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.poll_seconds = Histogram(
+            "linkmargin_collector_poll_duration_seconds",
+            "Duration of one group poll of one device",
+            ["group"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=r,
+        )
+        self.timeouts = Counter(
+            "linkmargin_collector_timeouts", "Polls that timed out", ["device"], registry=r
+        )
+        self.errors = Counter(
+            "linkmargin_collector_errors", "Polls that failed (not timeouts)", ["device"], registry=r
+        )
+        self.overruns = Counter(
+            "linkmargin_collector_overruns",
+            "Polls that outlasted their interval (ticks skipped)",
+            ["group"],
+            registry=r,
+        )
+        self.skipped = Counter(
+            "linkmargin_collector_breaker_skips",
+            "Polls skipped by an open circuit breaker",
+            ["device"],
+            registry=r,
+        )
+        self.varbinds = Counter("linkmargin_collector_varbinds", "Varbinds received", registry=r)
+        self.last_success = Gauge(
+            "linkmargin_collector_last_success_timestamp_seconds",
+            "Unix time of the last good poll",
+            ["device"],
+            registry=r,
+        )
+        self.samples = Counter("linkmargin_collector_samples", "Samples handed to the sinks", registry=r)

@@ -1,0 +1,86 @@
+"""CLI commands of the collector: ``poll`` (one target, one shot, JSON lines) and ``collect``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from pathlib import Path
+
+import typer
+
+from linkmargin.cli.app import app
+
+
+def _target(target: str) -> tuple[str, int]:
+    host, _, port = target.rpartition(":") if target.count(":") == 1 else (target, "", "")
+    return (host or target), int(port or 161)
+
+
+@app.command()
+def poll(
+    target: str = typer.Option(..., "--target", help="HOST[:PORT] of the SNMP agent"),
+    community_env: str = typer.Option(None, "--community-env", help="env var holding the v2c community"),
+    community: str = typer.Option(None, "--community", help="v2c community (prefer --community-env)"),
+    v3_user: str = typer.Option(None, "--v3-user", help="SNMPv3 user (authPriv)"),
+    auth_key_file: Path = typer.Option(None, "--auth-key-file", help="file holding the v3 auth passphrase"),
+    priv_key_file: Path = typer.Option(None, "--priv-key-file", help="file holding the v3 priv passphrase"),
+    auth: str = typer.Option("sha", help="v3 auth protocol: sha | sha256"),
+    priv: str = typer.Option("aes", help="v3 priv protocol: aes | aes256"),
+    profile: str = typer.Option("auto", help="device profile name, or auto"),
+    groups: str = typer.Option("counters,dom", help="poll groups, comma separated"),
+    transport: str = typer.Option("gufo", help="gufo | pysnmp"),
+    device: str = typer.Option(None, help="device name in the output (default: the host)"),
+    as_json: bool = typer.Option(True, "--json/--no-json", help="one JSON object per sample"),
+    timeout: float = typer.Option(2.0, help="seconds per request"),
+) -> None:
+    """Poll one target once and print its normalized samples (what the collector reads from it)."""
+    from collector.api import poll_once
+    from collector.transport import Credentials, Target
+
+    host, port = _target(target)
+    if v3_user:
+        creds = Credentials(
+            version="3",
+            user=v3_user,
+            auth=auth,  # type: ignore[arg-type]
+            priv=priv,  # type: ignore[arg-type]
+            auth_key_file=str(auth_key_file) if auth_key_file else None,
+            priv_key_file=str(priv_key_file) if priv_key_file else None,
+        )
+    else:
+        creds = Credentials(community=community, community_env=community_env or ("" if community else None))
+        if not community and not community_env:
+            creds = Credentials(community="public")
+    tgt = Target(name=device or host, host=host, port=port, credentials=creds, timeout=timeout)
+    frame = asyncio.run(poll_once(tgt, profile=profile, groups=groups.split(","), transport=transport))
+    for row in frame.iter_rows(named=True):
+        v = row["value"]
+        doc = {
+            "ts": row["ts"].isoformat(),
+            "device": row["device"],
+            "port": row["port"],
+            "lane": row["lane"],
+            "metric": row["metric"],
+            "value": v if v is None or math.isfinite(v) else None,
+            "reason": row["reason"],
+        }
+        if row["counter"] is not None:
+            doc["counter"] = row["counter"]
+            doc["counter_bits"] = row["counter_bits"]
+        if row["aggregate"]:
+            doc["aggregate"] = True
+        typer.echo(json.dumps(doc) if as_json else " ".join(f"{k}={v}" for k, v in doc.items()))
+
+
+@app.command()
+def collect(
+    config: Path = typer.Option(
+        ..., "--config", help="collector YAML config (configs/collector.example.yaml)"
+    ),
+    transport: str = typer.Option("gufo", help="gufo | pysnmp"),
+) -> None:
+    """Run the collector daemon: poll every configured device on its group schedules."""
+    from collector.api import run_from_config
+
+    asyncio.run(run_from_config(config, transport=transport))

@@ -1,0 +1,124 @@
+"""Fixtures: real net-snmp snmpd and snmpsim on 127.0.0.1, free ports, stopped after."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+RECORDINGS = Path(__file__).parent / "recordings"
+V3_USER, V3_AUTH, V3_PRIV = "lmtest", "authpass123", "privpass123"
+
+
+def free_udp_port() -> int:
+    """A UDP port on 127.0.0.1 nobody holds right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_snmp(port: int, community: str, proc: subprocess.Popen[bytes], deadline: float = 15.0) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"agent exited with {proc.returncode}")
+        r = subprocess.run(
+            [
+                "snmpget",
+                "-v2c",
+                "-c",
+                community,
+                "-On",
+                "-t",
+                "0.3",
+                "-r",
+                "0",
+                "-m",
+                "",
+                "-M",
+                "/nonexistent",
+                f"127.0.0.1:{port}",
+                "1.3.6.1.2.1.1.3.0",
+            ],
+            capture_output=True,
+        )
+        if r.returncode == 0:
+            return
+        time.sleep(0.2)
+    raise RuntimeError("agent did not come up")
+
+
+@pytest.fixture(scope="session")
+def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """net-snmp snmpd serving the host's real IF-MIB, v2c 'public' and v3 authPriv SHA/AES."""
+    d = tmp_path_factory.mktemp("snmpd")
+    conf = d / "snmpd.conf"
+    conf.write_text(
+        "view all included .1 80\n"
+        "rocommunity public 127.0.0.1 -V all\n"
+        f"createUser {V3_USER} SHA {V3_AUTH} AES {V3_PRIV}\n"
+        f"rouser {V3_USER} priv -V all\n"
+    )
+    port = free_udp_port()
+    env = dict(os.environ, MIBS="", SNMP_PERSISTENT_DIR=str(d / "persist"))
+    proc = subprocess.Popen(
+        [
+            "/usr/sbin/snmpd",
+            "-f",
+            "-Lo",
+            "-C",
+            "-c",
+            str(conf),
+            "-I",
+            "-smux",
+            "-M",
+            "/nonexistent",
+            "-m",
+            "",
+            f"udp:127.0.0.1:{port}",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_snmp(port, "public", proc)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def snmpsim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """snmpsim serving tests/collector/recordings/*.snmprec; community = file name."""
+    d = tmp_path_factory.mktemp("snmpsim")
+    data = d / "data"
+    shutil.copytree(RECORDINGS, data)
+    port = free_udp_port()
+    exe = Path(sys.executable).parent / "snmpsim-command-responder"
+    proc = subprocess.Popen(
+        [
+            str(exe),
+            f"--data-dir={data}",
+            f"--cache-dir={d / 'cache'}",
+            f"--agent-udpv4-endpoint=127.0.0.1:{port}",
+            "--logging-method=null",
+        ],
+        env=dict(os.environ, SNMPSIM_ALLOW_ROOT="true"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_snmp(port, "generic", proc, deadline=40.0)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(5)
