@@ -93,3 +93,26 @@ def test_risk_events_hysteresis_no_flapping() -> None:
         and back.data["to"] == "critical"
         and back.topic == "linkmargin/v1/events/critical"
     )
+
+
+def test_preflight_report_outputs(analysis, tmp_path) -> None:
+    import json
+
+    from rich.console import Console
+
+    from analyzer import report
+
+    _, an = analysis
+    table = report.risk_table(an, "21d", advise(an, "21d", min_probability=0.0))
+    assert table["link"].to_list()[0] == "L-optic"  # riskiest first
+    assert table["rank"].to_list() == [1, 2, 3]
+    doc = json.loads(report.to_json(table, horizon="21d"))
+    assert [r["link"] for r in doc["links"]][-1] == "L-ok"
+    report.to_csv(table, tmp_path / "r.csv")
+    assert pl.read_csv(tmp_path / "r.csv")["link"].to_list() == table["link"].to_list()
+    png = report.plot(an, "21d", 21.0, tmp_path / "r.png", table=table)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    con = Console(record=True, width=200)
+    report.render(table, "21d", console=con)
+    text = con.export_text()
+    assert "L-optic" in text and "replace the optic" in text
