@@ -28,6 +28,12 @@ class Rule:
     evidence: Callable[[Evidence], str]
 
 
+def _drifting(e: Evidence) -> bool:
+    """Drift worth acting on: losing more than 0.005 dB/day, and two sd away from zero."""
+    d, sd = e["drift"] or 0.0, e["drift_sd"] or 0.0
+    return d < -0.005 and d < -2 * sd
+
+
 def _f(x: Any, fmt: str = "+.2f") -> str:
     return "n/a" if x is None else format(x, fmt)
 
@@ -68,7 +74,7 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
     Rule(
         "drift_field_point",
-        lambda e: (e["drift"] or 0) < 0 and e["field_point"] is not None,
+        lambda e: _drifting(e) and e["field_point"] is not None,
         lambda e: f"re-terminate {e['field_point']} or replace the field connector with a factory assembly",
         lambda e: (
             f"drift {_f(e['drift'], '+.3f')} dB/day on a channel with field termination {e['field_point']}"
@@ -82,7 +88,7 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
     Rule(
         "drift",
-        lambda e: (e["drift"] or 0) < 0,
+        _drifting,
         lambda e: f"inspect and clean {e['first_point'] or 'the connection points'}; watch the trend",
         lambda e: f"drift {_f(e['drift'], '+.3f')} dB/day",
     ),
@@ -120,6 +126,7 @@ def gather_evidence(analysis: Analysis, links: list[str]) -> list[Evidence]:
             "tx_drift": row["tx_drift_db_per_day"],
             "bias_drift": row["bias_drift_ma_per_day"],
             "drift": row["drift_shrunk"],
+            "drift_sd": row["drift_shrunk_sd"],
             "excess_loss": row["excess_loss_db"],
             "step_point": last["point"][0] if last.height else None,
             "step_family": last["family"][0] if last.height else None,

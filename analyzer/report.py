@@ -82,7 +82,13 @@ def render(table: pl.DataFrame, label: str, console: Console | None = None, limi
         ("likely cause", "left"),
         ("action", "left"),
     ):
-        tab.add_column(name, justify=just)  # type: ignore[arg-type]
+        # link ids are what an operator acts on: never truncate them
+        wide = (
+            {"no_wrap": True, "min_width": max([4, *map(len, table["link"].to_list())])}
+            if name == "link"
+            else {}
+        )
+        tab.add_column(name, justify=just, **wide)  # type: ignore[arg-type]
 
     def f(x: Any, fmt: str = "+.2f") -> str:
         return "-" if x is None or (isinstance(x, float) and not np.isfinite(x)) else format(x, fmt)

@@ -6,6 +6,7 @@ and registers itself on :data:`app` when imported here.
 
 from __future__ import annotations
 
+from linkmargin.cli import analyze as _analyze  # noqa: F401  (registers analyze, risk)
 from linkmargin.cli.app import app
 
 __all__ = ["app", "main"]
