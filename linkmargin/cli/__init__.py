@@ -9,6 +9,7 @@ from __future__ import annotations
 from linkmargin.cli import dashboards as _dashboards  # noqa: F401  (registers commands)
 from linkmargin.cli import lab as _lab  # noqa: F401  (registers `linkmargin lab`)
 from linkmargin.cli import collect as _collect  # noqa: F401
+from linkmargin.cli import analyze as _analyze  # noqa: F401  (registers analyze, risk)
 from linkmargin.cli.app import app
 
 __all__ = ["app", "main"]

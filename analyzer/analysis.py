@@ -1,0 +1,204 @@
+"""One analysis pass over a :class:`LaneState`: estimators in order, results as polars frames.
+
+steps (detect, attribute) -> trends (with the steps as regressors) -> cohorts (from the fleet) ->
+per-lane drift shrunk toward the cohort -> margins now -> forecasts at the requested horizons.
+The per-lane columns are what the exporter, the events, the advice and the reports read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+
+from analyzer.cohorts import CohortModel, fit_cohorts, mating_outcomes, shrink_drift
+from analyzer.forecast import LaneForecast, forecast_lanes
+from analyzer.margin import DB_PER_DECADE, lane_margins, link_margins
+from analyzer.spec import MATING_KINDS
+from analyzer.state import LaneState
+from analyzer.steps import attribute_steps, detect_steps
+from analyzer.trend import _quiet, fit_trends, step_design
+from linkmargin.samples import Metric
+
+
+@dataclass(slots=True)
+class Analysis:
+    """Results of one pass: per-lane and per-link frames, steps, cohorts, forecasts by horizon."""
+
+    lanes: pl.DataFrame
+    links: pl.DataFrame
+    steps: pl.DataFrame
+    cohorts: CohortModel
+    forecasts: dict[str, pl.DataFrame] = field(default_factory=dict)  # horizon label -> per link
+    lane_forecasts: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+
+def analyze(
+    state: LaneState,
+    *,
+    horizons: dict[str, float] | None = None,
+    planned: pl.DataFrame | None = None,
+    now: datetime | None = None,
+    db_per_decade: float = DB_PER_DECADE,
+) -> Analysis:
+    """Run every estimator on the state; ``horizons`` maps a label (\"21d\") to days.
+
+    ``planned`` lists planned matings (point, ts, kind) in maintenance windows; those inside a
+    horizon add their cohort's step risk to that horizon's forecast.
+    """
+    spec = state.spec
+    hours, rx = state.matrix(Metric.RX_POWER_DBM)
+    _, temp = state.matrix(
+        Metric.TEMPERATURE_C, module=True, hours=(int(hours[0]), int(hours[-1])) if hours.size else None
+    )
+    steps = detect_steps(rx, temp) if hours.size else detect_steps(rx)
+    attributed = attribute_steps(steps, spec, hours)
+    pairs = list(zip(steps["li"].to_list(), steps["hour_idx"].to_list(), strict=True))
+    fit = fit_trends(rx, temp, steps=step_design(rx.shape[0], rx.shape[1], pairs))
+    outcomes = mating_outcomes(spec, attributed, hours)
+    cohorts = fit_cohorts(
+        spec, outcomes, fit.drift_db_per_day, fit.drift_se, fit.thermal_db_per_c, fit.thermal_se
+    )
+    # far-end transmitter and bias trends: the optic's own decline, for the advice
+    _, tx = state.matrix(
+        Metric.TX_POWER_DBM, far_end=True, hours=(int(hours[0]), int(hours[-1])) if hours.size else None
+    )
+    _, bias = state.matrix(
+        Metric.TX_BIAS_MA, far_end=True, hours=(int(hours[0]), int(hours[-1])) if hours.size else None
+    )
+    tx_fit, bias_fit = fit_trends(tx, None, iters=4), fit_trends(bias, None, iters=4)
+    with _quiet():
+        temp_sd = np.nanstd(temp, axis=1) if temp.size else np.full(rx.shape[0], np.nan)
+
+    base = lane_margins(state.lane_latest(), db_per_decade=db_per_decade).sort("li")
+    coh = cohorts.lookup(base["link"]).select(
+        pl.col("family"),
+        pl.col("termination"),
+        pl.col("drift_db_per_day").alias("cohort_drift"),
+        pl.col("drift_tau").alias("cohort_tau"),
+        pl.col("drift_hi").alias("cohort_drift_hi"),
+        pl.col("drift_lo").alias("cohort_drift_lo"),
+    )
+    prior_se = ((coh["cohort_drift_hi"] - coh["cohort_drift_lo"]) / (2 * 1.96)).fill_null(0.0).to_numpy()
+    shrunk, shrunk_sd = shrink_drift(
+        fit.drift_db_per_day,
+        fit.drift_se,
+        coh["cohort_drift"].fill_null(0.0).to_numpy(),
+        coh["cohort_tau"].fill_null(0.0).to_numpy(),
+        prior_se,
+    )
+    lanes = pl.concat([base, coh.select("family", "termination")], how="horizontal").with_columns(
+        pl.Series("drift_db_per_day", fit.drift_db_per_day),
+        pl.Series("drift_se", fit.drift_se),
+        pl.Series("drift_shrunk", shrunk),
+        pl.Series("drift_shrunk_sd", shrunk_sd),
+        pl.Series("thermal_db_per_c", fit.thermal_db_per_c),
+        pl.Series("resid_sigma_db", fit.resid_sigma_db),
+        pl.Series("history_hours", fit.n_hours),
+        pl.Series("level_dbm", fit.level_db),
+        pl.Series("temp_sd_c", temp_sd),
+        pl.Series("tx_drift_db_per_day", tx_fit.drift_db_per_day),
+        pl.Series("bias_drift_ma_per_day", bias_fit.drift_db_per_day),
+    )
+    # margin now from the fitted level (less noisy than the last reading), capped by the BER margin
+    lanes = lanes.with_columns(
+        pl.min_horizontal(
+            pl.coalesce(pl.col("level_dbm") - pl.col("sensitivity_dbm"), pl.col("margin_db")),
+            pl.col("ber_margin_dec") * db_per_decade,
+        ).alias("forecast_base_db")
+    )
+    analysis = Analysis(lanes, link_margins(lanes), attributed, cohorts)
+    for label, days in (horizons or {}).items():
+        add_forecast(analysis, label, days, planned=planned, now=now)
+    return analysis
+
+
+def planned_step_risk(
+    analysis: Analysis, planned: pl.DataFrame | None, now: datetime | None, days: float
+) -> pl.DataFrame:
+    """Per link: expected added loss and its variance from planned matings within ``days``."""
+    schema = {"link": pl.String, "step_mean": pl.Float64, "step_var": pl.Float64, "planned": pl.UInt32}
+    if planned is None or planned.height == 0:
+        return pl.DataFrame(schema=schema)
+    p = planned.filter(pl.col("kind").is_in(list(MATING_KINDS)))
+    if now is not None:
+        p = p.filter(pl.col("ts").is_between(now, now + timedelta(days=days)))
+    tbl = analysis.cohorts.table
+    fleet = tbl.filter(pl.col("family") == "*").row(0, named=True)
+    pts = analysis.cohorts.points.select("link", "point", "family", "termination")
+    j = (
+        p.join(pts, on="point", how="inner")
+        .join(
+            tbl.select("family", "termination", "p_step", "step_db", "step_db_sd"),
+            on=["family", "termination"],
+            how="left",
+        )
+        .with_columns(
+            pl.col("p_step").fill_null(fleet["p_step"]),
+            pl.col("step_db").fill_null(fleet["step_db"]).fill_nan(0.5),
+            pl.col("step_db_sd").fill_null(fleet["step_db_sd"]).fill_nan(0.25),
+        )
+    )
+    return (
+        j.with_columns(
+            (pl.col("p_step") * pl.col("step_db")).alias("m"),
+            (
+                pl.col("p_step") * (pl.col("step_db_sd") ** 2 + pl.col("step_db") ** 2)
+                - (pl.col("p_step") * pl.col("step_db")) ** 2
+            ).alias("v"),
+        )
+        .group_by("link")
+        .agg(
+            pl.col("m").sum().alias("step_mean"),
+            pl.col("v").sum().alias("step_var"),
+            pl.len().cast(pl.UInt32).alias("planned"),
+        )
+    )
+
+
+def add_forecast(
+    analysis: Analysis,
+    label: str,
+    days: float,
+    *,
+    planned: pl.DataFrame | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Compute the forecast at ``days`` and store per-lane and per-link frames under ``label``."""
+    lanes = analysis.lanes
+    risk = planned_step_risk(analysis, planned, now, days)
+    lj = lanes.select("link").join(risk, on="link", how="left")
+    fc: LaneForecast = forecast_lanes(
+        days,
+        lanes["forecast_base_db"].fill_null(np.nan).to_numpy(),
+        lanes["drift_shrunk"].to_numpy(),
+        lanes["drift_shrunk_sd"].to_numpy(),
+        lanes["resid_sigma_db"].fill_null(np.nan).to_numpy(),
+        thermal_sd_db=(lanes["thermal_db_per_c"] * lanes["temp_sd_c"]).fill_null(np.nan).to_numpy(),
+        step_mean_db=lj["step_mean"].fill_null(0.0).to_numpy(),
+        step_var_db2=lj["step_var"].fill_null(0.0).to_numpy(),
+    )
+    lf = lanes.select("li", "link", "device", "port", "lane", "direction").with_columns(
+        pl.Series("forecast_db", fc.mean_db),
+        pl.Series("forecast_lo_db", fc.lo_db),
+        pl.Series("forecast_hi_db", fc.hi_db),
+        pl.Series("p_cross", fc.p_cross),
+        pl.Series("days_to_cross", fc.days_to_cross),
+        pl.Series("planned_matings", lj["planned"].fill_null(0).to_numpy()),
+    )
+    analysis.lane_forecasts[label] = lf
+    analysis.forecasts[label] = link_forecasts(lf)
+
+
+def link_forecasts(lane_fc: pl.DataFrame) -> pl.DataFrame:
+    """Per link: the lane with the highest crossing probability (ties: lowest forecast) stands for it."""
+    return (
+        lane_fc.sort(
+            pl.col("p_cross").fill_nan(-1.0), pl.col("forecast_db"), descending=[True, False], nulls_last=True
+        )
+        .group_by("link", maintain_order=True)
+        .first()
+        .drop("li")
+    )

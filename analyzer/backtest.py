@@ -1,0 +1,100 @@
+"""Scoring of risk forecasts against a ground-truth table (handed over as data; never the lab).
+
+Inputs, both polars frames:
+- forecasts: one row per (link, issued_at) with ``p`` = the forecast probability that the link
+  crosses zero margin or the FEC limit within the horizon after ``issued_at``;
+- truth: one row per link with ``crossed_at`` (null when it never crossed in the run).
+
+A link is *flagged* at the first issue time its ``p`` reaches ``threshold``. Positives are links
+that cross within ``horizon`` of the first forecast; a positive counts as caught when it was flagged
+at least ``min_lead_hours`` before it crossed. Precision is over every flagged link (flagged and
+crossing within the horizon of the flag). Brier is over every (link, issue time) whose outcome
+window ended before ``end`` (or that crossed inside it).
+
+:func:`threshold_baseline` turns margin snapshots into the forecast every peer effectively makes:
+p = 1 when Rx is already below the module's low-warning threshold, else 0.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+
+def score(
+    forecasts: pl.DataFrame,
+    truth: pl.DataFrame,
+    *,
+    horizon: timedelta,
+    threshold: float = 0.5,
+    min_lead_hours: float = 48.0,
+    end: datetime | None = None,
+) -> dict[str, Any]:
+    """Recall, precision, median lead time (hours), Brier score and the counts behind them."""
+    fc = forecasts.select("link", "issued_at", pl.col("p").cast(pl.Float64)).drop_nulls("p")
+    t0 = fc["issued_at"].min()
+    tr = truth.select("link", "crossed_at")
+    flags = (
+        fc.filter(pl.col("p") >= threshold)
+        .group_by("link")
+        .agg(pl.col("issued_at").min().alias("flagged_at"))
+    )
+    j = tr.join(flags, on="link", how="full", coalesce=True)
+    pos = j.filter(pl.col("crossed_at").is_not_null() & (pl.col("crossed_at") <= pl.lit(t0) + horizon))
+    lead_h = (pl.col("crossed_at") - pl.col("flagged_at")).dt.total_seconds() / 3600.0
+    caught = pos.filter(pl.col("flagged_at").is_not_null() & (lead_h >= min_lead_hours))
+    flagged = j.filter(pl.col("flagged_at").is_not_null())
+    good_flags = flagged.filter(
+        pl.col("crossed_at").is_not_null()
+        & (pl.col("crossed_at") >= pl.col("flagged_at"))
+        & (pl.col("crossed_at") <= pl.col("flagged_at") + horizon)
+    )
+    # outcome of each forecast: crossing inside (issued_at, issued_at + horizon]
+    ob = fc.join(tr, on="link", how="left").with_columns(
+        (
+            pl.col("crossed_at").is_not_null()
+            & (pl.col("crossed_at") > pl.col("issued_at"))
+            & (pl.col("crossed_at") <= pl.col("issued_at") + horizon)
+        ).alias("outcome")
+    )
+    ob = ob.filter(pl.col("crossed_at").is_null() | (pl.col("crossed_at") > pl.col("issued_at")))
+    if end is not None:
+        ob = ob.filter(pl.col("outcome") | (pl.col("issued_at") + horizon <= end))
+    brier = (
+        ob.select(((pl.col("p") - pl.col("outcome").cast(pl.Float64)) ** 2).mean()).item()
+        if ob.height
+        else None
+    )
+    leads = caught.select(lead_h.alias("lead"))["lead"]
+    return {
+        "recall": caught.height / pos.height if pos.height else None,
+        "precision": good_flags.height / flagged.height if flagged.height else None,
+        "median_lead_hours": float(leads.median()) if leads.len() else None,  # type: ignore[arg-type]
+        "brier": brier,
+        "positives": pos.height,
+        "caught": caught.height,
+        "flagged": flagged.height,
+        "true_flags": good_flags.height,
+        "forecasts_scored": ob.height,
+    }
+
+
+def threshold_baseline(snapshots: pl.DataFrame) -> pl.DataFrame:
+    """Static module thresholds as a forecast: p = 1 where Rx is below the low-warning threshold.
+
+    ``snapshots`` has link, issued_at and warn_margin_db (worst lane of the link at that time).
+    """
+    return snapshots.select(
+        "link", "issued_at", (pl.col("warn_margin_db") < 0).cast(pl.Float64).fill_null(0.0).alias("p")
+    )
+
+
+def score_with_baseline(
+    forecasts: pl.DataFrame, snapshots: pl.DataFrame, truth: pl.DataFrame, *, horizon: timedelta, **kw: Any
+) -> dict[str, Any]:
+    """The analyzer's scores with the static-threshold baseline's under ``baseline``, same rules."""
+    out = score(forecasts, truth, horizon=horizon, **kw)
+    out["baseline"] = score(threshold_baseline(snapshots), truth, horizon=horizon, **kw)
+    return out

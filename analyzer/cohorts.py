@@ -1,0 +1,212 @@
+"""Fleet cohorts per connector family x termination, and empirical-Bayes shrinkage toward them.
+
+Per cohort, from the whole fleet:
+- P(step per mating): of the recorded matings (mated / terminated / replaced) observed with enough
+  history around them, the fraction followed by an attributed loss step of at least the detector's
+  ``min_db``; Beta posterior (prior: the fleet-wide rate worth 2 matings) with a 95 % interval.
+- step size (dB of added loss): mean over attributed steps with a bootstrap 95 % interval, and sd.
+- drift (dB/day): random-effects mean over the cohort's lanes (DerSimonian-Laird between-lane
+  variance tau²) with its interval.
+- thermal sensitivity (dB/°C): random-effects mean over lanes, like drift.
+
+A lane's drift is then shrunk toward its cohort by its own precision: a lane with days of history
+keeps its own estimate, a fresh one inherits the cohort's (and its spread).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from analyzer.spec import MATING_KINDS, LinkSpec
+
+_Z = 1.959963984540054
+_RNG_SEED = 20260101
+
+
+@dataclass(frozen=True, slots=True)
+class CohortModel:
+    """Cohort table (one row per family x termination) and the link -> cohort map."""
+
+    table: pl.DataFrame
+    link_cohort: pl.DataFrame
+    points: pl.DataFrame  # the spec's connection points (link, point, position, family, termination)
+
+    def lookup(self, links: pl.Series) -> pl.DataFrame:
+        """Cohort parameters for each link in ``links`` (fleet-wide defaults where unknown)."""
+        frame = pl.DataFrame({"link": links}).join(self.link_cohort, on="link", how="left")
+        out = frame.join(self.table, on=["family", "termination"], how="left")
+        fleet = self.table.filter(pl.col("family") == "*")
+        if fleet.height:
+            fills = {
+                c: pl.col(c).fill_null(fleet[c][0])
+                for c in fleet.columns
+                if c not in ("family", "termination")
+            }
+            out = out.with_columns(**fills)
+        return out
+
+
+def mating_outcomes(
+    spec: LinkSpec, attributed: pl.DataFrame, hours: np.ndarray, *, guard_h: int = 12
+) -> pl.DataFrame:
+    """One row per observable mating event: point, cohort, whether a loss step followed, its size.
+
+    A mating counts only if ``guard_h`` hours of history lie on both sides of it (else a step could
+    not have been seen). The step size of an event is the median over the link's lanes.
+    """
+    if hours.size == 0:
+        return pl.DataFrame(
+            schema={
+                "point": pl.String,
+                "family": pl.String,
+                "termination": pl.String,
+                "stepped": pl.Boolean,
+                "loss_db": pl.Float64,
+            }
+        )
+    lo, hi = (int(hours[0]) + guard_h) * 3600, (int(hours[-1]) - guard_h) * 3600
+    ev = (
+        spec.events.filter(pl.col("kind").is_in(list(MATING_KINDS)))
+        .filter(pl.col("ts").dt.epoch("s").is_between(lo, hi))
+        .join(spec.points, on="point")
+        .select("link", "point", "family", "termination", pl.col("ts").alias("event_ts"))
+    )
+    st = (
+        attributed.filter(pl.col("explained") & pl.col("event_kind").is_in(list(MATING_KINDS)))
+        .filter(pl.col("loss_db") > 0)
+        .group_by("point", "event_ts")
+        .agg(pl.col("loss_db").median())
+    )
+    return ev.join(st, on=["point", "event_ts"], how="left").with_columns(
+        pl.col("loss_db").is_not_null().alias("stepped")
+    )
+
+
+def _beta_interval(a: float, b: float, rng: np.random.Generator) -> tuple[float, float]:
+    draws = rng.beta(a, b, 20_000)
+    return float(np.quantile(draws, 0.025)), float(np.quantile(draws, 0.975))
+
+
+def _boot_mean(x: np.ndarray, rng: np.random.Generator, stat: str = "mean") -> tuple[float, float, float]:
+    if x.size == 0:
+        return np.nan, np.nan, np.nan
+    f = np.mean if stat == "mean" else np.median
+    if x.size == 1:
+        return float(x[0]), np.nan, np.nan
+    boots = f(rng.choice(x, size=(2000, x.size), replace=True), axis=1)
+    return float(f(x)), float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))
+
+
+def random_effects(d: np.ndarray, se: np.ndarray) -> tuple[float, float, float]:
+    """DerSimonian-Laird pooled mean, its standard error, and the between-unit variance tau²."""
+    ok = np.isfinite(d) & np.isfinite(se) & (se > 0)
+    d, se = d[ok], se[ok]
+    if d.size == 0:
+        return np.nan, np.nan, np.nan
+    w = 1 / se**2
+    mu_fe = (w * d).sum() / w.sum()
+    q = (w * (d - mu_fe) ** 2).sum()
+    c = w.sum() - (w**2).sum() / w.sum()
+    tau2 = max(0.0, (q - (d.size - 1)) / c) if c > 0 else 0.0
+    ws = 1 / (se**2 + tau2)
+    mu = (ws * d).sum() / ws.sum()
+    return float(mu), float(np.sqrt(1 / ws.sum())), float(tau2)
+
+
+def fit_cohorts(
+    spec: LinkSpec,
+    outcomes: pl.DataFrame,
+    lane_drift: np.ndarray,
+    lane_drift_se: np.ndarray,
+    lane_thermal: np.ndarray,
+    lane_thermal_se: np.ndarray,
+) -> CohortModel:
+    """Estimate every cohort's parameters from mating outcomes and per-lane fits (spec lane order)."""
+    rng = np.random.default_rng(_RNG_SEED)
+    link_cohort = spec.link_cohort()
+    lanes = spec.lanes.select("link").with_row_index("li").join(link_cohort, on="link", how="left")
+    lanes = lanes.with_columns(
+        pl.col("family").fill_null("unknown"), pl.col("termination").fill_null("unknown")
+    )
+    n_all, k_all = outcomes.height, int(outcomes["stepped"].sum()) if outcomes.height else 0
+    p_fleet = (k_all + 1) / (n_all + 2)
+    a0, b0 = 2 * p_fleet, 2 * (1 - p_fleet)
+    keys = (
+        pl.concat(
+            [lanes.select("family", "termination"), outcomes.select("family", "termination")], how="vertical"
+        )
+        .unique()
+        .sort("family", "termination")
+    )
+    rows = []
+    for fam, term in [*keys.iter_rows(), ("*", "*")]:
+        if fam == "*":
+            o, li = outcomes, lanes["li"].to_numpy()
+        else:
+            o = outcomes.filter((pl.col("family") == fam) & (pl.col("termination") == term))
+            li = lanes.filter((pl.col("family") == fam) & (pl.col("termination") == term))["li"].to_numpy()
+        n, k = o.height, int(o["stepped"].sum()) if o.height else 0
+        a, b = a0 + k, b0 + n - k
+        p_lo, p_hi = _beta_interval(a, b, rng)
+        sizes = o.filter(pl.col("stepped"))["loss_db"].to_numpy()
+        s_mean, s_lo, s_hi = _boot_mean(sizes, rng)
+        mu, mu_se, tau2 = random_effects(lane_drift[li], lane_drift_se[li])
+        th_mu, th_se, _ = random_effects(lane_thermal[li], lane_thermal_se[li])
+        th_med, th_lo, th_hi = th_mu, th_mu - _Z * th_se, th_mu + _Z * th_se
+        rows.append(
+            {
+                "family": fam,
+                "termination": term,
+                "matings": n,
+                "steps": k,
+                "p_step": a / (a + b),
+                "p_step_lo": p_lo,
+                "p_step_hi": p_hi,
+                "step_db": s_mean,
+                "step_db_lo": s_lo,
+                "step_db_hi": s_hi,
+                "step_db_sd": float(np.std(sizes, ddof=1)) if sizes.size > 1 else np.nan,
+                "drift_db_per_day": mu,
+                "drift_lo": mu - _Z * mu_se,
+                "drift_hi": mu + _Z * mu_se,
+                "drift_tau": float(np.sqrt(tau2)) if np.isfinite(tau2) else np.nan,
+                "thermal_db_per_c": th_med,
+                "thermal_lo": th_lo,
+                "thermal_hi": th_hi,
+                "lanes": int(li.size),
+            }
+        )
+    table = pl.DataFrame(rows, infer_schema_length=None)
+    # a cohort too small to have a step size or drift inherits the fleet's
+    fleet = table.filter(pl.col("family") == "*").row(0, named=True)
+    table = table.with_columns(
+        pl.col("step_db").fill_nan(fleet["step_db"]),
+        pl.col("step_db_sd").fill_nan(fleet["step_db_sd"]),
+        pl.col("drift_db_per_day").fill_nan(fleet["drift_db_per_day"]),
+        pl.col("drift_tau").fill_nan(fleet["drift_tau"]),
+    )
+    return CohortModel(table, link_cohort, spec.points)
+
+
+def shrink_drift(
+    drift: np.ndarray,
+    drift_se: np.ndarray,
+    prior_mean: np.ndarray,
+    prior_tau: np.ndarray,
+    prior_se: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior drift and its sd per lane: precision-weighted between the lane's fit and its cohort.
+
+    A lane without a fit gets the cohort prior predictive (mean, sqrt(tau² + se_mean²)).
+    """
+    tau2 = np.nan_to_num(prior_tau, nan=0.0) ** 2 + np.nan_to_num(prior_se, nan=0.0) ** 2
+    tau2 = np.maximum(tau2, 1e-8)
+    mu = np.nan_to_num(prior_mean, nan=0.0)
+    have = np.isfinite(drift) & np.isfinite(drift_se) & (drift_se > 0)
+    se2 = np.where(have, drift_se, 1.0) ** 2
+    prec = np.where(have, 1 / se2, 0.0) + 1 / tau2
+    mean = (np.where(have, drift / se2, 0.0) + mu / tau2) / prec
+    return mean, np.sqrt(1 / prec)

@@ -1,0 +1,171 @@
+"""Prometheus exposition of the latest analysis, as a custom collector (no per-sample metrics state).
+
+Names (prefix ``linkmargin_``, unit in the name; lane labels = link, device, port, lane, direction):
+
+| metric | labels | meaning |
+|---|---|---|
+| ``linkmargin_margin_db`` | lane labels | Rx power minus PMD sensitivity (avg-power equivalent) |
+| ``linkmargin_warn_margin_db`` | lane labels | Rx power minus the module's low-warning threshold |
+| ``linkmargin_ber_margin_decades`` | lane labels | log10(FEC limit) - log10(pre-FEC BER) |
+| ``linkmargin_link_margin_db`` | link | worst effective margin over lanes and directions |
+| ``linkmargin_margin_forecast_db`` | link, horizon | forecast margin at the horizon |
+| ``linkmargin_margin_forecast_low_db`` | link, horizon | lower end of the 90 % prediction interval |
+| ``linkmargin_risk_probability`` | link, horizon | P(zero margin or FEC limit crossed before H) |
+| ``linkmargin_time_to_zero_margin_days`` | link, horizon | days until the mean path hits zero |
+| ``linkmargin_degradation_db_per_day`` | link, device, port, lane | drift (shrunk toward the cohort) |
+| ``linkmargin_excess_loss_db`` | link | measured minus expected channel loss, worst lane |
+| ``linkmargin_link_suspect_point_info`` | link, point, cause | 1; likeliest faulty point (alert grouping) |
+| ``linkmargin_cohort_step_probability`` | family, termination | P(loss step per mating) |
+| ``linkmargin_cohort_step_db`` | family, termination | mean loss step size |
+| ``linkmargin_cohort_drift_db_per_day`` | family, termination | cohort drift |
+| ``linkmargin_cohort_thermal_db_per_celsius`` | family, termination | cohort thermal sensitivity |
+| ``linkmargin_analyzer_samples_total`` | | samples folded into the state |
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator
+
+import polars as pl
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from analyzer.analysis import Analysis
+
+LANE_LABELS = ("link", "device", "port", "lane", "direction")
+
+
+def _ok(v: float | None) -> bool:
+    return v is not None and math.isfinite(v)
+
+
+class AnalyzerCollector(Collector):
+    """Exposes the most recent :class:`Analysis` handed to :meth:`update`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._analysis: Analysis | None = None
+        self._suspects: pl.DataFrame | None = None
+        self._samples = 0
+
+    def update(
+        self, analysis: Analysis, *, suspects: pl.DataFrame | None = None, samples_seen: int = 0
+    ) -> None:
+        """Swap in a new analysis (and the advice frame naming each link's suspect point)."""
+        with self._lock:
+            self._analysis, self._suspects, self._samples = analysis, suspects, samples_seen
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield every metric family from the current analysis."""
+        with self._lock:
+            an, suspects, samples = self._analysis, self._suspects, self._samples
+        yield CounterMetricFamily(
+            "linkmargin_analyzer_samples", "Samples folded into the analyzer state", samples
+        )
+        if an is None:
+            return
+        lane_metrics = {
+            "margin_db": GaugeMetricFamily(
+                "linkmargin_margin_db", "Rx power minus PMD sensitivity, dB", labels=LANE_LABELS
+            ),
+            "warn_margin_db": GaugeMetricFamily(
+                "linkmargin_warn_margin_db",
+                "Rx power minus the module low-warning threshold, dB",
+                labels=LANE_LABELS,
+            ),
+            "ber_margin_dec": GaugeMetricFamily(
+                "linkmargin_ber_margin_decades", "log10(FEC limit) - log10(pre-FEC BER)", labels=LANE_LABELS
+            ),
+        }
+        drift = GaugeMetricFamily(
+            "linkmargin_degradation_db_per_day",
+            "Rx power drift, dB/day",
+            labels=("link", "device", "port", "lane"),
+        )
+        for row in an.lanes.select(*LANE_LABELS, *lane_metrics, "drift_shrunk").iter_rows(named=True):
+            labels = [str(row[k]) for k in LANE_LABELS]
+            for col, fam in lane_metrics.items():
+                if _ok(row[col]):
+                    fam.add_metric(labels, row[col])
+            if _ok(row["drift_shrunk"]):
+                drift.add_metric(labels[:4], row["drift_shrunk"])
+        yield from lane_metrics.values()
+        yield drift
+        link_margin = GaugeMetricFamily(
+            "linkmargin_link_margin_db", "Worst effective margin of the link, dB", labels=["link"]
+        )
+        excess = GaugeMetricFamily(
+            "linkmargin_excess_loss_db", "Measured minus expected loss, dB", labels=["link"]
+        )
+        for row in an.links.iter_rows(named=True):
+            if _ok(row["link_margin_db"]):
+                link_margin.add_metric([row["link"]], row["link_margin_db"])
+            if _ok(row["excess_loss_db"]):
+                excess.add_metric([row["link"]], row["excess_loss_db"])
+        yield link_margin
+        yield excess
+        fmean = GaugeMetricFamily(
+            "linkmargin_margin_forecast_db", "Forecast margin, dB", labels=["link", "horizon"]
+        )
+        flow = GaugeMetricFamily(
+            "linkmargin_margin_forecast_low_db",
+            "Forecast margin, 5th percentile, dB",
+            labels=["link", "horizon"],
+        )
+        risk = GaugeMetricFamily(
+            "linkmargin_risk_probability",
+            "P(margin or FEC limit crossed before the horizon)",
+            labels=["link", "horizon"],
+        )
+        ttc = GaugeMetricFamily(
+            "linkmargin_time_to_zero_margin_days", "Expected days to zero margin", labels=["link", "horizon"]
+        )
+        for label, fc in an.forecasts.items():
+            for row in fc.iter_rows(named=True):
+                key = [row["link"], label]
+                if _ok(row["forecast_db"]):
+                    fmean.add_metric(key, row["forecast_db"])
+                    flow.add_metric(key, row["forecast_lo_db"])
+                if _ok(row["p_cross"]):
+                    risk.add_metric(key, row["p_cross"])
+                if _ok(row["days_to_cross"]):
+                    ttc.add_metric(key, row["days_to_cross"])
+        yield from (fmean, flow, risk, ttc)
+        info = GaugeMetricFamily(
+            "linkmargin_link_suspect_point_info",
+            "The connection point most likely at fault (1); link-level when none stands out",
+            labels=["link", "point", "cause"],
+        )
+        known: dict[str, tuple[str, str]] = {}
+        if suspects is not None:
+            for row in suspects.iter_rows(named=True):
+                known[row["link"]] = (row["point"] or f"link:{row['link']}", row["cause"])
+        for link in an.links["link"].to_list():
+            point, cause = known.get(link, (f"link:{link}", "none"))
+            info.add_metric([link, point, cause], 1.0)
+        yield info
+        cohort = {
+            "p_step": GaugeMetricFamily(
+                "linkmargin_cohort_step_probability",
+                "P(loss step per mating)",
+                labels=["family", "termination"],
+            ),
+            "step_db": GaugeMetricFamily(
+                "linkmargin_cohort_step_db", "Mean loss step, dB", labels=["family", "termination"]
+            ),
+            "drift_db_per_day": GaugeMetricFamily(
+                "linkmargin_cohort_drift_db_per_day", "Cohort drift, dB/day", labels=["family", "termination"]
+            ),
+            "thermal_db_per_c": GaugeMetricFamily(
+                "linkmargin_cohort_thermal_db_per_celsius",
+                "Cohort thermal sensitivity",
+                labels=["family", "termination"],
+            ),
+        }
+        for row in an.cohorts.table.iter_rows(named=True):
+            for col, fam in cohort.items():
+                if _ok(row[col]):
+                    fam.add_metric([row["family"], row["termination"]], row[col])
+        yield from cohort.values()

@@ -1,0 +1,51 @@
+"""Margin now: per lane and direction, and per link (its worst lane/direction).
+
+- Power margin (dB) = Rx average power (DOM) - PMD sensitivity expressed as average power. The spec
+  carries the sensitivity already converted from OMA with the ER correction
+  (optics-facts.md §2, "OMA[dBm] = Pavg[dBm] + 10·log10(2(ER−1)/(ER+1))" [D]).
+- Warning margin (dB) = Rx - the module's own low-warning threshold (published one, else the spec's).
+- BER margin (decades) = log10(FEC limit) - log10(pre-FEC BER) (optics-facts.md §2 item 3 [D]).
+- Excess loss (dB) = (far-end Tx - Rx) - expected channel loss from the link budget.
+
+The BER margin is also expressed in dB-equivalent with ``db_per_decade`` (default 0.75 dB per decade,
+the middle of "about 1 decade of BER per ~0.5–1 dB of OMA" near the KP4 threshold,
+optics-facts.md §2 item 3 [M]) so one effective margin combines both limits.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+DB_PER_DECADE: Final = 0.75
+
+
+def lane_margins(lane_latest: pl.DataFrame, *, db_per_decade: float = DB_PER_DECADE) -> pl.DataFrame:
+    """Add margin columns to :meth:`LaneState.lane_latest` output (one row per spec lane)."""
+    ber_dec = pl.col("fec_limit_ber").log10() - pl.col("ber").log10()
+    return lane_latest.with_columns(
+        (pl.col("rx_dbm") - pl.col("sensitivity_dbm")).alias("margin_db"),
+        (pl.col("rx_dbm") - pl.col("low_warn_used_dbm")).alias("warn_margin_db"),
+        # a zero BER (no corrected codeword in the interval) bounds nothing: no BER margin
+        pl.when(pl.col("ber") > 0).then(ber_dec).otherwise(None).alias("ber_margin_dec"),
+        (pl.col("far_tx_dbm") - pl.col("rx_dbm") - pl.col("expected_loss_db")).alias("excess_loss_db"),
+    ).with_columns(
+        pl.min_horizontal("margin_db", pl.col("ber_margin_dec") * db_per_decade).alias("effective_margin_db"),
+    )
+
+
+def link_margins(lanes: pl.DataFrame) -> pl.DataFrame:
+    """Per link: worst power/warning/BER margin over its lanes and both directions, worst excess loss."""
+    worst = lanes.sort("effective_margin_db", nulls_last=True).group_by("link", maintain_order=True)
+    return worst.agg(
+        pl.col("effective_margin_db").min().alias("link_margin_db"),
+        pl.col("margin_db").min().alias("power_margin_db"),
+        pl.col("warn_margin_db").min(),
+        pl.col("ber_margin_dec").min(),
+        pl.col("excess_loss_db").max(),
+        pl.col("device").first().alias("worst_device"),
+        pl.col("port").first().alias("worst_port"),
+        pl.col("lane").first().alias("worst_lane"),
+        pl.col("direction").first().alias("worst_direction"),
+    ).sort("link_margin_db", nulls_last=True)

@@ -1,0 +1,184 @@
+"""The pre-flight report: links ranked by their risk at horizon H, with cause and action.
+
+Renders as a rich table, JSON, CSV, and a PNG chart (matplotlib, Agg) of the worst links' forecast
+margin over the horizon with its 90 % prediction interval.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from analyzer.analysis import Analysis
+
+COLUMNS = (
+    "rank",
+    "link",
+    "p_cross",
+    "forecast_db",
+    "forecast_lo_db",
+    "forecast_hi_db",
+    "margin_now_db",
+    "days_to_cross",
+    "drift_db_per_day",
+    "excess_loss_db",
+    "worst",
+    "planned_matings",
+    "cause",
+    "point",
+    "action",
+    "evidence",
+)
+
+
+def risk_table(
+    analysis: Analysis, label: str, advice: pl.DataFrame | None = None, links: list[str] | None = None
+) -> pl.DataFrame:
+    """One row per link ranked by P(crossing before H), then by forecast margin."""
+    fc = analysis.forecasts[label]
+    if links is not None:
+        fc = fc.filter(pl.col("link").is_in(links))
+    lanes = analysis.lanes.select("device", "port", "lane", "direction", "drift_shrunk")
+    lm = analysis.links.select("link", pl.col("link_margin_db").alias("margin_now_db"), "excess_loss_db")
+    t = (
+        fc.join(lanes, on=["device", "port", "lane", "direction"], how="left")
+        .join(lm, on="link", how="left")
+        .with_columns(
+            pl.format("{} {} lane {}", "device", "port", "lane").alias("worst"),
+            pl.col("drift_shrunk").alias("drift_db_per_day"),
+        )
+    )
+    if advice is not None and advice.height:
+        t = t.join(advice, on="link", how="left")
+    else:
+        t = t.with_columns(
+            *(pl.lit(None, dtype=pl.String).alias(c) for c in ("cause", "point", "action", "evidence"))
+        )
+    t = t.sort(
+        pl.col("p_cross").fill_nan(None), pl.col("forecast_db"), descending=[True, False], nulls_last=True
+    )
+    return t.with_row_index("rank", offset=1).select(COLUMNS)
+
+
+def render(table: pl.DataFrame, label: str, console: Console | None = None, limit: int = 30) -> None:
+    """Print the ranked table with rich (the first ``limit`` links)."""
+    console = console or Console()
+    tab = Table(title=f"Pre-flight risk at {label}: links ranked by P(losing margin before the run ends)")
+    for name, just in (
+        ("#", "right"),
+        ("link", "left"),
+        ("P(cross)", "right"),
+        ("margin now", "right"),
+        (f"at {label} [90% PI]", "right"),
+        ("days to 0", "right"),
+        ("dB/day", "right"),
+        ("likely cause", "left"),
+        ("action", "left"),
+    ):
+        # link ids are what an operator acts on: never truncate them
+        wide = (
+            {"no_wrap": True, "min_width": max([4, *map(len, table["link"].to_list())])}
+            if name == "link"
+            else {}
+        )
+        tab.add_column(name, justify=just, **wide)  # type: ignore[arg-type]
+
+    def f(x: Any, fmt: str = "+.2f") -> str:
+        return "-" if x is None or (isinstance(x, float) and not np.isfinite(x)) else format(x, fmt)
+
+    for r in table.head(limit).iter_rows(named=True):
+        p = r["p_cross"]
+        style = "bold red" if p is not None and p >= 0.5 else ("yellow" if p is not None and p >= 0.2 else "")
+        tab.add_row(
+            str(r["rank"]),
+            r["link"],
+            f(p, ".2f"),
+            f(r["margin_now_db"]),
+            f"{f(r['forecast_db'])} [{f(r['forecast_lo_db'])}, {f(r['forecast_hi_db'])}]",
+            f(r["days_to_cross"], ".1f"),
+            f(r["drift_db_per_day"], "+.3f"),
+            r["cause"] or "",
+            r["action"] or "",
+            style=style,
+        )
+    console.print(tab)
+
+
+def to_json(table: pl.DataFrame, *, horizon: str, generated_at: datetime | None = None) -> str:
+    """The report as one JSON object: horizon, generation time and the ranked links."""
+    rows = [
+        {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
+        for r in table.iter_rows(named=True)
+    ]
+    doc = {
+        "horizon": horizon,
+        "generated_at": generated_at.isoformat() if generated_at else None,
+        "links": rows,
+    }
+    return json.dumps(doc, default=str, indent=1)
+
+
+def to_csv(table: pl.DataFrame, path: str | Path) -> None:
+    """Write the ranked table as CSV."""
+    table.write_csv(path)
+
+
+def plot(
+    analysis: Analysis,
+    label: str,
+    days: float,
+    path: str | Path,
+    *,
+    top: int = 8,
+    table: pl.DataFrame | None = None,
+) -> Path:
+    """PNG of the ``top`` riskiest links: forecast margin over 0..H with its 90 % interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = table if table is not None else risk_table(analysis, label)
+    worst = table.head(top)
+    lanes = analysis.lanes
+    fig, ax = plt.subplots(figsize=(10, 5.5), dpi=110)
+    grid = np.linspace(0.0, days, 50)
+    for r in worst.iter_rows(named=True):
+        li = lanes.filter(pl.col("link") == r["link"]).sort("forecast_base_db", nulls_last=True).head(1)
+        if li.height == 0:
+            continue
+        m0 = np.full(
+            grid.size, li["forecast_base_db"][0] if li["forecast_base_db"][0] is not None else np.nan
+        )
+        mean = m0 + li["drift_shrunk"][0] * grid
+        sd = np.sqrt((li["drift_shrunk_sd"][0] * grid) ** 2 + (li["resid_sigma_db"][0] or 0.0) ** 2)
+        line = ax.plot(grid, mean, label=f"{r['link']} (P={r['p_cross']:.2f})")[0]
+        ax.fill_between(grid, mean - 1.645 * sd, mean + 1.645 * sd, color=line.get_color(), alpha=0.15)
+        ax.errorbar(
+            [days],
+            [r["forecast_db"]],
+            yerr=[[r["forecast_db"] - r["forecast_lo_db"]], [r["forecast_hi_db"] - r["forecast_db"]]],
+            fmt="o",
+            color=line.get_color(),
+            capsize=4,
+        )
+    ax.axhline(0.0, color="black", lw=1.2, ls="--")
+    ax.set_xlabel("days from now")
+    ax.set_ylabel("margin, dB (power or FEC limit, whichever is lower)")
+    ax.set_title(
+        f"Worst links: forecast margin to {label}, 90 % prediction interval (dot: with planned matings)"
+    )
+    ax.legend(fontsize=8, loc="lower left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out)
+    plt.close(fig)
+    return out

@@ -1,0 +1,128 @@
+"""The analyzer's own view of the fleet: which (device, port, lane) is which lane of which link.
+
+Three small polars tables, filled by the CLI wiring from the core inventory (one function there):
+
+- ``lanes``: one row per receiving lane: link id, receiving (device, port, lane), direction, the far
+  end's (device, port) whose Tx feeds it, PMD sensitivity as average-power-equivalent dBm, FEC
+  pre-FEC BER limit, lane and port bit rates, the module low-warning threshold (used when the
+  module does not publish its own), and the expected loss of the channel from the link budget.
+- ``points``: the link's connection points in order: point id, connector family, termination.
+- ``events``: each point's recorded history: timestamp and kind (mated, cleaned, terminated ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import polars as pl
+
+LANE_SCHEMA: Final = pl.Schema(
+    {
+        "link": pl.String(),
+        "device": pl.String(),
+        "port": pl.String(),
+        "lane": pl.Int8(),
+        "direction": pl.String(),  # e.g. "a->b": the end named in device/port receives
+        "far_device": pl.String(),
+        "far_port": pl.String(),
+        "sensitivity_dbm": pl.Float64(),  # average-power equivalent (OMA sens minus ER correction)
+        "fec_limit_ber": pl.Float64(),
+        "lane_rate_bps": pl.Float64(),
+        "port_rate_bps": pl.Float64(),
+        "low_warn_dbm": pl.Float64(),
+        "expected_loss_db": pl.Float64(),
+    }
+)
+POINT_SCHEMA: Final = pl.Schema(
+    {
+        "link": pl.String(),
+        "point": pl.String(),
+        "position": pl.Int16(),
+        "family": pl.String(),
+        "termination": pl.String(),
+    }
+)
+EVENT_SCHEMA: Final = pl.Schema({"point": pl.String(), "ts": pl.Datetime("us", "UTC"), "kind": pl.String()})
+
+MATING_KINDS: Final = frozenset({"mated", "terminated", "replaced"})
+"""Event kinds after which a loss step is expected with the cohort's probability."""
+CLEANING_KINDS: Final = frozenset({"cleaned"})
+
+
+def _frame(rows: Iterable[Mapping[str, Any]] | pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    if isinstance(rows, pl.DataFrame):
+        frame = rows
+    else:
+        rows = list(rows)
+        if not rows:
+            return pl.DataFrame(schema=schema)
+        frame = pl.DataFrame(rows, schema_overrides=dict(schema), infer_schema_length=None)
+    missing = [c for c in ("link", "device", "port", "lane", "point", "ts") if c in schema and c not in frame]
+    if missing:
+        raise ValueError(f"spec table lacks column(s) {missing}")
+    exprs = [
+        pl.col(n).cast(t) if n in frame.columns else pl.lit(None, dtype=t).alias(n) for n, t in schema.items()
+    ]
+    return frame.select(exprs)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSpec:
+    """The lane, connection-point and event tables the analyzer joins samples against."""
+
+    lanes: pl.DataFrame
+    points: pl.DataFrame
+    events: pl.DataFrame
+
+    @classmethod
+    def build(
+        cls,
+        lanes: Iterable[Mapping[str, Any]] | pl.DataFrame,
+        points: Iterable[Mapping[str, Any]] | pl.DataFrame = (),
+        events: Iterable[Mapping[str, Any]] | pl.DataFrame = (),
+    ) -> LinkSpec:
+        """Build (and type-check) the three tables from rows or frames; unknown columns are dropped."""
+        lane_df = _frame(lanes, LANE_SCHEMA).with_columns(
+            pl.col("port_rate_bps").fill_null(pl.col("lane_rate_bps").sum().over("link", "device", "port"))
+        )
+        dup = lane_df.group_by("device", "port", "lane").len().filter(pl.col("len") > 1)
+        if dup.height:
+            raise ValueError(f"lane mapped twice: {dup.row(0)[:3]}")
+        return cls(lane_df, _frame(points, POINT_SCHEMA), _frame(events, EVENT_SCHEMA))
+
+    @classmethod
+    def read_dir(cls, path: str) -> LinkSpec:
+        """Read ``lanes.csv``, ``points.csv`` and ``events.csv`` from a directory (last two optional)."""
+        import os
+
+        def read(name: str) -> pl.DataFrame | list[dict[str, Any]]:
+            p = os.path.join(path, name)
+            return pl.read_csv(p, try_parse_dates=True) if os.path.exists(p) else []
+
+        return cls.build(read("lanes.csv"), read("points.csv"), read("events.csv"))
+
+    def write_dir(self, path: str) -> None:
+        """Write the three tables as CSV to a directory (the inverse of :meth:`read_dir`)."""
+        import os
+
+        os.makedirs(path, exist_ok=True)
+        self.lanes.write_csv(os.path.join(path, "lanes.csv"))
+        self.points.write_csv(os.path.join(path, "points.csv"))
+        self.events.write_csv(os.path.join(path, "events.csv"))
+
+    def link_cohort(self) -> pl.DataFrame:
+        """One (family, termination) per link: its field-terminated point if any, else its first point.
+
+        Why: drift and step risk of a channel are dominated by its weakest point, and field
+        terminations are the weak ones (hand-polished or mechanical ferrules).
+        """
+        if self.points.height == 0:
+            return pl.DataFrame(schema={"link": pl.String, "family": pl.String, "termination": pl.String})
+        return (
+            self.points.sort("link", pl.col("termination").eq("field").not_(), "position", nulls_last=True)
+            .group_by("link", maintain_order=True)
+            .first()
+            .select("link", "family", "termination")
+        )

@@ -1,0 +1,306 @@
+"""Per-lane analyzer state, updated in vectorized micro-batches of Samples.
+
+Every batch is handled with a few polars group-bys and numpy array operations — never one Python
+object per sample. The state keeps:
+
+- the latest reading of every (device, port, lane, metric);
+- the previous raw value of every counter, so the next batch yields rates (wraps and resets handled);
+- hourly aggregates (sum, count, min, max) per (device, port, lane, metric) over a bounded window,
+  which the trend, step and cohort estimators read as dense (lanes x hours) matrices.
+
+Counters become a derived ``pre_fec_ber`` reading: corrected codewords per second x bits counted
+per corrected codeword / the bit rate the counter covers. One bit per corrected codeword is the lower
+bound (optics-facts.md §1c, "symbol errors / bits is a lower bound" [M]); ``bits_per_corrected_cw``
+lets a site calibrate it.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable
+from typing import Final
+
+import numpy as np
+import polars as pl
+
+from analyzer.spec import LinkSpec
+from linkmargin.samples import SAMPLE_SCHEMA, Metric, conform
+
+KEY: Final = ("device", "port", "lane", "metric")
+GAUGES: Final = (
+    Metric.RX_POWER_DBM,
+    Metric.TX_POWER_DBM,
+    Metric.TX_BIAS_MA,
+    Metric.TEMPERATURE_C,
+    Metric.LASER_TEMPERATURE_C,
+    Metric.PRE_FEC_BER,
+    Metric.THR_RX_POWER_DBM_LOW_WARN,
+    Metric.THR_RX_POWER_DBM_LOW_ALARM,
+)
+BER_COUNTERS: Final = (Metric.FEC_CORRECTED_CW,)
+_U32: Final = np.uint64(0xFFFFFFFF)
+_AGG_SCHEMA: Final = pl.Schema(
+    {
+        "device": pl.String(),
+        "port": pl.String(),
+        "lane": pl.Int8(),
+        "metric": SAMPLE_SCHEMA["metric"],
+        "hour": pl.Int64(),
+        "sum": pl.Float64(),
+        "n": pl.UInt32(),
+        "min": pl.Float64(),
+        "max": pl.Float64(),
+    }
+)
+_CTR_COLS: Final = ("device", "port", "lane", "metric", "ts", "counter", "counter_bits", "uptime_cs")
+
+
+def counter_deltas(
+    prev: np.ndarray, cur: np.ndarray, bits: np.ndarray, prev_up: np.ndarray, cur_up: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Counter increments between two polls, and a validity mask.
+
+    A 32-bit counter below its previous value wrapped (delta modulo 2**32); a 64-bit one did not
+    (2**64 is never reached in practice) — that, or sysUpTime going back, is a reset: no delta.
+    """
+    prev = prev.astype(np.uint64)
+    cur = cur.astype(np.uint64)
+    raw = cur - prev  # uint64 arithmetic wraps modulo 2**64, exactly the counter's own wrap
+    is32 = bits == 32
+    delta = np.where(is32, raw & _U32, raw)
+    with np.errstate(invalid="ignore"):
+        reset = (cur_up < prev_up) & ~(np.isnan(cur_up) | np.isnan(prev_up))
+    ok = ~reset & ~((~is32) & (cur < prev))
+    return delta.astype(np.float64), ok
+
+
+class LaneState:
+    """Streaming per-lane state of the fleet described by a :class:`LinkSpec`."""
+
+    def __init__(self, spec: LinkSpec, *, history_hours: int = 24 * 60, bits_per_corrected_cw: float = 1.0):
+        self.spec = spec
+        self.history_hours = history_hours
+        self.bits_per_corrected_cw = bits_per_corrected_cw
+        self.samples_seen = 0
+        self._latest = pl.DataFrame(
+            schema={**{k: SAMPLE_SCHEMA[k] for k in KEY}, "ts": SAMPLE_SCHEMA["ts"], "value": pl.Float64()}
+        )
+        self._ctr = pl.DataFrame(schema={k: SAMPLE_SCHEMA[k] for k in _CTR_COLS})
+        self._open = pl.DataFrame(schema=_AGG_SCHEMA)
+        self._closed: list[pl.DataFrame] = []
+        self._max_hour: int | None = None
+        ports = spec.lanes.group_by("device", "port").agg(
+            pl.col("port_rate_bps").first(), pl.col("lane_rate_bps").first()
+        )
+        self._rates = ports
+
+    # ---------------------------------------------------------------- ingest
+    def ingest(self, batch: pl.DataFrame) -> None:
+        """Fold one batch of samples (``SAMPLE_SCHEMA``) into the state."""
+        if batch.schema != SAMPLE_SCHEMA:
+            batch = conform(batch)
+        self.samples_seen += batch.height
+        gauges = batch.filter(
+            pl.col("metric").is_in([m.value for m in GAUGES]) & pl.col("value").is_not_null()
+        )
+        derived = self._counter_rates(batch.filter(pl.col("metric").is_in([m.value for m in BER_COUNTERS])))
+        readings = pl.concat(
+            [gauges.select(*KEY, "ts", "value"), derived.select(*KEY, "ts", "value")], how="vertical"
+        )
+        if readings.height == 0:
+            return
+        self._latest = (
+            pl.concat([self._latest, readings], how="vertical")
+            .sort("ts")
+            .group_by(*KEY)
+            .agg(pl.col("ts").last(), pl.col("value").last())
+        )
+        agg = (
+            readings.with_columns((pl.col("ts").dt.epoch("s") // 3600).alias("hour"))
+            .group_by(*KEY, "hour")
+            .agg(
+                pl.col("value").sum().alias("sum"),
+                pl.len().cast(pl.UInt32).alias("n"),
+                pl.col("value").min().alias("min"),
+                pl.col("value").max().alias("max"),
+            )
+        )
+        self._merge_hours(agg.select(_AGG_SCHEMA.names()))
+
+    def _merge_hours(self, agg: pl.DataFrame) -> None:
+        merged = (
+            pl.concat([self._open, agg], how="vertical")
+            .group_by(*KEY, "hour")
+            .agg(
+                pl.col("sum").sum(),
+                pl.col("n").sum(),
+                pl.col("min").min(),
+                pl.col("max").max(),
+            )
+        )
+        hmax = int(merged["hour"].max())  # type: ignore[arg-type]
+        self._max_hour = hmax if self._max_hour is None else max(self._max_hour, hmax)
+        # Hours two behind the newest are closed: late samples within the hour still merge.
+        cut = self._max_hour - 1
+        closed = merged.filter(pl.col("hour") < cut)
+        self._open = merged.filter(pl.col("hour") >= cut).select(_AGG_SCHEMA.names())
+        if closed.height:
+            self._closed.append(closed.select(_AGG_SCHEMA.names()))
+            if len(self._closed) > 64:
+                self._closed = [pl.concat(self._closed)]
+            self._trim()
+
+    def _trim(self) -> None:
+        if self._max_hour is None:
+            return
+        lo = self._max_hour - self.history_hours
+        self._closed = [f.filter(pl.col("hour") >= lo) for f in self._closed]
+
+    def _counter_rates(self, ctr: pl.DataFrame) -> pl.DataFrame:
+        """Turn raw counter readings into pre-FEC BER readings; keep each counter's last raw value."""
+        ctr = ctr.filter(pl.col("counter").is_not_null()).select(_CTR_COLS)
+        if ctr.height == 0:
+            return pl.DataFrame(
+                schema={
+                    **{k: SAMPLE_SCHEMA[k] for k in KEY},
+                    "ts": SAMPLE_SCHEMA["ts"],
+                    "value": pl.Float64(),
+                }
+            )
+        both = pl.concat([self._ctr, ctr], how="vertical").sort(*KEY, "ts", nulls_last=True)
+        same = np.ones(both.height, dtype=bool)
+        same[0] = False
+        for k in KEY:
+            col = both[k]
+            eq = (col.shift(1) == col) | (col.shift(1).is_null() & col.is_null())
+            same &= eq.fill_null(False).to_numpy()
+        cnt = both["counter"].to_numpy()
+        up = both["uptime_cs"].cast(pl.Float64).to_numpy()
+        ts_s = both["ts"].dt.epoch("us").to_numpy() / 1e6
+        bits = both["counter_bits"].fill_null(64).to_numpy()
+        idx = np.nonzero(same)[0]
+        delta, ok = counter_deltas(cnt[idx - 1], cnt[idx], bits[idx], up[idx - 1], up[idx])
+        # sysUpTime is the agent's own clock: prefer it over our receive timestamps for the interval.
+        dt_up = (up[idx] - up[idx - 1]) / 100.0
+        dt = np.where(np.isfinite(dt_up) & (dt_up > 0), dt_up, ts_s[idx] - ts_s[idx - 1])
+        ok &= dt > 0
+        rates = (
+            both[idx[ok]]
+            .select(*KEY, "ts")
+            .with_columns(
+                pl.Series("rate", delta[ok] / dt[ok]),
+            )
+        )
+        self._ctr = both.group_by(*KEY[:3], "metric").agg(pl.all().last()).select(_CTR_COLS)
+        rated = rates.join(self._rates, on=["device", "port"], how="inner").with_columns(
+            (
+                pl.col("rate")
+                * self.bits_per_corrected_cw
+                / pl.when(pl.col("lane").is_null())
+                .then(pl.col("port_rate_bps"))
+                .otherwise(pl.col("lane_rate_bps"))
+            ).alias("value"),
+            pl.lit(Metric.PRE_FEC_BER.value).cast(SAMPLE_SCHEMA["metric"]).alias("metric"),
+        )
+        return rated.select(*KEY, "ts", "value")
+
+    def rebuild(self, history_dir: str, *, chunk_rows: int = 2_000_000) -> int:
+        """Rebuild the state from a directory of sample Parquet files (any depth); returns samples read."""
+        files = sorted(glob.glob(os.path.join(history_dir, "**", "*.parquet"), recursive=True))
+        if not files:
+            return 0
+        frame = conform(pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")).sort("ts")
+        for off in range(0, frame.height, chunk_rows):
+            self.ingest(frame.slice(off, chunk_rows))
+        return frame.height
+
+    def ingest_many(self, batches: Iterable[pl.DataFrame]) -> None:
+        """Ingest several batches in order."""
+        for b in batches:
+            self.ingest(b)
+
+    # ---------------------------------------------------------------- read
+    @property
+    def latest(self) -> pl.DataFrame:
+        """Latest reading per (device, port, lane, metric)."""
+        return self._latest
+
+    def hourly(self) -> pl.DataFrame:
+        """All hourly aggregates kept (closed and open hours) with a ``mean`` column."""
+        frames = [*self._closed, self._open]
+        return pl.concat(frames, how="vertical").with_columns((pl.col("sum") / pl.col("n")).alias("mean"))
+
+    def hour_range(self) -> tuple[int, int] | None:
+        """First and last hour (epoch hours) present in the history, or None when empty."""
+        h = self.hourly()
+        if h.height == 0:
+            return None
+        return int(h["hour"].min()), int(h["hour"].max())  # type: ignore[arg-type]
+
+    def matrix(
+        self,
+        metric: Metric,
+        *,
+        far_end: bool = False,
+        module: bool = False,
+        hours: tuple[int, int] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Hourly means of ``metric`` as a dense (lanes x hours) matrix in spec lane order (NaN = none).
+
+        ``far_end`` reads the far end's transmitter (same lane number); ``module`` reads the
+        module-level value (lane null) and broadcasts it to every lane of the port.
+        """
+        rng = hours or self.hour_range()
+        if rng is None:
+            return np.zeros(0, dtype=np.int64), np.full((self.spec.lanes.height, 0), np.nan)
+        h0, h1 = rng
+        grid = np.arange(h0, h1 + 1, dtype=np.int64)
+        out = np.full((self.spec.lanes.height, grid.size), np.nan)
+        h = self.hourly().filter(pl.col("metric") == metric.value, pl.col("hour").is_between(h0, h1))
+        dev, port = ("far_device", "far_port") if far_end else ("device", "port")
+        idx = self.spec.lanes.select(
+            pl.col(dev).alias("device"), pl.col(port).alias("port"), "lane"
+        ).with_row_index("li")
+        if module:
+            h = h.filter(pl.col("lane").is_null()).drop("lane")
+            j = idx.join(h, on=["device", "port"], how="inner")
+        else:
+            j = idx.join(h, on=["device", "port", "lane"], how="inner")
+        out[j["li"].to_numpy(), j["hour"].to_numpy() - h0] = j["mean"].to_numpy()
+        return grid, out
+
+    def lane_latest(self) -> pl.DataFrame:
+        """Spec lanes with their latest Rx, far-end Tx, BER, temperature and module low-warn threshold."""
+        lat = self._latest
+        lanes = self.spec.lanes.with_row_index("li")
+
+        def pick(metric: Metric, name: str, far: bool = False, module: bool = False) -> pl.DataFrame:
+            f = lat.filter(pl.col("metric") == metric.value)
+            keys = ["device", "port"] if module else ["device", "port", "lane"]
+            f = f.filter(pl.col("lane").is_null()) if module else f
+            f = f.select(
+                *keys, pl.col("value").alias(name), *([pl.col("ts").alias("ts")] if name == "rx_dbm" else [])
+            )
+            if far:
+                f = f.rename({"device": "far_device", "port": "far_port"})
+                keys = ["far_device", "far_port", "lane"]
+            return (
+                lanes.select("li", *keys).join(f, on=keys, how="inner").select("li", *f.columns[len(keys) :])
+            )
+
+        out = lanes
+        for part in (
+            pick(Metric.RX_POWER_DBM, "rx_dbm"),
+            pick(Metric.TX_POWER_DBM, "far_tx_dbm", far=True),
+            pick(Metric.PRE_FEC_BER, "ber_lane"),
+            pick(Metric.PRE_FEC_BER, "ber_port", module=True),
+            pick(Metric.TEMPERATURE_C, "temp_c", module=True),
+            pick(Metric.THR_RX_POWER_DBM_LOW_WARN, "thr_lane", module=False),
+            pick(Metric.THR_RX_POWER_DBM_LOW_WARN, "thr_port", module=True),
+        ):
+            out = out.join(part, on="li", how="left")
+        return out.with_columns(
+            pl.coalesce("ber_lane", "ber_port").alias("ber"),
+            pl.coalesce("thr_lane", "thr_port", "low_warn_dbm").alias("low_warn_used_dbm"),
+        ).drop("ber_lane", "ber_port", "thr_lane", "thr_port")

@@ -1,0 +1,147 @@
+"""Change points in hourly Rx power, and their attribution to recorded connection-point events.
+
+Detection is vectorized over lanes: the thermal swing is removed first (coefficient from the
+regression of first differences of Rx on first differences of temperature, which steps and drift
+barely touch), then the difference of medians of the ``window`` hours after and before every hour
+boundary is scanned; local maxima above both ``min_db`` and ``k_sigma`` x the noise of that
+difference are steps. A step whose boundary lies within ``tolerance_h`` of a mated / cleaned /
+re-terminated event on one of the link's connection points is attributed to that point;
+otherwise it is reported as unexplained (contamination or damage elsewhere).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from numpy.lib.stride_tricks import sliding_window_view
+
+from analyzer.spec import LinkSpec
+from analyzer.trend import _quiet
+
+
+def thermal_from_differences(y: np.ndarray, temp: np.ndarray) -> np.ndarray:
+    """Per-lane dB/°C from a robust (Huber-trimmed) regression of Δy on ΔT through the origin."""
+    dy, dt = np.diff(y, axis=1), np.diff(temp, axis=1)
+    ok = np.isfinite(dy) & np.isfinite(dt)
+    dy, dt = np.where(ok, dy, 0.0), np.where(ok, dt, 0.0)
+    k = np.divide((dy * dt).sum(1), (dt * dt).sum(1), out=np.zeros(y.shape[0]), where=(dt * dt).sum(1) > 0)
+    for _ in range(4):  # trim the few differences that straddle a step
+        r = dy - k[:, None] * dt
+        with _quiet():
+            s = 1.4826 * np.nanmedian(np.where(ok, np.abs(r), np.nan), axis=1)
+        w = ok & (np.abs(r) <= 3 * np.maximum(np.nan_to_num(s), 1e-9)[:, None])
+        den = (w * dt * dt).sum(1)
+        k = np.divide((w * dy * dt).sum(1), den, out=np.zeros_like(k), where=den > 0)
+    return k
+
+
+def detect_steps(
+    y: np.ndarray,
+    temp: np.ndarray | None = None,
+    *,
+    window: int = 6,
+    min_db: float = 0.3,
+    k_sigma: float = 6.0,
+) -> pl.DataFrame:
+    """Steps per lane: columns li (lane index), hour_idx (first hour after), size_db (Rx change)."""
+    n_lanes, n_hours = y.shape
+    yc = y
+    if temp is not None:
+        k = thermal_from_differences(y, temp)
+        with _quiet():
+            tm = np.nanmean(temp, axis=1, keepdims=True)
+        yc = y - np.where(np.isfinite(temp), k[:, None] * (temp - tm), 0.0)
+    if n_hours < 2 * window:
+        return _empty()
+    pad = np.full((n_lanes, window), np.nan)
+    yp = np.concatenate([pad, yc, pad], axis=1)
+    win = sliding_window_view(yp, window, axis=1)  # win[:, j] covers padded j..j+window-1
+    with _quiet():
+        med = np.nanmedian(win, axis=2)
+        cnt = np.isfinite(win).sum(axis=2)
+    # boundary at hour i: before = padded[i : i+w] (hours i-w..i-1), after = padded[i+w : i+2w]
+    before, after = med[:, 0:n_hours], med[:, window : window + n_hours]
+    enough = (cnt[:, 0:n_hours] >= window // 2) & (cnt[:, window : window + n_hours] >= window // 2)
+    diff = np.where(enough, after - before, 0.0)
+    with _quiet():
+        d1 = np.diff(yc, axis=1)
+        noise = (
+            1.4826 * np.nanmedian(np.abs(d1 - np.nanmedian(d1, axis=1, keepdims=True)), axis=1) / np.sqrt(2)
+        )
+    noise = np.nan_to_num(noise, nan=0.0)
+    # a median of w values has about 1.25 sigma/sqrt(w) spread; the difference of two, sqrt(2) more
+    thr = np.maximum(min_db, k_sigma * noise * 1.25 * np.sqrt(2.0 / window))
+    mag = np.abs(diff)
+    local = sliding_window_view(np.pad(mag, ((0, 0), (window, window))), 2 * window + 1, axis=1).max(axis=2)
+    is_peak = (mag >= thr[:, None]) & (mag >= local) & (mag > 0)
+    li, hi = np.nonzero(is_peak)
+    if li.size == 0:
+        return _empty()
+    frame = pl.DataFrame({"li": li.astype(np.int64), "hour_idx": hi.astype(np.int64)})
+    # equal plateaus of the median difference make several adjacent peaks: keep the first of each run
+    frame = frame.sort("li", "hour_idx").filter(
+        (pl.col("hour_idx") - pl.col("hour_idx").shift(1).over("li")).fill_null(window + 1) > window
+    )
+    # then place each step where a two-level fit of the surrounding hours has the least error
+    lis, his = frame["li"].to_numpy(), frame["hour_idx"].to_numpy()
+    best_h, sizes = np.empty_like(his), np.empty(his.size)
+    for j, (lane, h) in enumerate(zip(lis, his, strict=True)):
+        lo, hi_ = max(0, h - 2 * window), min(n_hours, h + 2 * window)
+        seg = yc[lane, lo:hi_]
+        best = (np.inf, h, 0.0)
+        for s in range(max(lo + 1, h - window), min(hi_ - 1, h + window) + 1):
+            a, b = seg[: s - lo], seg[s - lo :]
+            a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+            if a.size < 2 or b.size < 2:
+                continue
+            cost = float(((a - np.median(a)) ** 2).sum() + ((b - np.median(b)) ** 2).sum())
+            if cost < best[0]:
+                best = (cost, s, float(np.median(b) - np.median(a)))
+        best_h[j], sizes[j] = best[1], best[2]
+    return pl.DataFrame({"li": lis, "hour_idx": best_h, "size_db": sizes})
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema={"li": pl.Int64, "hour_idx": pl.Int64, "size_db": pl.Float64})
+
+
+def attribute_steps(
+    steps: pl.DataFrame, spec: LinkSpec, hours: np.ndarray, *, tolerance_h: float = 3.0
+) -> pl.DataFrame:
+    """Join steps to the nearest recorded event on the same link's points within ``tolerance_h``.
+
+    Adds link, device, port, lane, direction, step_ts, point, family, termination, event kind,
+    event ts and ``explained``. ``hours`` is the epoch-hour grid the hour indexes refer to.
+    """
+    lanes = spec.lanes.with_row_index("li").with_columns(pl.col("li").cast(pl.Int64))
+    s = steps.join(lanes.select("li", "link", "device", "port", "lane", "direction"), on="li").with_columns(
+        pl.Series("step_hour", hours[steps["hour_idx"].to_numpy()] if steps.height else [], dtype=pl.Int64)
+        if steps.height
+        else pl.lit(None, dtype=pl.Int64).alias("step_hour")
+    )
+    s = s.with_columns(
+        pl.from_epoch(pl.col("step_hour") * 3600, time_unit="s").dt.replace_time_zone("UTC").alias("step_ts")
+    )
+    ev = spec.events.join(spec.points, on="point").with_columns(
+        (pl.col("ts").dt.epoch("s") / 3600.0).alias("ev_hour")
+    )
+    cand = (
+        s.with_row_index("sid")
+        .join(
+            ev.select(
+                "link", "point", "family", "termination", "kind", pl.col("ts").alias("event_ts"), "ev_hour"
+            ),
+            on="link",
+            how="left",
+        )
+        .with_columns((pl.col("ev_hour") - pl.col("step_hour")).abs().alias("gap_h"))
+    )
+    # the change shows up in the first hour bucket after the event: event in [step_hour-1, step_hour)
+    near = cand.filter(pl.col("gap_h") <= tolerance_h).sort("gap_h").group_by("sid").first()
+    out = (
+        s.with_row_index("sid")
+        .join(near.select("sid", "point", "family", "termination", "kind", "event_ts"), on="sid", how="left")
+        .with_columns(pl.col("point").is_not_null().alias("explained"), (-pl.col("size_db")).alias("loss_db"))
+        .drop("sid")
+    )
+    return out.with_columns(pl.col("kind").alias("event_kind")).drop("kind")

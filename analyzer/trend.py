@@ -1,0 +1,155 @@
+"""Robust degradation rate per lane, fitted jointly with the thermal swing and known steps.
+
+Model per lane on hourly means: ``y(t) = level + drift·t + k·(T(t) - mean T) + Σ s_j·[t >= t_j] + e``
+with T the module temperature, fitted for all lanes at once (batched normal equations over a
+(lanes x hours x params) design) by Huber IRLS. Steps come from :mod:`analyzer.steps`; without
+them a step would masquerade as drift. The slope interval uses the robust residual scale inflated
+by the residuals' lag-1 autocorrelation (effective sample size), so hourly noise that wanders
+does not buy a falsely narrow interval.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+HUBER_K = 1.345
+
+
+@dataclass(frozen=True, slots=True)
+class TrendFit:
+    """Per-lane fit results; every array has one entry per lane (NaN when not fittable)."""
+
+    drift_db_per_day: np.ndarray
+    drift_se: np.ndarray
+    thermal_db_per_c: np.ndarray
+    thermal_se: np.ndarray
+    level_db: np.ndarray  # fitted value at the last hour (thermal term at mean temperature)
+    resid_sigma_db: np.ndarray
+    n_hours: np.ndarray
+    step_sizes: np.ndarray  # (lanes x K) fitted sizes of the supplied steps
+    last_hour: np.ndarray  # index of the last hour with data
+
+
+def step_design(n_lanes: int, n_hours: int, steps: list[tuple[int, int]], kmax: int = 8) -> np.ndarray:
+    """Indicator columns (lanes x hours x K) for steps given as (lane index, hour index of the change)."""
+    out = np.zeros((n_lanes, n_hours, kmax))
+    used = np.zeros(n_lanes, dtype=np.int64)
+    hrs = np.arange(n_hours)
+    for li, hi in steps:
+        k = used[li]
+        if k >= kmax:
+            continue
+        out[li, :, k] = hrs >= hi
+        used[li] += 1
+    return out
+
+
+def fit_trends(
+    y: np.ndarray,
+    temp: np.ndarray | None,
+    *,
+    steps: np.ndarray | None = None,
+    iters: int = 10,
+    ridge: float = 1e-6,
+) -> TrendFit:
+    """Fit drift (dB/day), thermal coefficient (dB/°C) and step sizes for every lane at once.
+
+    ``y`` and ``temp`` are (lanes x hours) hourly means with NaN for missing hours.
+    """
+    n_lanes, n_hours = y.shape
+    t_days = np.arange(n_hours, dtype=np.float64) / 24.0
+    valid = np.isfinite(y)
+    n = valid.sum(axis=1)
+    if temp is None:
+        temp = np.full_like(y, np.nan)
+    with np.errstate(invalid="ignore"), _quiet():
+        tmean = np.nanmean(np.where(valid, temp, np.nan), axis=1, keepdims=True)
+    tc = np.where(np.isfinite(temp) & np.isfinite(tmean), temp - np.nan_to_num(tmean), 0.0)
+    tc_days = t_days[None, :] - _wmean(np.broadcast_to(t_days, y.shape), valid)[:, None]
+    cols = [np.ones_like(y), tc_days, tc]
+    if steps is not None and steps.shape[2]:
+        cols.extend(np.moveaxis(steps, 2, 0))
+    x = np.stack(cols, axis=2)  # (L, H, p)
+    p = x.shape[2]
+    yz = np.where(valid, y, 0.0)
+    w = valid.astype(np.float64)
+    eye = np.eye(p) * ridge
+    beta = np.zeros((n_lanes, p))
+    scale = np.ones(n_lanes)
+    for _ in range(iters):
+        xtw = x * w[:, :, None]
+        a = np.einsum("lhp,lhq->lpq", xtw, x) + eye
+        b = np.einsum("lhp,lh->lp", xtw, yz)
+        beta = np.linalg.solve(a, b[:, :, None])[:, :, 0]
+        r = yz - np.einsum("lhp,lp->lh", x, beta)
+        with _quiet():
+            med = np.nanmedian(np.where(valid, r, np.nan), axis=1, keepdims=True)
+            scale = 1.4826 * np.nanmedian(np.where(valid, np.abs(r - med), np.nan), axis=1)
+        scale = np.where(np.isfinite(scale) & (scale > 1e-9), scale, 1e-9)
+        ar = np.abs(r) / (HUBER_K * scale[:, None])
+        w = np.where(valid, np.minimum(1.0, 1.0 / np.maximum(ar, 1e-12)), 0.0)
+    xtw = x * w[:, :, None]
+    a = np.einsum("lhp,lhq->lpq", xtw, x) + eye
+    cov = np.linalg.inv(a)
+    r = yz - np.einsum("lhp,lp->lh", x, beta)
+    rho = _lag1(np.where(valid, r, np.nan))
+    infl = np.sqrt((1 + rho) / (1 - rho))
+    dof_ok = n > p + 2
+    se = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)) * scale[:, None] * infl[:, None]
+    thermal_ok = np.abs(tc).sum(axis=1) > 0
+    last = np.where(valid.any(axis=1), n_hours - 1 - np.argmax(valid[:, ::-1], axis=1), 0)
+    level = beta[:, 0] + beta[:, 1] * tc_days[np.arange(n_lanes), last]
+    if p > 3:
+        level = level + np.einsum("lk,lk->l", beta[:, 3:], x[np.arange(n_lanes), last, 3:])
+    nan = np.full(n_lanes, np.nan)
+    return TrendFit(
+        drift_db_per_day=np.where(dof_ok, beta[:, 1], nan),
+        drift_se=np.where(dof_ok, se[:, 1], nan),
+        thermal_db_per_c=np.where(dof_ok & thermal_ok, beta[:, 2], nan),
+        thermal_se=np.where(dof_ok & thermal_ok, se[:, 2], nan),
+        level_db=np.where(n > 0, level, nan),
+        resid_sigma_db=np.where(dof_ok, scale, nan),
+        n_hours=n,
+        step_sizes=beta[:, 3:],
+        last_hour=last,
+    )
+
+
+def module_thermal(thermal: np.ndarray, module_index: np.ndarray) -> np.ndarray:
+    """Per-module thermal coefficient (median over the module's lanes), broadcast back to lanes."""
+    out = np.full_like(thermal, np.nan)
+    for m in np.unique(module_index):
+        sel = module_index == m
+        vals = thermal[sel]
+        if np.isfinite(vals).any():
+            out[sel] = np.nanmedian(vals)
+    return out
+
+
+def _wmean(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    cnt = np.maximum(mask.sum(axis=1), 1)
+    return np.where(mask, a, 0.0).sum(axis=1) / cnt
+
+
+def _lag1(r: np.ndarray) -> np.ndarray:
+    """Lag-1 autocorrelation of each row (NaN-aware), clipped to [0, 0.9]."""
+    a, b = r[:, :-1], r[:, 1:]
+    ok = np.isfinite(a) & np.isfinite(b)
+    a0, b0 = np.where(ok, a, 0.0), np.where(ok, b, 0.0)
+    num = (a0 * b0).sum(axis=1)
+    den = np.sqrt((a0 * a0).sum(axis=1) * (b0 * b0).sum(axis=1))
+    rho = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    return np.clip(rho, 0.0, 0.9)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence numpy's all-NaN slice warnings (an empty lane is a normal state here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield

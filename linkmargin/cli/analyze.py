@@ -1,0 +1,181 @@
+"""CLI commands of the analyzer: ``analyze`` (stream -> state -> metrics and events) and ``risk``.
+
+The analyzer's input besides Samples is a :class:`analyzer.spec.LinkSpec`. Today it is read from a
+directory of CSV tables (``--spec DIR``: lanes.csv, points.csv, events.csv); the inventory path
+(``--inventory FILE``) goes through :func:`spec_from_inventory`, the one function that maps the core
+inventory model onto those tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from analyzer.advice import advise
+from analyzer.analysis import analyze as run_analysis
+from analyzer.spec import LinkSpec
+from analyzer.state import LaneState
+from linkmargin.cli.app import app
+
+_UNITS = {"h": 1 / 24, "d": 1.0, "w": 7.0}
+
+
+def parse_horizon(text: str) -> float:
+    """'21d', '36h', '3w' -> days."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([hdw])\s*", text)
+    if not m:
+        raise typer.BadParameter(f"horizon {text!r}: expected a number and h, d or w (e.g. 21d)")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def spec_from_inventory(path: Path) -> LinkSpec:
+    """Build the analyzer's lane/point/event tables from the core inventory file."""
+    try:
+        from linkmargin import inventory  # type: ignore[attr-defined]
+    except ImportError as exc:  # the core inventory lands on another branch
+        raise typer.BadParameter(
+            f"inventory support is not available in this build ({exc}); use --spec DIR"
+        ) from exc
+    raise typer.BadParameter(f"inventory mapping for {inventory.__name__} not wired yet; use --spec DIR")
+
+
+def _load_spec(spec: Path | None, inventory: Path | None) -> LinkSpec:
+    if spec is not None:
+        return LinkSpec.read_dir(str(spec))
+    if inventory is not None:
+        return spec_from_inventory(inventory)
+    raise typer.BadParameter("give --spec DIR or --inventory FILE")
+
+
+SpecOpt = Annotated[
+    Path | None, typer.Option("--spec", help="Directory with lanes.csv, points.csv, events.csv")
+]
+InvOpt = Annotated[Path | None, typer.Option("--inventory", help="Inventory YAML (core inventory)")]
+
+
+@app.command()
+def risk(
+    history: Annotated[Path, typer.Option("--history", help="Directory of sample Parquet files")],
+    horizon: Annotated[str, typer.Option("--horizon", help="Run length, e.g. 21d, 36h, 3w")] = "21d",
+    spec: SpecOpt = None,
+    inventory: InvOpt = None,
+    links: Annotated[
+        Path | None, typer.Option("--links", help="File with the job's link ids, one a line")
+    ] = None,
+    planned: Annotated[
+        Path | None, typer.Option("--planned", help="CSV of planned matings: point,ts,kind")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Also write the report as CSV here")] = None,
+    png: Annotated[
+        Path | None, typer.Option("--png", help="Also write a chart of the worst links here")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Rows in the table / links in the chart")] = 30,
+) -> None:
+    """Pre-flight report: the job's links ranked by the risk of losing margin before the run ends."""
+    from analyzer import report
+
+    days = parse_horizon(horizon)
+    link_spec = _load_spec(spec, inventory)
+    state = LaneState(link_spec)
+    n = state.rebuild(str(history))
+    if n == 0:
+        typer.echo(f"no sample Parquet files under {history}", err=True)
+        raise typer.Exit(2)
+    plan = pl.read_csv(planned, try_parse_dates=True) if planned else None
+    latest = state.latest["ts"].max()
+    now = latest if isinstance(latest, datetime) else datetime.now(UTC)
+    an = run_analysis(state, horizons={horizon: days}, planned=plan, now=now)
+    wanted = [x.strip() for x in links.read_text().splitlines() if x.strip()] if links else None
+    table = report.risk_table(an, horizon, advise(an, horizon, min_probability=0.0), links=wanted)
+    if csv:
+        report.to_csv(table, csv)
+    if png:
+        report.plot(an, horizon, days, png, top=min(top, 10), table=table)
+    if as_json:
+        sys.stdout.write(report.to_json(table, horizon=horizon, generated_at=now) + "\n")
+    else:
+        report.render(table, horizon, limit=top)
+
+
+@app.command()
+def analyze(
+    spec: SpecOpt = None,
+    inventory: InvOpt = None,
+    history: Annotated[
+        Path | None, typer.Option("--history", help="Rebuild state from this Parquet history")
+    ] = None,
+    mqtt: Annotated[
+        str | None, typer.Option("--mqtt", help="Broker host:port to subscribe to (shared subscription)")
+    ] = None,
+    metrics_port: Annotated[
+        int, typer.Option("--metrics-port", help="Serve /metrics on 127.0.0.1:PORT")
+    ] = 9109,
+    horizon: Annotated[
+        list[str] | None, typer.Option("--horizon", help="Forecast horizons (repeatable)")
+    ] = None,
+    every: Annotated[float, typer.Option("--every", help="Seconds between analysis passes")] = 60.0,
+    duration: Annotated[float | None, typer.Option("--duration", help="Stop after this many seconds")] = None,
+) -> None:
+    """Consume samples, keep per-lane state, serve forecasts on /metrics and publish risk events."""
+    from prometheus_client import REGISTRY, start_http_server
+
+    from analyzer.consumer import BatchConsumer, shared_subscription
+    from analyzer.events import RiskTracker
+    from analyzer.exporter import AnalyzerCollector
+    from linkmargin.wire import SAMPLES_WILDCARD, encode_event
+
+    horizons = {h: parse_horizon(h) for h in (horizon or ["7d", "21d"])}
+    state = LaneState(_load_spec(spec, inventory))
+    if history:
+        typer.echo(f"rebuilt state from {state.rebuild(str(history))} samples in {history}")
+    collector = AnalyzerCollector()
+    REGISTRY.register(collector)
+    start_http_server(metrics_port, addr="127.0.0.1")
+    typer.echo(f"metrics on http://127.0.0.1:{metrics_port}/metrics")
+    consumer = BatchConsumer(state)
+    main_h = max(horizons, key=lambda k: horizons[k])
+    tracker = RiskTracker(main_h)
+
+    async def loop() -> None:
+        client = None
+        if mqtt:
+            import aiomqtt
+
+            host, _, port = mqtt.partition(":")
+            client = aiomqtt.Client(host, int(port or 1883), protocol=aiomqtt.ProtocolVersion.V5)
+            await client.__aenter__()
+            await client.subscribe(shared_subscription(SAMPLES_WILDCARD), qos=1)
+
+            async def pump() -> None:
+                async for m in client.messages:
+                    consumer.offer(bytes(m.payload))
+
+            asyncio.get_running_loop().create_task(pump())
+        t_end = None if duration is None else asyncio.get_running_loop().time() + duration
+        try:
+            while True:
+                consumer.flush()
+                if state.hour_range() is not None:
+                    an = run_analysis(state, horizons=horizons)
+                    adv = advise(an, main_h)
+                    collector.update(an, suspects=adv, samples_seen=state.samples_seen)
+                    for ev in tracker.update(an.forecasts[main_h], links=an.links, advice=adv):
+                        if client is not None:
+                            await client.publish(ev.topic, encode_event(ev), qos=1)
+                        typer.echo(ev.summary)
+                if t_end is not None and asyncio.get_running_loop().time() >= t_end:
+                    return
+                await asyncio.sleep(every)
+        finally:
+            if client is not None:
+                await client.__aexit__(None, None, None)
+
+    asyncio.run(loop())

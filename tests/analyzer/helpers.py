@@ -1,0 +1,49 @@
+"""Small explicit fleets and sample batches with known answers for the analyzer tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+
+from analyzer.spec import LinkSpec
+from linkmargin.samples import conform
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def one_link_spec(lanes: int = 1, *, sens: float = -10.0, low_warn: float = -8.0) -> LinkSpec:
+    """One link L1 received at dev-b/p1 from dev-a/p1, lane rate 53.125 Gb/s, KP4 limit 2.4e-4."""
+    rows = [
+        {
+            "link": "L1",
+            "device": "dev-b",
+            "port": "p1",
+            "lane": i + 1,
+            "direction": "a->b",
+            "far_device": "dev-a",
+            "far_port": "p1",
+            "sensitivity_dbm": sens,
+            "fec_limit_ber": 2.4e-4,
+            "lane_rate_bps": 53.125e9,
+            "low_warn_dbm": low_warn,
+            "expected_loss_db": 1.5,
+        }
+        for i in range(lanes)
+    ]
+    points = [
+        {"link": "L1", "point": "P-mtp", "position": 1, "family": "MTP-16", "termination": "factory"},
+        {"link": "L1", "point": "P-mmc", "position": 2, "family": "MMC", "termination": "field"},
+    ]
+    return LinkSpec.build(rows, points, [])
+
+
+def samples(rows: list[dict[str, object]]) -> pl.DataFrame:
+    """A conformed sample batch from dict rows (``t`` = hours after T0)."""
+    out = []
+    for r in rows:
+        r = dict(r)
+        t = r.pop("t")
+        r["ts"] = T0 + timedelta(hours=float(t))  # type: ignore[arg-type]
+        out.append(r)
+    return conform(pl.DataFrame(out, infer_schema_length=None))

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from analyzer.analysis import analyze
+from analyzer.cohorts import random_effects, shrink_drift
+from analyzer.forecast import forecast_lanes, norm_cdf
+from analyzer.state import LaneState
+
+from .fleet import TRUTH, make_fleet
+
+
+@pytest.fixture(scope="module")
+def fleet_analysis():
+    fleet = make_fleet()
+    st = LaneState(fleet.spec)
+    n = fleet.samples.height
+    for off in range(0, n, n // 24 + 1):  # stream it in 24 micro-batches
+        st.ingest(fleet.samples.slice(off, n // 24 + 1))
+    return fleet, analyze(st, horizons={"21d": 21.0})
+
+
+def test_cohorts_recover_true_step_probability_size_and_drift(fleet_analysis) -> None:
+    _, an = fleet_analysis
+    tbl = an.cohorts.table
+    for (fam, term), tr in TRUTH.items():
+        row = tbl.filter((pl.col("family") == fam) & (pl.col("termination") == term)).row(0, named=True)
+        assert row["p_step_lo"] <= tr["p"] <= row["p_step_hi"], row
+        assert row["step_db_lo"] <= tr["size"] <= row["step_db_hi"], row
+        assert row["drift_lo"] <= tr["drift"] <= row["drift_hi"], row
+        assert row["thermal_lo"] <= -0.02 <= row["thermal_hi"], row
+    mmc = tbl.filter(pl.col("family") == "MMC").row(0, named=True)
+    mtp = tbl.filter(pl.col("family") == "MTP-16").row(0, named=True)
+    assert mmc["p_step_lo"] > mtp["p_step_hi"]  # the field MMC really is the riskier cohort
+
+
+def test_fleet_drift_and_forecast_columns(fleet_analysis) -> None:
+    fleet, an = fleet_analysis
+    lanes = an.lanes.sort("li")
+    err = lanes["drift_shrunk"].to_numpy() - fleet.drift
+    assert np.median(np.abs(err)) < 0.005
+    fc = an.forecasts["21d"]
+    assert fc.height == 80
+    assert fc["p_cross"].is_between(0, 1).all()
+    assert (fc["forecast_lo_db"] <= fc["forecast_db"]).all()
+
+
+def test_forecast_known_answer() -> None:
+    fc = forecast_lanes(
+        21.0,
+        np.array([3.0, 3.0, -1.0]),
+        np.array([-0.1, 0.05, 0.0]),
+        np.array([0.01, 0.0, 0.0]),
+        np.array([0.2, 0.2, 0.2]),
+        step_mean_db=np.array([0.0, 0.0, 0.0]),
+    )
+    sd0 = math.sqrt((0.01 * 21) ** 2 + 0.2**2)
+    assert fc.mean_db[0] == pytest.approx(0.9)
+    assert fc.sd_db[0] == pytest.approx(sd0)
+    assert fc.p_cross[0] == pytest.approx(0.5 * math.erfc(0.9 / sd0 / math.sqrt(2)), abs=1e-6)
+    assert fc.days_to_cross[0] == pytest.approx(30.0)
+    assert math.isinf(fc.days_to_cross[1]) and fc.p_cross[1] < 1e-6
+    assert fc.days_to_cross[2] == 0.0 and fc.p_cross[2] > 0.99
+    # planned mating: p=0.5, 1 dB +- 0 -> mean 0.5 dB, variance 0.25
+    fc2 = forecast_lanes(
+        1.0,
+        np.array([1.0]),
+        np.array([0.0]),
+        np.array([0.0]),
+        np.array([0.0]),
+        step_mean_db=np.array([0.5]),
+        step_var_db2=np.array([0.25]),
+    )
+    assert fc2.mean_db[0] == pytest.approx(0.5) and fc2.sd_db[0] == pytest.approx(0.5)
+
+
+def test_norm_cdf_and_shrinkage() -> None:
+    x = np.linspace(-6, 6, 121)
+    ref = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x])
+    np.testing.assert_allclose(norm_cdf(x), ref, atol=2e-7)
+    # a lane with no history inherits the cohort; a precise one keeps its own fit
+    mean, sd = shrink_drift(
+        np.array([np.nan, -0.5, -0.5]),
+        np.array([np.nan, 0.001, 1.0]),
+        np.array([-0.03] * 3),
+        np.array([0.01] * 3),
+        np.array([0.0] * 3),
+    )
+    assert mean[0] == pytest.approx(-0.03) and sd[0] == pytest.approx(0.01)
+    assert mean[1] == pytest.approx(-0.5, abs=0.01)
+    assert mean[2] == pytest.approx(-0.03, abs=0.001)
+    mu, se, tau2 = random_effects(np.array([1.0, 1.0, 1.0]), np.array([0.1, 0.1, 0.1]))
+    assert mu == pytest.approx(1.0) and tau2 == 0.0 and se == pytest.approx(0.1 / math.sqrt(3))

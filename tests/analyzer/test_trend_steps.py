@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import polars as pl
+
+from analyzer.spec import LinkSpec
+from analyzer.steps import attribute_steps, detect_steps
+from analyzer.trend import fit_trends, step_design
+
+from .helpers import T0, one_link_spec
+
+
+def _synthetic(rng: np.random.Generator, n_lanes: int, n_hours: int, slope: np.ndarray, kth: np.ndarray):
+    h = np.arange(n_hours)
+    temp = 40 + 4 * np.sin(2 * np.pi * h / 24)[None, :] + rng.normal(0, 0.3, (n_lanes, n_hours))
+    y = (
+        -3.0
+        + slope[:, None] * h[None, :] / 24
+        + kth[:, None] * (temp - 40)
+        + rng.normal(0, 0.05, (n_lanes, n_hours))
+    )
+    return y, temp
+
+
+def test_known_slope_and_thermal_coefficient_recovered() -> None:
+    rng = np.random.default_rng(1)
+    slope = np.array([0.0, -0.02, -0.1, 0.01])
+    kth = np.array([-0.02, 0.0, -0.05, 0.03])
+    y, temp = _synthetic(rng, 4, 24 * 14, slope, kth)
+    y[1, 50] = 10.0  # an outlier the Huber fit must shrug off
+    y[2, 100:110] = np.nan  # a gap
+    fit = fit_trends(y, temp)
+    lo = fit.drift_db_per_day - 1.96 * fit.drift_se
+    hi = fit.drift_db_per_day + 1.96 * fit.drift_se
+    assert np.all((lo <= slope) & (slope <= hi)), (fit.drift_db_per_day, fit.drift_se)
+    assert np.all(fit.drift_se < 0.005)
+    np.testing.assert_allclose(fit.thermal_db_per_c, kth, atol=0.006)
+    assert np.all(np.abs(fit.thermal_db_per_c - kth) <= 3 * fit.thermal_se + 1e-3)
+
+
+def test_step_does_not_masquerade_as_drift() -> None:
+    rng = np.random.default_rng(2)
+    y, temp = _synthetic(rng, 1, 24 * 10, np.array([0.0]), np.array([-0.03]))
+    y[0, 120:] -= 1.2
+    steps = detect_steps(y, temp)
+    assert steps.height == 1
+    assert steps["hour_idx"][0] == 120
+    assert abs(steps["size_db"][0] + 1.2) < 0.1
+    fit = fit_trends(y, temp, steps=step_design(1, y.shape[1], [(0, 120)]))
+    assert abs(fit.drift_db_per_day[0]) < 3 * fit.drift_se[0] + 0.002
+    assert abs(fit.step_sizes[0, 0] + 1.2) < 0.05
+    naive = fit_trends(y, temp)
+    assert naive.drift_db_per_day[0] < -0.1  # without the step the fit would have called it drift
+
+
+def test_step_at_known_event_attributed_and_unexplained_reported() -> None:
+    rng = np.random.default_rng(3)
+    n_hours = 24 * 8
+    y, temp = _synthetic(rng, 2, n_hours, np.array([0.0, 0.0]), np.array([0.0, 0.0]))
+    y[:, 60:] -= 0.8  # both lanes: mating of the MMC at hour 59.5
+    y[1, 150:] -= 0.6  # lane 2 only: nothing recorded
+    base = one_link_spec(lanes=2)
+    events = [
+        {"point": "P-mmc", "ts": T0 + timedelta(hours=59.5), "kind": "mated"},
+        {"point": "P-mtp", "ts": T0 + timedelta(hours=20), "kind": "cleaned"},
+    ]
+    spec = LinkSpec.build(base.lanes, base.points, events)
+    hours = int(T0.timestamp()) // 3600 + np.arange(n_hours)
+    steps = detect_steps(y, temp)
+    att = attribute_steps(steps, spec, hours).sort("lane", "step_ts")
+    assert att.height == 3
+    explained = att.filter(pl.col("explained"))
+    assert explained["point"].to_list() == ["P-mmc", "P-mmc"]
+    assert explained["event_kind"].to_list() == ["mated", "mated"]
+    assert explained["family"].to_list() == ["MMC", "MMC"]
+    np.testing.assert_allclose(explained["loss_db"].to_numpy(), 0.8, atol=0.1)
+    unexplained = att.filter(~pl.col("explained"))
+    assert unexplained["lane"].to_list() == [2]
+    assert unexplained["step_ts"][0] == T0 + timedelta(hours=150)
