@@ -6,10 +6,12 @@ and registers itself on :data:`app` when imported here.
 
 from __future__ import annotations
 
-from linkmargin.cli import dashboards as _dashboards  # noqa: F401  (registers commands)
-from linkmargin.cli import lab as _lab  # noqa: F401  (registers `linkmargin lab`)
-from linkmargin.cli import collect as _collect  # noqa: F401
-from linkmargin.cli import analyze as _analyze  # noqa: F401  (registers analyze, risk)
+# Each import registers its commands on `app`.
+from linkmargin.cli import analyze as _analyze  # noqa: F401  (analyze, risk)
+from linkmargin.cli import collect as _collect  # noqa: F401  (poll, collect)
+from linkmargin.cli import dashboards as _dashboards  # noqa: F401  (dashboards build)
+from linkmargin.cli import inventory as _inventory  # noqa: F401  (inventory check/show)
+from linkmargin.cli import lab as _lab  # noqa: F401  (lab serve/snapshot/truth)
 from linkmargin.cli.app import app
 
 __all__ = ["app", "main"]
@@ -18,6 +20,3 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Console-script entry point."""
     app()
-
-
-import linkmargin.cli.inventory  # noqa: E402,F401  registers `linkmargin inventory`

@@ -38,7 +38,7 @@ def parse_horizon(text: str) -> float:
 def spec_from_inventory(path: Path) -> LinkSpec:
     """Build the analyzer's lane/point/event tables from the core inventory file."""
     try:
-        from linkmargin import inventory  # type: ignore[attr-defined]
+        from linkmargin import inventory
     except ImportError as exc:  # the core inventory lands on another branch
         raise typer.BadParameter(
             f"inventory support is not available in this build ({exc}); use --spec DIR"
