@@ -1,0 +1,100 @@
+"""Adapters between the core inventory and each part's own inputs. The only place they meet.
+
+- :func:`spec_from_inventory`: the analyzer's lane / point / event tables from the recorded channels.
+- :func:`targets_from_inventory`: the collector's SNMP targets, credentials passed by reference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analyzer.spec import LinkSpec
+from collector.transport import Credentials as SnmpCredentials
+from collector.transport import Target
+from linkmargin.budget import expected_channel_loss
+from linkmargin.catalog import connector, optic
+from linkmargin.inventory.models import Credentials, Inventory, Link
+
+
+def _lane_rows(link: Link) -> list[dict[str, Any]]:
+    pmd = optic(link.optic)
+    loss = expected_channel_loss(
+        pmd, link.fiber.type, link.fiber.length_m, [connector(c.type) for c in link.connections]
+    )
+    rows = []
+    for rx, tx, direction in ((link.b, link.a, "a->b"), (link.a, link.b, "b->a")):
+        for lane in range(1, pmd.lanes + 1):
+            rows.append(
+                {
+                    "link": link.id,
+                    "device": rx.device,
+                    "port": rx.port,
+                    "lane": lane,
+                    "direction": direction,
+                    "far_device": tx.device,
+                    "far_port": tx.port,
+                    "sensitivity_dbm": pmd.rx_sens_avg_dbm.value,
+                    "fec_limit_ber": pmd.fec_code.ber_limit.value,
+                    "lane_rate_bps": pmd.lane_rate_bps,
+                    "port_rate_bps": pmd.port_rate_bps,
+                    "low_warn_dbm": None,  # the module's own threshold arrives with the samples
+                    "expected_loss_db": loss.typical_db,
+                }
+            )
+    return rows
+
+
+def spec_from_inventory(inv: Inventory) -> LinkSpec:
+    """The analyzer's view of the fleet: every receiving lane, connection point and recorded event."""
+    lanes: list[dict[str, Any]] = []
+    points: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for link in inv.links:
+        lanes += _lane_rows(link)
+        for pos, cp in enumerate(link.connections):
+            cat = connector(cp.type)
+            points.append(
+                {
+                    "link": link.id,
+                    "point": cp.id,
+                    "position": pos,
+                    "family": cat.family,
+                    "termination": cp.termination or cat.termination,
+                }
+            )
+            events += [{"point": cp.id, "ts": ev.at, "kind": ev.kind} for ev in cp.events]
+    return LinkSpec.build(lanes, points, events)
+
+
+def _snmp_credentials(c: Credentials) -> SnmpCredentials:
+    if c.version == "3":
+        return SnmpCredentials(
+            version="3",
+            user=c.user,
+            auth="sha256" if c.auth == "sha256" else "sha",
+            auth_key_env=c.auth_key_env,
+            auth_key_file=c.auth_key_file,
+            priv="aes256" if c.priv == "aes256" else "aes",
+            priv_key_env=c.priv_key_env,
+            priv_key_file=c.priv_key_file,
+        )
+    return SnmpCredentials(version="2c", community_env=c.community_env, community_file=c.community_file)
+
+
+def targets_from_inventory(inv: Inventory, timeout: float = 2.0) -> list[Target]:
+    """One SNMP target per inventory device; secrets stay references until the transport reads them."""
+    return [
+        Target(
+            name=d.name,
+            host=d.address,
+            port=d.port,
+            credentials=_snmp_credentials(inv.credentials[d.credentials]),
+            timeout=timeout,
+        )
+        for d in inv.devices
+    ]
+
+
+def profiles_from_inventory(inv: Inventory) -> dict[str, str]:
+    """Device name -> collector profile name (``auto`` unless the inventory pins one)."""
+    return {d.name: d.profile for d in inv.devices}
