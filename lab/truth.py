@@ -115,7 +115,8 @@ def inventory(
                 {
                     "id": f.point_ids[p],
                     "type": f.point_type[p],
-                    "grade": f.point_grade[p],
+                    # only families sold in grades carry one (the catalog refuses a grade on MMC)
+                    **({"grade": f.point_grade[p]} if f.point_grade[p] else {}),
                     "termination": f.point_termination[p],
                     "matings_before_records": int(f.point_matings_before[p]),
                     "events": [

@@ -251,7 +251,7 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
             pts["link"].append(k)
             pts["pos"].append(j)
             pts["type"].append(str(pt["type"]))
-            pts["grade"].append(str(pt.get("grade", "standard")))
+            pts["grade"].append(str(pt.get("grade") or ""))
             pts["term"].append(str(pt.get("termination", "factory")))
             pts["mb"].append(int(rng.integers(0, 6)))
     beh = [behaviour(t, m) for t, m in zip(pts["type"], pts["term"], strict=True)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from linkmargin.cli import analyze as _analyze  # noqa: F401  (analyze, risk)
 from linkmargin.cli import collect as _collect  # noqa: F401  (poll, collect)
 from linkmargin.cli import dashboards as _dashboards  # noqa: F401  (dashboards build)
+from linkmargin.cli import demo as _demo  # noqa: F401  (demo, run)
 from linkmargin.cli import inventory as _inventory  # noqa: F401  (inventory check/show)
 from linkmargin.cli import lab as _lab  # noqa: F401  (lab serve/snapshot/truth)
 from linkmargin.cli.app import app

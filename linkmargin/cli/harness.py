@@ -1,0 +1,137 @@
+"""A lab fabric started as real SNMP agents on loopback, with the inventory it implies.
+
+Used by ``demo`` and ``backtest``: the collector polls the agents over UDP exactly as it polls a
+switch, and the analyzer reads the implied inventory through the same loader a user's file goes
+through. Sample timestamps are re-stamped to the fabric's simulated clock, so a day can pass in
+seconds without the collector or the analyzer knowing about the lab.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+from ruamel.yaml import YAML
+
+from lab.agent import AgentServer
+from lab.fabric import LabFabric
+from lab.scenario import Scenario, load_scenario
+from lab.truth import inventory as implied_inventory
+from linkmargin.inventory import Inventory, load_inventory
+
+Sink = Callable[[str, str, pl.DataFrame], Awaitable[None]]
+
+
+def free_udp_block(n: int, host: str = "127.0.0.1", tries: int = 200) -> int:
+    """A base port such that base .. base+n-1 are all free UDP ports on ``host`` right now."""
+    rng = random.Random()
+    for _ in range(tries):
+        base = rng.randrange(20000, 60000 - n)
+        socks: list[socket.socket] = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind((host, p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError(f"no block of {n} free UDP ports on {host}")
+
+
+@dataclass
+class LabRun:
+    """A running fabric, its agents and the inventory a user would have recorded for it."""
+
+    scenario: Scenario
+    fabric: LabFabric
+    server: AgentServer
+    inventory: Inventory
+    inventory_path: Path
+
+    def sim_time(self) -> datetime:
+        """The fabric's simulated wall clock (UTC)."""
+        return self.scenario.start + timedelta(seconds=self.fabric.sim_now())
+
+    def restamp(self, sink: Sink) -> Sink:
+        """Wrap ``sink`` so every batch carries the simulated time of its poll."""
+
+        async def _sink(device: str, group: str, frame: pl.DataFrame) -> None:
+            ts = self.sim_time()
+            await sink(
+                device, group, frame.with_columns(pl.lit(ts).cast(pl.Datetime("us", "UTC")).alias("ts"))
+            )
+
+        return _sink
+
+
+def replay_in_past(sc: Scenario, now: datetime | None = None) -> Scenario:
+    """Move a scenario whose end lies in the future so that it ends now (to the hour).
+
+    The implied inventory records every mating of the run, and an inventory may not hold events
+    in the future; events are offsets from the start, so the physics does not change.
+    """
+    now = now or datetime.now(UTC)
+    if sc.start + timedelta(seconds=sc.duration_s) <= now:
+        return sc
+    start = (now - timedelta(seconds=sc.duration_s)).replace(minute=0, second=0, microsecond=0)
+    return replace(sc, start=start)
+
+
+@asynccontextmanager
+async def lab_run(
+    scenario: str | Path,
+    workdir: Path,
+    *,
+    speed: float = 1.0,
+    start: str = "0s",
+    seed: int | None = None,
+    refresh_s: float = 1.0,
+    clock: Callable[[], float] | None = None,
+) -> AsyncIterator[LabRun]:
+    """Serve ``scenario`` on loopback and load its implied inventory; stop the agents on exit."""
+    sc = replay_in_past(load_scenario(scenario, seed))
+    kwargs = {"clock": clock} if clock is not None else {}
+    fabric = LabFabric(sc, speed=speed, start_s=sc.at(start), refresh_s=refresh_s, **kwargs)
+    workdir.mkdir(parents=True, exist_ok=True)
+    base = free_udp_block(len(fabric.devices))
+    doc = implied_inventory(fabric.sim, base_port=base, secrets_dir=(workdir / "secrets").resolve())
+    inv_path = workdir / "inventory.yaml"
+    yaml = YAML()
+    yaml.default_flow_style = None
+    yaml.width = 4096
+    with inv_path.open("w") as fh:
+        yaml.dump(doc, fh)
+    _write_secrets(workdir / "secrets")
+    os.environ.setdefault("LINKMARGIN_LAB_COMMUNITY", sc.community)
+    inv = load_inventory(inv_path)
+    server = AgentServer("127.0.0.1")
+    fabric.on_reboot = server.reboot
+    await server.start(fabric.endpoints(base))
+    try:
+        yield LabRun(sc, fabric, server, inv, inv_path)
+    finally:
+        with suppress(Exception):
+            server.close()
+
+
+def _write_secrets(sdir: Path) -> None:
+    """The lab agents' v3 passphrases as files, so the collector reads them as it would in production."""
+    from lab.fabric import v3_keys
+
+    auth, priv = v3_keys()
+    sdir.mkdir(parents=True, exist_ok=True)
+    for name, secret in (("auth", auth), ("priv", priv)):
+        p = sdir / name
+        p.write_text(secret + "\n")
+        p.chmod(0o600)
