@@ -8,6 +8,7 @@ from __future__ import annotations
 
 # Each import registers its commands on `app`.
 from linkmargin.cli import analyze as _analyze  # noqa: F401  (analyze, risk)
+from linkmargin.cli import backtest as _backtest  # noqa: F401  (backtest)
 from linkmargin.cli import collect as _collect  # noqa: F401  (poll, collect)
 from linkmargin.cli import dashboards as _dashboards  # noqa: F401  (dashboards build)
 from linkmargin.cli import demo as _demo  # noqa: F401  (demo, run)
