@@ -42,6 +42,7 @@ from linkmargin.cli.app import app
 from linkmargin.cli.harness import LabRun, lab_run
 from linkmargin.cli.wiring import profiles_from_inventory, spec_from_inventory, targets_from_inventory
 from linkmargin.inventory import Inventory
+from linkmargin.inventory.metrics import InventoryCollector
 from linkmargin.wire import SAMPLES_WILDCARD, encode_event
 
 HORIZONS = {"7d": 7.0, "21d": 21.0}
@@ -93,6 +94,7 @@ def build_pipeline(
     exporter = AnalyzerCollector()
     registry.register(exporter)
     clock = lab.sim_time if lab is not None else (lambda: datetime.now(UTC))
+    registry.register(InventoryCollector(inv, clock))
     return Pipeline(
         clock, bus, scheduler, state, BatchConsumer(state), exporter, RiskTracker(MAIN_HORIZON), parquet
     )
