@@ -46,7 +46,8 @@ def _load(path: Path, devices: Path | None, err: Console) -> Inventory | None:
 @inventory_app.command("check")
 def check(
     files: Annotated[
-        list[Path], typer.Argument(help="Inventory files (.yaml/.yml, or .csv: one row per point).")
+        list[Path],
+        typer.Argument(metavar="FILE", help="Inventory files (.yaml/.yml, or .csv: one row per point)."),
     ],
     devices: DevicesOpt = None,
 ) -> None:
@@ -71,7 +72,7 @@ def check(
 
 @inventory_app.command("show")
 def show(
-    file: Annotated[Path, typer.Argument(help="Inventory file (.yaml or .csv).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Inventory file (.yaml or .csv).")],
     devices: DevicesOpt = None,
 ) -> None:
     """Print the link-budget table: expected channel loss, PMD maximum, headroom, rule-of-thumb flag."""
