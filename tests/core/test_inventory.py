@@ -121,3 +121,12 @@ def test_csv_missing_column(tmp_path: Path) -> None:
     tail = [str(e).split("/")[-1] for e in ei.value.errors]
     assert "c.csv:1: a_port: missing required column" in tail
     assert any(e.startswith("c.csv:1: colour: unknown column") for e in tail)
+
+
+def test_port_index_and_far_end() -> None:
+    inv = load_inventory(EXAMPLE)
+    idx = inv.port_index()
+    lk, side = idx[("leaf03", "Ethernet49")]
+    assert lk.id == "spine02-e1-1--leaf03-e49" and side == "b"
+    assert lk.far_end(side).device == "spine02"
+    assert len(idx) == 2 * len(inv.links)  # validation guarantees no port is shared
