@@ -34,7 +34,7 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check linkmargin collector analyzer lab tests bench dashboards
+	$(BIN)/ruff format --check .
 
 typecheck: setup
 	$(BIN)/mypy

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from linkmargin.budget import (
@@ -46,7 +47,8 @@ def _load(path: Path, devices: Path | None, err: Console) -> Inventory | None:
 @inventory_app.command("check")
 def check(
     files: Annotated[
-        list[Path], typer.Argument(help="Inventory files (.yaml/.yml, or .csv: one row per point).")
+        list[Path],
+        typer.Argument(metavar="FILE", help="Inventory files (.yaml/.yml, or .csv: one row per point)."),
     ],
     devices: DevicesOpt = None,
 ) -> None:
@@ -71,7 +73,7 @@ def check(
 
 @inventory_app.command("show")
 def show(
-    file: Annotated[Path, typer.Argument(help="Inventory file (.yaml or .csv).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Inventory file (.yaml or .csv).")],
     devices: DevicesOpt = None,
 ) -> None:
     """Print the link-budget table: expected channel loss, PMD maximum, headroom, rule-of-thumb flag."""
@@ -80,7 +82,7 @@ def show(
     if inv is None:
         raise typer.Exit(EXIT_INVALID)
     table = Table(
-        title=f"{inv.site.name}: expected link budgets (losses in dB, powers in dBm)",
+        title=f"{escape(inv.site.name)}: expected link budgets (losses in dB, powers in dBm)",
         caption=(
             "loss typ/max: fiber + rated connection losses (typical / rated max); "
             "headroom = PMD max - loss max; flag: >= 200G and connectors' rated IL > "
@@ -119,10 +121,10 @@ def show(
             for cp in lk.connections
         )
         table.add_row(
-            lk.id,
+            escape(lk.id),  # user text: never rich markup
             pmd.name,
             f"{lk.fiber.type} {lk.fiber.length_m:g} m",
-            points or "-",
+            escape(points) or "-",
             f"{loss.connectors_max_db:.2f}",
             f"{loss.typical_db:.2f}",
             f"{loss.max_db:.2f}",

@@ -18,17 +18,9 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from linkmargin.inventory.errors import InventoryError, InventoryIssue
 from linkmargin.inventory.models import Inventory
-from linkmargin.inventory.validate import Loc, validate_document
+from linkmargin.inventory.validate import Loc, loc_str, validate_document
 
-__all__ = ["CSV_COLUMNS", "load_csv", "load_inventory", "load_yaml", "loc_path"]
-
-
-def loc_path(loc: Loc) -> str:
-    """``("links", 0, "fiber", "type")`` -> ``links[0].fiber.type``."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(root)"
+__all__ = ["CSV_COLUMNS", "load_csv", "load_inventory", "load_yaml"]
 
 
 def _plain(node: Any) -> Any:
@@ -82,7 +74,7 @@ def load_yaml(path: str | Path) -> Inventory:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        msg = " ".join(str(p) for p in (exc.context, exc.problem) if p) or str(exc)
+        msg = ": ".join(str(p) for p in (exc.context, exc.problem) if p) or str(exc)
         raise InventoryError([InventoryIssue(name, line, col, "(yaml)", msg)]) from None
     except YAMLError as exc:
         raise InventoryError([InventoryIssue(name, 1, 1, "(yaml)", str(exc))]) from None
@@ -91,7 +83,7 @@ def load_yaml(path: str | Path) -> Inventory:
         issues = []
         for loc, msg in problems:
             line, col = _locate(root, loc, on_key=msg.startswith("unknown key"))
-            issues.append(InventoryIssue(name, line, col, loc_path(loc), msg))
+            issues.append(InventoryIssue(name, line, col, loc_str(loc), msg))
         raise InventoryError(issues)
     return inv.model_copy(update={"source": name})
 

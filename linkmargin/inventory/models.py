@@ -184,6 +184,10 @@ class Link(_Strict):
     fiber: FiberSpan
     connections: list[ConnectionPoint] = Field(default_factory=list)
 
+    def far_end(self, side: Literal["a", "b"]) -> End:
+        """The other end of the link (whose Tx feeds this end's Rx)."""
+        return self.b if side == "a" else self.a
+
     @property
     def channel(self) -> Channel:
         """Fiber and connection points as one Channel."""
@@ -212,3 +216,11 @@ class Inventory(_Strict):
             if lk.id == link_id:
                 return lk
         raise KeyError(link_id)
+
+    def port_index(self) -> dict[tuple[str, str], tuple[Link, Literal["a", "b"]]]:
+        """(device, port) -> (link, which end): how a Sample's device/port finds its link."""
+        out: dict[tuple[str, str], tuple[Link, Literal["a", "b"]]] = {}
+        for lk in self.links:
+            out[(lk.a.device, lk.a.port)] = (lk, "a")
+            out[(lk.b.device, lk.b.port)] = (lk, "b")
+        return out

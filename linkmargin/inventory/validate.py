@@ -11,18 +11,36 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from linkmargin import catalog
-from linkmargin.inventory.models import Credentials, Device, Inventory, Link, Site
+from linkmargin.inventory.models import (
+    ConnectionPoint,
+    Credentials,
+    Device,
+    End,
+    FiberSpan,
+    Inventory,
+    Link,
+    Site,
+)
 
-__all__ = ["Loc", "Problem", "validate_document"]
+__all__ = ["Loc", "Problem", "loc_str", "validate_document"]
 
 Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str]
+M = TypeVar("M", bound=BaseModel)
 FUTURE_SLACK = timedelta(minutes=5)  # clock skew between the editor's machine and ours
+
+
+def loc_str(loc: Loc) -> str:
+    """``("links", 0, "fiber", "type")`` -> ``links[0].fiber.type``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(root)"
 
 
 def _fields(model: type[BaseModel]) -> list[str]:
@@ -80,39 +98,48 @@ def _known(name: str, known: Mapping[str, object], what: str) -> str:
     )
 
 
-def _check_link(link: Link, loc: Loc, now: datetime, out: list[Problem]) -> None:
+def _quiet(model: type[M], data: Any) -> M | None:
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def _check_link(
+    optic_name: str | None,
+    span: FiberSpan | None,
+    points: list[tuple[int, ConnectionPoint | str]],
+    loc: Loc,
+    now: datetime,
+    out: list[Problem],
+) -> None:
+    """Catalog names, fiber kind, reach and event history of one link (whatever parts validated)."""
     optics, fibers, conns = catalog.all_optics(), catalog.all_fibers(), catalog.all_connectors()
-    pmd = optics.get(link.optic)
-    fib = fibers.get(link.fiber.type)
-    if pmd is None:
-        out.append(((*loc, "optic"), _known(link.optic, optics, "optic")))
-    if fib is None:
-        out.append(((*loc, "fiber", "type"), _known(link.fiber.type, fibers, "fiber type")))
-    if pmd is not None and fib is not None:
+    pmd = optics.get(optic_name) if optic_name is not None else None
+    fib = fibers.get(span.type) if span is not None else None
+    if optic_name is not None and pmd is None:
+        out.append(((*loc, "optic"), _known(optic_name, optics, "optic")))
+    if span is not None and fib is None:
+        out.append(((*loc, "fiber", "type"), _known(span.type, fibers, "fiber type")))
+    if pmd is not None and fib is not None and span is not None:
         if pmd.fiber_kind != fib.kind:
-            out.append(
-                (
-                    (*loc, "fiber", "type"),
-                    f"{pmd.name} is a {pmd.fiber_kind} optic but {fib.name} is {fib.kind}",
-                )
-            )
+            msg = f"{pmd.name} is a {pmd.fiber_kind} optic but {fib.name} is {fib.kind}"
+            out.append(((*loc, "fiber", "type"), msg))
         else:
             reach = pmd.reach_on(fib.name)
             if reach is None:
                 out.append(((*loc, "fiber", "type"), f"{pmd.name} has no catalogued reach on {fib.name}"))
-            elif link.fiber.length_m > reach:
-                out.append(
-                    (
-                        (*loc, "fiber", "length_m"),
-                        f"{link.fiber.length_m:g} m is beyond {pmd.name}'s reach "
-                        f"of {reach:g} m on {fib.name}",
-                    )
-                )
-    for j, cp in enumerate(link.connections):
+            elif span.length_m > reach:
+                msg = f"{span.length_m:g} m is beyond {pmd.name}'s reach of {reach:g} m on {fib.name}"
+                out.append(((*loc, "fiber", "length_m"), msg))
+    for j, cp in points:
         cloc: Loc = (*loc, "connections", j)
-        if cp.type not in conns:
-            out.append(((*cloc, "type"), _known(cp.type, conns, "connector type")))
+        ctype = cp if isinstance(cp, str) else cp.type
+        if ctype not in conns:
+            out.append(((*cloc, "type"), _known(ctype, conns, "connector type")))
             continue
+        if isinstance(cp, str):
+            continue  # the rest of this point did not validate; its errors are already reported
         try:
             ct = cp.catalog
         except ValueError as exc:
@@ -122,9 +149,8 @@ def _check_link(link: Link, loc: Loc, now: datetime, out: list[Problem]) -> None
         for k, ev in enumerate(cp.events):
             eloc: Loc = (*cloc, "events", k)
             if prev is not None and ev.at < prev:
-                out.append(
-                    ((*eloc, "at"), f"event out of order: {ev.at.isoformat()} is before {prev.isoformat()}")
-                )
+                msg = f"event out of order: {ev.at.isoformat()} is before {prev.isoformat()}"
+                out.append(((*eloc, "at"), msg))
             if ev.at > now + FUTURE_SLACK:
                 out.append(((*eloc, "at"), f"event in the future: {ev.at.isoformat()}"))
             if ct.is_splice and ev.kind in ("mated", "unmated"):
@@ -195,35 +221,52 @@ def validate_document(doc: Any, now: datetime | None = None) -> tuple[Inventory 
     for i, lk_raw in enumerate(raw_links):
         loc: Loc = ("links", i)
         lk = _validate_piece(Link, lk_raw, loc, out)
-        if lk is None:
-            continue
-        if lk.id in link_ids:
-            out.append(((*loc, "id"), f"duplicate link id {lk.id!r} (also links[{link_ids[lk.id]}])"))
-        link_ids.setdefault(lk.id, i)
-        for side in ("a", "b"):
-            end = getattr(lk, side)
+        if lk is not None:
+            links.append(lk)
+            link_id: str | None = lk.id
+            ends = [("a", lk.a), ("b", lk.b)]
+            optic_name: str | None = lk.optic
+            span: FiberSpan | None = lk.fiber
+            points: list[tuple[int, ConnectionPoint | str]] = list(enumerate(lk.connections))
+        else:
+            # cross-check whatever parts did validate, so one typo does not hide the rest
+            raw = lk_raw if isinstance(lk_raw, Mapping) else {}
+            link_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+            ends = [(side, e) for side in ("a", "b") if (e := _quiet(End, raw.get(side))) is not None]
+            optic_name = raw.get("optic") if isinstance(raw.get("optic"), str) else None
+            span = _quiet(FiberSpan, raw.get("fiber"))
+            points = []
+            raw_points = raw.get("connections")
+            for j, rp in enumerate(raw_points if isinstance(raw_points, list) else []):
+                qp = _quiet(ConnectionPoint, rp)
+                if qp is not None:
+                    points.append((j, qp))
+                elif isinstance(rp, Mapping) and isinstance(rp.get("type"), str):
+                    points.append((j, rp["type"]))
+        if link_id is not None:
+            if link_id in link_ids:
+                msg = f"duplicate link id {link_id!r} (also links[{link_ids[link_id]}])"
+                out.append(((*loc, "id"), msg))
+            link_ids.setdefault(link_id, i)
+        for side, end in ends:
             if raw_devs and end.device not in by_name:
                 out.append(((*loc, side, "device"), _known(end.device, by_name, "device")))
             key = (end.device, end.port)
             if key in ports:
-                out.append(
-                    ((*loc, side, "port"), f"{end.device} {end.port} is already used by link {ports[key]!r}")
-                )
+                msg = f"{end.device} {end.port} is already used by link {ports[key]!r}"
+                out.append(((*loc, side, "port"), msg))
             else:
-                ports[key] = lk.id
-        for j, cp in enumerate(lk.connections):
+                ports[key] = link_id or f"links[{i}]"
+        for j, cp in points:
+            if isinstance(cp, str):
+                continue
             if cp.id in point_ids:
-                other = ".".join(str(p) for p in point_ids[cp.id])
-                out.append(
-                    (
-                        (*loc, "connections", j, "id"),
-                        f"duplicate connection point id {cp.id!r} (also {other})",
-                    )
-                )
+                other = loc_str(point_ids[cp.id])
+                msg = f"duplicate connection point id {cp.id!r} (also {other})"
+                out.append(((*loc, "connections", j, "id"), msg))
             else:
                 point_ids[cp.id] = (*loc, "connections", j)
-        _check_link(lk, loc, now, out)
-        links.append(lk)
+        _check_link(optic_name, span, points, loc, now, out)
 
     if out or site is None:
         return None, out

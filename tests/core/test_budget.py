@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from linkmargin.budget import (
     ber_floor,
@@ -123,3 +125,21 @@ def test_ber_from_counts() -> None:
 )
 def test_uncorrectable_table(ber: float, code: str, p: float) -> None:
     assert p_uncorrectable_cw(ber, fec(code)) == pytest.approx(p, rel=0.1)
+
+
+@given(
+    st.floats(min_value=0.5, max_value=100.0),
+    st.floats(min_value=0.0, max_value=50.0),
+    st.lists(st.sampled_from(["MTP-16", "MPO-16", "MMC", "FUSION", "LC-UPC"]), max_size=6),
+)
+def test_loss_properties(length: float, extra: float, names: list[str]) -> None:
+    conns = [connector(n) for n in names]
+    base = expected_channel_loss(SR8, "OM4", length, conns)
+    longer = expected_channel_loss(SR8, "OM4", length + extra, conns)
+    more = expected_channel_loss(SR8, "OM4", length, [*conns, connector("MTP-16")])
+    assert 0 <= base.typical_db <= base.max_db
+    assert longer.max_db >= base.max_db and more.max_db > base.max_db
+    # headroom falls exactly as loss rises
+    h0, h1 = headroom_db(SR8, "OM4", base.max_db), headroom_db(SR8, "OM4", more.max_db)
+    assert h0 is not None and h1 is not None
+    assert h0 - h1 == pytest.approx(more.max_db - base.max_db)

@@ -108,3 +108,30 @@ def test_fiber_attenuation() -> None:
 def test_unknown_optic_message_lists_known() -> None:
     with pytest.raises(KeyError, match="400GBASE-SR8"):
         optic("400GBASE-SR9")
+
+
+def test_every_figure_has_provenance() -> None:
+    from linkmargin.catalog import Figure, all_fibers
+
+    figs: list[tuple[str, Figure]] = []
+    for o in all_optics().values():
+        for name, v in o:
+            if isinstance(v, Figure):
+                figs.append((f"{o.name}.{name}", v))
+            elif isinstance(v, dict):
+                figs += [(f"{o.name}.{name}.{k}", f) for k, f in v.items()]
+    for c in all_connectors().values():
+        for name, v in c:
+            if isinstance(v, Figure):
+                figs.append((f"{c.id}.{name}", v))
+            elif isinstance(v, dict):
+                figs += [(f"{c.id}.{name}.{k}", f) for k, f in v.items()]
+    for fb in all_fibers().values():
+        figs += [(f"{fb.name}.{k}", f) for k, f in fb.attenuation_db_per_km.items()]
+    assert len(figs) > 200
+    for where, f in figs:
+        assert f.src.strip(), where
+        assert f.value is not None or f.note, f"{where}: missing figure without a note"
+        # a figure we carried over from another PMD or from memory can never claim [V]
+        if "helper memory" in f.src or "same lane optics" in f.src or "applied" in f.src:
+            assert f.status == "M", where
