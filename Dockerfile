@@ -13,6 +13,7 @@ COPY linkmargin ./linkmargin
 COPY collector ./collector
 COPY analyzer ./analyzer
 COPY lab ./lab
+COPY dashboards ./dashboards
 RUN pip install --no-cache-dir /src && rm -rf /src/build
 COPY configs /etc/linkmargin
 

@@ -28,9 +28,10 @@ apt:
 	fi
 .PHONY: apt
 
-# Until the analyzer's embedded demo exists: the example fabric's link-budget table.
+# The embedded demo: lab fabric, collector, analyzer and /metrics, with a live table (Ctrl-C ends it).
 demo: setup
 	$(BIN)/linkmargin inventory show configs/inventory.example.yaml
+	$(BIN)/linkmargin demo $(DEMO_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
