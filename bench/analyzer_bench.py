@@ -131,7 +131,8 @@ def main() -> None:
     print(f"state update: {rate:,.0f} samples/s ({a.ports} ports x 8 lanes, {a.polls} polls)")
     t_np, t_all = bench_forecast(a.lanes)
     print(
-        f"forecast refresh {a.lanes:,} lanes: numpy {t_np * 1000:.0f} ms, with per-link ranking {t_all * 1000:.0f} ms"
+        f"forecast refresh {a.lanes:,} lanes: numpy {t_np * 1000:.0f} ms,"
+        f" with per-link ranking {t_all * 1000:.0f} ms"
     )
 
 
