@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import polars as pl
@@ -87,7 +88,7 @@ def _trunk_fleet() -> LaneState:
 
 
 class _Hook(BaseHTTPRequestHandler):
-    received: list[tuple[str, dict[str, object]]] = []
+    received: ClassVar[list[tuple[str, dict[str, object]]]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -122,7 +123,8 @@ def test_one_dirty_trunk_is_one_page(tmp_path: Path) -> None:
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         "rule_files: [rules.yml]\n"
         f"alerting: {{alertmanagers: [{{static_configs: [{{targets: ['127.0.0.1:{am_port}']}}]}}]}}\n"
-        f"scrape_configs: [{{job_name: linkmargin, static_configs: [{{targets: ['127.0.0.1:{exp_port}']}}]}}]\n"
+        "scrape_configs: [{job_name: linkmargin, "
+        f"static_configs: [{{targets: ['127.0.0.1:{exp_port}']}}]}}]\n"
     )
     am = (ROOT / "configs/alertmanager.example.yml").read_text()
     am = am.replace("http://127.0.0.1:9095", f"http://127.0.0.1:{hook_port}")
