@@ -108,9 +108,10 @@ def analyze(
         pl.Series("drift_shrunk", shrunk),
         pl.Series("drift_shrunk_sd", shrunk_sd),
         pl.Series("thermal_db_per_c", fit.thermal_db_per_c),
-        pl.Series("resid_sigma_db", fit.resid_sigma_db),
+        # a lane too young for a fit gets a nominal 0.1 dB reading noise, not a false certainty
+        pl.Series("resid_sigma_db", np.where(np.isfinite(fit.resid_sigma_db), fit.resid_sigma_db, 0.1)),
         pl.Series("history_hours", fit.n_hours),
-        pl.Series("level_dbm", fit.level_db),
+        pl.Series("level_dbm", fit.level_db).fill_nan(None),
         pl.Series("temp_sd_c", temp_sd),
         pl.Series("tx_drift_db_per_day", tx_fit.drift_db_per_day),
         pl.Series("bias_drift_ma_per_day", bias_fit.drift_db_per_day),

@@ -236,15 +236,22 @@ def shrink_drift(
     prior_mean: np.ndarray,
     prior_tau: np.ndarray,
     prior_se: np.ndarray,
+    *,
+    min_prior_sd: float = 0.002,
+    unknown_prior_sd: float = 0.01,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior drift and its sd per lane: precision-weighted between the lane's fit and its cohort.
 
-    A lane without a fit gets the cohort prior predictive (mean, sqrt(tau² + se_mean²)).
+    A lane without a fit gets the cohort prior predictive (mean, sqrt(tau² + se_mean²)), at least
+    ``unknown_prior_sd``; the prior sd never goes below ``min_prior_sd`` dB/day (both are modelling
+    assumptions: a cohort of identical lanes still does not make a new lane drift-free).
     """
     tau2 = np.nan_to_num(prior_tau, nan=0.0) ** 2 + np.nan_to_num(prior_se, nan=0.0) ** 2
-    tau2 = np.maximum(tau2, 1e-8)
+    tau2 = np.maximum(tau2, min_prior_sd**2)
     mu = np.nan_to_num(prior_mean, nan=0.0)
     have = np.isfinite(drift) & np.isfinite(drift_se) & (drift_se > 0)
+    # without its own fit a lane is only as certain as a loosely known cohort
+    tau2 = np.where(have, tau2, np.maximum(tau2, unknown_prior_sd**2))
     se2 = np.where(have, drift_se, 1.0) ** 2
     prec = np.where(have, 1 / se2, 0.0) + 1 / tau2
     mean = (np.where(have, drift / se2, 0.0) + mu / tau2) / prec

@@ -112,7 +112,7 @@ def fit_trends(
         drift_se=np.where(dof_ok, se[:, 1], nan),
         thermal_db_per_c=np.where(dof_ok & thermal_ok, beta[:, 2], nan),
         thermal_se=np.where(dof_ok & thermal_ok, se[:, 2], nan),
-        level_db=np.where(n > 0, level, nan),
+        level_db=np.where(dof_ok, level, nan),
         resid_sigma_db=np.where(dof_ok, scale, nan),
         n_hours=n,
         step_sizes=beta[:, 3:],
