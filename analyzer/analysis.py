@@ -58,8 +58,21 @@ def analyze(
     pairs = list(zip(steps["li"].to_list(), steps["hour_idx"].to_list(), strict=True))
     fit = fit_trends(rx, temp, steps=step_design(rx.shape[0], rx.shape[1], pairs))
     outcomes = mating_outcomes(spec, attributed, hours)
+    link_days = (
+        spec.lanes.select("link")
+        .with_columns(pl.Series("days", fit.n_hours / 24.0))
+        .group_by("link")
+        .agg(pl.col("days").max())
+    )
     cohorts = fit_cohorts(
-        spec, outcomes, fit.drift_db_per_day, fit.drift_se, fit.thermal_db_per_c, fit.thermal_se
+        spec,
+        outcomes,
+        fit.drift_db_per_day,
+        fit.drift_se,
+        fit.thermal_db_per_c,
+        fit.thermal_se,
+        unexplained=attributed.filter(~pl.col("explained")),
+        link_days=link_days,
     )
     # far-end transmitter and bias trends: the optic's own decline, for the advice
     _, tx = state.matrix(
@@ -95,9 +108,10 @@ def analyze(
         pl.Series("drift_shrunk", shrunk),
         pl.Series("drift_shrunk_sd", shrunk_sd),
         pl.Series("thermal_db_per_c", fit.thermal_db_per_c),
-        pl.Series("resid_sigma_db", fit.resid_sigma_db),
+        # a lane too young for a fit gets a nominal 0.1 dB reading noise, not a false certainty
+        pl.Series("resid_sigma_db", np.where(np.isfinite(fit.resid_sigma_db), fit.resid_sigma_db, 0.1)),
         pl.Series("history_hours", fit.n_hours),
-        pl.Series("level_dbm", fit.level_db),
+        pl.Series("level_dbm", fit.level_db).fill_nan(None),
         pl.Series("temp_sd_c", temp_sd),
         pl.Series("tx_drift_db_per_day", tx_fit.drift_db_per_day),
         pl.Series("bias_drift_ma_per_day", bias_fit.drift_db_per_day),
@@ -169,6 +183,14 @@ def add_forecast(
     """Compute the forecast at ``days`` and store per-lane and per-link frames under ``label``."""
     lanes = analysis.lanes
     risk = planned_step_risk(analysis, planned, now, days)
+    # unexplained steps arrive at the cohort's background rate: Poisson(rate x days) steps of the
+    # cohort's unexplained size (variance = rate x days x E[size²], size sd taken as half the mean)
+    bg = analysis.cohorts.lookup(lanes["link"]).select(
+        (pl.col("unexplained_per_day") * days).fill_null(0.0).fill_nan(0.0).alias("n"),
+        pl.col("unexplained_step_db").fill_null(0.0).fill_nan(0.0).alias("mu"),
+    )
+    bg_mean = (bg["n"] * bg["mu"]).to_numpy()
+    bg_var = (bg["n"] * 1.25 * bg["mu"] ** 2).to_numpy()
     lj = lanes.select("link").join(risk, on="link", how="left")
     fc: LaneForecast = forecast_lanes(
         days,
@@ -177,8 +199,8 @@ def add_forecast(
         lanes["drift_shrunk_sd"].to_numpy(),
         lanes["resid_sigma_db"].fill_null(np.nan).to_numpy(),
         thermal_sd_db=(lanes["thermal_db_per_c"] * lanes["temp_sd_c"]).fill_null(np.nan).to_numpy(),
-        step_mean_db=lj["step_mean"].fill_null(0.0).to_numpy(),
-        step_var_db2=lj["step_var"].fill_null(0.0).to_numpy(),
+        step_mean_db=lj["step_mean"].fill_null(0.0).to_numpy() + bg_mean,
+        step_var_db2=lj["step_var"].fill_null(0.0).to_numpy() + bg_var,
     )
     lf = lanes.select("li", "link", "device", "port", "lane", "direction").with_columns(
         pl.Series("forecast_db", fc.mean_db),

@@ -24,6 +24,9 @@ from analyzer.spec import MATING_KINDS, LinkSpec
 
 _Z = 1.959963984540054
 _RNG_SEED = 20260101
+PRIOR_LINK_DAYS = 365.0
+"""Prior exposure of the unexplained-step rate: half a step per link-year until the fleet says
+otherwise (a modelling assumption, not a measured figure)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +126,17 @@ def fit_cohorts(
     lane_drift_se: np.ndarray,
     lane_thermal: np.ndarray,
     lane_thermal_se: np.ndarray,
+    *,
+    unexplained: pl.DataFrame | None = None,
+    link_days: pl.DataFrame | None = None,
 ) -> CohortModel:
-    """Estimate every cohort's parameters from mating outcomes and per-lane fits (spec lane order)."""
+    """Estimate every cohort's parameters from mating outcomes and per-lane fits (spec lane order).
+
+    ``unexplained`` (link, step_ts, loss_db: steps no event explains) over ``link_days`` (link, days
+    of history) gives each cohort a background rate of unexplained loss steps per link-day
+    (Gamma(0.5 + k, exposure + PRIOR_LINK_DAYS) posterior mean), which forecasts add as Poisson
+    step risk.
+    """
     rng = np.random.default_rng(_RNG_SEED)
     link_cohort = spec.link_cohort()
     lanes = spec.lanes.select("link").with_row_index("li").join(link_cohort, on="link", how="left")
@@ -141,6 +153,22 @@ def fit_cohorts(
         .unique()
         .sort("family", "termination")
     )
+    if unexplained is not None and link_days is not None:
+        # one event per link and hour, however many lanes saw it
+        ue = (
+            unexplained.filter(pl.col("loss_db") > 0)
+            .group_by("link", "step_ts")
+            .agg(pl.col("loss_db").median())
+            .join(link_cohort, on="link", how="left")
+        )
+        ld = link_days.join(link_cohort, on="link", how="left")
+    else:
+        ue = pl.DataFrame(
+            schema={"link": pl.String, "loss_db": pl.Float64, "family": pl.String, "termination": pl.String}
+        )
+        ld = pl.DataFrame(
+            schema={"link": pl.String, "days": pl.Float64, "family": pl.String, "termination": pl.String}
+        )
     rows = []
     for fam, term in [*keys.iter_rows(), ("*", "*")]:
         if fam == "*":
@@ -156,12 +184,21 @@ def fit_cohorts(
         mu, mu_se, tau2 = random_effects(lane_drift[li], lane_drift_se[li])
         th_mu, th_se, _ = random_effects(lane_thermal[li], lane_thermal_se[li])
         th_med, th_lo, th_hi = th_mu, th_mu - _Z * th_se, th_mu + _Z * th_se
+        if fam == "*":
+            u, exposure = ue, float(ld["days"].sum() or 0.0)
+        else:
+            sel = (pl.col("family") == fam) & (pl.col("termination") == term)
+            u, exposure = ue.filter(sel), float(ld.filter(sel)["days"].sum() or 0.0)
+        u_sizes = u["loss_db"].to_numpy()
         rows.append(
             {
                 "family": fam,
                 "termination": term,
                 "matings": n,
                 "steps": k,
+                "unexplained_steps": u.height,
+                "unexplained_per_day": (0.5 + u.height) / (exposure + PRIOR_LINK_DAYS),
+                "unexplained_step_db": float(u_sizes.mean()) if u_sizes.size else np.nan,
                 "p_step": a / (a + b),
                 "p_step_lo": p_lo,
                 "p_step_hi": p_hi,
@@ -187,6 +224,8 @@ def fit_cohorts(
         pl.col("step_db_sd").fill_nan(fleet["step_db_sd"]),
         pl.col("drift_db_per_day").fill_nan(fleet["drift_db_per_day"]),
         pl.col("drift_tau").fill_nan(fleet["drift_tau"]),
+        pl.col("unexplained_per_day").fill_nan(fleet["unexplained_per_day"]),
+        pl.col("unexplained_step_db").fill_nan(fleet["unexplained_step_db"]).fill_nan(fleet["step_db"]),
     )
     return CohortModel(table, link_cohort, spec.points)
 
@@ -197,15 +236,22 @@ def shrink_drift(
     prior_mean: np.ndarray,
     prior_tau: np.ndarray,
     prior_se: np.ndarray,
+    *,
+    min_prior_sd: float = 0.002,
+    unknown_prior_sd: float = 0.01,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior drift and its sd per lane: precision-weighted between the lane's fit and its cohort.
 
-    A lane without a fit gets the cohort prior predictive (mean, sqrt(tau² + se_mean²)).
+    A lane without a fit gets the cohort prior predictive (mean, sqrt(tau² + se_mean²)), at least
+    ``unknown_prior_sd``; the prior sd never goes below ``min_prior_sd`` dB/day (both are modelling
+    assumptions: a cohort of identical lanes still does not make a new lane drift-free).
     """
     tau2 = np.nan_to_num(prior_tau, nan=0.0) ** 2 + np.nan_to_num(prior_se, nan=0.0) ** 2
-    tau2 = np.maximum(tau2, 1e-8)
+    tau2 = np.maximum(tau2, min_prior_sd**2)
     mu = np.nan_to_num(prior_mean, nan=0.0)
     have = np.isfinite(drift) & np.isfinite(drift_se) & (drift_se > 0)
+    # without its own fit a lane is only as certain as a loosely known cohort
+    tau2 = np.where(have, tau2, np.maximum(tau2, unknown_prior_sd**2))
     se2 = np.where(have, drift_se, 1.0) ** 2
     prec = np.where(have, 1 / se2, 0.0) + 1 / tau2
     mean = (np.where(have, drift / se2, 0.0) + mu / tau2) / prec

@@ -40,10 +40,16 @@ GAUGES: Final = (
 )
 BER_COUNTERS: Final = (Metric.FEC_CORRECTED_CW,)
 _U32: Final = np.uint64(0xFFFFFFFF)
+_KEY_SCHEMA: Final = {
+    "device": pl.Categorical(),
+    "port": pl.Categorical(),
+    "lane": pl.Int8(),
+    "metric": SAMPLE_SCHEMA["metric"],
+}
 _AGG_SCHEMA: Final = pl.Schema(
     {
-        "device": pl.String(),
-        "port": pl.String(),
+        "device": pl.Categorical(),
+        "port": pl.Categorical(),
         "lane": pl.Int8(),
         "metric": SAMPLE_SCHEMA["metric"],
         "hour": pl.Int64(),
@@ -83,13 +89,14 @@ class LaneState:
         self.history_hours = history_hours
         self.bits_per_corrected_cw = bits_per_corrected_cw
         self.samples_seen = 0
-        self._latest = pl.DataFrame(
-            schema={**{k: SAMPLE_SCHEMA[k] for k in KEY}, "ts": SAMPLE_SCHEMA["ts"], "value": pl.Float64()}
-        )
+        self._latest = pl.DataFrame(schema={**_KEY_SCHEMA, "ts": SAMPLE_SCHEMA["ts"], "value": pl.Float64()})
         self._ctr = pl.DataFrame(schema={k: SAMPLE_SCHEMA[k] for k in _CTR_COLS})
         self._open = pl.DataFrame(schema=_AGG_SCHEMA)
         self._closed: list[pl.DataFrame] = []
         self._max_hour: int | None = None
+        self._pending: list[pl.DataFrame] = []
+        self._pending_rows = 0
+        self.consolidate_rows = 2_000_000
         ports = spec.lanes.group_by("device", "port").agg(
             pl.col("port_rate_bps").first(), pl.col("lane_rate_bps").first()
         )
@@ -110,21 +117,40 @@ class LaneState:
         )
         if readings.height == 0:
             return
-        self._latest = (
-            pl.concat([self._latest, readings], how="vertical")
-            .sort("ts")
-            .group_by(*KEY)
-            .agg(pl.col("ts").last(), pl.col("value").last())
-        )
+        # Raw readings wait in a list; every ``consolidate_rows`` rows (or on read) one group-by
+        # folds them into the kept state. device/port become Categorical there: grouping on their
+        # integer codes is several times faster than on strings.
+        self._pending.append(readings.with_columns(pl.col("device", "port").cast(pl.Categorical)))
+        self._pending_rows += readings.height
+        if self._pending_rows >= self.consolidate_rows:
+            self._consolidate()
+
+    def _consolidate(self) -> None:
+        """Merge pending readings into the latest table and the open hours."""
+        if not self._pending:
+            return
+        pend = pl.concat(self._pending, how="vertical")
+        self._pending, self._pending_rows = [], 0
+        if not pend["ts"].is_sorted():
+            pend = pend.sort("ts")
         agg = (
-            readings.with_columns((pl.col("ts").dt.epoch("s") // 3600).alias("hour"))
+            pend.with_columns((pl.col("ts").dt.epoch("s") // 3600).alias("hour"))
             .group_by(*KEY, "hour")
             .agg(
                 pl.col("value").sum().alias("sum"),
                 pl.len().cast(pl.UInt32).alias("n"),
                 pl.col("value").min().alias("min"),
                 pl.col("value").max().alias("max"),
+                pl.col("ts").last().alias("ts_last"),
+                pl.col("value").last().alias("last"),
             )
+        )
+        newest = agg.select(*KEY, pl.col("ts_last").alias("ts"), pl.col("last").alias("value"))
+        self._latest = (
+            pl.concat([self._latest, newest], how="vertical")
+            .sort("ts")
+            .group_by(*KEY)
+            .agg(pl.col("ts").last(), pl.col("value").last())
         )
         self._merge_hours(agg.select(_AGG_SCHEMA.names()))
 
@@ -224,12 +250,16 @@ class LaneState:
     @property
     def latest(self) -> pl.DataFrame:
         """Latest reading per (device, port, lane, metric)."""
-        return self._latest
+        self._consolidate()
+        return self._latest.with_columns(pl.col("device", "port").cast(pl.String))
 
     def hourly(self) -> pl.DataFrame:
         """All hourly aggregates kept (closed and open hours) with a ``mean`` column."""
+        self._consolidate()
         frames = [*self._closed, self._open]
-        return pl.concat(frames, how="vertical").with_columns((pl.col("sum") / pl.col("n")).alias("mean"))
+        return pl.concat(frames, how="vertical").with_columns(
+            pl.col("device", "port").cast(pl.String), (pl.col("sum") / pl.col("n")).alias("mean")
+        )
 
     def hour_range(self) -> tuple[int, int] | None:
         """First and last hour (epoch hours) present in the history, or None when empty."""
@@ -272,7 +302,7 @@ class LaneState:
 
     def lane_latest(self) -> pl.DataFrame:
         """Spec lanes with their latest Rx, far-end Tx, BER, temperature and module low-warn threshold."""
-        lat = self._latest
+        lat = self.latest
         lanes = self.spec.lanes.with_row_index("li")
 
         def pick(metric: Metric, name: str, far: bool = False, module: bool = False) -> pl.DataFrame:

@@ -16,7 +16,7 @@ import polars as pl
 from numpy.lib.stride_tricks import sliding_window_view
 
 from analyzer.spec import LinkSpec
-from analyzer.trend import _quiet
+from analyzer.trend import _quiet, nanmedian_last
 
 
 def thermal_from_differences(y: np.ndarray, temp: np.ndarray) -> np.ndarray:
@@ -56,9 +56,8 @@ def detect_steps(
     pad = np.full((n_lanes, window), np.nan)
     yp = np.concatenate([pad, yc, pad], axis=1)
     win = sliding_window_view(yp, window, axis=1)  # win[:, j] covers padded j..j+window-1
-    with _quiet():
-        med = np.nanmedian(win, axis=2)
-        cnt = np.isfinite(win).sum(axis=2)
+    med = nanmedian_last(win)
+    cnt = np.isfinite(win).sum(axis=2)
     # boundary at hour i: before = padded[i : i+w] (hours i-w..i-1), after = padded[i+w : i+2w]
     before, after = med[:, 0:n_hours], med[:, window : window + n_hours]
     enough = (cnt[:, 0:n_hours] >= window // 2) & (cnt[:, window : window + n_hours] >= window // 2)
@@ -82,22 +81,26 @@ def detect_steps(
     frame = frame.sort("li", "hour_idx").filter(
         (pl.col("hour_idx") - pl.col("hour_idx").shift(1).over("li")).fill_null(window + 1) > window
     )
-    # then place each step where a two-level fit of the surrounding hours has the least error
+    # then place each step where a two-level (mean) fit of the surrounding hours has the least error,
+    # all candidate split points at once from cumulative sums
     lis, his = frame["li"].to_numpy(), frame["hour_idx"].to_numpy()
     best_h, sizes = np.empty_like(his), np.empty(his.size)
     for j, (lane, h) in enumerate(zip(lis, his, strict=True)):
         lo, hi_ = max(0, h - 2 * window), min(n_hours, h + 2 * window)
         seg = yc[lane, lo:hi_]
-        best = (np.inf, h, 0.0)
-        for s in range(max(lo + 1, h - window), min(hi_ - 1, h + window) + 1):
-            a, b = seg[: s - lo], seg[s - lo :]
-            a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-            if a.size < 2 or b.size < 2:
-                continue
-            cost = float(((a - np.median(a)) ** 2).sum() + ((b - np.median(b)) ** 2).sum())
-            if cost < best[0]:
-                best = (cost, s, float(np.median(b) - np.median(a)))
-        best_h[j], sizes[j] = best[1], best[2]
+        seg = np.where(np.isfinite(seg), seg, np.nanmedian(seg))  # a gap hour counts as the median
+        m = seg.size
+        c1, c2 = np.cumsum(seg), np.cumsum(seg * seg)
+        k = np.arange(2, m - 1)  # left part seg[:k], right part seg[k:]
+        if k.size == 0:
+            best_h[j], sizes[j] = h, float(diff[lane, h])
+            continue
+        sl, sl2 = c1[k - 1], c2[k - 1]
+        sr, sr2 = c1[-1] - sl, c2[-1] - sl2
+        cost = (sl2 - sl * sl / k) + (sr2 - sr * sr / (m - k))
+        kb = int(k[np.argmin(cost)])
+        best_h[j] = lo + kb
+        sizes[j] = float(np.median(seg[kb:]) - np.median(seg[:kb]))
     return pl.DataFrame({"li": lis, "hour_idx": best_h, "size_db": sizes})
 
 

@@ -36,6 +36,10 @@ def test_cohorts_recover_true_step_probability_size_and_drift(fleet_analysis) ->
     mmc = tbl.filter(pl.col("family") == "MMC").row(0, named=True)
     mtp = tbl.filter(pl.col("family") == "MTP-16").row(0, named=True)
     assert mmc["p_step_lo"] > mtp["p_step_hi"]  # the field MMC really is the riskier cohort
+    # every injected step sits at a recorded mating: (almost) nothing may be left unexplained
+    fleet_row = tbl.filter(pl.col("family") == "*").row(0, named=True)
+    assert fleet_row["unexplained_steps"] <= 2
+    assert fleet_row["unexplained_per_day"] < 0.01
 
 
 def test_fleet_drift_and_forecast_columns(fleet_analysis) -> None:

@@ -1,0 +1,140 @@
+"""Analyzer benchmarks: samples/s per core through the state update, and forecast refresh time.
+
+Run: ``POLARS_MAX_THREADS=1 .venv/bin/python bench/analyzer_bench.py`` (one core for the per-core
+figure). Writes nothing; bench/results/analyzer.md records the numbers of a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import polars as pl
+
+from analyzer.analysis import link_forecasts
+from analyzer.forecast import forecast_lanes
+from analyzer.spec import LinkSpec
+from analyzer.state import LaneState
+from linkmargin.samples import SAMPLE_SCHEMA
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def fleet(n_ports: int, lanes: int = 8) -> LinkSpec:
+    """n_ports receiving ports of ``lanes`` lanes each, one link per port."""
+    port = np.repeat(np.arange(n_ports), lanes)
+    frame = pl.DataFrame(
+        {
+            "link": [f"L{p}" for p in port],
+            "device": [f"leaf{p // 64}" for p in port],
+            "port": [f"Ethernet{p % 64}" for p in port],
+            "lane": np.tile(np.arange(1, lanes + 1), n_ports),
+            "direction": "rx",
+            "far_device": [f"spine{p // 64}" for p in port],
+            "far_port": [f"Ethernet{p % 64}" for p in port],
+            "sensitivity_dbm": -8.0,
+            "fec_limit_ber": 2.4e-4,
+            "lane_rate_bps": 53.125e9,
+        }
+    )
+    return LinkSpec.build(frame)
+
+
+def poll_batch(spec: LinkSpec, t: datetime, rng: np.random.Generator, counter0: int) -> pl.DataFrame:
+    """One poll of every lane: Rx, Tx, bias per lane; temperature and FEC counter per port."""
+    lanes = spec.lanes
+    n = lanes.height
+    per_lane = []
+    for metric in ("rx_power_dbm", "tx_power_dbm", "tx_bias_ma"):
+        per_lane.append(
+            lanes.select("device", "port", "lane").with_columns(
+                pl.lit(metric).alias("metric"), pl.Series("value", rng.normal(-3, 0.1, n))
+            )
+        )
+    ports = lanes.select("device", "port").unique(maintain_order=True)
+    m = ports.height
+    temp = ports.with_columns(
+        pl.lit("temperature_c").alias("metric"), pl.Series("value", rng.normal(40, 1, m))
+    )
+    ctr = ports.with_columns(
+        pl.lit("fec_corrected_cw").alias("metric"),
+        pl.Series("counter", np.full(m, counter0, dtype=np.uint64)),
+        pl.lit(64).alias("counter_bits"),
+        pl.lit(int((t - T0).total_seconds() * 100) + 1000).alias("uptime_cs"),
+    )
+    frame = pl.concat([*per_lane, temp, ctr], how="diagonal").with_columns(pl.lit(t).alias("ts"))
+    exprs = [
+        pl.col(c).cast(d) if c in frame.columns else pl.lit(None, dtype=d).alias(c)
+        for c, d in SAMPLE_SCHEMA.items()
+    ]
+    return frame.select(exprs)
+
+
+def bench_ingest(n_ports: int, polls: int) -> float:
+    spec = fleet(n_ports)
+    st = LaneState(spec)
+    rng = np.random.default_rng(0)
+    batches = [poll_batch(spec, T0 + timedelta(minutes=10 * i), rng, 1000 + 5000 * i) for i in range(polls)]
+    st.ingest(batches[0])  # warm-up (first counter values, allocation)
+    total = sum(b.height for b in batches[1:])
+    t = time.perf_counter()
+    for b in batches[1:]:
+        st.ingest(b)
+    st.latest  # noqa: B018  (forces the deferred merge into the kept state: part of the cost)
+    dt = time.perf_counter() - t
+    return total / dt
+
+
+def bench_forecast(n_lanes: int, lanes_per_link: int = 8) -> tuple[float, float]:
+    rng = np.random.default_rng(1)
+    m0 = rng.normal(3, 1, n_lanes)
+    d = rng.normal(-0.01, 0.01, n_lanes)
+    sd = np.abs(rng.normal(0.002, 0.001, n_lanes))
+    sig = np.abs(rng.normal(0.05, 0.01, n_lanes))
+    steps = rng.uniform(0, 0.3, n_lanes)
+    svar = rng.uniform(0, 0.1, n_lanes)
+    ids = pl.DataFrame(
+        {
+            "li": np.arange(n_lanes),
+            "link": np.repeat(np.arange(n_lanes // lanes_per_link), lanes_per_link).astype(str),
+            "device": "d",
+            "port": "p",
+            "lane": np.tile(np.arange(1, lanes_per_link + 1), n_lanes // lanes_per_link),
+            "direction": "rx",
+        }
+    )
+    t = time.perf_counter()
+    fc = forecast_lanes(21.0, m0, d, sd, sig, thermal_sd_db=sig, step_mean_db=steps, step_var_db2=svar)
+    t_np = time.perf_counter() - t
+    lf = ids.with_columns(
+        pl.Series("forecast_db", fc.mean_db),
+        pl.Series("forecast_lo_db", fc.lo_db),
+        pl.Series("forecast_hi_db", fc.hi_db),
+        pl.Series("p_cross", fc.p_cross),
+        pl.Series("days_to_cross", fc.days_to_cross),
+    )
+    link_forecasts(lf)
+    return t_np, time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--ports", type=int, default=4000, help="ports (x8 lanes) in the ingest benchmark")
+    ap.add_argument("--polls", type=int, default=25)
+    ap.add_argument("--lanes", type=int, default=500_000)
+    a = ap.parse_args()
+    print(f"POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', 'unset')}")
+    rate = bench_ingest(a.ports, a.polls)
+    print(f"state update: {rate:,.0f} samples/s ({a.ports} ports x 8 lanes, {a.polls} polls)")
+    t_np, t_all = bench_forecast(a.lanes)
+    print(
+        f"forecast refresh {a.lanes:,} lanes: numpy {t_np * 1000:.0f} ms,"
+        f" with per-link ranking {t_all * 1000:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
