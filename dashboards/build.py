@@ -187,7 +187,7 @@ LANES = Dashboard(
                 ),
                 Panel(
                     "Tx bias per lane",
-                    ('linkmargin_tx_bias_ma{device="$device",port="$port"}',),
+                    ('linkmargin_tx_bias_milliamperes{device="$device",port="$port"}',),
                     unit="mamp",
                     legend="lane {{lane}}",
                     width=8,
