@@ -59,6 +59,7 @@ class LabFabric:
         self._views: dict[int, tuple[float, MibView]] = {}
         self._boot_seen = self.sim.boot_s.copy()
         self.on_reboot: Callable[[str], None] | None = None
+        self.max_steps_per_tick = 20  # bounds the work of one tick when the clock runs fast
 
     @property
     def devices(self) -> list[str]:
@@ -75,7 +76,7 @@ class LabFabric:
         if now - self._last_refresh < self.refresh_s:
             return
         self._last_refresh = now
-        self.sim.advance_to(self.sim_now())
+        self.sim.advance_to(self.sim_now(), max_steps=self.max_steps_per_tick)
         rebooted = self.sim.boot_s != self._boot_seen
         if rebooted.any():
             self._boot_seen = self.sim.boot_s.copy()

@@ -135,9 +135,14 @@ class FabricSim:
 
         return self.scenario.start + timedelta(seconds=t)
 
-    def advance_to(self, t: float) -> None:
-        """Step the simulation forward to time t (seconds after start) in steps of at most step_s."""
+    def advance_to(self, t: float, max_steps: int | None = None) -> None:
+        """Step the simulation forward to time t (seconds after start) in steps of at most step_s.
+
+        With max_steps, the step grows so that at most that many steps are taken (accelerated clocks).
+        """
         step = self.scenario.step_s
+        if max_steps:
+            step = max(step, (t - self.t) / max_steps)
         while self.t < t - 1e-9:
             dt = min(step, t - self.t)
             self._step(dt)
