@@ -219,3 +219,32 @@ def test_layout_shapes_match_the_reference() -> None:
             for k, val in v.items()
         )
     assert math.isfinite(sum(rx_dbm(views[by_layout["juniper"]]).values()))
+
+
+def test_deep_negative_margin_flaps_the_link_and_moves_iflastchange() -> None:
+    sim = FabricSim(load_scenario("demo"))
+    f = sim.fleet
+    sim.advance_to(H)
+    k = 2
+    a, b = int(f.link_a_port[k]), int(f.link_b_port[k])
+    assert sim.oper[a] == sim.oper[b] == 1
+    st = sim.optical(sim.t)
+    p0 = int(np.nonzero(f.point_link == k)[0][0])
+    # put the a->b direction at -2.2 dB margin on every lane: inside the flap zone (-3 .. -1.5 dB)
+    sim.contam[p0, 0, :] += np.nan_to_num(st.margin_db[b], nan=0.0) + 2.2
+    states = []
+    for _ in range(40):
+        sim.advance_to(sim.t + 60)
+        states.append(int(sim.oper[b]))
+    assert {1, 2} <= set(states)  # it goes down and comes back: a flapping link
+    assert sim.state_changes[b] >= 4
+    assert sim.last_change_s[b] > H
+    # deeper than -3 dB the link stays down
+    sim.contam[p0, 0, :] += 2.0
+    for _ in range(5):
+        sim.advance_to(sim.t + 60)
+        assert sim.oper[a] == sim.oper[b] == 2
+    ifx = from_rows(SwitchRenderer(sim, int(f.port_dev[b])).rows())
+    i = SwitchRenderer(sim, int(f.port_dev[b]))
+    pv = next(p for p in i.ports if p.pos == b)
+    assert ifx[f"1.3.6.1.2.1.2.2.1.8.{pv.if_index}"] == 2
