@@ -248,3 +248,16 @@ def test_deep_negative_margin_flaps_the_link_and_moves_iflastchange() -> None:
     i = SwitchRenderer(sim, int(f.port_dev[b]))
     pv = next(p for p in i.ports if p.pos == b)
     assert ifx[f"1.3.6.1.2.1.2.2.1.8.{pv.if_index}"] == 2
+
+
+def test_fabric_incremental_view_equals_a_fresh_render() -> None:
+    from lab.fabric import LabFabric
+
+    clock = [0.0]
+    fab = LabFabric(load_scenario("demo"), refresh_s=0.0, clock=lambda: clock[0])
+    first = fab.view("spine02")
+    clock[0] += 120.0
+    second = fab.view("spine02")
+    fresh = MibView(fab._renderers[fab.devices.index("spine02")].rows())
+    assert list(second) == list(fresh)
+    assert list(second) != list(first)
