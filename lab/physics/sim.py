@@ -33,6 +33,7 @@ FLAP_ZONE_DB = -1.5  # margin below which the link flaps (down on a step with pr
 TX_TEMPCO_DB_PER_C = -0.01  # lab assumption: VCSEL/DML output falls slightly with temperature
 BIAS_TEMPCO_PER_C = 0.006  # lab assumption: APC raises bias with temperature
 OPER_UP, OPER_DOWN, OPER_NOT_PRESENT = 1, 2, 6
+AGING_BIAS_DAYS = 1.0  # lab assumption: length of the bias-rise phase of a failing laser
 
 
 @dataclass
@@ -222,9 +223,10 @@ class FabricSim:
         dtemp = (module_c - 45.0)[:, None]
         age_days = np.clip((t - self.aging_start) / 86400.0, 0.0, None)
         age_days = np.where(np.isfinite(age_days), age_days, 0.0)
-        # laser aging: the APC loop raises bias for ~2 days (up to +50%), then power falls
-        bias_factor = 1.0 + 0.25 * np.minimum(age_days, 2.0)
-        power_drop = self.aging_rate * np.maximum(age_days - 2.0, 0.0)
+        # laser aging: the APC loop raises bias to hold power (up to +50%, the often-quoted EOL
+        # criterion, optics-facts.md 3 [M]) over AGING_BIAS_DAYS, then power falls at the module's rate
+        bias_factor = 1.0 + 0.5 * np.minimum(age_days / AGING_BIAS_DAYS, 1.0)
+        power_drop = self.aging_rate * np.maximum(age_days - AGING_BIAS_DAYS, 0.0)
         tx = f.tx_base_dbm + TX_TEMPCO_DB_PER_C * dtemp - power_drop[:, None]
         bias = f.bias_base_ma * (1.0 + BIAS_TEMPCO_PER_C * dtemp) * bias_factor[:, None]
         laser_on = f.port_optic & f.port_admin_up

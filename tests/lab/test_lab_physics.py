@@ -261,3 +261,25 @@ def test_fabric_incremental_view_equals_a_fresh_render() -> None:
     fresh = MibView(fab._renderers[fab.devices.index("spine02")].rows())
     assert list(second) == list(fresh)
     assert list(second) != list(first)
+
+
+def test_failing_laser_raises_bias_first_then_loses_power() -> None:
+    sim = FabricSim(
+        load_scenario("demo")
+    )  # link 9, b side: failing laser from 2h, 0.8 dB/day after the bias phase
+    f = sim.fleet
+    port = int(f.link_b_port[9])
+    lanes = f.lane_mask()[port]
+    sim.advance_to(H)
+    s0 = sim.optical(sim.t)
+    sim.advance_to(H + 86400.0, max_steps=100)  # same hour next day: the daily thermal cycle cancels
+    s1 = sim.optical(sim.t)
+    t2 = H + 2 * 86400.0
+    sim.advance_to(t2, max_steps=100)
+    s2 = sim.optical(sim.t)
+    bias_rise = s1.bias_ma[port, lanes] / s0.bias_ma[port, lanes]
+    assert np.all(bias_rise > 1.3)
+    assert np.all(np.abs(s1.tx_dbm[port, lanes] - s0.tx_dbm[port, lanes]) < 0.1)  # power held by the APC loop
+    # (t2 - 2h) / 1 day - 1 day of bias phase = 23 h of fall at 0.8 dB/day; same hour, so thermal cancels
+    drop = s0.tx_dbm[port, lanes] - s2.tx_dbm[port, lanes]
+    np.testing.assert_allclose(drop, 0.8 * ((t2 - 2 * H) / 86400.0 - 1.0), atol=0.02)
