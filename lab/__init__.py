@@ -4,7 +4,8 @@ Public API (what the CLI wiring, tests and backtests call):
 - ``lab.scenario.load_scenario(name_or_path, seed=None) -> Scenario`` (shipped: demo, training-21d, stress);
   ``Scenario.at("6h" | iso | seconds) -> seconds after start``.
 - ``lab.physics.sim.FabricSim(scenario)``: ``.advance_to(t_s, max_steps=None)``,
-  ``.optical(t) -> OpticalState`` (true tx/rx/loss/margin/BER arrays), ``.dom(state) -> DomReadings`` (what modules report), ``.fleet``
+  ``.optical(t) -> OpticalState`` (true tx/rx/loss/margin/BER arrays),
+  ``.dom(state) -> DomReadings`` (what modules report), ``.fleet``
   (``Fleet`` arrays: devices, ports, links, connection points), ``.events`` (``EventTable``).
 - ``lab.fabric.LabFabric(scenario, speed, start_s, refresh_s, clock)``: ``.view(device) -> MibView``,
   ``.endpoints(base_port) -> {name: DeviceEndpoint}`` for ``lab.agent.AgentServer``, ``.table(bound)``,
