@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 from ruamel.yaml import YAML
 
+from lab.physics.events import KINDS
 from lab.physics.fleet import MAX_LANES
 from lab.physics.sim import OPER_UP, FabricSim
 
@@ -97,9 +98,7 @@ def inventory(
     ev = sim.events
     point_events: dict[int, list[dict[str, Any]]] = {}
     for i in range(len(ev)):
-        kind = str(
-            ["mate", "clean", "reterminate", "contaminate", "bend", "failing_laser", "reboot"][ev.kind[i]]
-        )
+        kind = KINDS[int(ev.kind[i])]
         if ev.recorded[i] and kind in INVENTORY_EVENT_KIND and ev.point[i] >= 0:
             point_events.setdefault(int(ev.point[i]), []).append(
                 {

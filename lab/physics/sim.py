@@ -105,6 +105,7 @@ class FabricSim:
         self.point_il = f.point_base_il.copy()
         self.link_extra = np.zeros((n_links, 2, MAX_LANES))
         self.aging_start = f.aging_start_s.copy()
+        self.admin_up = f.port_admin_up.copy()
         self.aging_rate = f.aging_rate_db_per_day.copy()
         self.rack_offset = run_rng.normal(0.0, 1.5, n_dev)
         self.boot_s = -run_rng.uniform(5.0, 60.0, n_dev) * 86400.0
@@ -175,6 +176,10 @@ class FabricSim:
                 port = int(ev.port[i])
                 self.aging_start[port] = ev.t[i]
                 self.aging_rate[port] = ev.rate[i]
+            elif k == KIND_CODE["admin_down"]:
+                self.admin_up[int(ev.port[i])] = False
+            elif k == KIND_CODE["admin_up"]:
+                self.admin_up[int(ev.port[i])] = True
             elif k == KIND_CODE["reboot"]:
                 self.reboot(int(ev.device[i]), float(ev.t[i]))
 
@@ -229,7 +234,7 @@ class FabricSim:
         power_drop = self.aging_rate * np.maximum(age_days - AGING_BIAS_DAYS, 0.0)
         tx = f.tx_base_dbm + TX_TEMPCO_DB_PER_C * dtemp - power_drop[:, None]
         bias = f.bias_base_ma * (1.0 + BIAS_TEMPCO_PER_C * dtemp) * bias_factor[:, None]
-        laser_on = f.port_optic & f.port_admin_up
+        laser_on = f.port_optic & self.admin_up
         tx = np.where(laser_on[:, None], tx, LOS_DBM)
         bias = np.where(laser_on[:, None], bias, 0.0)
 
@@ -277,7 +282,7 @@ class FabricSim:
         up = worst >= FLAP_ZONE_DB
         flapping = (worst >= FLAP_DOWN_DB) & ~up
         up |= flapping & (self.rng.random(f.n_links) < 0.5)
-        up &= f.port_admin_up[f.link_a_port] & f.port_admin_up[f.link_b_port]
+        up &= self.admin_up[f.link_a_port] & self.admin_up[f.link_b_port]
         oper = np.where(f.port_optic, OPER_DOWN, OPER_NOT_PRESENT).astype(np.int64)
         oper[f.link_a_port] = np.where(up, OPER_UP, OPER_DOWN)
         oper[f.link_b_port] = np.where(up, OPER_UP, OPER_DOWN)

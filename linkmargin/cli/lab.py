@@ -52,6 +52,8 @@ def serve(
 
     sc = load_scenario(scenario, seed)
     host, base = _listen(listen)
+    if refresh is None:
+        refresh = max(0.2, min(5.0, sc.step_s / max(speed, 1e-9)))
     fabric = LabFabric(sc, speed=speed, start_s=sc.at(start), refresh_s=refresh)
 
     async def run() -> None:

@@ -283,3 +283,20 @@ def test_failing_laser_raises_bias_first_then_loses_power() -> None:
     # (t2 - 2h) / 1 day - 1 day of bias phase = 23 h of fall at 0.8 dB/day; same hour, so thermal cancels
     drop = s0.tx_dbm[port, lanes] - s2.tx_dbm[port, lanes]
     np.testing.assert_allclose(drop, 0.8 * ((t2 - 2 * H) / 86400.0 - 1.0), atol=0.02)
+
+
+def test_maintenance_window_shuts_the_link_then_re_mates_its_points() -> None:
+    sim = FabricSim(load_scenario("demo"))  # link 6: maintenance 30h..32h
+    f = sim.fleet
+    a, b = int(f.link_a_port[6]), int(f.link_b_port[6])
+    sim.advance_to(29 * H, max_steps=200)
+    assert sim.oper[a] == sim.oper[b] == 1
+    sim.advance_to(31 * H)
+    assert sim.oper[a] == sim.oper[b] == 2 and not sim.admin_up[a]
+    assert np.all(sim.optical(sim.t).rx_dbm[b] <= -40.0)  # a's laser is off: b sees no light
+    sim.advance_to(32 * H + 60)
+    assert sim.oper[a] == sim.oper[b] == 1 and sim.admin_up[a]
+    inv = inventory(sim)
+    link = next(lk for lk in inv["links"] if lk["id"] == f.link_ids[6])
+    mated = [e for c in link["connections"] for e in c["events"] if e["kind"] == "mated"]
+    assert len(mated) == len(link["connections"])
