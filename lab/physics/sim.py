@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -87,6 +88,8 @@ class FabricSim:
         fleet_rng, event_rng, run_rng = (np.random.Generator(np.random.PCG64(s)) for s in ss.spawn(3))
         fabric = dict(scenario.fabric)
         fabric["_duration_s"] = scenario.duration_s
+        if "inventory" in fabric:  # the fleet comes from an inventory file instead of being generated
+            fabric["_inventory"] = load_inventory_yaml(scenario, str(fabric["inventory"]))
         self.fleet: Fleet = build_fleet(fabric, fleet_rng)
         self.events: EventTable = build_events(
             self.fleet,
@@ -347,6 +350,21 @@ class FabricSim:
     def uptime_cs(self, dev: int) -> int:
         """sysUpTime of a device now, in centiseconds (TimeTicks wrap at 2**32)."""
         return math.floor((self.t - self.boot_s[dev]) * 100.0) % 2**32
+
+
+def load_inventory_yaml(scenario: Scenario, path: str) -> dict[str, Any]:
+    """Read an inventory YAML (DESIGN.md format), relative to the scenario file when not absolute."""
+    from pathlib import Path
+
+    from ruamel.yaml import YAML
+
+    p = Path(path)
+    if not p.is_absolute() and scenario.path is not None:
+        p = scenario.path.parent / p
+    data = YAML(typ="safe").load(p.read_text())
+    if not isinstance(data, dict) or "links" not in data or "devices" not in data:
+        raise ValueError(f"{p}: an inventory needs 'devices' and 'links'")
+    return data
 
 
 def build_sim(scenario: Scenario) -> FabricSim:
