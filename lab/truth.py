@@ -23,7 +23,10 @@ INSTALLED_DAYS_BEFORE = (
 
 
 def lane_frame(sim: FabricSim) -> pl.DataFrame:
-    """One row per (link, direction, lane) with the true state at the sim's current time."""
+    """One row per (link, direction, lane) with the true state at the sim's current time.
+
+    dB/dBm columns are float32 (1e-6 dB is far below any effect); BER stays float64 (tiny values).
+    """
     f = sim.fleet
     st = sim.optical(sim.t)
     rows_rx = np.concatenate([f.link_b_port, f.link_a_port])  # direction ab: b receives; ba: a receives
@@ -45,10 +48,10 @@ def lane_frame(sim: FabricSim) -> pl.DataFrame:
             "lane": (lane + 1).astype(np.int16),
             "rx_device": pl.Series(f.dev_names, dtype=pl.Utf8).gather(f.port_dev[rx]),
             "rx_port": pl.Series(f.port_names, dtype=pl.Utf8).gather(rx),
-            "loss_db": loss[li, lane],
-            "tx_power_dbm": st.tx_dbm[rows_tx[li], lane],
-            "rx_power_dbm": st.rx_dbm[rx, lane],
-            "margin_db": st.margin_db[rx, lane],
+            "loss_db": loss[li, lane].astype(np.float32),
+            "tx_power_dbm": st.tx_dbm[rows_tx[li], lane].astype(np.float32),
+            "rx_power_dbm": st.rx_dbm[rx, lane].astype(np.float32),
+            "margin_db": st.margin_db[rx, lane].astype(np.float32),
             "pre_fec_ber": st.ber[rx, lane],
             "oper_up": sim.oper[rx] == OPER_UP,
         }
