@@ -119,6 +119,7 @@ def test_fec_counts_grow_at_the_rate_the_ber_model_says() -> None:
     p0 = int(np.nonzero(f.point_link == 0)[0][0])
     sim.contam[p0, 0, 3] += float(st.margin_db[b, 3]) + 1.0
     c0, u0 = sim.fec_corrected.copy(), sim.fec_uncorrectable.copy()
+    fcs0 = int(sim.fcs_errors[b])
     exp_c = np.zeros_like(sim.fec_corrected, dtype=float)
     exp_u = np.zeros_like(exp_c)
     dt = 60.0
@@ -143,6 +144,11 @@ def test_fec_counts_grow_at_the_rate_the_ber_model_says() -> None:
         tol = 5 * np.sqrt(exp) + 0.003 * exp + 1
         assert np.all(np.abs(got - exp) <= tol), np.max(np.abs(got - exp) - tol)
     assert exp_u[b, 3] > 1e5  # the pushed lane really exercised the uncorrectable path
+    # FCS errors: each uncorrectable codeword corrupts a frame with probability = load (0.9 in a job)
+    unc_b = int((sim.fec_uncorrectable[b] - u0[b]).sum())
+    fcs = int(sim.fcs_errors[b]) - fcs0
+    assert abs(fcs - 0.9 * unc_b) <= 5 * math.sqrt(unc_b * 0.9 * 0.1) + 1
+    assert int(sim.in_errors[b]) == int(sim.fcs_errors[b])
     assert exp_c[lanes].min() < exp_c[lanes].max()  # rates differ with each lane's margin
 
 
