@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from lab.agent import DeviceEndpoint, MibView, V3User
 from lab.layouts.render import SwitchRenderer
@@ -57,8 +58,10 @@ class LabFabric:
         self._last_refresh = -1e18
         self._renderers = [SwitchRenderer(self.sim, d) for d in range(len(self.sim.fleet.dev_names))]
         self._views: dict[int, tuple[float, MibView]] = {}
+        self._rows: dict[int, list[tuple[tuple[int, ...], Any]]] = {}
         self._boot_seen = self.sim.boot_s.copy()
         self.on_reboot: Callable[[str], None] | None = None
+        self.max_steps_per_tick = 20  # bounds the work of one tick when the clock runs fast
 
     @property
     def devices(self) -> list[str]:
@@ -75,7 +78,7 @@ class LabFabric:
         if now - self._last_refresh < self.refresh_s:
             return
         self._last_refresh = now
-        self.sim.advance_to(self.sim_now())
+        self.sim.advance_to(self.sim_now(), max_steps=self.max_steps_per_tick)
         rebooted = self.sim.boot_s != self._boot_seen
         if rebooted.any():
             self._boot_seen = self.sim.boot_s.copy()
@@ -90,7 +93,16 @@ class LabFabric:
         cached = self._views.get(d)
         if cached and cached[0] == self.sim.t:
             return cached[1]
-        v = MibView(self._renderers[d].rows())
+        rows = self._renderers[d].rows()
+        prev = self._rows.get(d)
+        if cached and prev is not None and len(prev) == len(rows):
+            # same table shape: hand the agent only the values that changed (cheap re-encode)
+            changes = [new for old, new in zip(prev, rows, strict=True) if old != new]
+            same_oids = all(old[0] == new[0] for old, new in zip(prev, rows, strict=True))
+            v = cached[1].updated(changes) if same_oids else MibView(rows)
+        else:
+            v = MibView(rows)
+        self._rows[d] = rows
         self._views[d] = (self.sim.t, v)
         return v
 

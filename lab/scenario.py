@@ -17,7 +17,7 @@ class EventSpec:
     """One scheduled event; `at_s` is seconds after the scenario start."""
 
     at_s: float
-    kind: str  # contaminate | bend | failing_laser | reboot | mate | clean | reterminate
+    kind: str  # contaminate | bend | failing_laser | reboot | mate | clean | reterminate | maintenance
     link: int | str | None = None
     point: int | None = None
     db: float = 0.0
@@ -27,6 +27,7 @@ class EventSpec:
     device: str | None = None
     rate_db_per_day: float = 0.0
     recorded: bool = True  # whether a user would have written it into the inventory
+    duration_s: float = 0.0  # maintenance windows
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,10 @@ def load_scenario(name_or_path: str | Path, seed: int | None = None) -> Scenario
                 side=str(e.get("side", "a")),
                 device=e.get("device"),
                 rate_db_per_day=float(e.get("rate_db_per_day", 0.0)),
-                recorded=bool(e.get("recorded", e["kind"] in ("mate", "clean", "reterminate"))),
+                recorded=bool(
+                    e.get("recorded", e["kind"] in ("mate", "clean", "reterminate", "maintenance"))
+                ),
+                duration_s=_seconds(e["duration"], start) if "duration" in e else 3600.0,
             )
         )
     return Scenario(

@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 from ruamel.yaml import YAML
 
+from lab.physics.events import KINDS
 from lab.physics.fleet import MAX_LANES
 from lab.physics.sim import OPER_UP, FabricSim
 
@@ -22,33 +23,39 @@ INSTALLED_DAYS_BEFORE = (
 
 
 def lane_frame(sim: FabricSim) -> pl.DataFrame:
-    """One row per (link, direction, lane) with the true state at the sim's current time."""
+    """One row per (link, direction, lane) with the true state at the sim's current time.
+
+    dB/dBm columns are float32 (1e-6 dB is far below any effect); BER stays float64 (tiny values).
+    """
     f = sim.fleet
     st = sim.optical(sim.t)
     rows_rx = np.concatenate([f.link_b_port, f.link_a_port])  # direction ab: b receives; ba: a receives
     rows_tx = np.concatenate([f.link_a_port, f.link_b_port])
     link = np.concatenate([np.arange(f.n_links), np.arange(f.n_links)])
-    direction = np.repeat(np.array(["ab", "ba"]), f.n_links)
     loss = np.concatenate([st.loss_db[:, 0], st.loss_db[:, 1]])
     lanes = f.port_lanes[rows_rx]
     mask = np.arange(MAX_LANES)[None, :] < lanes[:, None]
     li, lane = np.nonzero(mask)
+    n = len(li)
+    rx = rows_rx[li]
     return pl.DataFrame(
         {
-            "t": [sim.wallclock(sim.t)] * len(li),
-            "link_id": np.array(f.link_ids, dtype=object)[link[li]].tolist(),
-            "direction": direction[li].tolist(),
+            "t": pl.Series("t", [sim.wallclock(sim.t)], dtype=pl.Datetime("us", "UTC")).gather(
+                np.zeros(n, np.int64)
+            ),
+            "link_id": pl.Series(f.link_ids, dtype=pl.Utf8).gather(link[li]),
+            "direction": pl.Series(["ab", "ba"]).gather((li >= f.n_links).astype(np.int64)),
             "lane": (lane + 1).astype(np.int16),
-            "rx_device": np.array(f.dev_names, dtype=object)[f.port_dev[rows_rx[li]]].tolist(),
-            "rx_port": np.array(f.port_names, dtype=object)[rows_rx[li]].tolist(),
-            "loss_db": loss[li, lane],
-            "tx_power_dbm": st.tx_dbm[rows_tx[li], lane],
-            "rx_power_dbm": st.rx_dbm[rows_rx[li], lane],
-            "margin_db": st.margin_db[rows_rx[li], lane],
-            "pre_fec_ber": st.ber[rows_rx[li], lane],
-            "oper_up": sim.oper[rows_rx[li]] == OPER_UP,
+            "rx_device": pl.Series(f.dev_names, dtype=pl.Utf8).gather(f.port_dev[rx]),
+            "rx_port": pl.Series(f.port_names, dtype=pl.Utf8).gather(rx),
+            "loss_db": loss[li, lane].astype(np.float32),
+            "tx_power_dbm": st.tx_dbm[rows_tx[li], lane].astype(np.float32),
+            "rx_power_dbm": st.rx_dbm[rx, lane].astype(np.float32),
+            "margin_db": st.margin_db[rx, lane].astype(np.float32),
+            "pre_fec_ber": st.ber[rx, lane],
+            "oper_up": sim.oper[rx] == OPER_UP,
         }
-    ).with_columns(pl.col("t").dt.replace_time_zone("UTC"))
+    )
 
 
 def run_truth(sim: FabricSim, step_s: float | None = None, until_s: float | None = None) -> pl.DataFrame:
@@ -94,9 +101,7 @@ def inventory(
     ev = sim.events
     point_events: dict[int, list[dict[str, Any]]] = {}
     for i in range(len(ev)):
-        kind = str(
-            ["mate", "clean", "reterminate", "contaminate", "bend", "failing_laser", "reboot"][ev.kind[i]]
-        )
+        kind = KINDS[int(ev.kind[i])]
         if ev.recorded[i] and kind in INVENTORY_EVENT_KIND and ev.point[i] >= 0:
             point_events.setdefault(int(ev.point[i]), []).append(
                 {

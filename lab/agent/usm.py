@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
@@ -43,6 +45,18 @@ class V3User:
     priv_password: str | None = field(default=None, repr=False)
     auth_protocol: AuthProtocol = AuthProtocol.SHA
     priv_protocol: PrivProtocol = PrivProtocol.AES
+
+    @classmethod
+    def from_env(
+        cls, name: str, prefix: str = "LINKMARGIN_LAB_V3", env: Mapping[str, str] | None = None
+    ) -> V3User:
+        """User name with passwords from {prefix}_AUTH_PASSWORD and optional {prefix}_PRIV_PASSWORD."""
+        src = os.environ if env is None else env
+        try:
+            auth = src[f"{prefix}_AUTH_PASSWORD"]
+        except KeyError:
+            raise ValueError(f"set {prefix}_AUTH_PASSWORD for SNMPv3 user {name!r}") from None
+        return cls(name, auth, src.get(f"{prefix}_PRIV_PASSWORD"))
 
     def __post_init__(self) -> None:
         if len(self.auth_password) < 8 or (self.priv_password is not None and len(self.priv_password) < 8):

@@ -138,7 +138,7 @@ class SwitchRenderer:
         ]
 
     def _interfaces(self) -> list[Row]:
-        sim, f = self.sim, self.sim.fleet
+        sim = self.sim
         out: list[Row] = [(S.IF_NUMBER, Integer(len(self.ports)))]
         for pv in self.ports:
             p, i = pv.pos, pv.if_index
@@ -150,7 +150,7 @@ class SwitchRenderer:
                 ((*t, 2, i), OctetString(pv.name)),
                 ((*t, 3, i), Integer(6)),
                 ((*t, 5, i), Gauge32(int(min(speed, M32 - 1)))),
-                ((*t, 7, i), Integer(1 if f.port_admin_up[p] else 2)),
+                ((*t, 7, i), Integer(1 if sim.admin_up[p] else 2)),
                 ((*t, 8, i), Integer(int(sim.oper[p]))),
                 ((*t, 9, i), self._ticks(max(sim.last_change_s[p], sim.boot_s[self.dev]))),
                 ((*t, 10, i), Counter32(int(sim.in_octets[p]) % M32)),

@@ -16,7 +16,17 @@ import numpy.typing as npt
 from lab.physics.fleet import MAX_LANES, Fleet
 from lab.scenario import EventSpec
 
-KINDS: Final = ("mate", "clean", "reterminate", "contaminate", "bend", "failing_laser", "reboot")
+KINDS: Final = (
+    "mate",
+    "clean",
+    "reterminate",
+    "contaminate",
+    "bend",
+    "failing_laser",
+    "reboot",
+    "admin_down",
+    "admin_up",
+)
 KIND_CODE: Final = {k: i for i, k in enumerate(KINDS)}
 
 
@@ -181,6 +191,17 @@ def build_events(
                     e.recorded,
                 )
             )
+        elif e.kind == "maintenance":
+            # planned window: the link is shut (laser off), re-patched, and every point re-mated on return
+            port = int(fleet.link_a_port[link])
+            none = np.zeros((2, MAX_LANES), bool)
+            end = e.at_s + e.duration_s
+            rows.append(
+                (e.at_s, KIND_CODE["admin_down"], link, -1, port, -1, 0.0, none, 0.0, 0.0, e.recorded)
+            )
+            for pp in np.nonzero(fleet.point_link == link)[0]:
+                mating(end - 1.0, link, int(pp), e.recorded)
+            rows.append((end, KIND_CODE["admin_up"], link, -1, port, -1, 0.0, none, 0.0, 0.0, e.recorded))
         elif e.kind == "reboot":
             dev = fleet.device_index(str(e.device))
             rows.append(

@@ -178,19 +178,46 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
         port_pmd.append(pmd)
         return len(port_dev) - 1
 
-    link_pmd_names = _pick(rng, optics, n_leaves * uplinks)
+    inv: dict[str, Any] | None = fabric.get("_inventory")
+    names_given: dict[int, str] = {}
     link_a, link_b, link_pmd, link_ids = [], [], [], []
-    li = 0
-    for leaf in range(n_leaves):
-        for u in range(uplinks):
-            spine = (leaf * uplinks + u) % n_spines
-            pmd = pmd_names.index(link_pmd_names[li])
-            a = add_port(n_spines + leaf, li, 0, True, pmd)
-            b = add_port(spine, li, 1, True, pmd)
-            link_a.append(a)
-            link_b.append(b)
+    inv_points: list[list[dict[str, Any]]] = []
+    inv_len: list[float] = []
+    inv_fiber: list[str] = []
+    if inv is not None:
+        # the fleet an inventory describes: its devices, links, optics, fibers and connection points
+        dev_names = [str(d["name"]) for d in inv["devices"]]
+        given = dict(fabric.get("device_layouts", {}))
+        dev_layout = [str(given.get(n, layouts[i % len(layouts)])) for i, n in enumerate(dev_names)]
+        next_port = [0] * len(dev_names)
+        for li, lk in enumerate(inv["links"]):
+            pmd = pmd_names.index(str(lk["optic"]))
+            ends = []
+            for side, key in ((0, "a"), (1, "b")):
+                d = dev_names.index(str(lk[key]["device"]))
+                ends.append(add_port(d, li, side, True, pmd))
+                names_given[ends[-1]] = str(lk[key]["port"])
+            link_a.append(ends[0])
+            link_b.append(ends[1])
             link_pmd.append(pmd)
-            li += 1
+            link_ids.append(str(lk["id"]))
+            inv_points.append(list(lk.get("connections", [])))
+            inv_len.append(float(lk["fiber"]["length_m"]))
+            inv_fiber.append(str(lk["fiber"]["type"]))
+    else:
+        link_pmd_names = _pick(rng, optics, n_leaves * uplinks)
+        link_a, link_b, link_pmd, link_ids = [], [], [], []
+        li = 0
+        for leaf in range(n_leaves):
+            for u in range(uplinks):
+                spine = (leaf * uplinks + u) % n_spines
+                pmd = pmd_names.index(link_pmd_names[li])
+                a = add_port(n_spines + leaf, li, 0, True, pmd)
+                b = add_port(spine, li, 1, True, pmd)
+                link_a.append(a)
+                link_b.append(b)
+                link_pmd.append(pmd)
+                li += 1
     default_pmd = pmd_names.index(next(iter(optics)))
     for d in range(len(dev_names)):
         for _ in range(dark):
@@ -202,7 +229,19 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
     pdev = np.array(port_dev, dtype=np.int64)
     pidx = np.array(port_index, dtype=np.int64)
     port_names = [port_name(dev_layout[d], i) for d, i in zip(port_dev, port_index, strict=True)]
-    for k in range(len(link_a)):
+    if names_given:
+        for pi, name in names_given.items():
+            port_names[pi] = name
+        used = set(zip(port_dev, port_names, strict=True))
+        for pi in range(n_ports):  # ports the inventory does not name (dark, empty): next free name
+            if pi in names_given:
+                continue
+            d, i = port_dev[pi], port_index[pi]
+            while (d, port_names[pi]) in used:
+                i += 1
+                port_names[pi] = port_name(dev_layout[d], i)
+            used.add((d, port_names[pi]))
+    for k in range(len(link_a) if inv is None else 0):
         a, b = link_a[k], link_b[k]
         link_ids.append(
             f"{dev_names[port_dev[a]]}-{port_names[a]}--{dev_names[port_dev[b]]}-{port_names[b]}".replace(
@@ -240,20 +279,26 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
     chain_idx = rng.choice(
         len(chains), size=n_links, p=np.array([c["share"] for c in chains]) / sum(c["share"] for c in chains)
     )
-    length = rng.uniform(lmin, lmax, n_links)
-    fibers = [str(fabric.get("fiber", {}).get(pmd_names[p], PMDS[pmd_names[p]].fiber)) for p in link_pmd]
+    length = rng.uniform(lmin, lmax, n_links) if inv is None else np.array(inv_len)
+    fibers = (
+        inv_fiber
+        if inv is not None
+        else [str(fabric.get("fiber", {}).get(pmd_names[p], PMDS[pmd_names[p]].fiber)) for p in link_pmd]
+    )
     fiber_loss = np.array([FIBER_ATTEN_DB_PER_KM[f] for f in fibers]) * length / 1000.0
 
     pts: dict[str, list[Any]] = {k: [] for k in ("id", "link", "pos", "type", "grade", "term", "mb")}
     for k in range(n_links):
-        for j, pt in enumerate(chains[int(chain_idx[k])]["points"]):
-            pts["id"].append(f"{link_ids[k]}-c{j}")
+        chain = chains[int(chain_idx[k])]["points"] if inv is None else inv_points[k]
+        for j, pt in enumerate(chain):
+            pts["id"].append(str(pt.get("id", f"{link_ids[k]}-c{j}")))
             pts["link"].append(k)
             pts["pos"].append(j)
             pts["type"].append(str(pt["type"]))
             pts["grade"].append(str(pt.get("grade") or ""))
             pts["term"].append(str(pt.get("termination", "factory")))
-            pts["mb"].append(int(rng.integers(0, 6)))
+            mb = int(rng.integers(0, 6))
+            pts["mb"].append(int(pt.get("matings_before_records", mb)))
     beh = [behaviour(t, m) for t, m in zip(pts["type"], pts["term"], strict=True)]
     n_pts = len(beh)
     base_il = np.clip(

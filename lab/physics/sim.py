@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +34,7 @@ FLAP_ZONE_DB = -1.5  # margin below which the link flaps (down on a step with pr
 TX_TEMPCO_DB_PER_C = -0.01  # lab assumption: VCSEL/DML output falls slightly with temperature
 BIAS_TEMPCO_PER_C = 0.006  # lab assumption: APC raises bias with temperature
 OPER_UP, OPER_DOWN, OPER_NOT_PRESENT = 1, 2, 6
+AGING_BIAS_DAYS = 1.0  # lab assumption: length of the bias-rise phase of a failing laser
 
 
 @dataclass
@@ -86,6 +88,8 @@ class FabricSim:
         fleet_rng, event_rng, run_rng = (np.random.Generator(np.random.PCG64(s)) for s in ss.spawn(3))
         fabric = dict(scenario.fabric)
         fabric["_duration_s"] = scenario.duration_s
+        if "inventory" in fabric:  # the fleet comes from an inventory file instead of being generated
+            fabric["_inventory"] = load_inventory_yaml(scenario, str(fabric["inventory"]))
         self.fleet: Fleet = build_fleet(fabric, fleet_rng)
         self.events: EventTable = build_events(
             self.fleet,
@@ -104,6 +108,7 @@ class FabricSim:
         self.point_il = f.point_base_il.copy()
         self.link_extra = np.zeros((n_links, 2, MAX_LANES))
         self.aging_start = f.aging_start_s.copy()
+        self.admin_up = f.port_admin_up.copy()
         self.aging_rate = f.aging_rate_db_per_day.copy()
         self.rack_offset = run_rng.normal(0.0, 1.5, n_dev)
         self.boot_s = -run_rng.uniform(5.0, 60.0, n_dev) * 86400.0
@@ -135,9 +140,14 @@ class FabricSim:
 
         return self.scenario.start + timedelta(seconds=t)
 
-    def advance_to(self, t: float) -> None:
-        """Step the simulation forward to time t (seconds after start) in steps of at most step_s."""
+    def advance_to(self, t: float, max_steps: int | None = None) -> None:
+        """Step the simulation forward to time t (seconds after start) in steps of at most step_s.
+
+        With max_steps, the step grows so that at most that many steps are taken (accelerated clocks).
+        """
         step = self.scenario.step_s
+        if max_steps:
+            step = max(step, (t - self.t) / max_steps)
         while self.t < t - 1e-9:
             dt = min(step, t - self.t)
             self._step(dt)
@@ -169,6 +179,10 @@ class FabricSim:
                 port = int(ev.port[i])
                 self.aging_start[port] = ev.t[i]
                 self.aging_rate[port] = ev.rate[i]
+            elif k == KIND_CODE["admin_down"]:
+                self.admin_up[int(ev.port[i])] = False
+            elif k == KIND_CODE["admin_up"]:
+                self.admin_up[int(ev.port[i])] = True
             elif k == KIND_CODE["reboot"]:
                 self.reboot(int(ev.device[i]), float(ev.t[i]))
 
@@ -217,12 +231,13 @@ class FabricSim:
         dtemp = (module_c - 45.0)[:, None]
         age_days = np.clip((t - self.aging_start) / 86400.0, 0.0, None)
         age_days = np.where(np.isfinite(age_days), age_days, 0.0)
-        # laser aging: the APC loop raises bias for ~2 days (up to +50%), then power falls
-        bias_factor = 1.0 + 0.25 * np.minimum(age_days, 2.0)
-        power_drop = self.aging_rate * np.maximum(age_days - 2.0, 0.0)
+        # laser aging: the APC loop raises bias to hold power (up to +50%, the often-quoted EOL
+        # criterion, optics-facts.md 3 [M]) over AGING_BIAS_DAYS, then power falls at the module's rate
+        bias_factor = 1.0 + 0.5 * np.minimum(age_days / AGING_BIAS_DAYS, 1.0)
+        power_drop = self.aging_rate * np.maximum(age_days - AGING_BIAS_DAYS, 0.0)
         tx = f.tx_base_dbm + TX_TEMPCO_DB_PER_C * dtemp - power_drop[:, None]
         bias = f.bias_base_ma * (1.0 + BIAS_TEMPCO_PER_C * dtemp) * bias_factor[:, None]
-        laser_on = f.port_optic & f.port_admin_up
+        laser_on = f.port_optic & self.admin_up
         tx = np.where(laser_on[:, None], tx, LOS_DBM)
         bias = np.where(laser_on[:, None], bias, 0.0)
 
@@ -270,7 +285,7 @@ class FabricSim:
         up = worst >= FLAP_ZONE_DB
         flapping = (worst >= FLAP_DOWN_DB) & ~up
         up |= flapping & (self.rng.random(f.n_links) < 0.5)
-        up &= f.port_admin_up[f.link_a_port] & f.port_admin_up[f.link_b_port]
+        up &= self.admin_up[f.link_a_port] & self.admin_up[f.link_b_port]
         oper = np.where(f.port_optic, OPER_DOWN, OPER_NOT_PRESENT).astype(np.int64)
         oper[f.link_a_port] = np.where(up, OPER_UP, OPER_DOWN)
         oper[f.link_b_port] = np.where(up, OPER_UP, OPER_DOWN)
@@ -335,6 +350,21 @@ class FabricSim:
     def uptime_cs(self, dev: int) -> int:
         """sysUpTime of a device now, in centiseconds (TimeTicks wrap at 2**32)."""
         return math.floor((self.t - self.boot_s[dev]) * 100.0) % 2**32
+
+
+def load_inventory_yaml(scenario: Scenario, path: str) -> dict[str, Any]:
+    """Read an inventory YAML (DESIGN.md format), relative to the scenario file when not absolute."""
+    from pathlib import Path
+
+    from ruamel.yaml import YAML
+
+    p = Path(path)
+    if not p.is_absolute() and scenario.path is not None:
+        p = scenario.path.parent / p
+    data = YAML(typ="safe").load(p.read_text())
+    if not isinstance(data, dict) or "links" not in data or "devices" not in data:
+        raise ValueError(f"{p}: an inventory needs 'devices' and 'links'")
+    return data
 
 
 def build_sim(scenario: Scenario) -> FabricSim:

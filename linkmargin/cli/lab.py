@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -38,6 +39,9 @@ def serve(
         float, typer.Option(help="Simulated seconds per wall second (86400 = a day per second)")
     ] = 1.0,
     start: Annotated[str, typer.Option(help="Start at this offset into the scenario (e.g. 6h, 2d)")] = "0s",
+    refresh: Annotated[
+        float, typer.Option(help="Wall seconds between physics updates of the served views")
+    ] = 5.0,
     seed: SeedOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the endpoint table as JSON")] = False,
 ) -> None:
@@ -48,7 +52,9 @@ def serve(
 
     sc = load_scenario(scenario, seed)
     host, base = _listen(listen)
-    fabric = LabFabric(sc, speed=speed, start_s=sc.at(start))
+    if refresh is None:
+        refresh = max(0.2, min(5.0, sc.step_s / max(speed, 1e-9)))
+    fabric = LabFabric(sc, speed=speed, start_s=sc.at(start), refresh_s=refresh)
 
     async def run() -> None:
         server = AgentServer(host)
@@ -56,7 +62,8 @@ def serve(
         bound = await server.start(fabric.endpoints(base))
         rows = fabric.table(bound)
         if as_json:
-            typer.echo(json.dumps([r.__dict__ for r in rows]))
+            typer.echo(json.dumps([r.__dict__ for r in rows]), nl=True)
+            sys.stdout.flush()
         else:
             typer.echo(f"{'device':<10} {'endpoint':<22} {'community':<10} {'v3 user':<8} layout")
             for r in rows:

@@ -45,7 +45,7 @@ def walk(args: list[str]) -> dict[str, int | str]:
         if typ in ("INTEGER", "Counter32", "Counter64", "Gauge32"):
             out[oid] = int(val.split("(")[-1].rstrip(")")) if "(" in val else int(val)
         elif typ == "Timeticks":
-            out[oid] = int(val.split("(")[1].split(")")[0])
+            out[oid] = int(val.split("(")[1].split(")")[0]) if "(" in val else int(val)
         else:
             out[oid] = val
     return out

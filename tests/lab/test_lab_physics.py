@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from ruamel.yaml import YAML
 
 from lab.agent import MibView
 from lab.layouts import specs as S
@@ -117,6 +119,7 @@ def test_fec_counts_grow_at_the_rate_the_ber_model_says() -> None:
     p0 = int(np.nonzero(f.point_link == 0)[0][0])
     sim.contam[p0, 0, 3] += float(st.margin_db[b, 3]) + 1.0
     c0, u0 = sim.fec_corrected.copy(), sim.fec_uncorrectable.copy()
+    fcs0 = int(sim.fcs_errors[b])
     exp_c = np.zeros_like(sim.fec_corrected, dtype=float)
     exp_u = np.zeros_like(exp_c)
     dt = 60.0
@@ -141,6 +144,11 @@ def test_fec_counts_grow_at_the_rate_the_ber_model_says() -> None:
         tol = 5 * np.sqrt(exp) + 0.003 * exp + 1
         assert np.all(np.abs(got - exp) <= tol), np.max(np.abs(got - exp) - tol)
     assert exp_u[b, 3] > 1e5  # the pushed lane really exercised the uncorrectable path
+    # FCS errors: each uncorrectable codeword corrupts a frame with probability = load (0.9 in a job)
+    unc_b = int((sim.fec_uncorrectable[b] - u0[b]).sum())
+    fcs = int(sim.fcs_errors[b]) - fcs0
+    assert abs(fcs - 0.9 * unc_b) <= 5 * math.sqrt(unc_b * 0.9 * 0.1) + 1
+    assert int(sim.in_errors[b]) == int(sim.fcs_errors[b])
     assert exp_c[lanes].min() < exp_c[lanes].max()  # rates differ with each lane's margin
 
 
@@ -219,3 +227,116 @@ def test_layout_shapes_match_the_reference() -> None:
             for k, val in v.items()
         )
     assert math.isfinite(sum(rx_dbm(views[by_layout["juniper"]]).values()))
+
+
+def test_deep_negative_margin_flaps_the_link_and_moves_iflastchange() -> None:
+    sim = FabricSim(load_scenario("demo"))
+    f = sim.fleet
+    sim.advance_to(H)
+    k = 2
+    a, b = int(f.link_a_port[k]), int(f.link_b_port[k])
+    assert sim.oper[a] == sim.oper[b] == 1
+    st = sim.optical(sim.t)
+    p0 = int(np.nonzero(f.point_link == k)[0][0])
+    # put the a->b direction at -2.2 dB margin on every lane: inside the flap zone (-3 .. -1.5 dB)
+    sim.contam[p0, 0, :] += np.nan_to_num(st.margin_db[b], nan=0.0) + 2.2
+    states = []
+    for _ in range(40):
+        sim.advance_to(sim.t + 60)
+        states.append(int(sim.oper[b]))
+    assert {1, 2} <= set(states)  # it goes down and comes back: a flapping link
+    assert sim.state_changes[b] >= 4
+    assert sim.last_change_s[b] > H
+    # deeper than -3 dB the link stays down
+    sim.contam[p0, 0, :] += 2.0
+    for _ in range(5):
+        sim.advance_to(sim.t + 60)
+        assert sim.oper[a] == sim.oper[b] == 2
+    ifx = from_rows(SwitchRenderer(sim, int(f.port_dev[b])).rows())
+    i = SwitchRenderer(sim, int(f.port_dev[b]))
+    pv = next(p for p in i.ports if p.pos == b)
+    assert ifx[f"1.3.6.1.2.1.2.2.1.8.{pv.if_index}"] == 2
+
+
+def test_fabric_incremental_view_equals_a_fresh_render() -> None:
+    from lab.fabric import LabFabric
+
+    clock = [0.0]
+    fab = LabFabric(load_scenario("demo"), refresh_s=0.0, clock=lambda: clock[0])
+    first = fab.view("spine02")
+    clock[0] += 120.0
+    second = fab.view("spine02")
+    fresh = MibView(fab._renderers[fab.devices.index("spine02")].rows())
+    assert list(second) == list(fresh)
+    assert list(second) != list(first)
+
+
+def test_failing_laser_raises_bias_first_then_loses_power() -> None:
+    sim = FabricSim(
+        load_scenario("demo")
+    )  # link 9, b side: failing laser from 2h, 0.8 dB/day after the bias phase
+    f = sim.fleet
+    port = int(f.link_b_port[9])
+    lanes = f.lane_mask()[port]
+    sim.advance_to(H)
+    s0 = sim.optical(sim.t)
+    sim.advance_to(H + 86400.0, max_steps=100)  # same hour next day: the daily thermal cycle cancels
+    s1 = sim.optical(sim.t)
+    t2 = H + 2 * 86400.0
+    sim.advance_to(t2, max_steps=100)
+    s2 = sim.optical(sim.t)
+    bias_rise = s1.bias_ma[port, lanes] / s0.bias_ma[port, lanes]
+    assert np.all(bias_rise > 1.3)
+    assert np.all(np.abs(s1.tx_dbm[port, lanes] - s0.tx_dbm[port, lanes]) < 0.1)  # power held by the APC loop
+    # (t2 - 2h) / 1 day - 1 day of bias phase = 23 h of fall at 0.8 dB/day; same hour, so thermal cancels
+    drop = s0.tx_dbm[port, lanes] - s2.tx_dbm[port, lanes]
+    np.testing.assert_allclose(drop, 0.8 * ((t2 - 2 * H) / 86400.0 - 1.0), atol=0.02)
+
+
+def test_maintenance_window_shuts_the_link_then_re_mates_its_points() -> None:
+    sim = FabricSim(load_scenario("demo"))  # link 6: maintenance 30h..32h
+    f = sim.fleet
+    a, b = int(f.link_a_port[6]), int(f.link_b_port[6])
+    sim.advance_to(29 * H, max_steps=200)
+    assert sim.oper[a] == sim.oper[b] == 1
+    sim.advance_to(31 * H)
+    assert sim.oper[a] == sim.oper[b] == 2 and not sim.admin_up[a]
+    assert np.all(sim.optical(sim.t).rx_dbm[b] <= -40.0)  # a's laser is off: b sees no light
+    sim.advance_to(32 * H + 60)
+    assert sim.oper[a] == sim.oper[b] == 1 and sim.admin_up[a]
+    inv = inventory(sim)
+    link = next(lk for lk in inv["links"] if lk["id"] == f.link_ids[6])
+    mated = [e for c in link["connections"] for e in c["events"] if e["kind"] == "mated"]
+    assert len(mated) == len(link["connections"])
+
+
+def test_scenario_can_take_an_inventory_instead_of_generating_one(tmp_path: Path) -> None:
+    src = FabricSim(load_scenario("demo"))
+    inv = inventory(src)
+    yaml = YAML()
+    with (tmp_path / "inv.yaml").open("w") as fh:
+        yaml.dump(inv, fh)
+    dl = dict(zip(src.fleet.dev_names, src.fleet.dev_layout, strict=True))
+    (tmp_path / "sc.yaml").write_text(
+        "name: from-inventory\nseed: 3\nduration: 6h\nstep_s: 300\n"
+        f"fabric: {{inventory: inv.yaml, device_layouts: {dl}, admin_down_links: 0}}\n"
+        "events:\n  - {at: 1h, kind: contaminate, link: " + inv["links"][2]["id"] + ", db: 1.0}\n"
+    )
+    sim = FabricSim(load_scenario(tmp_path / "sc.yaml"))
+    f = sim.fleet
+    assert f.link_ids == src.fleet.link_ids
+    assert f.point_ids == src.fleet.point_ids and f.point_type == src.fleet.point_type
+    assert [f.port_names[int(p)] for p in f.link_a_port] == [
+        src.fleet.port_names[int(p)] for p in src.fleet.link_a_port
+    ]
+    assert (
+        len(set(zip(f.port_dev.tolist(), f.port_names, strict=True))) == f.n_ports
+    )  # names unique per device
+    np.testing.assert_allclose(f.link_length_m, [lk["fiber"]["length_m"] for lk in inv["links"]])
+    st0 = sim.optical(0.0)
+    sim.advance_to(2 * H)
+    st1 = sim.optical(sim.t)
+    step = st1.loss_db[2] - st0.loss_db[2]
+    assert np.allclose(step, 1.0, atol=0.05)  # gel swing/drift on MMC points stays well under 0.05 dB
+    rows = render_all(sim)
+    assert set(rows) == set(f.dev_names)

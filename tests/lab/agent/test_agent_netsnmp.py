@@ -6,8 +6,16 @@ import socket
 
 import pytest
 
-from lab.agent import Counter64, Integer, MibView, OctetString, V3User
-from tests.lab.agent.helpers import SHA256_USER, SHA_USER, ThreadedAgent, netsnmp, parse_netsnmp, v3_args
+from lab.agent import Counter64, DeviceEndpoint, Integer, MibView, OctetString, V3User
+from tests.lab.agent.helpers import (
+    SHA256_USER,
+    SHA_USER,
+    ThreadedAgent,
+    netsnmp,
+    parse_netsnmp,
+    sample_view,
+    v3_args,
+)
 
 END = "No more variables left in this MIB View (It is past the end of the MIB tree)"
 
@@ -168,3 +176,17 @@ def test_bulkget_nonrepeaters_and_interleaved_repeaters(agent: ThreadedAgent, vi
     expect: list[tuple[tuple[int, ...], object]] = [entries[4]]
     expect += [entries[11], entries[-1], entries[12], (oids[-1], END), entries[13], (oids[-1], END)]
     assert got == expect
+
+
+def test_huge_bulk_is_cut_to_one_datagram() -> None:
+    """max-repetitions 5000 over a 4000-entry view: a UDP-sized prefix of the view, no tooBig."""
+    big = sample_view(rows=400)
+    agent = ThreadedAgent({"big": DeviceEndpoint(port=0, view=lambda: big)})
+    try:
+        target = f"127.0.0.1:{agent.port('big')}"
+        out = netsnmp("snmpbulkget", "-v2c", "-c", "public", "-Cr5000", target, "1.3.6.1")
+        rows = parse_netsnmp(out.stdout)
+        assert 1000 < len(rows) < len(big)
+        assert rows == list(big)[: len(rows)]
+    finally:
+        agent.stop()

@@ -20,6 +20,7 @@ from lab.agent import (
     ObjectIdentifier,
     OctetString,
     TimeTicks,
+    V3User,
     ber,
     read_snmprec,
     write_snmprec,
@@ -157,3 +158,14 @@ def test_snmpsim_serves_identical_walk(tmp_path: Path) -> None:
         lab.stop()
         proc.terminate()
         proc.wait(10)
+
+
+def test_v3user_from_env_keeps_secrets_out_of_repr() -> None:
+    env = {"X_AUTH_PASSWORD": "auth-secret-1", "X_PRIV_PASSWORD": "priv-secret-1"}
+    u = V3User.from_env("ops", prefix="X", env=env)
+    assert (u.name, u.auth_password, u.priv_password) == ("ops", "auth-secret-1", "priv-secret-1")
+    assert "secret" not in repr(u)
+    with pytest.raises(ValueError, match="X_AUTH_PASSWORD"):
+        V3User.from_env("ops", prefix="X", env={})
+    with pytest.raises(ValueError):
+        V3User("ops", "short")
