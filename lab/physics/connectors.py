@@ -43,9 +43,23 @@ BEHAVIOUR: Final[dict[tuple[str, str], ConnectorBehaviour]] = {
 }
 
 
+# Core-catalog ids (linkmargin/data/connectors.yaml) -> the lab's behaviour family.
+FAMILY_ALIASES = {
+    "LC-UPC": "LC",
+    "LC-APC": "LC",
+    "SN": "LC",  # factory-polished duplex VSFF: behaves like a factory LC
+    "MDC": "LC",
+    "MMC-TMT": "MPO",  # factory-polished VSFF multi-fiber (not the field MMC)
+    "MECH-SPLICE": "mechanical-splice",
+    "FUSION": "fusion-splice",
+}
+
+
 def family_of(connector_type: str) -> str:
-    """Connector family from an inventory type string ("MTP-16" -> "MTP", "MPO-12" -> "MPO")."""
-    return connector_type.split("-")[0] if connector_type.startswith(("MTP", "MPO")) else connector_type
+    """Connector family from an inventory type string ("MTP-16" -> "MTP", "MPO-12-LL" -> "MPO")."""
+    if connector_type.startswith(("MTP", "MPO")):
+        return connector_type.split("-")[0]
+    return FAMILY_ALIASES.get(connector_type, connector_type)
 
 
 def behaviour(connector_type: str, termination: str) -> ConnectorBehaviour:

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from lab.physics.fleet import MAX_LANES, Fleet
 from lab.scenario import EventSpec
+from linkmargin.catalog import connector
 
 KINDS: Final = (
     "mate",
@@ -113,6 +114,9 @@ def build_events(
         cells = np.ones((2, MAX_LANES), dtype=bool)
         rows.append((t, KIND_CODE["clean"], link, point, -1, -1, 0.0, cells, res, 0.0, recorded))
 
+    # splices are never mated or unmated; only connectors take part in maintenance
+    mateable = np.array([not connector(t).is_splice for t in fleet.point_type], dtype=bool)
+
     def point_of(link: int, pos: int | None) -> int:
         idx = np.nonzero(fleet.point_link == link)[0]
         if len(idx) == 0:
@@ -199,7 +203,7 @@ def build_events(
             rows.append(
                 (e.at_s, KIND_CODE["admin_down"], link, -1, port, -1, 0.0, none, 0.0, 0.0, e.recorded)
             )
-            for pp in np.nonzero(fleet.point_link == link)[0]:
+            for pp in np.nonzero((fleet.point_link == link) & mateable)[0]:
                 mating(end - 1.0, link, int(pp), e.recorded)
             rows.append((end, KIND_CODE["admin_up"], link, -1, port, -1, 0.0, none, 0.0, 0.0, e.recorded))
         elif e.kind == "reboot":
@@ -227,7 +231,7 @@ def build_events(
     p_clean = float(background.get("clean_before_mating", 0.5))
     if rate > 0:
         counts = rng.poisson(rate * duration_s / 86400.0, len(fleet.point_ids))
-        for pp in np.nonzero(counts)[0]:
+        for pp in np.nonzero(counts * mateable)[0]:
             p = int(pp)
             for t in np.sort(rng.uniform(0.0, duration_s, counts[p])):
                 link = int(fleet.point_link[p])

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from lab.physics.connectors import behaviour
 from lab.physics.pmd_params import FEC_CODES, FIBER_ATTEN_DB_PER_KM, PMDS, er_correction_db
+from linkmargin.catalog import optic
 
 MAX_LANES = 8
 F64 = npt.NDArray[np.float64]
@@ -285,6 +286,10 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
         if inv is not None
         else [str(fabric.get("fiber", {}).get(pmd_names[p], PMDS[pmd_names[p]].fiber)) for p in link_pmd]
     )
+    if inv is None:
+        # a generated fabric stays inside each optic's catalogued reach on its fiber, as a designer would
+        reach = np.array([_reach_m(pmd_names[p], f) for p, f in zip(link_pmd, fibers, strict=True)])
+        length = np.round(np.minimum(length, 0.95 * reach), 1)
     fiber_loss = np.array([FIBER_ATTEN_DB_PER_KM[f] for f in fibers]) * length / 1000.0
 
     pts: dict[str, list[Any]] = {k: [] for k in ("id", "link", "pos", "type", "grade", "term", "mb")}
@@ -358,3 +363,9 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
         pmd_fec=[PMDS[n].fec for n in pmd_names],
     )
     return fleet
+
+
+def _reach_m(pmd: str, fiber: str) -> float:
+    """The core catalog's reach of ``pmd`` on ``fiber`` (infinite where it names none)."""
+    r = optic(pmd).reach_on(fiber)
+    return float("inf") if r is None else float(r)
