@@ -1,4 +1,4 @@
-"""The running collector: scheduler + sinks (Prometheus, bus publisher, Parquet) assembled for a target list."""
+"""The running collector: scheduler + sinks (Prometheus, bus, Parquet) assembled for a target list."""
 
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ async def read_uptime(tr: Transport, state: DeviceState) -> int | None:
     """GET sysUpTime; flag a reboot when it went back."""
     vb = await tr.get([SYS_UPTIME])
     up = vb.values[0] if vb.values else None
-    up = up if isinstance(up, int) else None
+    up = up if isinstance(up, int) and 0 <= up < 2**32 else None  # TimeTicks; anything else is garbage
     if up is not None and state.uptime_cs is not None and up < state.uptime_cs:
         state.rebooted = True
     state.uptime_cs = up

@@ -114,7 +114,7 @@ def build_mapping(
         port = port or parsed
         if lane is None and tail_lane is not None and metric not in ("temperature_c", "voltage_v"):
             lane = tail_lane
-        if port is None:
+        if port is None or (lane is not None and not 1 <= lane <= 64):
             continue
         out["idx"].append(idx)
         out["port"].append(port)
