@@ -50,6 +50,7 @@ class Collector:
         if self.parquet is not None:
             sinks.append(self.parquet)
         self.parquet_flush_s = parquet_flush_s
+        self.prometheus.identity = self._identity
         self.scheduler = Scheduler(
             targets,
             fanout(*sinks),
@@ -60,6 +61,15 @@ class Collector:
             breaker=breaker,
             metrics=self.metrics,
         )
+
+    def _identity(self) -> list[tuple[str, str, str, str, str, int]]:
+        out = []
+        for d in self.scheduler.devices:
+            st = d.state
+            for port, (vendor, model, serial) in st.transceivers.items():
+                n = sum(1 for s in st.swaps if s[0] == port)
+                out.append((st.name, port, vendor, model, serial, n))
+        return out
 
     def serve_metrics(self, port: int, addr: str = "127.0.0.1") -> None:
         """Expose the registry over HTTP (a thread of prometheus-client)."""
