@@ -1,1 +1,9 @@
-"""The collector: async SNMP polling of DOM, FEC and error counters, normalized to Samples."""
+"""The collector: polls switches over SNMP and hands normalized sample batches to sinks.
+
+Public API (what the CLI wiring uses)::
+
+    from collector.api import Collector, Target, Credentials, poll_once
+    c = Collector([Target("leaf1", "10.0.0.7", 161, Credentials(community_env="LM_COMMUNITY"))],
+                  publisher=bus)          # any linkmargin.bus.Publisher: InProcessBus or MqttPublisher
+    await c.run(stop_event)               # Prometheus registry at c.registry (c.serve_metrics(port))
+"""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 
+from collector.daemon import Collector
 from collector.poller import DeviceState, poll_group
-from collector.transport import Target, open_transport
+from collector.scheduler import Breaker
+from collector.sinks.bus import MqttPublisher
+from collector.transport import Credentials, Target, open_transport
 from linkmargin.samples import conform
 
 
@@ -26,3 +29,14 @@ async def run_from_config(path: object, transport: str = "gufo") -> None:
     from collector.config import run_config
 
     await run_config(str(path), transport=transport)
+
+
+__all__ = [
+    "Breaker",
+    "Collector",
+    "Credentials",
+    "MqttPublisher",
+    "Target",
+    "poll_once",
+    "run_from_config",
+]

@@ -39,6 +39,19 @@ class DeviceState:
     discovered_at_uptime: int | None = None
     rebooted: bool = False
     varbinds: int = 0
+    transceivers: dict[str, tuple[str, str, str]] = field(
+        default_factory=dict
+    )  # port -> vendor, model, serial
+    transceivers_seen: set[str] = field(default_factory=set)  # ports noted in the current discovery
+    swaps: list[tuple[str, str, str]] = field(default_factory=list)  # (port, old serial, new serial)
+
+    def note_transceiver(self, port: str, vendor: str, model: str, serial: str) -> None:
+        """Keep a port's module identity; a different serial than last discovery is a module swap."""
+        self.transceivers_seen.add(port)
+        old = self.transceivers.get(port)
+        if old is not None and old[2] != serial:
+            self.swaps.append((port, old[2], serial))
+        self.transceivers[port] = (vendor, model, serial)
 
     def needs_discovery(self) -> bool:
         """No discovery yet, or the agent restarted since."""
@@ -57,7 +70,7 @@ async def read_uptime(tr: Transport, state: DeviceState) -> int | None:
     """GET sysUpTime; flag a reboot when it went back."""
     vb = await tr.get([SYS_UPTIME])
     up = vb.values[0] if vb.values else None
-    up = up if isinstance(up, int) else None
+    up = up if isinstance(up, int) and 0 <= up < 2**32 else None  # TimeTicks; anything else is garbage
     if up is not None and state.uptime_cs is not None and up < state.uptime_cs:
         state.rebooted = True
     state.uptime_cs = up
@@ -102,6 +115,7 @@ async def discover(tr: Transport, state: DeviceState, profile_name: str = "auto"
                     state.aliases[row["port"]] = row["port"]
                     if row.get("if_alias"):
                         state.aliases.setdefault(row["if_alias"], row["port"])
+    state.transceivers_seen = set()
     for t in prof.tables:
         if t.layout == "entity_sensor":
             state.sensors[t.name] = await entity.discover(tr, t, state)

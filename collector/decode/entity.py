@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from collector.poller import DeviceState
 
 ENT_PHYSICAL = "1.3.6.1.2.1.47.1.1.1.1"
-ENT_COLS = {2: "descr", 4: "contained_in", 5: "cls", 7: "ent_name"}
+ENT_COLS = {2: "descr", 4: "contained_in", 5: "cls", 7: "ent_name", 11: "serial", 12: "vendor", 13: "model"}
 ENT_ALIAS = "1.3.6.1.2.1.47.1.3.2.1.2"
 IF_INDEX_OID = "1.3.6.1.2.1.2.2.1.1."
 # RFC 3433 entPhySensorType
@@ -57,7 +57,8 @@ async def discover(tr: Transport, table: Table, state: DeviceState) -> pl.DataFr
     vb = VarBinds()
     for c in ENT_COLS:
         vb.extend(await tr.bulk_walk(f"{ENT_PHYSICAL}.{c}"))
-    ents = to_wide(to_long(vb, ENT_PHYSICAL), ENT_COLS, {"descr": "text", "ent_name": "text"})
+    text = {"descr": "text", "ent_name": "text", "serial": "text", "vendor": "text", "model": "text"}
+    ents = to_wide(to_long(vb, ENT_PHYSICAL), ENT_COLS, text)
     al = await tr.bulk_walk(ENT_ALIAS)
     measured_col = table.spec.get("measured_column")
     measured: dict[str, int] = {}
@@ -114,13 +115,28 @@ def build_mapping(
         port = port or parsed
         if lane is None and tail_lane is not None and metric not in ("temperature_c", "voltage_v"):
             lane = tail_lane
-        if port is None:
+        if port is None or (lane is not None and not 1 <= lane <= 64):
             continue
+        _note_transceiver(state, port, rows, r)
         out["idx"].append(idx)
         out["port"].append(port)
         out["lane"].append(lane)
         out["metric"].append(metric)
     return pl.DataFrame(out, schema=MAPPING_SCHEMA)
+
+
+def _note_transceiver(state: DeviceState, port: str, rows: dict[str, Any], sensor: dict[str, Any]) -> None:
+    """Record the identity (vendor, model, serial) of the first ancestor of a sensor that has a serial."""
+    if port in state.transceivers_seen:
+        return
+    e: dict[str, Any] | None = sensor
+    for _ in range(6):
+        if e is None:
+            return
+        if e.get("serial"):
+            state.note_transceiver(port, e.get("vendor") or "", e.get("model") or "", e["serial"])
+            return
+        e = rows.get(str(e.get("contained_in")))
 
 
 def _convert(raw: pl.Expr, spec: dict[str, Any]) -> pl.Expr:

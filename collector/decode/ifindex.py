@@ -32,7 +32,10 @@ def decode(table: Table, vb: VarBinds) -> pl.DataFrame:
         wide = wide.with_columns((sub - lane_base + 1).cast(pl.Int64).alias("lane"))
     else:
         wide = wide.with_columns(pl.lit(None, dtype=pl.Int64).alias("lane"))
-    wide = wide.filter(pl.col("ifindex").is_not_null())
+    # a lane index outside what any optic has is garbage, not lane 128 (the core's lane is Int8)
+    wide = wide.filter(
+        pl.col("ifindex").is_not_null() & (pl.col("lane").is_null() | pl.col("lane").is_between(1, 64))
+    )
     lanes_col = next((c.name for c in table.columns if c.name == "lanes"), None)
     frames = []
     present = set(long.get_column("col").unique().to_list())

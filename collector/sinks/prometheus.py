@@ -9,10 +9,10 @@ with their reason.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import polars as pl
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from linkmargin.samples import MetricKind, metric_kind
@@ -60,6 +60,8 @@ class PrometheusSink(Collector):
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self._latest: dict[tuple[str, str], pl.DataFrame] = {}
+        # (device, port, vendor, model, serial, swaps): module identity on one info series, not on values
+        self.identity: Callable[[], Iterable[tuple[str, str, str, str, str, int]]] | None = None
         if registry is not None:
             registry.register(self)
 
@@ -118,3 +120,17 @@ class PrometheusSink(Collector):
                 absent.add_metric([dev, port, lane, m, reason or "unknown"], 1.0)
         yield from fams.values()
         yield absent
+        if self.identity is not None:
+            info = InfoMetricFamily(
+                "linkmargin_transceiver", "Transceiver identity", labels=["device", "port"]
+            )
+            swaps = CounterMetricFamily(
+                "linkmargin_transceiver_swaps",
+                "Module swaps seen (serial changed)",
+                labels=["device", "port"],
+            )
+            for dev, port, vendor, model, serial, n in self.identity():
+                info.add_metric([dev, port], {"vendor": vendor, "model": model, "serial": serial})
+                swaps.add_metric([dev, port], float(n))
+            yield info
+            yield swaps

@@ -173,6 +173,11 @@ def generic() -> list[Row]:
     r += [("1.3.6.1.2.1.10.7.2.1.3.1", C32, 4294967295)]
     r += [*ent(10, "port", 0, 10, "front-port-1"), (f"{ALIAS}.10.0", OID, "1.3.6.1.2.1.2.2.1.1.1")]
     r += ent(11, "QSFP28 transceiver", 10, 9, "xcvr-1")
+    r += [
+        (f"{ENT}.11.11", STR, "SN-A1"),
+        (f"{ENT}.12.11", STR, "Acme Optics"),
+        (f"{ENT}.13.11", STR, "QSFP28-LR4"),
+    ]
     for idx, descr, args in (
         (12, "Transceiver Rx Power Lane 1", dict(typ=1, scale=9, prec=2, value=-312, units="dBm")),
         (

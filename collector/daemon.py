@@ -1,0 +1,90 @@
+"""The running collector: scheduler + sinks (Prometheus, bus, Parquet) assembled for a target list."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, start_http_server
+
+from collector.scheduler import Breaker, Scheduler
+from collector.selfmetrics import SelfMetrics
+from collector.sinks import Sink, fanout
+from collector.sinks.bus import BusSink
+from collector.sinks.parquet import ParquetSink
+from collector.sinks.prometheus import PrometheusSink
+from collector.transport import Target
+from linkmargin.bus import Publisher
+
+
+class Collector:
+    """Polls ``targets`` and feeds every batch to a Publisher, a Prometheus registry and Parquet.
+
+    Usage: ``c = Collector(targets, publisher=bus)``; ``await c.run(stop_event)``; scrape
+    ``c.registry`` (or ``c.serve_metrics(port)``).
+    """
+
+    def __init__(
+        self,
+        targets: list[Target],
+        *,
+        publisher: Publisher | None = None,
+        registry: CollectorRegistry | None = None,
+        parquet_root: str | Path | None = None,
+        parquet_flush_s: float = 300.0,
+        intervals: dict[str, float] | None = None,
+        profiles: dict[str, str] | None = None,
+        transport: str = "gufo",
+        global_limit: int = 64,
+        breaker: Breaker | None = None,
+    ) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.metrics = SelfMetrics(self.registry)
+        self.prometheus = PrometheusSink(self.registry)
+        sinks: list[Sink] = [self.prometheus]
+        self.bus = BusSink(publisher) if publisher is not None else None
+        if self.bus is not None:
+            sinks.append(self.bus)
+        self.parquet = ParquetSink(parquet_root) if parquet_root else None
+        if self.parquet is not None:
+            sinks.append(self.parquet)
+        self.parquet_flush_s = parquet_flush_s
+        self.prometheus.identity = self._identity
+        self.scheduler = Scheduler(
+            targets,
+            fanout(*sinks),
+            intervals=intervals,
+            profiles=profiles,
+            transport=transport,
+            global_limit=global_limit,
+            breaker=breaker,
+            metrics=self.metrics,
+        )
+
+    def _identity(self) -> list[tuple[str, str, str, str, str, int]]:
+        out = []
+        for d in self.scheduler.devices:
+            st = d.state
+            for port, (vendor, model, serial) in st.transceivers.items():
+                n = sum(1 for s in st.swaps if s[0] == port)
+                out.append((st.name, port, vendor, model, serial, n))
+        return out
+
+    def serve_metrics(self, port: int, addr: str = "127.0.0.1") -> None:
+        """Expose the registry over HTTP (a thread of prometheus-client)."""
+        start_http_server(port, addr=addr, registry=self.registry)
+
+    async def _flusher(self, stop: asyncio.Event) -> None:
+        assert self.parquet is not None
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.parquet_flush_s)
+            await asyncio.to_thread(self.parquet.flush)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until ``stop`` is set; flush Parquet at the end."""
+        tasks = [asyncio.create_task(self.scheduler.run(stop))]
+        if self.parquet is not None:
+            tasks.append(asyncio.create_task(self._flusher(stop)))
+        await asyncio.gather(*tasks)
