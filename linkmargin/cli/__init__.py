@@ -14,6 +14,7 @@ from linkmargin.cli import dashboards as _dashboards  # noqa: F401  (dashboards 
 from linkmargin.cli import demo as _demo  # noqa: F401  (demo, run)
 from linkmargin.cli import inventory as _inventory  # noqa: F401  (inventory check/show)
 from linkmargin.cli import lab as _lab  # noqa: F401  (lab serve/snapshot/truth)
+from linkmargin.cli import query as _query  # noqa: F401  (query cohorts/trending/sql)
 from linkmargin.cli.app import app
 
 __all__ = ["app", "main"]

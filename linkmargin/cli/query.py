@@ -1,0 +1,89 @@
+"""`linkmargin query`: history queries over the Parquet history (cohorts, trending lanes, SQL)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from analyzer import queries
+from analyzer.spec import LinkSpec
+from linkmargin.cli.app import app
+from linkmargin.cli.wiring import spec_from_inventory
+from linkmargin.inventory import InventoryError, load_inventory
+
+query_app = typer.Typer(help="History queries for capacity reviews (Parquet history + inventory).")
+app.add_typer(query_app, name="query")
+
+HistoryOpt = Annotated[Path, typer.Option("--history", help="Parquet history directory (the collector's)")]
+InventoryOpt = Annotated[Path, typer.Option("--inventory", help="Inventory YAML or CSV")]
+FormatOpt = Annotated[str, typer.Option("--format", help="table | csv | json")]
+
+
+def _inputs(history: Path, inventory: Path) -> tuple[pl.LazyFrame, LinkSpec]:
+    try:
+        spec = spec_from_inventory(load_inventory(inventory))
+    except InventoryError as exc:
+        for err in exc.errors:
+            typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
+    try:
+        return queries.scan_history(history), spec
+    except FileNotFoundError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def _emit(frame: pl.DataFrame, fmt: str, title: str) -> None:
+    if fmt == "csv":
+        sys.stdout.write(frame.write_csv())
+    elif fmt == "json":
+        sys.stdout.write(frame.write_json() + "\n")
+    else:
+        table = Table(title=title)
+        for col in frame.columns:
+            table.add_column(col, justify="right" if frame[col].dtype.is_numeric() else "left")
+        for row in frame.iter_rows():
+            table.add_row(*("" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+        Console().print(table)
+
+
+@query_app.command("cohorts")
+def cohorts(
+    history: HistoryOpt,
+    inventory: InventoryOpt,
+    every: Annotated[str, typer.Option(help="Period: 1d, 1w, 1mo ...")] = "1mo",
+    fmt: FormatOpt = "table",
+) -> None:
+    """Margin by connector family x termination per period (median, 5th percentile, lanes, links)."""
+    hist, spec = _inputs(history, inventory)
+    _emit(queries.margin_by_cohort(hist, spec, every), fmt, f"Margin by cohort per {every}")
+
+
+@query_app.command("trending")
+def trending(
+    history: HistoryOpt,
+    inventory: InventoryOpt,
+    within: Annotated[float, typer.Option(help="Report lanes reaching zero margin within N days")] = 30.0,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Lanes whose daily-median margin trends to zero within N days, soonest first."""
+    hist, spec = _inputs(history, inventory)
+    _emit(queries.trending(hist, spec, within), fmt, f"Lanes trending to zero margin within {within:g} d")
+
+
+@query_app.command("sql")
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL over samples, margins, lanes, points, events")],
+    history: HistoryOpt,
+    inventory: InventoryOpt,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Run SQL (polars dialect) over the history joined with the inventory."""
+    hist, spec = _inputs(history, inventory)
+    _emit(queries.sql(hist, spec, query), fmt, "query")

@@ -1,0 +1,91 @@
+"""History queries recover known margins per cohort and a known degradation slope."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from analyzer import queries
+from analyzer.spec import LinkSpec
+from linkmargin.samples import conform
+
+T0 = datetime(2026, 9, 1, tzinfo=UTC)
+SENS = -6.0
+
+
+def _spec() -> LinkSpec:
+    lanes = [
+        {"link": link, "device": dev, "port": "Ethernet1", "lane": lane, "direction": "a->b",
+         "far_device": "x", "far_port": "y", "sensitivity_dbm": SENS, "fec_limit_ber": 2.4e-4,
+         "lane_rate_bps": 53.125e9, "expected_loss_db": 1.0}
+        for link, dev in (("factory-link", "leaf1"), ("field-link", "leaf2"))
+        for lane in (1, 2)
+    ]  # fmt: skip
+    points = [
+        {"link": "factory-link", "point": "p1", "position": 0, "family": "MTP", "termination": "factory"},
+        {"link": "field-link", "point": "p2", "position": 0, "family": "MMC-field", "termination": "field"},
+    ]
+    return LinkSpec.build(lanes, points)
+
+
+def _history(root: Path, days: int = 40) -> None:
+    rows = []
+    rng = np.random.default_rng(1)
+    for h in range(days * 24):
+        ts = T0 + timedelta(hours=h)
+        thermal = 0.2 * np.sin(2 * np.pi * h / 24)  # daily swing the medians must ignore
+        for lane in (1, 2):
+            rows.append(("leaf1", lane, ts, -2.0 + thermal + rng.normal(0, 0.02)))  # margin 4 dB, flat
+            # field link: margin 1.5 dB at day 0, falling 0.05 dB/day
+            rows.append(("leaf2", lane, ts, SENS + 1.5 - 0.05 * h / 24 + thermal + rng.normal(0, 0.02)))
+    f = pl.DataFrame(rows, schema=["device", "lane", "ts", "value"], orient="row").with_columns(
+        port=pl.lit("Ethernet1"), metric=pl.lit("rx_power_dbm")
+    )
+    (root / "date=all").mkdir(parents=True)
+    conform(f).write_parquet(root / "date=all" / "part-0.parquet")
+
+
+def test_margin_by_cohort_and_trending(tmp_path: Path) -> None:
+    _history(tmp_path, days=25)
+    hist, spec = queries.scan_history(tmp_path), _spec()
+    by = queries.margin_by_cohort(hist, spec, every="1mo")
+    sept = by.filter(pl.col("period") == datetime(2026, 9, 1, tzinfo=UTC))
+    mtp = sept.filter(pl.col("family") == "MTP").row(0, named=True)
+    assert mtp["median_margin_db"] == pytest.approx(4.0, abs=0.05)
+    assert mtp["lanes"] == 2 and mtp["links"] == 1
+    mmc = sept.filter(pl.col("termination") == "field").row(0, named=True)
+    assert mmc["median_margin_db"] == pytest.approx(1.5 - 0.05 * 12.5, abs=0.1)  # median of days 0-24
+
+    tr = queries.trending(hist, spec, within_days=30)
+    assert set(tr["link"]) == {"field-link"}  # the flat factory link is not trending
+    assert tr["slope_db_per_day"].to_list() == pytest.approx([-0.05, -0.05], abs=0.003)
+    # last day's median margin ~ 1.5 - 0.05 * 24.5 = 0.275 dB, so about 5.5 days to zero
+    assert tr["margin_now_db"].to_list() == pytest.approx([0.275, 0.275], abs=0.05)
+    assert tr["days_to_zero"].to_list() == pytest.approx([5.5, 5.5], abs=1.0)
+    assert queries.trending(hist, spec, within_days=3).is_empty()
+
+
+def test_sql_over_margins(tmp_path: Path) -> None:
+    _history(tmp_path, days=5)
+    out = queries.sql(
+        queries.scan_history(tmp_path),
+        _spec(),
+        "SELECT link, count(*) AS n FROM margins GROUP BY link ORDER BY link",
+    )
+    assert out.to_dicts() == [{"link": "factory-link", "n": 240}, {"link": "field-link", "n": 240}]
+
+
+def test_cli_reports_a_missing_history(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "linkmargin", "query", "cohorts", "--history", str(tmp_path),
+         "--inventory", "configs/inventory.example.yaml"],
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert "no Parquet files" in out.stderr and "Traceback" not in out.stderr
