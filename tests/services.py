@@ -1,4 +1,4 @@
-"""Real services on loopback for the tests: Prometheus, Alertmanager, a webhook receiver.
+"""Real services on loopback for the tests: Prometheus, Alertmanager, Mosquitto, a webhook receiver.
 
 Each is started the way a user starts it (Debian's binaries, our config files), on a free port of
 127.0.0.1, and stopped after. Commands and gotchas: shared/reference/ops-stack.md.
@@ -6,8 +6,10 @@ Each is started the way a user starts it (Debian's binaries, our config files), 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -190,3 +192,77 @@ def alertmanager(tmp: Path, config: Path, webhook_url: str | None = None) -> Ite
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+class Mosquitto:
+    """A Mosquitto broker on 127.0.0.1 only, on one fixed free port, that can be killed and restarted."""
+
+    def __init__(self, tmp: Path, persistence: bool = False) -> None:
+        self.binary = require_binary("mosquitto")
+        self.tmp = tmp
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.conf = tmp / "mosquitto.conf"
+        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true"]  # ops-stack.md 5b
+        if persistence:
+            # sessions and queued QoS 1 messages survive a kill; `user root` because as root mosquitto
+            # otherwise drops to user "mosquitto", who cannot write the test's tmp dir
+            (tmp / "db").mkdir(exist_ok=True)
+            lines += [
+                "user root",
+                "persistence true",
+                f"persistence_location {tmp / 'db'}/",
+                "autosave_interval 1",
+                "autosave_on_changes true",
+            ]
+        else:
+            lines.append("persistence false")
+        self.conf.write_text("\n".join(lines) + "\n")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the broker and wait until its port accepts connections."""
+        self.proc = subprocess.Popen(
+            [self.binary, "-c", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.tmp / "mosquitto.log").open("ab"),
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"mosquitto exited {self.proc.returncode}; see {self.tmp / 'mosquitto.log'}"
+                )
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"mosquitto not listening on 127.0.0.1:{self.port}")
+
+    def kill(self) -> None:
+        """SIGKILL the broker (an outage: no clean shutdown, no last save)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(5)
+
+    def restart(self) -> None:
+        """Start again on the same port, killing the broker first if it still runs."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.kill()
+        self.start()
+
+    def stop(self) -> None:
+        """Terminate the broker if it runs."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@contextmanager
+def mosquitto(tmp: Path, persistence: bool = False) -> Iterator[Mosquitto]:
+    """Start Mosquitto on a free port of 127.0.0.1; yield it (``.port``, ``.kill()``, ``.restart()``)."""
+    broker = Mosquitto(tmp, persistence=persistence)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

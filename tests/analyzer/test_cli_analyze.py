@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from tests.services import free_port
 
 from . import scenario
 
@@ -15,9 +16,7 @@ def test_analyze_command_serves_metrics(tmp_path: Path) -> None:
     spec.write_dir(str(tmp_path / "spec"))
     (tmp_path / "hist").mkdir()
     frame.write_parquet(tmp_path / "hist" / "s.parquet")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     exe = Path(sys.executable).with_name("linkmargin")
     proc = subprocess.Popen(
         [

@@ -4,8 +4,6 @@ risk events out on linkmargin/v1/events/{severity}."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,73 +11,61 @@ from pathlib import Path
 import aiomqtt
 
 from linkmargin.wire import EVENTS_WILDCARD, SampleBatch, decode_event, encode_batch
+from tests.services import free_port, mosquitto
 
 from . import scenario
-
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_analyze_over_mqtt_publishes_risk_events(tmp_path: Path) -> None:
     spec, frame = scenario.build()
     spec.write_dir(str(tmp_path / "spec"))
-    port, mport = _free_port(), _free_port()
-    (tmp_path / "m.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    broker = subprocess.Popen(
-        [MOSQUITTO, "-c", str(tmp_path / "m.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    mport = free_port()
     exe = Path(sys.executable).with_name("linkmargin")
     analyzer = None
-    try:
-        await asyncio.sleep(0.5)
-        async with aiomqtt.Client("127.0.0.1", port=port, identifier="test-events") as sub:
-            await sub.subscribe(EVENTS_WILDCARD, qos=1)
-            analyzer = subprocess.Popen(
-                [
-                    str(exe),
-                    "analyze",
-                    "--spec",
-                    str(tmp_path / "spec"),
-                    "--mqtt",
-                    f"127.0.0.1:{port}",
-                    "--metrics-port",
-                    str(mport),
-                    "--every",
-                    "0.5",
-                    "--duration",
-                    "25",
-                    "--horizon",
-                    "21d",
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            await asyncio.sleep(3.0)  # let it connect and subscribe
-            async with aiomqtt.Client("127.0.0.1", port=port, identifier="test-pub") as pub:
-                for seq, (dev, part) in enumerate(frame.group_by("device", maintain_order=True)):
-                    batch = SampleBatch(str(dev[0]), seq, part)
-                    await pub.publish(batch.topic, encode_batch(batch), qos=1)
+    with mosquitto(tmp_path / "broker") as broker:
+        port = broker.port
+        try:
+            async with aiomqtt.Client("127.0.0.1", port=port, identifier="test-events") as sub:
+                await sub.subscribe(EVENTS_WILDCARD, qos=1)
+                analyzer = subprocess.Popen(
+                    [
+                        str(exe),
+                        "analyze",
+                        "--spec",
+                        str(tmp_path / "spec"),
+                        "--mqtt",
+                        f"127.0.0.1:{port}",
+                        "--metrics-port",
+                        str(mport),
+                        "--every",
+                        "0.5",
+                        "--duration",
+                        "25",
+                        "--horizon",
+                        "21d",
+                    ],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                await asyncio.sleep(3.0)  # let it connect and subscribe
+                async with aiomqtt.Client("127.0.0.1", port=port, identifier="test-pub") as pub:
+                    for seq, (dev, part) in enumerate(frame.group_by("device", maintain_order=True)):
+                        batch = SampleBatch(str(dev[0]), seq, part)
+                        await pub.publish(batch.topic, encode_batch(batch), qos=1)
 
-            async def first_event():
-                async for msg in sub.messages:
-                    ev = decode_event(bytes(msg.payload))  # type: ignore[arg-type]
-                    if ev.subject == "L-optic":
-                        return ev, str(msg.topic)
-                return None
+                async def first_event():
+                    async for msg in sub.messages:
+                        ev = decode_event(bytes(msg.payload))  # type: ignore[arg-type]
+                        if ev.subject == "L-optic":
+                            return ev, str(msg.topic)
+                    return None
 
-            ev, topic = await asyncio.wait_for(first_event(), timeout=20)
-        assert ev.kind == "risk_state" and ev.data["to"] == "critical"
-        assert topic == "linkmargin/v1/events/critical"
-        assert "replace the optic" in ev.data["action"]
-    finally:
-        if analyzer is not None:
-            analyzer.terminate()
-            analyzer.communicate(timeout=10)
-        broker.terminate()
-        broker.wait(timeout=10)
+                ev, topic = await asyncio.wait_for(first_event(), timeout=20)
+            assert ev.kind == "risk_state" and ev.data["to"] == "critical"
+            assert topic == "linkmargin/v1/events/critical"
+            assert "replace the optic" in ev.data["action"]
+        finally:
+            if analyzer is not None:
+                analyzer.terminate()
+                analyzer.communicate(timeout=10)

@@ -13,15 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import free_port
+
 RECORDINGS = Path(__file__).parent / "recordings"
 V3_USER, V3_AUTH, V3_PRIV = "lmtest", "authpass123", "privpass123"
-
-
-def free_udp_port() -> int:
-    """A UDP port on 127.0.0.1 nobody holds right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_snmp(port: int, community: str, proc: subprocess.Popen[bytes], deadline: float = 15.0) -> None:
@@ -66,7 +61,7 @@ def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         f"createUser {V3_USER} SHA {V3_AUTH} AES {V3_PRIV}\n"
         f"rouser {V3_USER} priv -V all\n"
     )
-    port = free_udp_port()
+    port = free_port(socket.SOCK_DGRAM)
     env = dict(os.environ, MIBS="", SNMP_PERSISTENT_DIR=str(d / "persist"))
     proc = subprocess.Popen(
         [
@@ -102,7 +97,7 @@ def snmpsim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     d = tmp_path_factory.mktemp("snmpsim")
     data = d / "data"
     shutil.copytree(RECORDINGS, data)
-    port = free_udp_port()
+    port = free_port(socket.SOCK_DGRAM)
     exe = Path(sys.executable).parent / "snmpsim-command-responder"
     proc = subprocess.Popen(
         [

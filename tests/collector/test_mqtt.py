@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,59 +17,13 @@ import pytest
 from collector.sinks.bus import BusSink, MqttPublisher, Outbox
 from linkmargin.samples import conform
 from linkmargin.wire import SAMPLES_WILDCARD, decode_batch
-
-
-def free_tcp_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Broker:
-    def __init__(self, d: Path) -> None:
-        self.port = free_tcp_port()
-        self.conf = d / "mosquitto.conf"
-        (d / "db").mkdir()
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\nuser root\n"
-            f"persistence true\npersistence_location {d / 'db'}/\n"
-            "autosave_interval 1\nautosave_on_changes true\n"
-        )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["/usr/sbin/mosquitto", "-c", str(self.conf)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        import socket
-
-        end = time.monotonic() + 10
-        while time.monotonic() < end:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-                return
-            time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(5)
+from tests.services import Mosquitto, mosquitto
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path)
-    b.start()
-    try:
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    with mosquitto(tmp_path / "broker", persistence=True) as b:  # the subscriber's session survives a kill
         yield b
-    finally:
-        if b.proc and b.proc.poll() is None:
-            b.proc.terminate()
-            b.proc.wait(5)
 
 
 def frame(device: str, i: int) -> pl.DataFrame:
@@ -88,7 +40,7 @@ def frame(device: str, i: int) -> pl.DataFrame:
     )
 
 
-async def test_broker_outage_loses_nothing(broker: Broker, tmp_path: Path) -> None:
+async def test_broker_outage_loses_nothing(broker: Mosquitto, tmp_path: Path) -> None:
     received: list[tuple[str, str, int]] = []
     sub_ready = asyncio.Event()
     stop = asyncio.Event()
@@ -121,7 +73,7 @@ async def test_broker_outage_loses_nothing(broker: Broker, tmp_path: Path) -> No
         if i == 15:
             broker.kill()  # SIGKILL mid-stream
         if i == 35:
-            broker.start()
+            broker.restart()  # same port
         await asyncio.sleep(0.03)
     pub_stop.set()
     await asyncio.wait_for(sender, 30)

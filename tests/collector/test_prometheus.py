@@ -4,12 +4,7 @@ Parquet history lands in day partitions; the example config parses."""
 from __future__ import annotations
 
 import asyncio
-import json
-import socket
-import subprocess
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +14,9 @@ import pytest
 from collector.config import load_config, targets_from
 from collector.daemon import Collector
 from collector.transport import Credentials, Target
+from tests.services import free_port, prometheus
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def query(port: int, q: str) -> list[dict[str, Any]]:
-    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": q})
-    with urllib.request.urlopen(url, timeout=5) as r:
-        doc = json.load(r)
-    assert doc["status"] == "success"
-    return list(doc["data"]["result"])
 
 
 async def test_prometheus_scrapes_values(snmpsim: int, tmp_path: Path) -> None:
@@ -42,64 +24,48 @@ async def test_prometheus_scrapes_values(snmpsim: int, tmp_path: Path) -> None:
     col = Collector(
         targets, parquet_root=tmp_path / "hist", intervals={"counters": 1, "dom": 1, "discovery": 0}
     )
-    exp_port, prom_port = free_tcp_port(), free_tcp_port()
+    exp_port = free_port()
     col.serve_metrics(exp_port)
-    (tmp_path / "prometheus.yml").write_text(
-        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-        f"scrape_configs:\n  - job_name: lm\n    static_configs: [{{targets: ['127.0.0.1:{exp_port}']}}]\n"
-    )
-    prom = subprocess.Popen(
-        [
-            "/usr/bin/prometheus",
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    stop = asyncio.Event()
-    task = asyncio.create_task(col.run(stop))
-    try:
-        res: list[dict[str, Any]] = []
-        end = time.monotonic() + 40
-        q = 'linkmargin_rx_power_dbm{device="arista",port="Ethernet1/1",lane="1"}'
-        while time.monotonic() < end:
-            await asyncio.sleep(1)
-            try:
-                res = await asyncio.to_thread(query, prom_port, q)
-            except OSError:
-                continue
-            if res:
-                break
-        assert res, "prometheus never returned the series"
-        assert float(res[0]["value"][1]) == pytest.approx(-2.99989, abs=1e-4)  # 0.5012 mW
-        lanes = await asyncio.to_thread(
-            query, prom_port, 'linkmargin_rx_power_dbm{device="juniper",port="et-0/0/0"}'
-        )
-        assert sorted(r["metric"]["lane"] for r in lanes) == [
-            "1",
-            "2",
-            "4",
-        ]  # lane 3 dark, module row aggregate
-        absent = await asyncio.to_thread(
-            query,
-            prom_port,
-            'linkmargin_reading_absent{device="juniper",port="et-0/0/0",metric="rx_power_dbm"}',
-        )
-        assert sorted((r["metric"].get("lane", ""), r["metric"]["reason"]) for r in absent) == [
-            ("", "lane_aggregate"),
-            ("3", "no_light"),
-        ]
-        ctr = await asyncio.to_thread(query, prom_port, 'linkmargin_pcs_bit_errors_total{device="arista"}')
-        assert float(ctr[0]["value"][1]) == 123456789012.0
-        up = await asyncio.to_thread(query, prom_port, "linkmargin_collector_last_success_timestamp_seconds")
-        assert {r["metric"]["device"] for r in up} == {"arista", "juniper"}
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
-        prom.terminate()
-        prom.wait(10)
+    with prometheus(tmp_path / "prom", [f"127.0.0.1:{exp_port}"]) as prom:
+        stop = asyncio.Event()
+        task = asyncio.create_task(col.run(stop))
+        try:
+            res: list[dict[str, Any]] = []
+            end = time.monotonic() + 40
+            q = 'linkmargin_rx_power_dbm{device="arista",port="Ethernet1/1",lane="1"}'
+            while time.monotonic() < end:
+                await asyncio.sleep(1)
+                try:
+                    res = await asyncio.to_thread(prom.query, q)
+                except OSError:
+                    continue
+                if res:
+                    break
+            assert res, "prometheus never returned the series"
+            assert float(res[0]["value"][1]) == pytest.approx(-2.99989, abs=1e-4)  # 0.5012 mW
+            lanes = await asyncio.to_thread(
+                prom.query, 'linkmargin_rx_power_dbm{device="juniper",port="et-0/0/0"}'
+            )
+            assert sorted(r["metric"]["lane"] for r in lanes) == [
+                "1",
+                "2",
+                "4",
+            ]  # lane 3 dark, module row aggregate
+            absent = await asyncio.to_thread(
+                prom.query,
+                'linkmargin_reading_absent{device="juniper",port="et-0/0/0",metric="rx_power_dbm"}',
+            )
+            assert sorted((r["metric"].get("lane", ""), r["metric"]["reason"]) for r in absent) == [
+                ("", "lane_aggregate"),
+                ("3", "no_light"),
+            ]
+            ctr = await asyncio.to_thread(prom.query, 'linkmargin_pcs_bit_errors_total{device="arista"}')
+            assert float(ctr[0]["value"][1]) == 123456789012.0
+            up = await asyncio.to_thread(prom.query, "linkmargin_collector_last_success_timestamp_seconds")
+            assert {r["metric"]["device"] for r in up} == {"arista", "juniper"}
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
     files = list((tmp_path / "hist").glob("date=*/part-*.parquet"))
     assert files and not list((tmp_path / "hist").rglob("*.tmp"))
     hist = pl.read_parquet(files)

@@ -14,7 +14,7 @@ from collector.poller import DeviceState, poll_group
 from collector.scheduler import Breaker, Scheduler
 from collector.selfmetrics import SelfMetrics
 from collector.transport import Credentials, Target, VarBinds
-from tests.collector.conftest import free_udp_port
+from tests.services import free_port
 
 
 class GarbageAgent(asyncio.DatagramProtocol):
@@ -29,7 +29,7 @@ class GarbageAgent(asyncio.DatagramProtocol):
 
 async def test_dead_and_garbage_devices_do_not_delay_others(snmpsim: int) -> None:
     loop = asyncio.get_running_loop()
-    gport = free_udp_port()
+    gport = free_port(socket.SOCK_DGRAM)
     gtr, _ = await loop.create_datagram_endpoint(GarbageAgent, local_addr=("127.0.0.1", gport))
     seen: dict[str, list[float]] = {}
     frames: list[pl.DataFrame] = []
@@ -40,7 +40,14 @@ async def test_dead_and_garbage_devices_do_not_delay_others(snmpsim: int) -> Non
 
     targets = [
         Target("alive", "127.0.0.1", snmpsim, Credentials(community="generic"), timeout=0.3, retries=0),
-        Target("dead", "127.0.0.1", free_udp_port(), Credentials(community="x"), timeout=0.3, retries=1),
+        Target(
+            "dead",
+            "127.0.0.1",
+            free_port(socket.SOCK_DGRAM),
+            Credentials(community="x"),
+            timeout=0.3,
+            retries=1,
+        ),
         Target("garbage", "127.0.0.1", gport, Credentials(community="x"), timeout=0.3, retries=0),
     ]
     metrics = SelfMetrics()
@@ -114,5 +121,5 @@ async def test_reboot_triggers_rediscovery() -> None:
 
 def test_garbage_socket_helper_binds_loopback_only() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", free_udp_port()))
+        s.bind(("127.0.0.1", free_port(socket.SOCK_DGRAM)))
         assert s.getsockname()[0] == "127.0.0.1"

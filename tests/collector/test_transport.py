@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from collector.transport import Credentials, SnmpError, SnmpTimeout, Target, open_transport
-from tests.collector.conftest import V3_AUTH, V3_PRIV, V3_USER, free_udp_port
+from tests.collector.conftest import V3_AUTH, V3_PRIV, V3_USER
+from tests.services import free_port
 
 KINDS = ["gufo", "pysnmp"]
 IFX = "1.3.6.1.2.1.31.1.1.1"
@@ -78,7 +80,12 @@ async def test_wrong_v3_key_and_dead_agent(snmpd: int, kind: str) -> None:
         async with open_transport(tgt, kind) as tr:
             await tr.get(["1.3.6.1.2.1.1.3.0"])
     dead = Target(
-        "dead", "127.0.0.1", free_udp_port(), Credentials(community="public"), timeout=0.3, retries=1
+        "dead",
+        "127.0.0.1",
+        free_port(socket.SOCK_DGRAM),
+        Credentials(community="public"),
+        timeout=0.3,
+        retries=1,
     )
     with pytest.raises(SnmpTimeout):
         async with open_transport(dead, kind) as tr:

@@ -19,6 +19,7 @@ from lab.fabric import LabFabric, v3_keys
 from lab.scenario import load_scenario
 from lab.snapshot import snapshot_views, write_snapshot
 from tests.lab.decode import rx_dbm, walk
+from tests.services import free_port
 
 H = 3600.0
 pytestmark = pytest.mark.skipif(shutil.which("snmpbulkwalk") is None, reason="net-snmp tools not installed")
@@ -105,12 +106,6 @@ def test_netsnmp_walk_sees_the_injected_step_on_exactly_its_lanes(
             assert abs(delta) <= lsb, (k, delta)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.skipif(
     shutil.which("snmpsim-command-responder") is None
     and not Path(".venv/bin/snmpsim-command-responder").exists(),
@@ -122,7 +117,7 @@ def test_snapshot_served_by_snmpsim_and_by_lab_answers_identical_walks(tmp_path:
     write_snapshot(sc, at, tmp_path)
     views: dict[str, MibView] = snapshot_views(sc, at)
     dev = "leaf02"  # Junos layout: ifIndex-indexed tables, 0-based lane table
-    port = _free_port()
+    port = free_port(socket.SOCK_DGRAM)
     exe = shutil.which("snmpsim-command-responder") or ".venv/bin/snmpsim-command-responder"
     cache = tmp_path.parent / f"{tmp_path.name}-cache"
     proc = subprocess.Popen(

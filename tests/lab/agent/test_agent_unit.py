@@ -27,6 +27,7 @@ from lab.agent import (
 )
 from lab.agent.usm import localize_key, password_to_key
 from tests.lab.agent.helpers import ThreadedAgent, netsnmp, parse_netsnmp, sample_view
+from tests.services import free_port
 
 
 @pytest.mark.parametrize(
@@ -110,19 +111,13 @@ def test_snmprec_roundtrip(tmp_path: Path) -> None:
     assert list(read_snmprec(p)) == list(v)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_snmpsim_serves_identical_walk(tmp_path: Path) -> None:
     """The same view written as .snmprec and served by snmpsim answers the same walk as the lab agent."""
     v = sample_view(rows=20)
     data = tmp_path / "data"
     write_snmprec(v, data / "fabric.snmprec")
     sim = Path(sys.executable).parent / "snmpsim-command-responder"  # the dev extra installs it
-    port = _free_port()
+    port = free_port(socket.SOCK_DGRAM)
     env = {**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}
     proc = subprocess.Popen(
         [
