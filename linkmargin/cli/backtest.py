@@ -110,6 +110,11 @@ async def run_backtest(
                     *(scheduler.poll(d, g) for d in scheduler.devices for g in ("counters", "dom"))
                 )
                 progress.advance(task)
+                if not console.is_terminal and k % max(1, steps // 10) == 0:
+                    # no live bar when stderr is a file: a line per tenth of the run instead
+                    console.print(
+                        f"backtest {lab.scenario.name}: step {k}/{steps}, {state.samples_seen:,} samples"
+                    )
                 if k == 0 or k % every:
                     continue
                 while consumer.batches + consumer.duplicates + consumer.malformed < bus.published:
