@@ -138,6 +138,7 @@ async def ours(port: int, rounds: int, kind: str) -> tuple[float, int, float]:
         wall = time.perf_counter() - t0
         r1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    print(f"user {r1.ru_utime - r0.ru_utime:.3f} sys {r1.ru_stime - r0.ru_stime:.3f}")
     return cpu, st.varbinds - v0, wall
 
 

@@ -81,10 +81,25 @@ class GufoTransport:
     async def _walk(self, root: str, max_repetitions: int | None) -> VarBinds:
         out = VarBinds()
         oids, vals = out.oids, out.values
-        async for oid, val in self._session.getbulk(root, max_repetitions=max_repetitions):
+        it: Any = self._session.getbulk(root, max_repetitions=max_repetitions)
+        while True:
+            try:
+                oid, val = await it.__anext__()  # one PDU round trip when the buffer is empty
+            except StopAsyncIteration:
+                return out
             oids.append(oid)
-            vals.append(val)  # type: ignore[arg-type]
-        return out
+            vals.append(val)
+            # Why: gufo yields one varbind per coroutine call (~1 us each); drain the PDU it already
+            # decoded in one go. ``_buffer`` is gufo 0.13's list of (oid, value), None marking the end.
+            buf = getattr(it, "_buffer", None)
+            if type(buf) is not list or not buf:
+                continue
+            it._buffer = []
+            for item in buf:
+                if item is None:
+                    return out
+                oids.append(item[0])
+                vals.append(item[1])
 
     async def bulk_walk(self, root: str, max_repetitions: int | None = None) -> VarBinds:
         """GETBULK-walk the subtree under ``root``."""
