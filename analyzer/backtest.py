@@ -32,36 +32,49 @@ def score(
     min_lead_hours: float = 48.0,
     end: datetime | None = None,
 ) -> dict[str, Any]:
-    """Recall, precision, median lead time (hours), Brier score and the counts behind them."""
-    fc = forecasts.select("link", "issued_at", pl.col("p").cast(pl.Float64)).drop_nulls("p")
-    t0 = fc["issued_at"].min()
+    """Recall, precision, median lead time (hours), Brier score and the counts behind them.
+
+    A forecast's outcome window is ``(issued_at, issued_at + horizon]``, or ``(issued_at, until]``
+    when the forecasts carry an ``until`` column (a pre-flight forecast for the rest of a run).
+    """
+    until = (
+        pl.col("until") if "until" in forecasts.columns else pl.col("issued_at") + pl.lit(horizon)
+    ).alias("until")
+    fc = forecasts.select("link", "issued_at", pl.col("p").cast(pl.Float64), until).drop_nulls("p")
+    t0: datetime = fc["issued_at"].min()  # type: ignore[assignment]
+    last: datetime = fc["until"].max()  # type: ignore[assignment]
     tr = truth.select("link", "crossed_at")
     flags = (
         fc.filter(pl.col("p") >= threshold)
+        .sort("issued_at")
         .group_by("link")
-        .agg(pl.col("issued_at").min().alias("flagged_at"))
+        .agg(pl.col("issued_at").first().alias("flagged_at"), pl.col("until").first().alias("flag_until"))
     )
     j = tr.join(flags, on="link", how="full", coalesce=True)
-    pos = j.filter(pl.col("crossed_at").is_not_null() & (pl.col("crossed_at") <= pl.lit(t0) + horizon))
+    pos = j.filter(
+        pl.col("crossed_at").is_not_null()
+        & (pl.col("crossed_at") > pl.lit(t0))
+        & (pl.col("crossed_at") <= pl.lit(min(t0 + horizon, last)))
+    )
     lead_h = (pl.col("crossed_at") - pl.col("flagged_at")).dt.total_seconds() / 3600.0
     caught = pos.filter(pl.col("flagged_at").is_not_null() & (lead_h >= min_lead_hours))
     flagged = j.filter(pl.col("flagged_at").is_not_null())
     good_flags = flagged.filter(
         pl.col("crossed_at").is_not_null()
         & (pl.col("crossed_at") >= pl.col("flagged_at"))
-        & (pl.col("crossed_at") <= pl.col("flagged_at") + horizon)
+        & (pl.col("crossed_at") <= pl.col("flag_until"))
     )
-    # outcome of each forecast: crossing inside (issued_at, issued_at + horizon]
+    # outcome of each forecast: crossing inside (issued_at, until]
     ob = fc.join(tr, on="link", how="left").with_columns(
         (
             pl.col("crossed_at").is_not_null()
             & (pl.col("crossed_at") > pl.col("issued_at"))
-            & (pl.col("crossed_at") <= pl.col("issued_at") + horizon)
+            & (pl.col("crossed_at") <= pl.col("until"))
         ).alias("outcome")
     )
     ob = ob.filter(pl.col("crossed_at").is_null() | (pl.col("crossed_at") > pl.col("issued_at")))
     if end is not None:
-        ob = ob.filter(pl.col("outcome") | (pl.col("issued_at") + horizon <= end))
+        ob = ob.filter(pl.col("outcome") | (pl.col("until") <= end))
     brier = (
         ob.select(((pl.col("p") - pl.col("outcome").cast(pl.Float64)) ** 2).mean()).item()
         if ob.height
@@ -86,8 +99,12 @@ def threshold_baseline(snapshots: pl.DataFrame) -> pl.DataFrame:
 
     ``snapshots`` has link, issued_at and warn_margin_db (worst lane of the link at that time).
     """
+    extra = ["until"] if "until" in snapshots.columns else []
     return snapshots.select(
-        "link", "issued_at", (pl.col("warn_margin_db") < 0).cast(pl.Float64).fill_null(0.0).alias("p")
+        "link",
+        "issued_at",
+        (pl.col("warn_margin_db") < 0).cast(pl.Float64).fill_null(0.0).alias("p"),
+        *extra,
     )
 
 

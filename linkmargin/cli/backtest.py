@@ -1,5 +1,8 @@
 """`linkmargin backtest`: the lab at accelerated time through the real collector -> bus -> analyzer.
 
+Each forecast asks what a pre-flight report asks: will the link lose its margin between now and
+the end of the run (or ``--horizon``, whichever is sooner)? Its outcome window is exactly that.
+
 The fabric runs on a stepped clock: at each step every switch is polled over real SNMP (the
 collector's scheduler, transports and decoders), batches travel the in-process bus as wire bytes,
 and the analyzer issues forecasts at a fixed cadence. The lab's ground truth is computed from a
@@ -121,15 +124,19 @@ async def run_backtest(
                     await asyncio.sleep(0)  # let the consumer drain the bus up to this step
                 consumer.flush()
                 now = lab.sim_time()
-                an = await asyncio.to_thread(
-                    run_analysis, state, horizons={label: horizon_s / 86400}, now=now
-                )
+                # the question a pre-flight report answers: will it hold until the run ends?
+                run_end = lab.scenario.start + timedelta(seconds=duration)
+                left_s = min(horizon_s, (run_end - now).total_seconds())
+                if left_s <= 0:
+                    continue
+                horizons = {label: left_s / 86400}
+                an = await asyncio.to_thread(run_analysis, state, horizons=horizons, now=now)
+                issued = pl.lit(now).alias("issued_at")
+                until = pl.lit(now + timedelta(seconds=left_s)).alias("until")
                 forecasts.append(
-                    an.forecasts[label].select(
-                        "link", pl.lit(now).alias("issued_at"), pl.col("p_cross").alias("p")
-                    )
+                    an.forecasts[label].select("link", issued, pl.col("p_cross").alias("p"), until)
                 )
-                snapshots.append(an.links.select("link", pl.lit(now).alias("issued_at"), "warn_margin_db"))
+                snapshots.append(an.links.select("link", issued, "warn_margin_db", until))
         await bus.close()
         await consume
         stats = {
