@@ -19,7 +19,7 @@ from analyzer.margin import DB_PER_DECADE, lane_margins, link_margins
 from analyzer.spec import MATING_KINDS
 from analyzer.state import LaneState
 from analyzer.steps import attribute_steps, detect_steps
-from analyzer.trend import _quiet, fit_trends, step_design
+from analyzer.trend import _quiet, fit_trends, recent_onset, step_design
 from linkmargin.samples import Metric
 
 
@@ -102,7 +102,9 @@ def analyze(
         coh["cohort_tau"].fill_null(0.0).to_numpy(),
         prior_se,
     )
+    shrunk, shrunk_sd, onset = recent_onset(rx, temp, pairs, shrunk, shrunk_sd)
     lanes = pl.concat([base, coh.select("family", "termination")], how="horizontal").with_columns(
+        pl.Series("recent_onset", onset),
         pl.Series("drift_db_per_day", fit.drift_db_per_day),
         pl.Series("drift_se", fit.drift_se),
         pl.Series("drift_shrunk", shrunk),

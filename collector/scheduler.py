@@ -94,6 +94,8 @@ class Scheduler:
         self.sem = asyncio.Semaphore(global_limit)
         self.jitter = jitter
         self.metrics = metrics or SelfMetrics()
+        for d in self.devices:
+            self.metrics.register_device(d.target.name)
 
     def deadline(self, dev: Device, group: str) -> float:
         """A poll's wall-time budget: never more than its interval."""

@@ -44,3 +44,8 @@ class SelfMetrics:
             registry=r,
         )
         self.samples = Counter("linkmargin_collector_samples", "Samples handed to the sinks", registry=r)
+
+    def register_device(self, device: str) -> None:
+        """Create the device's counters at 0, so "no timeouts yet" is a 0 series, not a missing one."""
+        for counter in (self.timeouts, self.errors, self.skipped):
+            counter.labels(device)
