@@ -14,6 +14,7 @@ from typing import Any, Final
 import polars as pl
 
 from analyzer.analysis import Analysis
+from analyzer.laser import AGING_RISE
 
 Evidence = dict[str, Any]
 
@@ -34,6 +35,14 @@ def _drifting(e: Evidence) -> bool:
     return d < -0.005 and d < -2 * sd
 
 
+def _laser_aging(e: Evidence) -> bool:
+    """The far-end laser is aging: bias well above its own baseline, or output falling as bias climbs."""
+    rise = e["bias_rise"]
+    if rise is not None and rise == rise and rise >= AGING_RISE:
+        return True
+    return (e["tx_drift"] or 0) < -0.05 and (e["bias_drift"] or 0) > 0
+
+
 def _f(x: Any, fmt: str = "+.2f") -> str:
     return "n/a" if x is None else format(x, fmt)
 
@@ -41,10 +50,11 @@ def _f(x: Any, fmt: str = "+.2f") -> str:
 RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "optic_tx_failing",
-        lambda e: (e["tx_drift"] or 0) < -0.02 and (e["bias_drift"] or 0) > 0,
+        _laser_aging,
         lambda e: f"replace the optic at {e['far_device']} {e['far_port']}",
         lambda e: (
-            f"far-end Tx {_f(e['tx_drift'], '+.3f')} dB/day while bias {_f(e['bias_drift'], '+.3f')} mA/day"
+            f"far-end bias {_f(e['bias_rise'], '+.0%')} over its own baseline, "
+            f"Tx {_f(e['tx_drift'], '+.3f')} dB/day, bias {_f(e['bias_drift'], '+.3f')} mA/day"
         ),
     ),
     Rule(
@@ -125,6 +135,7 @@ def gather_evidence(analysis: Analysis, links: list[str]) -> list[Evidence]:
             "far_port": row["far_port"],
             "tx_drift": row["tx_drift_db_per_day"],
             "bias_drift": row["bias_drift_ma_per_day"],
+            "bias_rise": row["far_bias_rise"],
             "drift": row["drift_shrunk"],
             "drift_sd": row["drift_shrunk_sd"],
             "excess_loss": row["excess_loss_db"],

@@ -15,6 +15,7 @@ import polars as pl
 
 from analyzer.cohorts import CohortModel, fit_cohorts, mating_outcomes, shrink_drift
 from analyzer.forecast import LaneForecast, forecast_lanes
+from analyzer.laser import bias_rise
 from analyzer.margin import DB_PER_DECADE, lane_margins, link_margins
 from analyzer.spec import MATING_KINDS
 from analyzer.state import LaneState
@@ -81,7 +82,14 @@ def analyze(
     _, bias = state.matrix(
         Metric.TX_BIAS_MA, far_end=True, hours=(int(hours[0]), int(hours[-1])) if hours.size else None
     )
+    _, far_temp = state.matrix(
+        Metric.TEMPERATURE_C,
+        far_end=True,
+        module=True,
+        hours=(int(hours[0]), int(hours[-1])) if hours.size else None,
+    )
     tx_fit, bias_fit = fit_trends(tx, None, iters=4), fit_trends(bias, None, iters=4)
+    rise = bias_rise(bias, far_temp)
     with _quiet():
         temp_sd = np.nanstd(temp, axis=1) if temp.size else np.full(rx.shape[0], np.nan)
 
@@ -117,6 +125,7 @@ def analyze(
         pl.Series("temp_sd_c", temp_sd),
         pl.Series("tx_drift_db_per_day", tx_fit.drift_db_per_day),
         pl.Series("bias_drift_ma_per_day", bias_fit.drift_db_per_day),
+        pl.Series("far_bias_rise", rise),
     )
     # margin now from the fitted level (less noisy than the last reading), capped by the BER margin
     lanes = lanes.with_columns(

@@ -43,7 +43,7 @@ def score(
     fc = forecasts.select("link", "issued_at", pl.col("p").cast(pl.Float64), until).drop_nulls("p")
     t0: datetime = fc["issued_at"].min()  # type: ignore[assignment]
     last: datetime = fc["until"].max()  # type: ignore[assignment]
-    tr = truth.select("link", "crossed_at")
+    tr = truth.select("link", "crossed_at", *[c for c in ("cause", "sudden") if c in truth.columns])
     flags = (
         fc.filter(pl.col("p") >= threshold)
         .sort("issued_at")
@@ -81,7 +81,7 @@ def score(
         else None
     )
     leads = caught.select(lead_h.alias("lead"))["lead"]
-    return {
+    out = {
         "recall": caught.height / pos.height if pos.height else None,
         "precision": good_flags.height / flagged.height if flagged.height else None,
         "median_lead_hours": float(leads.median()) if leads.len() else None,  # type: ignore[arg-type]
@@ -92,6 +92,23 @@ def score(
         "true_flags": good_flags.height,
         "forecasts_scored": ob.height,
     }
+    if "sudden" in truth.columns:
+        # a step that arrives inside the lead time cannot be flagged that early by anyone: say how
+        # the recall splits between crossings with a precursor and sudden ones
+        fore = pos.filter(~pl.col("sudden").fill_null(False))
+        fore_caught = caught.filter(~pl.col("sudden").fill_null(False))
+        out["recall_foreseeable"] = fore_caught.height / fore.height if fore.height else None
+        out["positives_foreseeable"] = fore.height
+        out["positives_sudden"] = pos.height - fore.height
+    extra = [c for c in ("cause", "sudden") if c in truth.columns]
+    out["crossings"] = (
+        pos.select("link", *extra, "crossed_at", "flagged_at", lead_h.round(1).alias("lead_hours"))
+        .sort("crossed_at")
+        .to_dicts()
+    )
+    wrong = flagged.join(good_flags.select("link"), on="link", how="anti")
+    out["false_flags"] = wrong.select("link", "flagged_at").sort("flagged_at").to_dicts()
+    return out
 
 
 def threshold_baseline(snapshots: pl.DataFrame) -> pl.DataFrame:

@@ -31,9 +31,11 @@ from analyzer.consumer import BatchConsumer
 from analyzer.state import LaneState
 from collector.scheduler import Scheduler
 from collector.selfmetrics import SelfMetrics
+from collector.sinks import Sink, fanout
 from collector.sinks.bus import BusSink
+from collector.sinks.parquet import ParquetSink
 from lab.physics.sim import FabricSim
-from lab.truth import run_truth
+from lab.truth import crossing_causes, run_truth
 from linkmargin.bus import InProcessBus
 from linkmargin.cli.app import app
 from linkmargin.cli.harness import lab_run
@@ -74,17 +76,24 @@ async def run_backtest(
     transport: str,
     console: Console,
     seed: int | None = None,
+    history: Path | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
-    """Drive the lab through the whole pipeline; return forecasts, threshold snapshots and run stats."""
+    """Drive the lab through the whole pipeline; return forecasts, threshold snapshots and run stats.
+
+    With ``history``, every sample the collector delivered is also kept there as Parquet (the
+    collector's history sink), so the run can be inspected or the analyzer re-run on it.
+    """
     clock = [0.0]
     label = "H"
     async with lab_run(scenario, workdir, seed=seed, refresh_s=0.0, clock=lambda: clock[0]) as lab:
         bus = InProcessBus()
+        parquet = ParquetSink(history) if history is not None else None
+        sink: Sink = BusSink(bus) if parquet is None else fanout(BusSink(bus), parquet)
         state = LaneState(spec_from_inventory(lab.inventory))
         consumer = BatchConsumer(state, max_rows=10**9, max_delay=1e9)  # flushed at each analysis
         scheduler = Scheduler(
             targets_from_inventory(lab.inventory, timeout=5.0),
-            lab.restamp(BusSink(bus)),
+            lab.restamp(sink),
             intervals={"counters": 3600.0, "dom": 3600.0, "discovery": 3600.0},
             profiles=profiles_from_inventory(lab.inventory),
             transport=transport,
@@ -139,6 +148,8 @@ async def run_backtest(
                 snapshots.append(an.links.select("link", issued, "warn_margin_db", until))
         await bus.close()
         await consume
+        if parquet is not None:
+            parquet.flush()
         stats = {
             "scenario": lab.scenario.name,
             "steps": steps,
@@ -166,6 +177,10 @@ def backtest(
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed")] = None,
     workdir: Annotated[Path, typer.Option(help="Scratch directory")] = Path("var/backtest"),
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object with the scores")] = False,
+    save: Annotated[
+        Path | None,
+        typer.Option(help="Keep the run here: samples history, forecasts, threshold snapshots, truth"),
+    ] = None,
 ) -> None:
     """Score forecasts against the lab's ground truth, beside the static-threshold baseline."""
     console = Console(stderr=True)
@@ -180,12 +195,20 @@ def backtest(
             transport=transport,
             console=console,
             seed=seed,
+            history=save / "history" if save else None,
         )
     )
     if fc.is_empty():
         console.print("[red]no forecast was issued: the scenario is shorter than --analyze-every[/]")
         raise typer.Exit(1)
-    truth = truth_crossings(stats.pop("sim"), step_s=parse_duration(step))
+    sim = stats.pop("sim")
+    min_lead_s = parse_duration(min_lead)
+    truth = truth_crossings(sim, step_s=parse_duration(step))
+    truth = truth.join(crossing_causes(sim, truth, min_lead_s), on="link", how="left")
+    if save:
+        fc.write_parquet(save / "forecasts.parquet")
+        snaps.write_parquet(save / "thresholds.parquet")
+        truth.write_parquet(save / "truth.parquet")
     # A link already below zero before the first forecast could not have been forecast: reported apart.
     first = fc["issued_at"].min()
     already = truth.filter(pl.col("crossed_at") <= first)
@@ -195,7 +218,7 @@ def backtest(
         truth.filter(pl.col("crossed_at").is_null() | (pl.col("crossed_at") > first)),
         horizon=timedelta(seconds=horizon_s),
         threshold=threshold,
-        min_lead_hours=parse_duration(min_lead) / 3600,
+        min_lead_hours=min_lead_s / 3600,
         end=stats["end"],
     )
     scores["already_below_zero_at_start"] = already.height
@@ -212,9 +235,19 @@ def backtest(
     base = scores["baseline"]
     for key, fmt in (("recall", ".3f"), ("precision", ".3f"), ("median_lead_hours", ".1f"), ("brier", ".4f")):
         table.add_row(key, _fmt(scores[key], fmt), _fmt(base[key], fmt))
-    for key in ("positives", "caught", "flagged", "true_flags"):
+    table.add_row(
+        "recall, crossings with a precursor",
+        _fmt(scores["recall_foreseeable"], ".3f"),
+        _fmt(base["recall_foreseeable"], ".3f"),
+    )
+    for key in ("positives", "positives_sudden", "caught", "flagged", "true_flags"):
         table.add_row(key, str(scores[key]), str(base[key]))
     out.print(table)
+    cols = ("link", "cause", "sudden", "crossed_at", "flagged_at", "lead_hours")
+    cross = Table(*cols, title="Links that crossed zero margin (sudden: a step inside the lead time)")
+    for row in scores["crossings"]:
+        cross.add_row(*("–" if row.get(c) is None else str(row.get(c)) for c in cols))
+    out.print(cross)
     out.print(
         f"{scores['links']} links, {scores['already_below_zero_at_start']} already below zero at the "
         f"first forecast; {stats['polls']} SNMP polls, {stats['samples']:,} samples, "

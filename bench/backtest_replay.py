@@ -1,0 +1,98 @@
+"""Re-run the analyzer on a backtest's recorded samples and score it again, without the SNMP path.
+
+``linkmargin backtest --save DIR`` keeps every sample the collector delivered (DIR/history) and the
+ground truth (DIR/truth.parquet). This replays that history into a fresh analyzer at the same
+forecast cadence, so an analyzer change can be scored in a fraction of the full run's time. The
+figures to report come from the full path (``linkmargin backtest``); this is a development tool.
+
+    python -m bench.backtest_replay DIR --scenario bench/backtest-21d-small.yaml [--analyze-every 12h]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import tempfile
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import polars as pl
+from ruamel.yaml import YAML
+
+from analyzer.analysis import analyze
+from analyzer.backtest import score_with_baseline
+from analyzer.state import LaneState
+from lab.physics.sim import FabricSim
+from lab.scenario import load_scenario
+from lab.truth import inventory as implied_inventory
+from linkmargin.cli.backtest import parse_duration
+from linkmargin.cli.wiring import spec_from_inventory
+from linkmargin.inventory import load_inventory
+from linkmargin.samples import conform
+
+
+def replay(save: Path, scenario: str, analyze_s: float, horizon_s: float, min_lead_s: float) -> dict:
+    """Scores of a fresh analyzer fed the recorded history, forecasting every ``analyze_s``."""
+    files = sorted(glob.glob(os.path.join(save, "history", "**", "*.parquet"), recursive=True))
+    hist = conform(pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")).sort("ts")
+    start = hist["ts"].min()
+    sc = replace(load_scenario(scenario), start=start)
+    with tempfile.TemporaryDirectory() as tmp:
+        inv_path = Path(tmp) / "inventory.yaml"
+        YAML().dump(implied_inventory(FabricSim(sc), secrets_dir=Path(tmp)), inv_path.open("w"))
+        os.environ.setdefault("LINKMARGIN_LAB_COMMUNITY", sc.community)
+        spec = spec_from_inventory(load_inventory(inv_path))
+    state = LaneState(spec)
+    end = start + timedelta(seconds=sc.duration_s)
+    forecasts, snaps = [], []
+    t = start + timedelta(seconds=analyze_s)
+    done = start
+    while t < end:
+        state.ingest(
+            hist.filter((pl.col("ts") > done) & (pl.col("ts") <= t))
+            if done > start
+            else hist.filter(pl.col("ts") <= t)
+        )
+        done = t
+        left = min(horizon_s, (end - t).total_seconds())
+        an = analyze(state, horizons={"H": left / 86400}, now=t)
+        issued, until = pl.lit(t).alias("issued_at"), pl.lit(t + timedelta(seconds=left)).alias("until")
+        forecasts.append(an.forecasts["H"].select("link", issued, pl.col("p_cross").alias("p"), until))
+        snaps.append(an.links.select("link", issued, "warn_margin_db", until))
+        t += timedelta(seconds=analyze_s)
+    truth = pl.read_parquet(save / "truth.parquet")
+    fc = pl.concat(forecasts)
+    fc.write_parquet(save / "forecasts-replay.parquet")
+    return score_with_baseline(
+        fc,
+        pl.concat(snaps),
+        truth.filter(pl.col("crossed_at").is_null() | (pl.col("crossed_at") > fc["issued_at"].min())),
+        horizon=timedelta(seconds=horizon_s),
+        min_lead_hours=min_lead_s / 3600,
+        end=end,
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("save", type=Path)
+    ap.add_argument("--scenario", required=True)
+    ap.add_argument("--analyze-every", default="12h")
+    ap.add_argument("--horizon", default="21d")
+    ap.add_argument("--min-lead", default="48h")
+    a = ap.parse_args()
+    scores = replay(
+        a.save,
+        a.scenario,
+        parse_duration(a.analyze_every),
+        parse_duration(a.horizon),
+        parse_duration(a.min_lead),
+    )
+    print(json.dumps(scores, default=str, indent=1))
+
+
+if __name__ == "__main__":
+    main()

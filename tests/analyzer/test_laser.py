@@ -1,0 +1,52 @@
+"""Laser aging from bias against its own temperature baseline: known rises, known thermal swings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analyzer.laser import AGING_RISE, bias_rise
+
+
+def _fleet(hours: int = 24 * 6, lanes: int = 40, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    t = np.arange(hours)
+    # module temperature: daily swing of +-5 C around a per-lane mean, plus reading noise
+    temp = 45 + rng.normal(0, 3, (lanes, 1)) + 5 * np.sin(2 * np.pi * t / 24)[None, :]
+    temp = temp + rng.normal(0, 0.2, temp.shape)
+    base = rng.uniform(6, 12, (lanes, 1))  # bias differs by lot and device
+    bias = base * (1 + 0.006 * (temp - 45)) + rng.normal(0, 0.02, temp.shape)
+    return bias, temp
+
+
+def test_thermal_swing_alone_is_not_aging() -> None:
+    bias, temp = _fleet()
+    rise = bias_rise(bias, temp)
+    assert np.all(np.abs(rise) < 0.01)  # the temperature fit takes the swing out
+    assert np.all(rise < AGING_RISE)
+
+
+def test_known_rise_is_recovered() -> None:
+    bias, temp = _fleet()
+    rises = np.linspace(0.0, 0.6, bias.shape[0])
+    bias[:, -20:] *= 1 + rises[:, None]  # the last 20 h run at a known fraction above baseline
+    got = bias_rise(bias, temp)
+    np.testing.assert_allclose(got, rises, atol=0.01)
+    clear = np.abs(rises - AGING_RISE) > 0.02  # away from the threshold the verdict is right
+    assert np.array_equal((got >= AGING_RISE)[clear], (rises >= AGING_RISE)[clear])
+
+
+def test_without_temperature_a_hot_afternoon_is_not_a_rise_of_aging_size() -> None:
+    bias, _ = _fleet()
+    rise = bias_rise(bias, None)
+    assert np.all(np.abs(rise) < 0.05)
+
+
+def test_too_little_history_or_no_bias_is_unknown() -> None:
+    bias, temp = _fleet(hours=50)
+    assert np.isnan(bias_rise(bias, temp)).all()  # 2 h of baseline before the guard
+    bias, temp = _fleet()
+    bias[3] = np.nan
+    bias[4] = 0.0  # a dark laser reports 0 mA
+    rise = bias_rise(bias, temp)
+    assert np.isnan(rise[3]) and np.isnan(rise[4])
+    assert np.isfinite(np.delete(rise, [3, 4])).all()
