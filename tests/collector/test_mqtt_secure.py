@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -269,3 +272,55 @@ def test_settings_repr_and_errors_hold_no_secret(tmp_path: Path, monkeypatch: py
     with pytest.raises(Exception, match="is not UTF-8 text") as err:
         MqttSettings(password_file=str(binary)).password()
     assert "xff" not in str(err.value)
+
+
+async def test_collect_cli_publishes_over_tls_with_password_file(
+    secure: SecureBroker, snmpd: int, tmp_path: Path
+) -> None:
+    """`linkmargin collect --config` end to end: snmpd -> collector -> TLS + password -> subscriber.
+
+    The password is in a file only: not in the daemon's argv, environment or output.
+    """
+    community = secret(tmp_path, "community", "public")
+    pw = secret(tmp_path, "mqtt-pass", PASSWORD)
+    cfg = tmp_path / "collector.yaml"
+    cfg.write_text(
+        f"""
+intervals: {{counters: 1, dom: 0, discovery: 3600}}
+credentials:
+  host-ro: {{version: 2c, community_file: {community}}}
+devices:
+  - {{name: host, address: 127.0.0.1, port: {snmpd}, credentials: host-ro, profile: if-mib}}
+bus:
+  kind: mqtt
+  host: 127.0.0.1
+  port: {secure.broker.port}
+  outbox_dir: {tmp_path / "outbox"}
+  username: {USER}
+  password_file: {pw}
+  tls: true
+  ca_file: {secure.pki.ca_cert}
+"""
+    )
+    consumer = analyzer_consumer()
+    sub = MqttSubscriber(secure.settings(pw), consumer, reconnect_s=0.1, max_backoff_s=0.5)
+    stop = asyncio.Event()
+    sub_task = asyncio.create_task(sub.run(stop))
+    await asyncio.wait_for(sub.subscribed.wait(), 5)
+    out = (tmp_path / "collect.out").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "linkmargin", "collect", "--config", str(cfg)], stdout=out, stderr=out
+    )
+    try:
+        await wait_until(lambda: consumer.batches >= 2, 9)
+        for part in ("cmdline", "environ"):
+            assert PASSWORD.encode() not in Path(f"/proc/{proc.pid}/{part}").read_bytes()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        out.close()
+        stop.set()
+        await asyncio.wait_for(sub_task, 5)
+    assert consumer.duplicates == 0 and consumer.state.samples_seen > 0
+    log_text = (tmp_path / "collect.out").read_text()
+    assert PASSWORD not in log_text and "Traceback" not in log_text, log_text
