@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from collector.config import ConfigError, load_config, run_config
 from collector.daemon import Collector
 from collector.poller import DeviceState, poll_group
 from collector.scheduler import Breaker
@@ -24,19 +25,22 @@ async def poll_once(
     return conform(pl.concat(frames))
 
 
-async def run_from_config(path: object, transport: str = "gufo") -> None:
-    """Run the daemon from a collector config file (see configs/collector.example.yaml)."""
-    from collector.config import run_config
+async def run_from_config(path: object, transport: str | None = None) -> None:
+    """Run the daemon from a collector config file (see configs/collector.example.yaml).
 
+    ``transport`` overrides the file's; raises :class:`ConfigError` (every problem) if it is invalid.
+    """
     await run_config(str(path), transport=transport)
 
 
 __all__ = [
     "Breaker",
     "Collector",
+    "ConfigError",
     "Credentials",
     "MqttPublisher",
     "Target",
+    "load_config",
     "poll_once",
     "run_from_config",
 ]

@@ -7,6 +7,7 @@ Each is started the way a user starts it (Debian's binaries, our config files), 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import shutil
 import signal
@@ -18,11 +19,17 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -194,22 +201,116 @@ def alertmanager(tmp: Path, config: Path, webhook_url: str | None = None) -> Ite
         proc.wait(10)
 
 
-class Mosquitto:
-    """A Mosquitto broker on 127.0.0.1 only, on one fixed free port, that can be killed and restarted."""
+@dataclass(frozen=True)
+class BrokerPki:
+    """A throwaway CA and a server certificate it signed (for 127.0.0.1 and localhost), as PEM files."""
 
-    def __init__(self, tmp: Path, persistence: bool = False) -> None:
+    ca_cert: Path
+    server_cert: Path
+    server_key: Path
+
+
+def make_test_pki(tmp: Path, name: str = "linkmargin-test") -> BrokerPki:
+    """Generate a CA and a server cert/key for 127.0.0.1 + localhost under ``tmp`` (EC P-256, 1 day).
+
+    Each call makes a new CA, so two calls give two CAs that do not trust each other's servers.
+    """
+    tmp.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+
+    def _cert(
+        subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey, signer: Any, ca: bool
+    ) -> x509.Certificate:
+        b = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if ca:
+            b = b.add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+            )
+        else:
+            b = b.add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.IPv4Address("127.0.0.1"))]
+                ),
+                critical=False,
+            ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        return b.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name} CA")])
+    ca = _cert(ca_name, ca_name, ca_key, ca_key, ca=True)
+    srv_key = ec.generate_private_key(ec.SECP256R1())
+    srv_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    srv = _cert(srv_name, ca_name, srv_key, ca_key, ca=False)
+    pki = BrokerPki(tmp / "ca.pem", tmp / "server.pem", tmp / "server.key")
+    pki.ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    pki.server_cert.write_bytes(srv.public_bytes(serialization.Encoding.PEM))
+    pki.server_key.write_bytes(
+        srv_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return pki
+
+
+def make_password_file(path: Path, users: dict[str, str]) -> Path:
+    """A Mosquitto password file for ``users``, hashed with ``mosquitto_passwd -U``.
+
+    The plain ``user:password`` lines are written to the file and hashed in place, so no password
+    is ever on a command line (``mosquitto_passwd -b`` would put it in argv).
+    """
+    binary = require_binary("mosquitto_passwd")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{u}:{p}\n" for u, p in users.items()))
+    path.chmod(0o600)
+    subprocess.run([binary, "-U", str(path)], check=True, capture_output=True, timeout=10)
+    return path
+
+
+class Mosquitto:
+    """A Mosquitto broker on 127.0.0.1 only, on one fixed free port, that can be killed and restarted.
+
+    ``tls`` makes the listener TLS-only (server cert from a :class:`BrokerPki`); ``password_file``
+    turns anonymous access off and requires one of its users.
+    """
+
+    def __init__(
+        self,
+        tmp: Path,
+        persistence: bool = False,
+        tls: BrokerPki | None = None,
+        password_file: Path | None = None,
+    ) -> None:
         self.binary = require_binary("mosquitto")
         self.tmp = tmp
         tmp.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.conf = tmp / "mosquitto.conf"
-        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true"]  # ops-stack.md 5b
+        lines = [f"listener {self.port} 127.0.0.1"]  # ops-stack.md 5b
+        if tls is not None:
+            lines += [f"cafile {tls.ca_cert}", f"certfile {tls.server_cert}", f"keyfile {tls.server_key}"]
+        if password_file is not None:
+            lines += [f"password_file {password_file}", "allow_anonymous false"]
+        else:
+            lines.append("allow_anonymous true")
+        if persistence or tls is not None or password_file is not None:
+            # as root mosquitto otherwise drops to user "mosquitto", who can neither write the test's
+            # tmp dir (persistence) nor read the key and password files in it (0700 / 0600)
+            lines.append("user root")
         if persistence:
-            # sessions and queued QoS 1 messages survive a kill; `user root` because as root mosquitto
-            # otherwise drops to user "mosquitto", who cannot write the test's tmp dir
+            # sessions and queued QoS 1 messages survive a kill
             (tmp / "db").mkdir(exist_ok=True)
             lines += [
-                "user root",
                 "persistence true",
                 f"persistence_location {tmp / 'db'}/",
                 "autosave_interval 1",
@@ -258,9 +359,14 @@ class Mosquitto:
 
 
 @contextmanager
-def mosquitto(tmp: Path, persistence: bool = False) -> Iterator[Mosquitto]:
+def mosquitto(
+    tmp: Path,
+    persistence: bool = False,
+    tls: BrokerPki | None = None,
+    password_file: Path | None = None,
+) -> Iterator[Mosquitto]:
     """Start Mosquitto on a free port of 127.0.0.1; yield it (``.port``, ``.kill()``, ``.restart()``)."""
-    broker = Mosquitto(tmp, persistence=persistence)
+    broker = Mosquitto(tmp, persistence=persistence, tls=tls, password_file=password_file)
     broker.start()
     try:
         yield broker

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import ssl
 import uuid
 from collections import defaultdict
 from pathlib import Path
@@ -25,6 +24,7 @@ import aiomqtt
 import polars as pl
 
 from linkmargin.bus import Publisher
+from linkmargin.mqtt import MqttConfigError, MqttSettings
 from linkmargin.wire import QOS, SampleBatch, encode_batch, samples_topic
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,14 @@ class Outbox:
 
 
 class MqttPublisher:
-    """A :class:`Publisher` over MQTT (aiomqtt, QoS 1) with a disk outbox; run :meth:`run` as a task."""
+    """A :class:`Publisher` over MQTT (aiomqtt, QoS 1) with a disk outbox; run :meth:`run` as a task.
+
+    A refused or failed connection (broker down, bad password, untrusted certificate, unreadable
+    secret file) never drops a batch: it stays in the outbox and the sender retries with backoff,
+    re-reading the password and CA files each time, so fixing them delivers the backlog without a
+    restart. Each new kind of failure is logged once at ERROR (``last_error`` holds it), naming the
+    broker and what failed, never the password.
+    """
 
     def __init__(
         self,
@@ -114,29 +121,47 @@ class MqttPublisher:
         max_messages: int = 100_000,
         username: str | None = None,
         password_file: str | None = None,
+        password_env: str | None = None,
         tls: bool = False,
         ca_file: str | None = None,
         identifier: str | None = None,
         reconnect_s: float = 0.5,
+        max_backoff_s: float = 10.0,
     ) -> None:
+        self.settings = MqttSettings(
+            host=host,
+            port=port,
+            username=username,
+            password_file=password_file,
+            password_env=password_env,
+            tls=tls,
+            ca_file=ca_file,
+        )
         self.host, self.port = host, port
         self.outbox = Outbox(outbox_dir, max_messages=max_messages)
-        self.username = username
-        self.password_file = password_file
-        self.tls = ssl.create_default_context(cafile=ca_file) if tls else None
         self.identifier = identifier or f"linkmargin-collector-{uuid.uuid4().hex[:8]}"
         self.reconnect_s = reconnect_s
+        self.max_backoff_s = max_backoff_s
         self._wake = asyncio.Event()
         self.delivered = 0
         self.connects = 0
+        self.failures = 0
+        self.last_error: str | None = None
 
     async def publish(self, topic: str, payload: bytes) -> None:
         """Queue a message durably; returns at once (delivery is the sender's job)."""
         self.outbox.append(topic, payload)
         self._wake.set()
 
-    def _password(self) -> str | None:
-        return Path(self.password_file).read_text().strip() if self.password_file else None
+    def _failed(self, exc: BaseException) -> None:
+        self.failures += 1
+        why = self.settings.explain(exc)
+        if why != self.last_error:
+            # once per kind of failure: a broker down for an hour must not flood the log
+            log.error("%s; %d batches kept in the outbox, retrying", why, len(self.outbox))
+        else:
+            log.debug("%s; %d queued", why, len(self.outbox))
+        self.last_error = why
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver the outbox in order until ``stop`` is set and the outbox is empty (or stop + no broker)."""
@@ -146,16 +171,15 @@ class MqttPublisher:
                 return
             try:
                 async with aiomqtt.Client(
-                    self.host,
-                    port=self.port,
-                    identifier=self.identifier,
-                    username=self.username,
-                    password=self._password(),
-                    tls_context=self.tls,
-                    timeout=5,
+                    **self.settings.client_kwargs(), identifier=self.identifier, timeout=5
                 ) as client:
                     self.connects += 1
                     backoff = self.reconnect_s
+                    if self.last_error is not None:
+                        log.info(
+                            "mqtt broker %s connected; %d queued", self.settings.broker, len(self.outbox)
+                        )
+                    self.last_error = None
                     while True:
                         msg = self.outbox.peek()
                         if msg is None:
@@ -168,11 +192,9 @@ class MqttPublisher:
                         await client.publish(msg[0], msg[1], qos=QOS)  # returns after PUBACK
                         self.outbox.ack()
                         self.delivered += 1
-            except aiomqtt.MqttError as exc:
-                log.info(
-                    "mqtt %s:%d unavailable (%s); %d queued", self.host, self.port, exc, len(self.outbox)
-                )
+            except (aiomqtt.MqttError, MqttConfigError) as exc:
+                self._failed(exc)
                 if stop.is_set():
                     return
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                backoff = min(backoff * 2, self.max_backoff_s)

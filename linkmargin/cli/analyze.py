@@ -115,6 +115,20 @@ def analyze(
     mqtt: Annotated[
         str | None, typer.Option("--mqtt", help="Broker host:port to subscribe to (shared subscription)")
     ] = None,
+    mqtt_username: Annotated[str | None, typer.Option("--mqtt-username", help="MQTT user name")] = None,
+    mqtt_password_file: Annotated[
+        Path | None, typer.Option("--mqtt-password-file", help="File holding the MQTT password")
+    ] = None,
+    mqtt_password_env: Annotated[
+        str | None, typer.Option("--mqtt-password-env", help="Env var holding the MQTT password")
+    ] = None,
+    mqtt_tls: Annotated[bool, typer.Option("--mqtt-tls", help="Connect to the broker with TLS")] = False,
+    mqtt_ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--mqtt-ca-file", help="CA certificates (PEM) to trust for --mqtt-tls (default: system)"
+        ),
+    ] = None,
     metrics_port: Annotated[
         int, typer.Option("--metrics-port", help="Serve /metrics on 127.0.0.1:PORT")
     ] = 9109,
@@ -127,10 +141,12 @@ def analyze(
     """Consume samples, keep per-lane state, serve forecasts on /metrics and publish risk events."""
     from prometheus_client import REGISTRY, start_http_server
 
-    from analyzer.consumer import BatchConsumer, shared_subscription
+    from analyzer.consumer import BatchConsumer
     from analyzer.events import RiskTracker
     from analyzer.exporter import AnalyzerCollector
-    from linkmargin.wire import SAMPLES_WILDCARD, encode_event
+    from analyzer.mqtt import MqttSubscriber
+    from linkmargin.mqtt import MqttSettings
+    from linkmargin.wire import encode_event
 
     horizons = {h: parse_horizon(h) for h in (horizon or ["7d", "21d"])}
     state = LaneState(_load_spec(spec, inventory))
@@ -145,20 +161,23 @@ def analyze(
     tracker = RiskTracker(main_h)
 
     async def loop() -> None:
-        client = None
+        sub: MqttSubscriber | None = None
+        sub_task: asyncio.Task[None] | None = None
+        stop = asyncio.Event()
         if mqtt:
-            import aiomqtt
-
-            host, _, port = mqtt.partition(":")
-            client = aiomqtt.Client(host, int(port or 1883), protocol=aiomqtt.ProtocolVersion.V5)
-            await client.__aenter__()
-            await client.subscribe(shared_subscription(SAMPLES_WILDCARD), qos=1)
-
-            async def pump() -> None:
-                async for m in client.messages:
-                    consumer.offer(bytes(m.payload))
-
-            asyncio.get_running_loop().create_task(pump())
+            host, _, port = mqtt.rpartition(":") if ":" in mqtt else (mqtt, "", "")
+            settings = MqttSettings(
+                host=host or "127.0.0.1",
+                port=int(port or (8883 if mqtt_tls else 1883)),
+                username=mqtt_username,
+                # the password itself is never an option: it would show in ps and shell history
+                password_file=str(mqtt_password_file) if mqtt_password_file else None,
+                password_env=mqtt_password_env,
+                tls=mqtt_tls or mqtt_ca_file is not None,
+                ca_file=str(mqtt_ca_file) if mqtt_ca_file else None,
+            )
+            sub = MqttSubscriber(settings, consumer)
+            sub_task = asyncio.get_running_loop().create_task(sub.run(stop))
         t_end = None if duration is None else asyncio.get_running_loop().time() + duration
         try:
             while True:
@@ -168,14 +187,15 @@ def analyze(
                     adv = advise(an, main_h)
                     collector.update(an, suspects=adv, samples_seen=state.samples_seen)
                     for ev in tracker.update(an.forecasts[main_h], links=an.links, advice=adv):
-                        if client is not None:
-                            await client.publish(ev.topic, encode_event(ev), qos=1)
+                        if sub is not None:
+                            await sub.publish(ev.topic, encode_event(ev))
                         typer.echo(ev.summary)
                 if t_end is not None and asyncio.get_running_loop().time() >= t_end:
                     return
                 await asyncio.sleep(every)
         finally:
-            if client is not None:
-                await client.__aexit__(None, None, None)
+            stop.set()
+            if sub_task is not None:
+                await asyncio.wait_for(sub_task, 10)
 
     asyncio.run(loop())

@@ -78,9 +78,20 @@ def collect(
     config: Path = typer.Option(
         ..., "--config", help="collector YAML config (configs/collector.example.yaml)"
     ),
-    transport: str = typer.Option("gufo", help="gufo | pysnmp"),
+    transport: str = typer.Option(None, help="gufo | pysnmp (default: the config's transport)"),
+    check: bool = typer.Option(False, "--check", help="only validate the config (exit 2 on errors)"),
 ) -> None:
     """Run the collector daemon: poll every configured device on its group schedules."""
-    from collector.api import run_from_config
+    from collector.api import ConfigError, load_config, run_from_config
 
+    try:
+        # checked before anything starts: every problem as FILE:LINE:COL: field: message, no traceback
+        load_config(config)
+    except ConfigError as exc:
+        for issue in exc.errors:
+            typer.echo(str(issue), err=True)
+        raise typer.Exit(2) from None
+    if check:
+        typer.echo(f"{config}: ok")
+        return
     asyncio.run(run_from_config(config, transport=transport))

@@ -8,83 +8,27 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
 from linkmargin.inventory.errors import InventoryError, InventoryIssue
 from linkmargin.inventory.models import Inventory
-from linkmargin.inventory.validate import Loc, loc_str, validate_document
+from linkmargin.inventory.validate import validate_document
+from linkmargin.yamlcheck import FileIssues, issues_at, plain, read_yaml
 
 __all__ = ["CSV_COLUMNS", "load_csv", "load_inventory", "load_yaml"]
-
-
-def _plain(node: Any) -> Any:
-    """ruamel round-trip nodes -> plain dicts, lists and aware datetimes."""
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, datetime):
-        return datetime(
-            node.year,
-            node.month,
-            node.day,
-            node.hour,
-            node.minute,
-            node.second,
-            node.microsecond,
-            node.tzinfo,
-        )
-    if isinstance(node, date):
-        return node.isoformat()  # a bare date has no time zone: validation will say so
-    return node
-
-
-def _locate(root: Any, loc: Loc, on_key: bool) -> tuple[int, int]:
-    """1-based (line, col) of the node at ``loc``, or of the deepest ancestor that exists."""
-    node = root
-    line, col = (getattr(root, "lc", None) and (root.lc.line, root.lc.col)) or (0, 0)
-    for i, part in enumerate(loc):
-        last = i == len(loc) - 1
-        if isinstance(node, CommentedMap) and part in node:
-            line, col = node.lc.key(part) if (last and on_key) else node.lc.value(part)
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            line, col = node.lc.item(part)
-            node = node[part]
-        else:
-            break
-    return line + 1, col + 1
 
 
 def load_yaml(path: str | Path) -> Inventory:
     """Load and validate a YAML inventory; raises InventoryError with every problem found."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InventoryError([InventoryIssue(name, 1, 1, "(file)", f"cannot read: {exc}")]) from None
-    try:
-        root = YAML(typ="rt").load(io.StringIO(text))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        msg = ": ".join(str(p) for p in (exc.context, exc.problem) if p) or str(exc)
-        raise InventoryError([InventoryIssue(name, line, col, "(yaml)", msg)]) from None
-    except YAMLError as exc:
-        raise InventoryError([InventoryIssue(name, 1, 1, "(yaml)", str(exc))]) from None
-    inv, problems = validate_document(_plain(root))
+        root = read_yaml(path)
+    except FileIssues as exc:
+        raise InventoryError(exc.errors) from None
+    inv, problems = validate_document(plain(root))
     if problems or inv is None:
-        issues = []
-        for loc, msg in problems:
-            line, col = _locate(root, loc, on_key=msg.startswith("unknown key"))
-            issues.append(InventoryIssue(name, line, col, loc_str(loc), msg))
-        raise InventoryError(issues)
+        raise InventoryError(issues_at(name, root, problems))
     return inv.model_copy(update={"source": name})
 
 

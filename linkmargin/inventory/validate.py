@@ -26,68 +26,19 @@ from linkmargin.inventory.models import (
     Link,
     Site,
 )
+from linkmargin.yamlcheck import Loc, Problem, loc_str, pydantic_problems
 
 __all__ = ["Loc", "Problem", "loc_str", "validate_document"]
 
-Loc = tuple[str | int, ...]
-Problem = tuple[Loc, str]
 M = TypeVar("M", bound=BaseModel)
 FUTURE_SLACK = timedelta(minutes=5)  # clock skew between the editor's machine and ours
-
-
-def loc_str(loc: Loc) -> str:
-    """``("links", 0, "fiber", "type")`` -> ``links[0].fiber.type``."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(root)"
-
-
-def _fields(model: type[BaseModel]) -> list[str]:
-    return list(model.model_fields)
-
-
-def _pyd_problems(err: ValidationError, prefix: Loc, model: type[BaseModel], data: Any) -> list[Problem]:
-    out: list[Problem] = []
-    for e in err.errors():
-        loc: Loc = prefix + tuple(e["loc"])
-        typ = e["type"]
-        if typ == "extra_forbidden":
-            key = str(e["loc"][-1]) if e["loc"] else "?"
-            owner = _owner_model(model, tuple(e["loc"][:-1]))
-            hint = difflib.get_close_matches(key, _fields(owner), n=1) if owner else []
-            msg = f"unknown key {key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-        elif typ == "missing":
-            msg = f"missing required key {e['loc'][-1]!r}"
-        elif typ == "value_error":
-            msg = str(e["msg"]).removeprefix("Value error, ")
-        else:
-            msg = f"{e['msg']}, got {e['input']!r}" if typ.startswith("literal") else str(e["msg"])
-        out.append((loc, msg))
-    return out
-
-
-def _owner_model(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class that owns the key at ``loc`` (walks field annotations)."""
-    cur: Any = model
-    for part in loc:
-        if isinstance(part, int) or not (isinstance(cur, type) and issubclass(cur, BaseModel)):
-            continue
-        f = cur.model_fields.get(part)
-        if f is None:
-            return None
-        ann = f.annotation
-        args = getattr(ann, "__args__", ())
-        cand = [a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
-        cur = cand[0] if cand else None
-    return cur if isinstance(cur, type) and issubclass(cur, BaseModel) else None
 
 
 def _validate_piece(model: type[BaseModel], data: Any, loc: Loc, out: list[Problem]) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        out.extend(_pyd_problems(err, loc, model, data))
+        out.extend(pydantic_problems(err, loc, model, show_input=False))
         return None
 
 

@@ -1,0 +1,116 @@
+"""The analyzer's MQTT side: subscribe to sample batches (QoS 1, MQTT 5 shared subscription) and
+publish events, over TLS and with a password from a file or env var (:class:`MqttSettings`).
+
+The connection is kept up by :meth:`MqttSubscriber.run`: a refused or failed connection is logged
+once per kind of failure (broker, what failed; never the password) and retried with backoff,
+re-reading the secret and CA files each time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+
+import aiomqtt
+
+from analyzer.consumer import BatchConsumer, shared_subscription
+from linkmargin.mqtt import MqttConfigError, MqttSettings
+from linkmargin.wire import QOS, SAMPLES_WILDCARD
+
+log = logging.getLogger(__name__)
+
+__all__ = ["MqttSubscriber"]
+
+
+class MqttSubscriber:
+    """Feeds a :class:`BatchConsumer` from the broker; also publishes (events) while connected."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        consumer: BatchConsumer,
+        *,
+        topic: str | None = None,
+        identifier: str | None = None,
+        reconnect_s: float = 0.5,
+        max_backoff_s: float = 10.0,
+    ) -> None:
+        self.settings = settings
+        self.consumer = consumer
+        self.topic = topic or shared_subscription(SAMPLES_WILDCARD)
+        self.identifier = identifier or f"linkmargin-analyzer-{uuid.uuid4().hex[:8]}"
+        self.reconnect_s = reconnect_s
+        self.max_backoff_s = max_backoff_s
+        self.subscribed = asyncio.Event()  # set while a subscription is live
+        self.connects = 0
+        self.last_error: str | None = None
+        self._client: aiomqtt.Client | None = None
+
+    async def publish(self, topic: str, payload: bytes) -> bool:
+        """Publish with QoS 1 if connected; False (and a log line) when the broker is unreachable."""
+        client = self._client
+        if client is None:
+            log.warning(
+                "mqtt broker %s not connected; event on %s not published", self.settings.broker, topic
+            )
+            return False
+        try:
+            await client.publish(topic, payload, qos=QOS)
+        except aiomqtt.MqttError as exc:
+            log.warning("%s; event on %s not published", self.settings.explain(exc), topic)
+            return False
+        return True
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Subscribe and feed the consumer until ``stop`` is set, reconnecting after failures."""
+        backoff = self.reconnect_s
+        while not stop.is_set():
+            try:
+                async with aiomqtt.Client(
+                    **self.settings.client_kwargs(),
+                    identifier=self.identifier,
+                    protocol=aiomqtt.ProtocolVersion.V5,  # shared subscriptions are MQTT 5
+                    timeout=5,
+                ) as client:
+                    await client.subscribe(self.topic, qos=QOS)
+                    self.connects += 1
+                    backoff = self.reconnect_s
+                    if self.last_error is not None:
+                        log.info("mqtt broker %s connected", self.settings.broker)
+                    self.last_error = None
+                    self._client = client
+                    self.subscribed.set()
+                    await self._pump(client, stop)
+            except (aiomqtt.MqttError, MqttConfigError) as exc:
+                why = self.settings.explain(exc)
+                if why != self.last_error:
+                    log.error("%s; retrying", why)
+                self.last_error = why
+            finally:
+                self._client = None
+                self.subscribed.clear()
+            if stop.is_set():
+                break
+            with contextlib.suppress(TimeoutError):  # the backoff ran out: try again
+                await asyncio.wait_for(stop.wait(), backoff)
+            backoff = min(backoff * 2, self.max_backoff_s)
+        self.consumer.flush()
+
+    async def _pump(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
+        """Offer every message to the consumer until ``stop`` (returns) or a connection error (raises)."""
+        messages = aiter(client.messages)
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            while True:
+                nxt = asyncio.ensure_future(anext(messages))
+                done, _ = await asyncio.wait({nxt, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if nxt not in done:
+                    nxt.cancel()
+                    return
+                payload = nxt.result().payload
+                # paho hands received payloads as bytes; anything else cannot be a wire batch
+                self.consumer.offer(bytes(payload) if isinstance(payload, bytes | bytearray) else b"")
+        finally:
+            stopping.cancel()
