@@ -15,7 +15,7 @@ import polars as pl
 
 from analyzer.cohorts import CohortModel, fit_cohorts, mating_outcomes, shrink_drift
 from analyzer.forecast import LaneForecast, forecast_lanes
-from analyzer.laser import bias_rise
+from analyzer.laser import AGING_RISE, bias_rise
 from analyzer.margin import DB_PER_DECADE, lane_margins, link_margins
 from analyzer.spec import MATING_KINDS
 from analyzer.state import LaneState
@@ -110,7 +110,9 @@ def analyze(
         coh["cohort_tau"].fill_null(0.0).to_numpy(),
         prior_se,
     )
-    shrunk, shrunk_sd, onset = recent_onset(rx, temp, pairs, shrunk, shrunk_sd)
+    with np.errstate(invalid="ignore"):
+        aging = np.nan_to_num(rise, nan=0.0) >= AGING_RISE
+    shrunk, shrunk_sd, onset = recent_onset(rx, temp, pairs, shrunk, shrunk_sd, evidence=aging)
     lanes = pl.concat([base, coh.select("family", "termination")], how="horizontal").with_columns(
         pl.Series("recent_onset", onset),
         pl.Series("drift_db_per_day", fit.drift_db_per_day),

@@ -3,12 +3,14 @@
 Inputs, both polars frames:
 - forecasts: one row per (link, issued_at) with ``p`` = the forecast probability that the link
   crosses zero margin or the FEC limit within the horizon after ``issued_at``;
-- truth: one row per link with ``crossed_at`` (null when it never crossed in the run).
+- truth: one row per link with ``crossed_at`` (null when it never crossed in the run); optionally
+  ``last_below_at`` (the last time it was below zero), ``sudden`` and ``cause``.
 
 A link is *flagged* at the first issue time its ``p`` reaches ``threshold``. Positives are links
 that cross within ``horizon`` of the first forecast; a positive counts as caught when it was flagged
-at least ``min_lead_hours`` before it crossed. Precision is over every flagged link (flagged and
-crossing within the horizon of the flag). Brier is over every (link, issue time) whose outcome
+at least ``min_lead_hours`` before it crossed; with ``sudden``, the recall over crossings that had a
+precursor is reported too. Precision is over every flagged link: a flag is right when the link is
+below zero at some time inside the flag's window. Brier is over every (link, issue time) whose outcome
 window ended before ``end`` (or that crossed inside it).
 
 :func:`threshold_baseline` turns margin snapshots into the forecast every peer effectively makes:
@@ -43,7 +45,8 @@ def score(
     fc = forecasts.select("link", "issued_at", pl.col("p").cast(pl.Float64), until).drop_nulls("p")
     t0: datetime = fc["issued_at"].min()  # type: ignore[assignment]
     last: datetime = fc["until"].max()  # type: ignore[assignment]
-    tr = truth.select("link", "crossed_at", *[c for c in ("cause", "sudden") if c in truth.columns])
+    extra = [c for c in ("cause", "sudden", "last_below_at") if c in truth.columns]
+    tr = truth.select("link", "crossed_at", *extra)
     flags = (
         fc.filter(pl.col("p") >= threshold)
         .sort("issued_at")
@@ -59,10 +62,16 @@ def score(
     lead_h = (pl.col("crossed_at") - pl.col("flagged_at")).dt.total_seconds() / 3600.0
     caught = pos.filter(pl.col("flagged_at").is_not_null() & (lead_h >= min_lead_hours))
     flagged = j.filter(pl.col("flagged_at").is_not_null())
+    # a flag is right when the link is below zero at some time between the flag and the end of its
+    # window; with ``last_below_at`` that includes a link already below zero when flagged (a late
+    # alarm, not a false one)
+    still_below = (
+        pl.col("last_below_at") >= pl.col("flagged_at")
+        if "last_below_at" in tr.columns
+        else pl.col("crossed_at") >= pl.col("flagged_at")
+    )
     good_flags = flagged.filter(
-        pl.col("crossed_at").is_not_null()
-        & (pl.col("crossed_at") >= pl.col("flagged_at"))
-        & (pl.col("crossed_at") <= pl.col("flag_until"))
+        pl.col("crossed_at").is_not_null() & still_below & (pl.col("crossed_at") <= pl.col("flag_until"))
     )
     # outcome of each forecast: crossing inside (issued_at, until]
     ob = fc.join(tr, on="link", how="left").with_columns(

@@ -178,17 +178,29 @@ def recent_onset(
     *,
     hours: int = RECENT_HOURS,
     min_rate: float = 0.05,
+    min_change_db: float = 0.3,
     z: float = 4.0,
+    evidence: np.ndarray | None = None,
+    z_evidence: float = 2.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Replace a lane's drift by its recent slope where the last ``hours`` fall much faster.
 
     A laser starting to fail or a gel point starting to creep shows as a slope in the last days that
     the whole-history fit (and its shrinkage toward the cohort) dilutes. Steps inside the window are
-    fitted apart, so a contamination step is not mistaken for a slope. Returns (drift, sd, onset).
+    fitted apart, so a contamination step is not mistaken for a slope. Lanes where ``evidence`` is true
+    have an independent reason to decline (the far-end laser is aging): they need only
+    ``z_evidence`` standard errors, and with less history than the window, its second half will do.
+    Returns (drift, sd, onset).
     """
     n_lanes, n_hours = y.shape
     onset = np.zeros(n_lanes, dtype=bool)
+    eligible = np.ones(n_lanes, dtype=bool)
     if n_hours < hours:
+        # a shorter window mistakes a day's thermal and load swing for a slope: only lanes with
+        # independent evidence get one
+        hours = n_hours // 2
+        eligible = np.zeros(n_lanes, dtype=bool) if evidence is None else evidence.astype(bool)
+    if hours < 12 or not eligible.any():
         return drift, drift_sd, onset
     off = n_hours - hours
     inside = [(li, hi - off) for li, hi in steps if hi > off]
@@ -196,6 +208,19 @@ def recent_onset(
     t = None if temp is None or not temp.size else temp[:, off:]
     rec = fit_trends(y[:, off:], t, steps=design, iters=4)
     r, se = rec.drift_db_per_day, rec.drift_se
+    ev = np.zeros(n_lanes, dtype=bool) if evidence is None else evidence.astype(bool)
+    zz = np.where(ev, z_evidence, z)
+    # the decline across the window must be one the DOM can resolve: three steps of the coarsest
+    # resolution agents report (0.1 dB) without other evidence; the standard error of a slope
+    # through quantized readings is too optimistic to stand alone
+    resolvable = -r * hours / 24.0 >= np.where(ev, min_change_db / 3.0, min_change_db)
     with np.errstate(invalid="ignore"):
-        onset = np.isfinite(r) & np.isfinite(se) & (r < -min_rate) & (r + z * se < drift)
+        onset = (
+            eligible
+            & np.isfinite(r)
+            & np.isfinite(se)
+            & (r < -min_rate)
+            & resolvable
+            & (r + zz * se < drift)
+        )
     return np.where(onset, r, drift), np.where(onset, se, drift_sd), onset

@@ -55,12 +55,12 @@ def parse_duration(text: str) -> float:
 
 
 def truth_crossings(sim: FabricSim, step_s: float) -> pl.DataFrame:
-    """Per link, the first time any lane's true margin goes below zero (null if never)."""
+    """Per link, the first and the last time any lane's true margin is below zero (null if never)."""
     lanes = run_truth(sim, step_s=step_s)
     crossed = (
         lanes.filter(pl.col("margin_db").is_finite() & (pl.col("margin_db") < 0))
         .group_by("link_id")
-        .agg(pl.col("t").min().alias("crossed_at"))
+        .agg(pl.col("t").min().alias("crossed_at"), pl.col("t").max().alias("last_below_at"))
     )
     links = lanes.select(pl.col("link_id").unique())
     return links.join(crossed, on="link_id", how="left").rename({"link_id": "link"})

@@ -76,16 +76,19 @@ class LabRun:
 
 
 def replay_in_past(sc: Scenario, now: datetime | None = None) -> Scenario:
-    """Move a scenario whose end lies in the future so that it ends now (to the hour).
+    """Move a scenario whose end lies in the future back by whole days, so that it ends by now.
 
     The implied inventory records every mating of the run, and an inventory may not hold events
-    in the future; events are offsets from the start, so the physics does not change.
+    in the future; events are offsets from the start, so the physics does not change. Whole days
+    keep the start's time of day, so the daily thermal cycle (and every result) is the same
+    whatever the hour the demo or a test is started at.
     """
     now = now or datetime.now(UTC)
-    if sc.start + timedelta(seconds=sc.duration_s) <= now:
+    end = sc.start + timedelta(seconds=sc.duration_s)
+    if end <= now:
         return sc
-    start = (now - timedelta(seconds=sc.duration_s)).replace(minute=0, second=0, microsecond=0)
-    return replace(sc, start=start)
+    days = -(-(end - now) // timedelta(days=1))  # ceiling
+    return replace(sc, start=sc.start - timedelta(days=days))
 
 
 @asynccontextmanager

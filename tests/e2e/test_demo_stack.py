@@ -74,7 +74,8 @@ def test_demo_feeds_prometheus_alertmanager_and_every_dashboard(tmp_path: Path) 
             prom.wait_for('linkmargin_risk_probability{horizon="21d"}', timeout=90)
             one = rx[0]["metric"]
             subst = {"$horizon": "21d", "$device": one["device"], "$port": one["port"]}
-            # The demo's contaminated trunk (2 dB at 6 h) must page, routed by our own config.
+            # The links the demo drives toward zero margin (a failing laser, dirty re-matings of a field
+            # point) must page as a forecast risk, routed by our own config.
             received = hook.wait(
                 lambda path, body: any(
                     a["labels"].get("alertname") == "LinkMarginForecastRisk" for a in body.get("alerts", [])
