@@ -216,11 +216,6 @@ def recent_onset(
     resolvable = -r * hours / 24.0 >= np.where(ev, min_change_db / 3.0, min_change_db)
     with np.errstate(invalid="ignore"):
         onset = (
-            eligible
-            & np.isfinite(r)
-            & np.isfinite(se)
-            & (r < -min_rate)
-            & resolvable
-            & (r + zz * se < drift)
+            eligible & np.isfinite(r) & np.isfinite(se) & (r < -min_rate) & resolvable & (r + zz * se < drift)
         )
     return np.where(onset, r, drift), np.where(onset, se, drift_sd), onset
