@@ -141,3 +141,28 @@ def score_with_baseline(
     out = score(forecasts, truth, horizon=horizon, **kw)
     out["baseline"] = score(threshold_baseline(snapshots), truth, horizon=horizon, **kw)
     return out
+
+
+def cohort_recovery(cohorts: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """The analyzer's cohort estimates beside the true values, and whether each interval covers them.
+
+    ``cohorts`` is :attr:`analyzer.cohorts.CohortModel.table`; ``truth`` has family, termination,
+    p_step and step_db (true probability of a loss step per mating and its mean size).
+    """
+    est = cohorts.filter(pl.col("family") != "*").select(
+        "family", "termination", "matings", "steps", "p_step", "p_step_lo", "p_step_hi",
+        "step_db", "step_db_lo", "step_db_hi",
+    )  # fmt: skip
+    tr = truth.select("family", "termination", pl.col("p_step").alias("true_p_step"),
+                      pl.col("step_db").alias("true_step_db"))  # fmt: skip
+    return (
+        tr.join(est, on=["family", "termination"], how="left")
+        .with_columns(
+            pl.col("true_p_step").is_between(pl.col("p_step_lo"), pl.col("p_step_hi")).alias("p_covered"),
+            # with fewer than two steps there is no interval on the size: nothing to check
+            pl.when(pl.col("step_db_lo").is_not_nan() & pl.col("step_db_hi").is_not_nan())
+            .then(pl.col("true_step_db").is_between(pl.col("step_db_lo"), pl.col("step_db_hi")))
+            .alias("step_covered"),
+        )
+        .sort("family", "termination")
+    )

@@ -23,10 +23,11 @@ import polars as pl
 from ruamel.yaml import YAML
 
 from analyzer.analysis import analyze
-from analyzer.backtest import score_with_baseline
+from analyzer.backtest import cohort_recovery, score_with_baseline
 from analyzer.state import LaneState
 from lab.physics.sim import FabricSim
 from lab.scenario import load_scenario
+from lab.truth import cohort_truth
 from lab.truth import inventory as implied_inventory
 from linkmargin.cli.backtest import parse_duration
 from linkmargin.cli.wiring import spec_from_inventory
@@ -66,7 +67,7 @@ def replay(save: Path, scenario: str, analyze_s: float, horizon_s: float, min_le
     truth = pl.read_parquet(save / "truth.parquet")
     fc = pl.concat(forecasts)
     fc.write_parquet(save / "forecasts-replay.parquet")
-    return score_with_baseline(
+    scores = score_with_baseline(
         fc,
         pl.concat(snaps),
         truth.filter(pl.col("crossed_at").is_null() | (pl.col("crossed_at") > fc["issued_at"].min())),
@@ -74,6 +75,8 @@ def replay(save: Path, scenario: str, analyze_s: float, horizon_s: float, min_le
         min_lead_hours=min_lead_s / 3600,
         end=end,
     )
+    scores["cohorts"] = cohort_recovery(an.cohorts.table, cohort_truth(FabricSim(sc))).to_dicts()
+    return scores
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from lab.physics.events import KINDS
 from lab.physics.fleet import MAX_LANES
 from lab.physics.sim import OPER_UP, FabricSim
+from linkmargin.catalog import connector
 
 INVENTORY_EVENT_KIND = {"mate": "mated", "clean": "cleaned", "reterminate": "terminated"}
 INSTALLED_DAYS_BEFORE = (
@@ -225,3 +226,41 @@ def crossing_causes(sim: FabricSim, crossings: pl.DataFrame, lead_s: float) -> p
         else:
             rows.append((link, "drift", False))
     return pl.DataFrame(rows, schema={"link": pl.Utf8, "cause": pl.Utf8, "sudden": pl.Boolean}, orient="row")
+
+
+def cohort_truth(sim: FabricSim) -> pl.DataFrame:
+    """The lab's true mating behaviour per connector cohort (catalog family x termination).
+
+    ``p_step``: probability that a mating leaves a contamination step; ``step_db``: the step's mean
+    size (the lab draws median x lognormal(0, 0.6), clipped to 0.5-4 dB, as in
+    :func:`lab.physics.events.build_events`); computed by quadrature, not sampled. ``points``: how
+    many points of the cohort the fleet has. Splices are never mated in the lab and are left out.
+    """
+    f = sim.fleet
+    z = np.linspace(-8.0, 8.0, 4001)
+    w = np.exp(-0.5 * z * z)
+    w /= w.sum()
+    rows: dict[tuple[str, str], list[float]] = {}
+    for p, ctype in enumerate(f.point_type):
+        cat = connector(ctype)
+        if cat.is_splice:
+            continue
+        key = (cat.family, f.point_termination[p])
+        mean_step = float((np.clip(f.point_step_median[p] * np.exp(0.6 * z), 0.5, 4.0) * w).sum())
+        rows.setdefault(key, []).append(float(f.point_p_dirty[p]))
+        rows[key].append(mean_step)
+    out = []
+    for (family, term), vals in sorted(rows.items()):
+        p_dirty, steps = np.array(vals[0::2]), np.array(vals[1::2])
+        out.append((family, term, float(p_dirty.mean()), float(steps.mean()), len(p_dirty)))
+    return pl.DataFrame(
+        out,
+        schema={
+            "family": pl.Utf8,
+            "termination": pl.Utf8,
+            "p_step": pl.Float64,
+            "step_db": pl.Float64,
+            "points": pl.Int64,
+        },
+        orient="row",
+    )

@@ -26,7 +26,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from analyzer.analysis import analyze as run_analysis
-from analyzer.backtest import score_with_baseline
+from analyzer.backtest import cohort_recovery, score_with_baseline
 from analyzer.consumer import BatchConsumer
 from analyzer.state import LaneState
 from collector.scheduler import Scheduler
@@ -35,7 +35,7 @@ from collector.sinks import Sink, fanout
 from collector.sinks.bus import BusSink
 from collector.sinks.parquet import ParquetSink
 from lab.physics.sim import FabricSim
-from lab.truth import crossing_causes, run_truth
+from lab.truth import cohort_truth, crossing_causes, run_truth
 from linkmargin.bus import InProcessBus
 from linkmargin.cli.app import app
 from linkmargin.cli.harness import lab_run
@@ -105,6 +105,7 @@ async def run_backtest(
         every = max(1, round(analyze_s / step_s))
         forecasts: list[pl.DataFrame] = []
         snapshots: list[pl.DataFrame] = []
+        cohorts = pl.DataFrame()
         t0 = time.perf_counter()
         with Progress(
             TextColumn("[bold]backtest[/] {task.description}"),
@@ -146,6 +147,7 @@ async def run_backtest(
                     an.forecasts[label].select("link", issued, pl.col("p_cross").alias("p"), until)
                 )
                 snapshots.append(an.links.select("link", issued, "warn_margin_db", until))
+                cohorts = an.cohorts.table
         await bus.close()
         await consume
         if parquet is not None:
@@ -159,6 +161,7 @@ async def run_backtest(
             "start": lab.scenario.start,
             "end": lab.scenario.start + timedelta(seconds=duration),
             "sim": FabricSim(lab.scenario),
+            "cohorts": cohorts,
         }
     fc = pl.concat(forecasts) if forecasts else pl.DataFrame()
     snaps = pl.concat(snapshots) if snapshots else pl.DataFrame()
@@ -222,6 +225,9 @@ def backtest(
         end=stats["end"],
     )
     scores["already_below_zero_at_start"] = already.height
+    # the last forecast's cohort estimates against the lab's true mating behaviour
+    recovery = cohort_recovery(stats.pop("cohorts"), cohort_truth(sim))
+    scores["cohorts"] = recovery.to_dicts()
     scores["links"] = truth.height
     scores["run"] = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in stats.items()}
     if as_json:
@@ -248,6 +254,20 @@ def backtest(
     for row in scores["crossings"]:
         cross.add_row(*("–" if row.get(c) is None else str(row.get(c)) for c in cols))
     out.print(cross)
+    coh = Table(title="Cohorts: estimate [95 % interval] vs the lab's truth")
+    for col in ("family", "termination", "matings", "P(step) per mating", "true", "step dB", "true dB"):
+        coh.add_column(col)
+    for r in scores["cohorts"]:
+        coh.add_row(
+            r["family"],
+            r["termination"],
+            str(r["matings"]),
+            f"{_fmt(r['p_step'], '.3f')} [{_fmt(r['p_step_lo'], '.3f')}, {_fmt(r['p_step_hi'], '.3f')}]",
+            f"{r['true_p_step']:.3f} {'ok' if r['p_covered'] else 'MISSED'}",
+            f"{_fmt(r['step_db'], '.2f')} [{_fmt(r['step_db_lo'], '.2f')}, {_fmt(r['step_db_hi'], '.2f')}]",
+            f"{r['true_step_db']:.2f} {({True: 'ok', False: 'MISSED', None: '–'})[r['step_covered']]}",
+        )
+    out.print(coh)
     out.print(
         f"{scores['links']} links, {scores['already_below_zero_at_start']} already below zero at the "
         f"first forecast; {stats['polls']} SNMP polls, {stats['samples']:,} samples, "
