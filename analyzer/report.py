@@ -102,13 +102,20 @@ def render(table: pl.DataFrame, label: str, console: Console | None = None, limi
             f(p, ".2f"),
             f(r["margin_now_db"]),
             f"{f(r['forecast_db'])} [{f(r['forecast_lo_db'])}, {f(r['forecast_hi_db'])}]",
-            f(r["days_to_cross"], ".1f"),
+            _days(r["days_to_cross"]),
             f(r["drift_db_per_day"], "+.3f"),
             r["cause"] or "",
             r["action"] or "",
             style=style,
         )
     console.print(tab)
+
+
+def _days(d: float | None) -> str:
+    """Days to zero margin as a person reads it: beyond a year the extrapolation means nothing."""
+    if d is None or not np.isfinite(d):
+        return "-"
+    return "> 1 y" if d > 365 else format(d, ".1f")
 
 
 def to_json(table: pl.DataFrame, *, horizon: str, generated_at: datetime | None = None) -> str:
