@@ -158,7 +158,10 @@ def cohort_recovery(cohorts: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
     return (
         tr.join(est, on=["family", "termination"], how="left")
         .with_columns(
-            pl.col("true_p_step").is_between(pl.col("p_step_lo"), pl.col("p_step_hi")).alias("p_covered"),
+            # a cohort with no observed mating shows only the prior: nothing to check
+            pl.when(pl.col("matings").fill_null(0) > 0)
+            .then(pl.col("true_p_step").is_between(pl.col("p_step_lo"), pl.col("p_step_hi")))
+            .alias("p_covered"),
             # with fewer than two steps there is no interval on the size: nothing to check
             pl.when(pl.col("step_db_lo").is_not_nan() & pl.col("step_db_hi").is_not_nan())
             .then(pl.col("true_step_db").is_between(pl.col("step_db_lo"), pl.col("step_db_hi")))

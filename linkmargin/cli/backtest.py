@@ -263,9 +263,9 @@ def backtest(
             r["termination"],
             str(r["matings"]),
             f"{_fmt(r['p_step'], '.3f')} [{_fmt(r['p_step_lo'], '.3f')}, {_fmt(r['p_step_hi'], '.3f')}]",
-            f"{r['true_p_step']:.3f} {'ok' if r['p_covered'] else 'MISSED'}",
+            f"{r['true_p_step']:.3f} {_COVERED[r['p_covered']]}",
             f"{_fmt(r['step_db'], '.2f')} [{_fmt(r['step_db_lo'], '.2f')}, {_fmt(r['step_db_hi'], '.2f')}]",
-            f"{r['true_step_db']:.2f} {({True: 'ok', False: 'MISSED', None: '–'})[r['step_covered']]}",
+            f"{r['true_step_db']:.2f} {_COVERED[r['step_covered']]}",
         )
     out.print(coh)
     out.print(
@@ -273,6 +273,9 @@ def backtest(
         f"first forecast; {stats['polls']} SNMP polls, {stats['samples']:,} samples, "
         f"{stats['wall_seconds']} s wall"
     )
+
+
+_COVERED = {True: "inside", False: "OUTSIDE", None: "–"}
 
 
 def _fmt(v: float | None, fmt: str) -> str:

@@ -102,4 +102,5 @@ def test_cohort_coverage_is_judged_on_the_intervals() -> None:
     assert r["MTP"]["p_covered"] is True and r["MTP"]["step_covered"] is False  # 1.2 > 1.1
     assert r["MMC-field"]["p_covered"] is False and r["MMC-field"]["step_covered"] is True  # 0.5 > 0.4
     assert r["LC"]["matings"] is None  # a cohort the analyzer never saw is listed, not dropped
+    assert r["LC"]["p_covered"] is None and r["LC"]["step_covered"] is None
     assert not math.isnan(r["MTP"]["true_step_db"])
