@@ -14,7 +14,6 @@ from typing import Any, Final
 import polars as pl
 
 from analyzer.analysis import Analysis
-from analyzer.laser import AGING_RISE
 
 Evidence = dict[str, Any]
 
@@ -37,8 +36,7 @@ def _drifting(e: Evidence) -> bool:
 
 def _laser_aging(e: Evidence) -> bool:
     """The far-end laser is aging: bias well above its own baseline, or output falling as bias climbs."""
-    rise = e["bias_rise"]
-    if rise is not None and rise == rise and rise >= AGING_RISE:
+    if e["laser_failing"]:
         return True
     return (e["tx_drift"] or 0) < -0.05 and (e["bias_drift"] or 0) > 0
 
@@ -53,7 +51,8 @@ RULES: Final[tuple[Rule, ...]] = (
         _laser_aging,
         lambda e: f"replace the optic at {e['far_device']} {e['far_port']}",
         lambda e: (
-            f"far-end bias {_f(e['bias_rise'], '+.0%')} over its own baseline, "
+            f"far-end bias {_f(e['bias_rise'], '+.0%')} over its own baseline"
+            f" (climbing {_f(e['bias_climb'], '+.0%')}/day), "
             f"Tx {_f(e['tx_drift'], '+.3f')} dB/day, bias {_f(e['bias_drift'], '+.3f')} mA/day"
         ),
     ),
@@ -136,6 +135,8 @@ def gather_evidence(analysis: Analysis, links: list[str]) -> list[Evidence]:
             "tx_drift": row["tx_drift_db_per_day"],
             "bias_drift": row["bias_drift_ma_per_day"],
             "bias_rise": row["far_bias_rise"],
+            "bias_climb": row["far_bias_climb_per_day"],
+            "laser_failing": bool(row["laser_failing"]),
             "drift": row["drift_shrunk"],
             "drift_sd": row["drift_shrunk_sd"],
             "excess_loss": row["excess_loss_db"],

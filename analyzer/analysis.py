@@ -15,7 +15,7 @@ import polars as pl
 
 from analyzer.cohorts import CohortModel, fit_cohorts, mating_outcomes, shrink_drift
 from analyzer.forecast import LaneForecast, forecast_lanes
-from analyzer.laser import AGING_RISE, bias_rise
+from analyzer.laser import bias_climb, decline_prior, failing, relative_bias
 from analyzer.margin import DB_PER_DECADE, lane_margins, link_margins
 from analyzer.spec import MATING_KINDS
 from analyzer.state import LaneState
@@ -89,7 +89,10 @@ def analyze(
         hours=(int(hours[0]), int(hours[-1])) if hours.size else None,
     )
     tx_fit, bias_fit = fit_trends(tx, None, iters=4), fit_trends(bias, None, iters=4)
-    rise = bias_rise(bias, far_temp)
+    rel_bias = relative_bias(bias, far_temp)
+    with _quiet():
+        rise = np.nanmean(rel_bias[:, -6:], axis=1) if rel_bias.shape[1] else np.full(rx.shape[0], np.nan)
+    climb = bias_climb(rel_bias)
     with _quiet():
         temp_sd = np.nanstd(temp, axis=1) if temp.size else np.full(rx.shape[0], np.nan)
 
@@ -110,9 +113,14 @@ def analyze(
         coh["cohort_tau"].fill_null(0.0).to_numpy(),
         prior_se,
     )
-    with np.errstate(invalid="ignore"):
-        aging = np.nan_to_num(rise, nan=0.0) >= AGING_RISE
-    shrunk, shrunk_sd, onset = recent_onset(rx, temp, pairs, shrunk, shrunk_sd, evidence=aging)
+    laser_failing = failing(rise, climb)
+    shrunk, shrunk_sd, onset = recent_onset(rx, temp, pairs, shrunk, shrunk_sd, evidence=laser_failing)
+    # a failing laser whose output has not started to fall yet: forecast the fall the fleet's
+    # failing lasers show (or the assumed one), with its spread, instead of the flat past
+    rate, rate_sd = decline_prior(shrunk, laser_failing & onset)
+    pending = laser_failing & ~onset
+    shrunk = np.where(pending, np.minimum(np.nan_to_num(shrunk), -rate), shrunk)
+    shrunk_sd = np.where(pending, np.maximum(np.nan_to_num(shrunk_sd), rate_sd), shrunk_sd)
     lanes = pl.concat([base, coh.select("family", "termination")], how="horizontal").with_columns(
         pl.Series("recent_onset", onset),
         pl.Series("drift_db_per_day", fit.drift_db_per_day),
@@ -128,6 +136,8 @@ def analyze(
         pl.Series("tx_drift_db_per_day", tx_fit.drift_db_per_day),
         pl.Series("bias_drift_ma_per_day", bias_fit.drift_db_per_day),
         pl.Series("far_bias_rise", rise),
+        pl.Series("far_bias_climb_per_day", climb),
+        pl.Series("laser_failing", laser_failing),
     )
     # margin now from the fitted level (less noisy than the last reading), capped by the BER margin
     lanes = lanes.with_columns(

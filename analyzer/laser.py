@@ -20,23 +20,29 @@ thermal swing after the temperature fit; the often-quoted end-of-life criterion 
 (optics-facts.md, [M]), so +20 % flags a laser well before it, without flagging the swing."""
 
 
-def bias_rise(
+CLIMB_PER_DAY = 0.1
+"""Bias climbing this fast (fraction of its baseline per day) marks a failing laser even before it
+is far above its baseline: aging moves bias by percents over months, not ten percent in a day."""
+
+
+def relative_bias(
     bias: np.ndarray,
     temp: np.ndarray | None = None,
     *,
     recent_hours: int = 6,
-    min_baseline_hours: int = 12,
+    min_baseline_hours: int = 24,
     baseline_quantile: float = 0.1,
 ) -> np.ndarray:
-    """Relative rise of each lane's recent bias over its temperature-corrected baseline (NaN: unknown).
+    """Each hour's bias relative to the laser's temperature-corrected baseline, minus one (lanes x hours).
 
     ``bias`` and ``temp`` are (lanes x hours) hourly means (NaN where missing); ``temp`` is the
     transmitting module's temperature. The baseline is a low quantile of the corrected history
     before the last ``recent_hours``: aging only ever raises bias, so the laser's young level is
-    its low end, and a rise that started inside the history does not lift its own baseline.
+    its low end, and a rise that started inside the history does not lift its own baseline. Rows
+    with less than ``min_baseline_hours`` of baseline are all NaN.
     """
-    n_lanes, n_hours = bias.shape
-    out = np.full(n_lanes, np.nan)
+    n_hours = bias.shape[1]
+    out = np.full(bias.shape, np.nan)
     cut = n_hours - recent_hours
     if cut < min_baseline_hours:
         return out
@@ -58,8 +64,58 @@ def bias_rise(
         mt = np.nanmean(t[:, :cut], axis=1)
         corrected = b - slope[:, None] * np.nan_to_num(t - mt[:, None])
         base = np.nanquantile(corrected[:, :cut], baseline_quantile, axis=1)
-        recent = np.nanmean(corrected[:, cut:], axis=1)
-    enough = np.isfinite(b[:, :cut]).sum(axis=1) >= min_baseline_hours
-    good = enough & np.isfinite(recent) & np.isfinite(base) & (base > 0)
-    out[good] = recent[good] / base[good] - 1.0
+    good = (np.isfinite(b[:, :cut]).sum(axis=1) >= min_baseline_hours) & np.isfinite(base) & (base > 0)
+    out[good] = corrected[good] / base[good, None] - 1.0
     return out
+
+
+def bias_rise(bias: np.ndarray, temp: np.ndarray | None = None, *, recent_hours: int = 6) -> np.ndarray:
+    """Relative rise of each lane's recent bias over its temperature-corrected baseline (NaN: unknown)."""
+    rel = relative_bias(bias, temp, recent_hours=recent_hours)
+    with _quiet():
+        return np.nanmean(rel[:, -recent_hours:], axis=1) if rel.shape[1] else np.full(rel.shape[0], np.nan)
+
+
+def bias_climb(rel: np.ndarray, *, hours: int = 12) -> np.ndarray:
+    """Least-squares slope (fraction of baseline per day) of :func:`relative_bias` over the last ``hours``."""
+    n_lanes, n_hours = rel.shape
+    if n_hours < 3:
+        return np.full(n_lanes, np.nan)
+    r = rel[:, -hours:]
+    ok = np.isfinite(r)
+    t = np.broadcast_to(np.arange(r.shape[1], dtype=np.float64) / 24.0, r.shape)
+    cnt = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mt = np.where(ok, t, 0.0).sum(axis=1) / cnt
+        mr = np.where(ok, r, 0.0).sum(axis=1) / cnt
+        dt = np.where(ok, t - mt[:, None], 0.0)
+        sxx = (dt * dt).sum(axis=1)
+        slope = (dt * np.where(ok, r - mr[:, None], 0.0)).sum(axis=1) / sxx
+    return np.where((cnt >= 3) & (sxx > 0), slope, np.nan)
+
+
+FAILING_DECLINE_DB_PER_DAY = 0.3
+"""Assumed output decline of a failing laser that has not started to fall yet, until the fleet shows
+its own (a modelling assumption: a laser past its APC headroom loses output over days; the quoted
+end-of-life criteria of -1 to -2 dB are [M] in optics-facts.md)."""
+
+
+def failing(rise: np.ndarray, climb: np.ndarray) -> np.ndarray:
+    """Lanes whose far-end laser is failing: well above its baseline, or climbing fast off it."""
+    r, c = np.nan_to_num(rise, nan=0.0), np.nan_to_num(climb, nan=0.0)
+    return (r >= AGING_RISE) | ((c >= CLIMB_PER_DAY) & (r >= AGING_RISE / 4))
+
+
+def decline_prior(
+    drift: np.ndarray, falling: np.ndarray, *, default: float = FAILING_DECLINE_DB_PER_DAY, min_lanes: int = 3
+) -> tuple[float, float]:
+    """Decline (dB/day, positive) and its spread expected of a failing laser, learned from the fleet.
+
+    ``falling`` marks lanes with a failing laser whose output already falls (a recent onset);
+    their median slope is the fleet's own figure once ``min_lanes`` of them exist.
+    """
+    d = -drift[falling & np.isfinite(drift) & (drift < 0)]
+    if d.size < min_lanes:
+        return default, default / 2
+    med = float(np.median(d))
+    return med, max(float(np.median(np.abs(d - med))) * 1.4826, med / 4)

@@ -5,7 +5,7 @@ ground truth (DIR/truth.parquet). This replays that history into a fresh analyze
 forecast cadence, so an analyzer change can be scored in a fraction of the full run's time. The
 figures to report come from the full path (``linkmargin backtest``); this is a development tool.
 
-    python -m bench.backtest_replay DIR --scenario bench/backtest-21d-small.yaml [--analyze-every 12h]
+    python -m bench.backtest_replay DIR --scenario bench/backtest-21d-small.yaml [--seed N]
 """
 
 from __future__ import annotations
@@ -35,12 +35,14 @@ from linkmargin.inventory import load_inventory
 from linkmargin.samples import conform
 
 
-def replay(save: Path, scenario: str, analyze_s: float, horizon_s: float, min_lead_s: float) -> dict:
+def replay(
+    save: Path, scenario: str, analyze_s: float, horizon_s: float, min_lead_s: float, seed: int | None = None
+) -> dict:
     """Scores of a fresh analyzer fed the recorded history, forecasting every ``analyze_s``."""
     files = sorted(glob.glob(os.path.join(save, "history", "**", "*.parquet"), recursive=True))
     hist = conform(pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")).sort("ts")
     start = hist["ts"].min()
-    sc = replace(load_scenario(scenario), start=start)
+    sc = replace(load_scenario(scenario, seed), start=start)
     with tempfile.TemporaryDirectory() as tmp:
         inv_path = Path(tmp) / "inventory.yaml"
         YAML().dump(implied_inventory(FabricSim(sc), secrets_dir=Path(tmp)), inv_path.open("w"))
@@ -86,6 +88,7 @@ def main() -> None:
     ap.add_argument("--analyze-every", default="12h")
     ap.add_argument("--horizon", default="21d")
     ap.add_argument("--min-lead", default="48h")
+    ap.add_argument("--seed", type=int, default=None, help="the seed the run was made with")
     a = ap.parse_args()
     scores = replay(
         a.save,
@@ -93,6 +96,7 @@ def main() -> None:
         parse_duration(a.analyze_every),
         parse_duration(a.horizon),
         parse_duration(a.min_lead),
+        a.seed,
     )
     print(json.dumps(scores, default=str, indent=1))
 

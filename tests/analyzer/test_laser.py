@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzer.laser import AGING_RISE, bias_rise
+from analyzer.laser import (
+    AGING_RISE,
+    CLIMB_PER_DAY,
+    FAILING_DECLINE_DB_PER_DAY,
+    bias_climb,
+    bias_rise,
+    decline_prior,
+    failing,
+    relative_bias,
+)
 
 
 def _fleet(hours: int = 24 * 6, lanes: int = 40, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -58,3 +67,26 @@ def test_too_little_history_or_no_bias_is_unknown() -> None:
     rise = bias_rise(bias, temp)
     assert np.isnan(rise[3]) and np.isnan(rise[4])
     assert np.isfinite(np.delete(rise, [3, 4])).all()
+
+
+def test_climb_is_the_known_rate_and_flags_a_laser_before_it_is_far_up() -> None:
+    bias, temp = _fleet(hours=60)
+    # the last 9 h climb at 50 %/day: +19 % now, under AGING_RISE, but no thermal swing does that
+    ramp = 1 + 0.5 * np.clip((np.arange(60) - 51) / 24.0, 0.0, None)
+    bias[:20] *= ramp[None, :]
+    rel = relative_bias(bias, temp, recent_hours=9)
+    climb = bias_climb(rel, hours=9)
+    rise = np.nanmean(rel[:, -3:], axis=1)
+    np.testing.assert_allclose(climb[:20], 0.5, atol=0.05)
+    assert np.all(np.abs(climb[20:]) < CLIMB_PER_DAY / 2)
+    assert np.all(rise[:20] < AGING_RISE)
+    assert failing(rise, climb).tolist() == [True] * 20 + [False] * 20
+
+
+def test_decline_prior_is_the_fleets_own_once_it_has_seen_enough() -> None:
+    drift = np.array([-0.8, -0.6, -0.7, -0.01, 0.0])
+    falling = np.array([True, True, False, False, False])
+    assert decline_prior(drift, falling) == (FAILING_DECLINE_DB_PER_DAY, FAILING_DECLINE_DB_PER_DAY / 2)
+    falling[2] = True
+    rate, sd = decline_prior(drift, falling)
+    assert rate == 0.7 and 0 < sd < 0.7
