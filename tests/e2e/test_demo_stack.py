@@ -46,7 +46,7 @@ def test_demo_feeds_prometheus_alertmanager_and_every_dashboard(tmp_path: Path) 
             "linkmargin",
             "demo",
             "--duration",
-            "100",
+            "160",
             "--speed",
             "1800",
             "--poll",
@@ -80,7 +80,7 @@ def test_demo_feeds_prometheus_alertmanager_and_every_dashboard(tmp_path: Path) 
                 lambda path, body: any(
                     a["labels"].get("alertname") == "LinkMarginForecastRisk" for a in body.get("alerts", [])
                 ),
-                timeout=120,
+                timeout=140,
             )
             paths = {path for path, _ in received}
             assert "/fabric" in paths, paths
