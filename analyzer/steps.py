@@ -87,8 +87,10 @@ def detect_steps(
     best_h, sizes = np.empty_like(his), np.empty(his.size)
     for j, (lane, h) in enumerate(zip(lis, his, strict=True)):
         lo, hi_ = max(0, h - 2 * window), min(n_hours, h + 2 * window)
-        seg = yc[lane, lo:hi_]
-        seg = np.where(np.isfinite(seg), seg, np.nanmedian(seg))  # a gap hour counts as the median
+        # only hours with readings: filling gaps (a device polled every 2 h) with the median would
+        # put a middle level on both sides and halve the step
+        idx = np.nonzero(np.isfinite(yc[lane, lo:hi_]))[0]
+        seg = yc[lane, lo:hi_][idx]
         m = seg.size
         c1, c2 = np.cumsum(seg), np.cumsum(seg * seg)
         k = np.arange(2, m - 1)  # left part seg[:k], right part seg[k:]
@@ -99,7 +101,7 @@ def detect_steps(
         sr, sr2 = c1[-1] - sl, c2[-1] - sl2
         cost = (sl2 - sl * sl / k) + (sr2 - sr * sr / (m - k))
         kb = int(k[np.argmin(cost)])
-        best_h[j] = lo + kb
+        best_h[j] = lo + int(idx[kb])  # the first hour with a reading after the change
         sizes[j] = float(np.median(seg[kb:]) - np.median(seg[:kb]))
     return pl.DataFrame({"li": lis, "hour_idx": best_h, "size_db": sizes})
 

@@ -79,3 +79,17 @@ def test_step_at_known_event_attributed_and_unexplained_reported() -> None:
     unexplained = att.filter(~pl.col("explained"))
     assert unexplained["lane"].to_list() == [2]
     assert unexplained["step_ts"][0] == T0 + timedelta(hours=150)
+
+
+def test_a_step_between_readings_two_hours_apart_is_measured_at_full_size() -> None:
+    from analyzer.steps import detect_steps
+
+    rng = np.random.default_rng(11)
+    y = np.full((3, 96), np.nan)
+    for lane in range(3):
+        y[lane, ::2] = -1.3 + rng.normal(0, 0.01, 48)  # a device polled every second hour
+    y[:, 51:] -= 2.16  # the step lands in an hour without a reading (hour 51)
+    steps = detect_steps(y)
+    assert steps.height == 3
+    np.testing.assert_allclose(steps["size_db"].to_numpy(), -2.16, atol=0.05)
+    assert set(steps["hour_idx"].to_list()) == {52}  # the first reading after the change
