@@ -13,7 +13,7 @@ import polars as pl
 
 from collector.decode import common, entity, ifindex
 from collector.profile import Profile, Table, all_probe_oids, load_profile, select_profile
-from collector.transport.base import Transport, VarBinds
+from collector.transport.base import ColumnWalker, Transport, VarBinds
 from linkmargin.samples import conform, empty_samples
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
@@ -58,11 +58,33 @@ class DeviceState:
         return self.profile is None or self.discovered_at_uptime is None or self.rebooted
 
 
+async def walk_columns(tr: Transport, roots: list[str], max_repetitions: int | None = None) -> list[VarBinds]:
+    """Walk each root in turn, one VarBinds per root (in one call where the transport can: gufo's is
+    one thread hop for all of them)."""
+    if isinstance(tr, ColumnWalker):
+        return await tr.walk_columns(roots, max_repetitions)
+    return [await tr.bulk_walk(root, max_repetitions) for root in roots]
+
+
+async def walk_tables(tr: Transport, tables: list[Table]) -> list[VarBinds]:
+    """Walk every column of every table (one VarBinds per table), all columns in one transport call."""
+    cols = [t.column_oids() for t in tables]
+    got = await walk_columns(tr, [c for cs in cols for c in cs])
+    out, i = [], 0
+    for cs in cols:
+        vb = VarBinds()
+        for part in got[i : i + len(cs)]:
+            vb.extend(part)
+        out.append(vb)
+        i += len(cs)
+    return out
+
+
 async def walk_table(tr: Transport, table: Table, max_repetitions: int | None = None) -> VarBinds:
     """Walk every column of ``table`` into one VarBinds."""
     out = VarBinds()
-    for root in table.column_oids():
-        out.extend(await tr.bulk_walk(root, max_repetitions))
+    for part in await walk_columns(tr, table.column_oids(), max_repetitions):
+        out.extend(part)
     return out
 
 
@@ -136,8 +158,8 @@ async def poll_group(
             return empty_samples()
     assert state.profile is not None
     frames: list[pl.DataFrame] = []
-    for t in state.profile.tables_in(group):
-        vb = await walk_table(tr, t)
+    tables = state.profile.tables_in(group)
+    for t, vb in zip(tables, await walk_tables(tr, tables), strict=True):
         state.varbinds += len(vb)
         if t.layout == "ifindex":
             f = ifindex.decode(t, vb)
