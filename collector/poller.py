@@ -146,6 +146,28 @@ async def discover(tr: Transport, state: DeviceState, profile_name: str = "auto"
     return empty_samples()
 
 
+def _group_metrics(tables: list[Table]) -> frozenset[str]:
+    """Every metric the tables can yield: normalize steps that cannot apply to a group are skipped
+    (each costs fixed polars work per poll)."""
+    out: set[str] = set()
+    for t in tables:
+        out.update(c.metric for c in t.columns if c.metric)
+        if t.layout == "entity_sensor":
+            sensor = {c["metric"] for c in t.spec.get("classify", [])}
+            out |= sensor
+            if t.spec.get("thresholds"):
+                out |= {
+                    f"thr_{q}_{lv}"
+                    for q in sensor
+                    for lv in ("low_warn", "low_alarm", "high_warn", "high_alarm")
+                }
+    return frozenset(out)
+
+
+POWER_METRICS = frozenset(common.POWER_METRICS)
+DOM_METRICS = frozenset(common.DOM_METRICS)
+
+
 async def poll_group(
     tr: Transport, state: DeviceState, group: str, profile_name: str = "auto"
 ) -> pl.DataFrame:
@@ -159,27 +181,24 @@ async def poll_group(
     assert state.profile is not None
     frames: list[pl.DataFrame] = []
     tables = state.profile.tables_in(group)
+    by_ifindex: list[tuple[Table, VarBinds]] = []
     for t, vb in zip(tables, await walk_tables(tr, tables), strict=True):
         state.varbinds += len(vb)
         if t.layout == "ifindex":
-            f = ifindex.decode(t, vb)
-            if f.is_empty():
-                continue
-            f = (
-                f.join(state.ports, on="ifindex", how="left")
-                .with_columns(
-                    pl.coalesce(pl.col("port"), pl.lit("ifIndex") + pl.col("ifindex").cast(pl.String)).alias(
-                        "port"
-                    )
-                )
-                .drop("ifindex")
-            )
+            by_ifindex.append((t, vb))
         elif t.layout == "entity_sensor":
             f = entity.decode(t, vb, state.sensors.get(t.name))
+            if not f.is_empty():
+                frames.append(f)
         else:
             raise ValueError(f"unknown layout {t.layout!r} in profile {state.profile.name}")
+    if by_ifindex:  # all ifindex tables of the group in one pass: polars costs are per operation
+        f = ifindex.decode_group([t for t, _ in by_ifindex], [vb for _, vb in by_ifindex])
         if not f.is_empty():
-            frames.append(f)
+            port = pl.coalesce(pl.col("port"), pl.lit("ifIndex") + pl.col("ifindex").cast(pl.String))
+            frames.append(
+                f.join(state.ports, on="ifindex", how="left").with_columns(port.alias("port")).drop("ifindex")
+            )
     if not frames:
         return empty_samples()
     out = pl.concat(frames, how="diagonal_relaxed").with_columns(
@@ -187,8 +206,11 @@ async def poll_group(
         pl.lit(state.name).alias("device"),
         pl.lit(up, dtype=pl.Int64).alias("uptime_cs"),
     )
-    out = common.dbm_floor(out)
-    out = common.validate_thresholds(out)
+    metrics = _group_metrics(tables)
+    if metrics & POWER_METRICS:
+        out = common.dbm_floor(out)
+    if any(m.startswith("thr_") for m in metrics):
+        out = common.validate_thresholds(out)
     m = pl.col("metric")
     if group == "counters":
         st = out.filter(m.is_in(["admin_status", "oper_status"])).pivot(
@@ -196,7 +218,8 @@ async def poll_group(
         )
         if {"admin_status", "oper_status"} <= set(st.columns):
             state.port_state = st.select("port", "admin_status", "oper_status")
-    out = common.mark_port_state(out, state.port_state)
+    if metrics & DOM_METRICS:
+        out = common.mark_port_state(out, state.port_state)
     uptime_row = pl.DataFrame(
         {
             "ts": [ts],

@@ -11,10 +11,14 @@ import polars as pl
 from collector.transport.base import VarBinds
 
 
-def to_long(vb: VarBinds, root: str) -> pl.DataFrame:
-    """Long frame (col: Int64, idx: str, int: Int64, text: str) of the varbinds under ``root``.
+def to_long(
+    vb: VarBinds, root: str, *, tids: list[int] | None = None, prefixes: list[str] | None = None
+) -> pl.DataFrame:
+    """Long frame (col: Int64, idx: str, int: Int64, u64: UInt64, text: str) of the varbinds under ``root``.
 
-    Integers that do not fit Int64 (Counter64 above 2**63) go to the ``u64`` column.
+    Integers that do not fit Int64 (Counter64 above 2**63) go to the ``u64`` column. With ``tids``
+    and ``prefixes`` (one per varbind), several tables' walks make one frame: each varbind is
+    matched against its own table's prefix and keeps its table id in ``tid``.
     """
     vals = vb.values
     ints = [v if type(v) is int and -(2**63) <= v < 2**63 else None for v in vals]
@@ -22,11 +26,20 @@ def to_long(vb: VarBinds, root: str) -> pl.DataFrame:
     texts = [
         v.decode("utf-8", "replace") if type(v) is bytes else (v if type(v) is str else None) for v in vals
     ]
-    df = pl.DataFrame(
-        {"oid": vb.oids, "int": ints, "u64": u64, "text": texts},
-        schema={"oid": pl.String, "int": pl.Int64, "u64": pl.UInt64, "text": pl.String},
-    )
-    prefix = root.strip(".") + "."
+    cols: dict[str, list[object]] = {"oid": vb.oids, "int": ints, "u64": u64, "text": texts}  # type: ignore[dict-item]
+    schema: dict[str, pl.DataType] = {
+        "oid": pl.String(),
+        "int": pl.Int64(),
+        "u64": pl.UInt64(),
+        "text": pl.String(),
+    }
+    if tids is not None and prefixes is not None:
+        cols |= {"tid": tids, "_prefix": prefixes}  # type: ignore[dict-item]
+        schema |= {"tid": pl.Int64(), "_prefix": pl.String()}
+        prefix: pl.Expr | str = pl.col("_prefix")
+    else:
+        prefix = root.strip(".") + "."
+    df = pl.DataFrame(cols, schema=schema)
     rest = pl.col("oid").str.strip_prefix(prefix)
     return (
         df.filter(pl.col("oid").str.starts_with(prefix))
@@ -35,7 +48,7 @@ def to_long(vb: VarBinds, root: str) -> pl.DataFrame:
             pl.col("_p").struct.field("field_0").cast(pl.Int64, strict=False).alias("col"),
             pl.col("_p").struct.field("field_1").alias("idx"),
         )
-        .drop("_p", "oid")
+        .drop("_p", "oid", *(["_prefix"] if tids is not None else []))
         .filter(pl.col("col").is_not_null() & pl.col("idx").is_not_null())
     )
 
