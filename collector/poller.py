@@ -13,8 +13,8 @@ import polars as pl
 
 from collector.decode import common, entity, ifindex
 from collector.profile import Profile, Table, all_probe_oids, load_profile, select_profile
-from collector.transport.base import ColumnWalker, Transport, VarBinds
-from linkmargin.samples import conform, empty_samples
+from collector.transport.base import Transport, VarBinds, walk_columns
+from linkmargin.samples import SAMPLE_SCHEMA, empty_samples
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
@@ -35,6 +35,11 @@ class DeviceState:
         default_factory=dict
     )  # per entity table: idx -> port, lane, metric
     port_state: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # every sensor row (idx) discovery saw, per entity table: a polled row outside it is new hardware
+    sensor_rows: dict[str, pl.Series] = field(default_factory=dict)
+    # walk type/scale/precision with every DOM poll (as snmp_exporter does) instead of caching them
+    # from discovery; for comparisons, and for agents known to rescale sensors on the fly
+    walk_metadata: bool = False
     uptime_cs: int | None = None
     discovered_at_uptime: int | None = None
     rebooted: bool = False
@@ -58,24 +63,22 @@ class DeviceState:
         return self.profile is None or self.discovered_at_uptime is None or self.rebooted
 
 
-async def walk_columns(tr: Transport, roots: list[str], max_repetitions: int | None = None) -> list[VarBinds]:
-    """Walk each root in turn, one VarBinds per root (in one call where the transport can: gufo's is
-    one thread hop for all of them)."""
-    if isinstance(tr, ColumnWalker):
-        return await tr.walk_columns(roots, max_repetitions)
-    return [await tr.bulk_walk(root, max_repetitions) for root in roots]
+def poll_roots(table: Table, walk_metadata: bool) -> list[str]:
+    """The column OIDs a poll of ``table`` walks."""
+    if table.layout == "entity_sensor":
+        return entity.poll_oids(table, walk_metadata)
+    return table.column_oids()
 
 
-async def walk_tables(tr: Transport, tables: list[Table]) -> list[VarBinds]:
-    """Walk every column of every table (one VarBinds per table), all columns in one transport call."""
-    cols = [t.column_oids() for t in tables]
+async def walk_tables(
+    tr: Transport, tables: list[Table], walk_metadata: bool = False
+) -> list[dict[str, VarBinds]]:
+    """Walk the poll columns of every table (per table: root -> VarBinds), all in one transport call."""
+    cols = [poll_roots(t, walk_metadata) for t in tables]
     got = await walk_columns(tr, [c for cs in cols for c in cs])
     out, i = [], 0
     for cs in cols:
-        vb = VarBinds()
-        for part in got[i : i + len(cs)]:
-            vb.extend(part)
-        out.append(vb)
+        out.append(dict(zip(cs, got[i : i + len(cs)], strict=True)))
         i += len(cs)
     return out
 
@@ -182,12 +185,18 @@ async def poll_group(
     frames: list[pl.DataFrame] = []
     tables = state.profile.tables_in(group)
     by_ifindex: list[tuple[Table, VarBinds]] = []
-    for t, vb in zip(tables, await walk_tables(tr, tables), strict=True):
-        state.varbinds += len(vb)
+    for t, cols in zip(tables, await walk_tables(tr, tables, state.walk_metadata), strict=True):
+        state.varbinds += sum(len(v) for v in cols.values())
         if t.layout == "ifindex":
+            vb = VarBinds()
+            for part in cols.values():
+                vb.extend(part)
             by_ifindex.append((t, vb))
         elif t.layout == "entity_sensor":
-            f = entity.decode(t, vb, state.sensors.get(t.name))
+            f, unknown = entity.decode(t, cols, state.sensors.get(t.name), state.sensor_rows.get(t.name))
+            if unknown:  # a sensor discovery never saw (a module plugged in): learn it, never guess
+                await discover(tr, state, profile_name)
+                f, _ = entity.decode(t, cols, state.sensors.get(t.name), state.sensor_rows.get(t.name))
             if not f.is_empty():
                 frames.append(f)
         else:
@@ -201,7 +210,8 @@ async def poll_group(
             )
     if not frames:
         return empty_samples()
-    out = pl.concat(frames, how="diagonal_relaxed").with_columns(
+    # the normalize chain as one lazy query, collected once (polars' cost here is per operation)
+    out = pl.concat([f.lazy() for f in frames], how="diagonal_relaxed").with_columns(
         pl.lit(ts).alias("ts"),
         pl.lit(state.name).alias("device"),
         pl.lit(up, dtype=pl.Int64).alias("uptime_cs"),
@@ -211,16 +221,17 @@ async def poll_group(
         out = common.dbm_floor(out)
     if any(m.startswith("thr_") for m in metrics):
         out = common.validate_thresholds(out)
-    m = pl.col("metric")
     if group == "counters":
-        st = out.filter(m.is_in(["admin_status", "oper_status"])).pivot(
+        done = out.collect()
+        st = done.filter(pl.col("metric").is_in(["admin_status", "oper_status"])).pivot(
             on="metric", index="port", values="value", aggregate_function="first"
         )
         if {"admin_status", "oper_status"} <= set(st.columns):
             state.port_state = st.select("port", "admin_status", "oper_status")
+        out = done.lazy()
     if metrics & DOM_METRICS:
         out = common.mark_port_state(out, state.port_state)
-    uptime_row = pl.DataFrame(
+    uptime_row = pl.LazyFrame(
         {
             "ts": [ts],
             "device": [state.name],
@@ -229,4 +240,12 @@ async def poll_group(
             "uptime_cs": [up],
         }
     )
-    return conform(pl.concat([conform(out), conform(uptime_row)]))
+    return pl.concat([_conform(out), _conform(uptime_row)]).collect()
+
+
+def _conform(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """``linkmargin.samples.conform`` on a lazy frame (same casts, same column order)."""
+    have = set(frame.collect_schema().names())
+    return frame.select(
+        pl.col(n).cast(t) if n in have else pl.lit(None, dtype=t).alias(n) for n, t in SAMPLE_SCHEMA.items()
+    )

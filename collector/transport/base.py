@@ -125,3 +125,11 @@ class ColumnWalker(Protocol):
     async def walk_columns(self, roots: list[str], max_repetitions: int | None = None) -> list[VarBinds]:
         """GETBULK-walk each root in turn; one VarBinds per root."""
         ...
+
+
+async def walk_columns(tr: Transport, roots: list[str], max_repetitions: int | None = None) -> list[VarBinds]:
+    """Walk each root in turn, one VarBinds per root (in one call where the transport can: gufo's is
+    one thread hop for all of them)."""
+    if isinstance(tr, ColumnWalker):
+        return await tr.walk_columns(roots, max_repetitions)
+    return [await tr.bulk_walk(root, max_repetitions) for root in roots]
