@@ -5,7 +5,13 @@ entPhySensorTable + ifTable/ifXTable columns). Ours: walk, decode, normalize, Pr
 bus sink (encode_batch) + one exposition render per poll — the exporter's scrape also renders.
 Client CPU: getrusage(self) for us, /proc/PID/stat utime+stime for the exporter.
 
-Run: .venv/bin/python bench/collector_bench.py [PORTS] [ROUNDS]
+Each run measures, in the same run: the exporter scraping the 15 columns; ours with gufo and with
+pysnmp, each (a) walking every column as the exporter does (CPU per varbind: the like-for-like
+figure) and (b) walking value+status with type/scale/precision cached at discovery (fewer varbinds
+for the same readings: CPU per reading is the figure to compare). Readings = one per sensor + one
+per interface cell, the same information for both.
+
+Run: .venv/bin/python bench/collector_bench.py [PORTS] [ROUNDS] [RUNS] [MAX_REPETITIONS]
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
 from prometheus_client import CollectorRegistry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -87,12 +95,12 @@ def recording(ports: int) -> str:
     return "".join(f"{o}|{t}|{v}\n" for o, t, v in rows)
 
 
-def snmp_yml(port: int) -> str:
+def snmp_yml(port: int, max_rep: int = 25) -> str:
     lines = [
         "bench:",
         "  version: 2",
         "  auth: {community: bench}",
-        "  max_repetitions: 25",
+        f"  max_repetitions: {max_rep}",
         "  retries: 0",
         "  timeout: 60s",
         "  walk:",
@@ -118,32 +126,68 @@ def proc_cpu(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def ours(port: int, rounds: int, kind: str) -> tuple[float, int, float]:
-    tgt = Target("bench", "127.0.0.1", port, Credentials(community="bench"), timeout=30, retries=0)
+@dataclass
+class Ours:
+    """One measured configuration of our pipeline: CPU split by step, varbinds and readings."""
+
+    cpu: float = 0.0
+    dom_cpu: float = 0.0
+    counters_cpu: float = 0.0
+    render_cpu: float = 0.0
+    varbinds: int = 0
+    readings: int = 0
+    wall: float = 0.0
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)  # all threads: gufo's walks run on a pool
+    return r.ru_utime + r.ru_stime
+
+
+async def ours(port: int, rounds: int, kind: str, walk_metadata: bool, max_rep: int) -> Ours:
+    """Rounds of DOM poll + counters poll through every sink, then one /metrics render."""
+    tgt = Target(
+        "bench",
+        "127.0.0.1",
+        port,
+        Credentials(community="bench"),
+        timeout=30,
+        retries=0,
+        max_repetitions=max_rep,
+    )
     reg = CollectorRegistry()
     prom = PrometheusSink(reg)
     bus = BusSink(InProcessBus())
-    st = DeviceState(name="bench")
+    st = DeviceState(name="bench", walk_metadata=walk_metadata)
+    res = Ours()
     async with open_transport(tgt, kind) as tr:
         await poll_group(tr, st, "discovery", "arista")  # hourly work, not counted
         v0 = st.varbinds
-        r0 = resource.getrusage(resource.RUSAGE_SELF)
+        c00 = _cpu()
         t0 = time.perf_counter()
         for _ in range(rounds):
             for g in ("dom", "counters"):
+                c0 = _cpu()
                 f = await poll_group(tr, st, g, "arista")
                 await prom("bench", g, f)
                 await bus("bench", g, f)
+                c = _cpu() - c0
+                if g == "dom":
+                    res.dom_cpu += c
+                else:
+                    res.counters_cpu += c
+                res.readings += f.filter(pl.col("metric") != "sys_uptime_cs").height
+            c0 = _cpu()
             render_registry(reg)  # what a scrape of /metrics costs
-        wall = time.perf_counter() - t0
-        r1 = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-    print(f"user {r1.ru_utime - r0.ru_utime:.3f} sys {r1.ru_stime - r0.ru_stime:.3f}")
-    return cpu, st.varbinds - v0, wall
+            res.render_cpu += _cpu() - c0
+        res.wall = time.perf_counter() - t0
+        res.cpu = _cpu() - c00
+    res.varbinds = st.varbinds - v0
+    return res
 
 
-def exporter(port: int, rounds: int, d: Path) -> tuple[float, int]:
-    (d / "snmp.yml").write_text(snmp_yml(port))
+def exporter(port: int, rounds: int, d: Path, max_rep: int = 25) -> tuple[float, int]:
+    (d / "snmp.yml").write_text(snmp_yml(port, max_rep))
     ep = free_port(socket.SOCK_STREAM)
     p = subprocess.Popen(
         [
@@ -174,9 +218,18 @@ def exporter(port: int, rounds: int, d: Path) -> tuple[float, int]:
         p.wait(10)
 
 
-def main() -> None:
-    ports = int(sys.argv[1]) if len(sys.argv) > 1 else 32
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+def _row(name: str, o: Ours, e_us_vb: float, e_us_rd: float) -> str:
+    us_vb, us_rd = 1e6 * o.cpu / o.varbinds, 1e6 * o.cpu / o.readings
+    return (
+        f"| {name} | {o.varbinds:,} | {o.readings:,} | {us_vb:.2f} | {us_vb / e_us_vb:.2f} | "
+        f"{us_rd:.2f} | {us_rd / e_us_rd:.2f} |"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``collector_bench.py [PORTS] [ROUNDS] [RUNS] [MAX_REPETITIONS]``: RUNS same-run comparisons."""
+    args = [int(a) for a in (argv if argv is not None else [])]
+    ports, rounds, runs, max_rep = (args + [64, 3, 3, 25][len(args) :])[:4]
     d = Path(tempfile.mkdtemp())
     (d / "data").mkdir()
     (d / "data" / "bench.snmprec").write_text(recording(ports))
@@ -193,19 +246,41 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    # the same information per round for both: one reading per sensor, one per interface cell
+    readings = ports * 26 + ports * 10
     try:
         time.sleep(8)
-        res = {}
-        for kind in ("gufo", "pysnmp"):
-            cpu, vb, wall = asyncio.run(ours(sport, rounds, kind))
-            res[kind] = (cpu, vb, wall)
-            print(
-                f"{kind}: {vb} varbinds, {cpu:.3f} s CPU, {1e6 * cpu / vb:.2f} us/varbind, wall {wall:.1f} s"
+        print(f"{ports} ports x {rounds} rounds, max-repetitions {max_rep} (ours and the exporter's)")
+        table = [
+            "| run | configuration | varbinds | readings | us/varbind | ratio | us/reading | ratio |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for run in range(1, runs + 1):
+            got = {
+                (kind, walk): asyncio.run(ours(sport, rounds, kind, walk, max_rep))
+                for kind in ("gufo", "pysnmp")
+                for walk in (True, False)
+            }
+            ecpu, evb = exporter(sport, rounds, d, max_rep)
+            e_vb, e_rd = 1e6 * ecpu / evb, 1e6 * ecpu / (readings * rounds)
+            table.append(
+                f"| {run} | snmp_exporter (15 columns) | {evb:,} | {readings * rounds:,} | {e_vb:.2f} | 1 | "
+                f"{e_rd:.2f} | 1 |"
             )
-        ecpu, evb = exporter(sport, rounds, d)
-        print(f"snmp_exporter: {evb} varbinds, {ecpu:.3f} s CPU, {1e6 * ecpu / evb:.2f} us/varbind")
-        for kind, (cpu, vb, _) in res.items():
-            print(f"ratio {kind}/exporter: {(cpu / vb) / (ecpu / evb):.2f}")
+            for (kind, walk), o in got.items():
+                name = (
+                    f"{kind}, {'every column (as the exporter)' if walk else 'value+status, metadata cached'}"
+                )
+                table.append(_row(name, o, e_vb, e_rd).replace("| ", f"| {run} | ", 1))
+                ms = [1e3 * c / rounds for c in (o.dom_cpu, o.counters_cpu, o.render_cpu)]
+                print(
+                    f"run {run} {name}: {1e6 * o.cpu / o.varbinds:.2f} us/vb, "
+                    f"{1e6 * o.cpu / o.readings:.2f} us/reading; CPU per round: dom poll {ms[0]:.1f} ms, "
+                    f"counters poll {ms[1]:.1f} ms, render {ms[2]:.1f} ms; wall {o.wall:.1f} s",
+                    flush=True,
+                )
+            print(f"run {run} snmp_exporter: {e_vb:.2f} us/vb, {e_rd:.2f} us/reading", flush=True)
+        print("\n".join(table))
     finally:
         sim.terminate()
         sim.wait(10)
@@ -213,4 +288,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
