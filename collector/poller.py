@@ -167,6 +167,17 @@ def _group_metrics(tables: list[Table]) -> frozenset[str]:
     return frozenset(out)
 
 
+def _threshold_roots(tables: list[Table]) -> frozenset[str]:
+    """The walked columns that can yield module thresholds: without rows there, nothing to validate."""
+    out = set()
+    for t in tables:
+        if t.layout == "entity_sensor":
+            out.update(entity.threshold_oids(t))
+        else:
+            out.update(f"{t.root}.{c.num}" for c in t.columns if c.metric and c.metric.startswith("thr_"))
+    return frozenset(out)
+
+
 POWER_METRICS = frozenset(common.POWER_METRICS)
 DOM_METRICS = frozenset(common.DOM_METRICS)
 
@@ -185,7 +196,9 @@ async def poll_group(
     frames: list[pl.DataFrame] = []
     tables = state.profile.tables_in(group)
     by_ifindex: list[tuple[Table, VarBinds]] = []
+    walked: dict[str, VarBinds] = {}
     for t, cols in zip(tables, await walk_tables(tr, tables, state.walk_metadata), strict=True):
+        walked.update(cols)
         state.varbinds += sum(len(v) for v in cols.values())
         if t.layout == "ifindex":
             vb = VarBinds()
@@ -201,17 +214,19 @@ async def poll_group(
                 frames.append(f)
         else:
             raise ValueError(f"unknown layout {t.layout!r} in profile {state.profile.name}")
+    lazy = [f.lazy() for f in frames]
     if by_ifindex:  # all ifindex tables of the group in one pass: polars costs are per operation
-        f = ifindex.decode_group([t for t, _ in by_ifindex], [vb for _, vb in by_ifindex])
-        if not f.is_empty():
-            port = pl.coalesce(pl.col("port"), pl.lit("ifIndex") + pl.col("ifindex").cast(pl.String))
-            frames.append(
-                f.join(state.ports, on="ifindex", how="left").with_columns(port.alias("port")).drop("ifindex")
-            )
-    if not frames:
+        q = ifindex.decode_group([t for t, _ in by_ifindex], [vb for _, vb in by_ifindex])
+        port = pl.coalesce(pl.col("port"), pl.lit("ifIndex") + pl.col("ifindex").cast(pl.String))
+        lazy.append(
+            q.join(state.ports.lazy(), on="ifindex", how="left")
+            .with_columns(port.alias("port"))
+            .drop("ifindex")
+        )
+    if not lazy:
         return empty_samples()
     # the normalize chain as one lazy query, collected once (polars' cost here is per operation)
-    out = pl.concat([f.lazy() for f in frames], how="diagonal_relaxed").with_columns(
+    out = pl.concat(lazy, how="diagonal_relaxed").with_columns(
         pl.lit(ts).alias("ts"),
         pl.lit(state.name).alias("device"),
         pl.lit(up, dtype=pl.Int64).alias("uptime_cs"),
@@ -219,7 +234,7 @@ async def poll_group(
     metrics = _group_metrics(tables)
     if metrics & POWER_METRICS:
         out = common.dbm_floor(out)
-    if any(m.startswith("thr_") for m in metrics):
+    if any(len(vb) for root, vb in walked.items() if root in _threshold_roots(tables)):
         out = common.validate_thresholds(out)
     if group == "counters":
         done = out.collect()

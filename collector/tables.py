@@ -14,6 +14,13 @@ from collector.transport.base import VarBinds
 def to_long(
     vb: VarBinds, root: str, *, tids: list[int] | None = None, prefixes: list[str] | None = None
 ) -> pl.DataFrame:
+    """Eager :func:`to_long_lazy`."""
+    return to_long_lazy(vb, root, tids=tids, prefixes=prefixes).collect()
+
+
+def to_long_lazy(
+    vb: VarBinds, root: str, *, tids: list[int] | None = None, prefixes: list[str] | None = None
+) -> pl.LazyFrame:
     """Long frame (col: Int64, idx: str, int: Int64, u64: UInt64, text: str) of the varbinds under ``root``.
 
     Integers that do not fit Int64 (Counter64 above 2**63) go to the ``u64`` column. With ``tids``
@@ -42,7 +49,8 @@ def to_long(
     df = pl.DataFrame(cols, schema=schema)
     rest = pl.col("oid").str.strip_prefix(prefix)
     return (
-        df.filter(pl.col("oid").str.starts_with(prefix))
+        df.lazy()
+        .filter(pl.col("oid").str.starts_with(prefix))
         .with_columns(rest.str.splitn(".", 2).alias("_p"))
         .with_columns(
             pl.col("_p").struct.field("field_0").cast(pl.Int64, strict=False).alias("col"),

@@ -205,8 +205,9 @@ def poll_oids(table: Table, walk_metadata: bool) -> list[str]:
     return [f"{table.root}.{cols[k]}" for k in ("value", "status") if k in cols] + threshold_oids(table)
 
 
-def column_frame(vb: VarBinds | None, root: str, name: str) -> pl.DataFrame:
-    """One walked column: (idx, ``name``_int, ``name``_text); varbinds outside ``root`` dropped."""
+def column_frame(vb: VarBinds | None, root: str, name: str) -> pl.LazyFrame:
+    """One walked column: (idx, ``name``_int, ``name``_text), lazily; varbinds outside ``root``
+    dropped, a repeated index keeps its first value."""
     oids = vb.oids if vb is not None else []
     vals = vb.values if vb is not None else []
     prefix = root + "."
@@ -227,7 +228,6 @@ def column_frame(vb: VarBinds | None, root: str, name: str) -> pl.DataFrame:
         .select(pl.col("oid").str.slice(len(prefix)).alias("idx"), pl.all().exclude("oid"))
         .filter(pl.col("idx") != "")
         .unique("idx", keep="first", maintain_order=True)
-        .collect()
     )
 
 
@@ -236,7 +236,7 @@ def _meta_frame(table: Table, cols: dict[str, VarBinds]) -> pl.DataFrame:
     lf: pl.LazyFrame | None = None
     for key, n in meta_columns(table).items():
         root = f"{table.root}.{n}"
-        f = column_frame(cols.get(root), root, key).lazy()
+        f = column_frame(cols.get(root), root, key)
         f = f.select("idx", pl.col(f"{key}_text" if key == "units" else f"{key}_int").alias(META[key]))
         lf = f if lf is None else lf.join(f, on="idx", how="full", coalesce=True)
     if lf is None:
@@ -266,18 +266,17 @@ def decode(
     cnum: dict[str, int] = spec["columns"]
     vroot = f"{table.root}.{cnum['value']}"
     vf = column_frame(cols.get(vroot), vroot, "value")
-    unknown = known is not None and vf.filter(~pl.col("idx").is_in(known.implode())).height > 0
     if f"{table.root}.{cnum['type']}" in cols:  # metadata walked by this poll (the exporter's way)
         meta = mapping.select("idx", "port", "lane", "metric").join(_meta_frame(table, cols), on="idx")
     else:
         meta = mapping
-    rows = vf.lazy()
+    rows = vf
     if "status" in cnum:  # a row with a status but no value is a sample too (undecodable)
         sroot = f"{table.root}.{cnum['status']}"
         st = column_frame(cols.get(sroot), sroot, "status").select(
             "idx", pl.col("status_int").alias("status")
         )
-        rows = rows.join(st.lazy(), on="idx", how="full", coalesce=True)
+        rows = rows.join(st, on="idx", how="full", coalesce=True)
     else:
         rows = rows.with_columns(pl.lit(None, dtype=pl.Int64).alias("status"))
     lf = meta.lazy().join(rows, on="idx", how="inner")
@@ -303,14 +302,18 @@ def decode(
         .then(reason_lit(Reason.DECODE_ERROR))
     )
     lf = lf.with_columns(reason.alias("reason"))
-    samples = lf.select(
+    query = lf.select(
         "port",
         "lane",
         "metric",
         pl.when(pl.col("reason").is_null()).then(v).alias("value"),
         pl.lit(False).alias("aggregate"),
         "reason",
-    ).collect()
+    )
+    # rows discovery never saw, counted in the same collect as the samples
+    seen = known.implode() if known is not None else pl.lit([], dtype=pl.List(pl.String))
+    samples, new = pl.collect_all([query, vf.filter(~pl.col("idx").is_in(seen)).select(pl.len())])
+    unknown = known is not None and new.item() > 0
     thr = spec.get("thresholds")
     if thr:
         tv = VarBinds()

@@ -7,14 +7,14 @@ import polars as pl
 
 from collector.decode.common import SENTINELS
 from collector.profile import Table
-from collector.tables import to_long, to_wide
+from collector.tables import to_long, to_long_lazy, to_wide
 from collector.transport.base import VarBinds
 from linkmargin.samples import Reason
 
 
 def decode(table: Table, vb: VarBinds) -> pl.DataFrame:
     """Long samples (ifindex, lane, metric, value, counter, counter_bits, aggregate, reason) of one table."""
-    return decode_group([table], [vb])
+    return decode_group([table], [vb]).collect()
 
 
 _SPEC_SCHEMA = {
@@ -29,6 +29,16 @@ _SPEC_SCHEMA = {
     "by_lane": pl.Boolean,
     "lane_base": pl.Int64,
     "sum": pl.Boolean,
+}
+_OUT_SCHEMA = {
+    "ifindex": pl.Int64,
+    "lane": pl.Int64,
+    "metric": pl.String,
+    "value": pl.Float64,
+    "counter": pl.UInt64,
+    "counter_bits": pl.UInt8,
+    "aggregate": pl.Boolean,
+    "reason": pl.String,
 }
 _SPECS: dict[tuple[tuple[str, str], ...], pl.DataFrame] = {}
 
@@ -66,14 +76,15 @@ def _spec(tables: list[Table]) -> pl.DataFrame:
     return spec
 
 
-def decode_group(tables: list[Table], vbs: list[VarBinds]) -> pl.DataFrame:
+def decode_group(tables: list[Table], vbs: list[VarBinds]) -> pl.LazyFrame:
     """Samples of several ifindex tables walked in one poll, decoded in one pass (long form: every
     varbind of a metric column is one sample, so there is no pivot and no per-column frame).
 
     Per table as before: a column the agent lacks yields no samples; garbage indexes are dropped; a
     value is scaled (milliwatts -> dBm); sentinels, 0 mW, lane aggregates (a module-level 0 on a
     multi-lane optic) and undecodable values are absent with a reason; PCS-lane tables are summed
-    per port. Returns (ifindex, lane, metric, value, counter, counter_bits, aggregate, reason).
+    per port. Returns (ifindex, lane, metric, value, counter, counter_bits, aggregate, reason), as a
+    lazy query: the poll collects it once with the rest of its normalize chain.
     """
     tids: list[int] = []
     prefixes: list[str] = []
@@ -85,10 +96,10 @@ def decode_group(tables: list[Table], vbs: list[VarBinds]) -> pl.DataFrame:
         prefixes += [t.root.strip(".") + "."] * n
         oids += vb.oids
         values += vb.values
-    long = to_long(VarBinds(oids, values), "", tids=tids, prefixes=prefixes)
     spec = _spec(tables)
-    if long.is_empty() or spec.is_empty():
-        return pl.DataFrame()
+    if not oids or spec.is_empty():
+        return pl.LazyFrame(schema=_OUT_SCHEMA)
+    long = to_long_lazy(VarBinds(oids, values), "", tids=tids, prefixes=prefixes)
     # a table's module-level "lanes" label (Juniper): a 0 there is a lane aggregate, not a reading
     lanes_cols = [(tid, c.num) for tid, t in enumerate(tables) for c in t.columns if c.name == "lanes"]
     agg = spec.get_column("agg_zero").any() and lanes_cols
@@ -99,7 +110,7 @@ def decode_group(tables: list[Table], vbs: list[VarBinds]) -> pl.DataFrame:
             )
         ).select("tid", "idx", pl.col("int").alias("_lanes"))
         lanes = lanes.unique(["tid", "idx"], keep="first", maintain_order=True)
-    f = long.join(spec, on=["tid", "col"], how="inner").unique(
+    f = long.join(spec.lazy(), on=["tid", "col"], how="inner").unique(
         ["tid", "col", "idx"], keep="first", maintain_order=True
     )
     if agg:
@@ -147,8 +158,8 @@ def decode_group(tables: list[Table], vbs: list[VarBinds]) -> pl.DataFrame:
         is_agg.alias("aggregate"),
         reason.alias("reason"),
     )
-    if not spec.get_column("sum").any():
-        return out.drop("sum")
+    if not any(len(vb) for t, vb in zip(tables, vbs, strict=True) if t.spec.get("lane_index") == "sum"):
+        return out.drop("sum")  # no PCS-lane rows walked this time: nothing to sum
     # PCS lanes are not optical lanes: one total per port (absent if no lane had a number)
     summed = (
         out.filter("sum")

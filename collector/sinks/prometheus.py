@@ -153,7 +153,8 @@ def render_batch(frame: pl.DataFrame) -> dict[str, str]:
     if frame.is_empty():
         return {}
     f = (
-        frame.select(
+        frame.lazy()
+        .select(
             pl.col("metric").cast(pl.String),
             _esc_expr("device").alias("d"),
             pl.col("lane").cast(pl.String).fill_null("").alias("l"),
@@ -161,21 +162,24 @@ def render_batch(frame: pl.DataFrame) -> dict[str, str]:
             "value",
             pl.col("reason").cast(pl.String).fill_null("unknown").alias("r"),
         )
-        .join(_META, on="metric", how="inner")
-        .with_columns(pl.col("value").is_not_null().alias("_has"))
+        .join(_META.lazy(), on="metric", how="inner")
     )
+    has = pl.col("value").is_not_null()
     head = pl.concat_str(pl.lit('{device="'), "d", pl.lit('",lane="'), "l")
-    line = (
-        pl.when("_has")
-        .then(pl.concat_str("family", head, "mid", "p", "post", _go_float("value"), pl.lit("\n")))
-        .otherwise(
-            pl.concat_str(pl.lit(ABSENT), head, "a_mid", "p", pl.lit('",reason="'), "r", pl.lit('"} 1.0\n'))
-        )
+    line = pl.concat_str("family", head, "mid", "p", "post", _go_float("value"), pl.lit("\n"))
+    absent_line = pl.concat_str(
+        pl.lit(ABSENT), head, "a_mid", "p", pl.lit('",reason="'), "r", pl.lit('"} 1.0\n')
     )
-    fam = pl.when("_has").then("family").otherwise(pl.lit(ABSENT))
-    out = dict(f.group_by(fam.alias("fam")).agg(line.str.join("")).iter_rows())
-    for name in f.get_column("family").unique().to_list():  # a family of only absent readings
-        out.setdefault(name, "")
+    # one query, collected once: every metric's family (its lines may be none: all absent) + absents
+    fams, absent = pl.collect_all(
+        [
+            f.group_by("family").agg(line.filter(has).str.join("").alias("lines")),
+            f.filter(~has).select(absent_line.str.join("")),
+        ]
+    )
+    out = dict(fams.iter_rows())
+    if absent.height and absent.item():
+        out[ABSENT] = absent.item()
     return out
 
 
