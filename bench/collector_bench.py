@@ -17,6 +17,7 @@ Run: .venv/bin/python bench/collector_bench.py [PORTS] [ROUNDS] [RUNS] [MAX_REPE
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import resource
 import shutil
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from collector.poller import DeviceState, poll_group
 from collector.sinks.bus import BusSink
 from collector.sinks.prometheus import PrometheusSink, render_registry
-from collector.transport import Credentials, Target, open_transport
+from collector.transport import Credentials, Target, Transport, open_transport
 from linkmargin.bus import InProcessBus
 
 SENS = "1.3.6.1.2.1.99.1.1.1"
@@ -144,78 +145,114 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-async def ours(port: int, rounds: int, kind: str, walk_metadata: bool, max_rep: int) -> Ours:
-    """Rounds of DOM poll + counters poll through every sink, then one /metrics render."""
-    tgt = Target(
-        "bench",
-        "127.0.0.1",
-        port,
-        Credentials(community="bench"),
-        timeout=30,
-        retries=0,
-        max_repetitions=max_rep,
-    )
-    reg = CollectorRegistry()
-    prom = PrometheusSink(reg)
-    bus = BusSink(InProcessBus())
-    st = DeviceState(name="bench", walk_metadata=walk_metadata)
-    res = Ours()
-    async with open_transport(tgt, kind) as tr:
-        await poll_group(tr, st, "discovery", "arista")  # hourly work, not counted
-        v0 = st.varbinds
-        c00 = _cpu()
-        t0 = time.perf_counter()
-        for _ in range(rounds):
-            for g in ("dom", "counters"):
-                c0 = _cpu()
-                f = await poll_group(tr, st, g, "arista")
-                await prom("bench", g, f)
-                await bus("bench", g, f)
-                c = _cpu() - c0
-                if g == "dom":
-                    res.dom_cpu += c
-                else:
-                    res.counters_cpu += c
-                res.readings += f.filter(pl.col("metric") != "sys_uptime_cs").height
+class Pipeline:
+    """One configuration of ours (transport x DOM metadata mode): a session, its sinks, its CPU."""
+
+    def __init__(self, port: int, kind: str, walk_metadata: bool, max_rep: int) -> None:
+        self.target = Target(
+            "bench",
+            "127.0.0.1",
+            port,
+            Credentials(community="bench"),
+            timeout=30,
+            retries=0,
+            max_repetitions=max_rep,
+        )
+        self.kind = kind
+        mode = "every column (as the exporter)" if walk_metadata else "value+status, metadata cached"
+        self.name = f"{kind}, {mode}"
+        self.reg = CollectorRegistry()
+        self.prom = PrometheusSink(self.reg)
+        self.bus = BusSink(InProcessBus())
+        self.state = DeviceState(name="bench", walk_metadata=walk_metadata)
+        self.res = Ours()
+
+    async def round(self, tr: Transport) -> None:
+        """DOM poll + counters poll through every sink, then one /metrics render."""
+        res, st = self.res, self.state
+        v0, c00, t0 = st.varbinds, _cpu(), time.perf_counter()
+        for g in ("dom", "counters"):
             c0 = _cpu()
-            render_registry(reg)  # what a scrape of /metrics costs
-            res.render_cpu += _cpu() - c0
-        res.wall = time.perf_counter() - t0
-        res.cpu = _cpu() - c00
-    res.varbinds = st.varbinds - v0
-    return res
+            f = await poll_group(tr, st, g, "arista")
+            await self.prom("bench", g, f)
+            await self.bus("bench", g, f)
+            c = _cpu() - c0
+            if g == "dom":
+                res.dom_cpu += c
+            else:
+                res.counters_cpu += c
+            res.readings += f.filter(pl.col("metric") != "sys_uptime_cs").height
+        c0 = _cpu()
+        render_registry(self.reg)  # what a scrape of /metrics costs
+        res.render_cpu += _cpu() - c0
+        res.cpu += _cpu() - c00
+        res.wall += time.perf_counter() - t0
+        res.varbinds += st.varbinds - v0
 
 
-def exporter(port: int, rounds: int, d: Path, max_rep: int = 25) -> tuple[float, int]:
-    (d / "snmp.yml").write_text(snmp_yml(port, max_rep))
-    ep = free_port(socket.SOCK_STREAM)
-    p = subprocess.Popen(
-        [
-            "/usr/bin/prometheus-snmp-exporter",
-            f"--config.file={d / 'snmp.yml'}",
-            f"--web.listen-address=127.0.0.1:{ep}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{ep}/snmp?target=127.0.0.1:{port}&module=bench"
+class Exporter:
+    """prometheus-snmp-exporter scraping the same agent; CPU from /proc (10 ms ticks)."""
+
+    def __init__(self, port: int, d: Path, max_rep: int) -> None:
+        (d / "snmp.yml").write_text(snmp_yml(port, max_rep))
+        ep = free_port(socket.SOCK_STREAM)
+        self.proc = subprocess.Popen(
+            [
+                "/usr/bin/prometheus-snmp-exporter",
+                f"--config.file={d / 'snmp.yml'}",
+                f"--web.listen-address=127.0.0.1:{ep}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.url = f"http://127.0.0.1:{ep}/snmp?target=127.0.0.1:{port}&module=bench"
+        self.cpu = 0.0
+        self.varbinds = 0
+        self.scrapes = 0
+        body = ""
         for _ in range(50):
             try:
-                body = urllib.request.urlopen(url, timeout=120).read().decode()  # warm-up
+                body = urllib.request.urlopen(self.url, timeout=120).read().decode()  # warm-up
                 break
             except OSError:
                 time.sleep(0.1)
-        pdus = sum(
-            float(ln.split()[-1]) for ln in body.splitlines() if ln.startswith("snmp_scrape_pdus_returned")
+        self.pdus = int(
+            sum(
+                float(ln.split()[-1])
+                for ln in body.splitlines()
+                if ln.startswith("snmp_scrape_pdus_returned")
+            )
         )
-        c0 = proc_cpu(p.pid)
-        for _ in range(rounds):
-            urllib.request.urlopen(url, timeout=120).read()
-        return proc_cpu(p.pid) - c0, int(pdus) * rounds
+
+    def scrape(self) -> None:
+        c0 = proc_cpu(self.proc.pid)
+        urllib.request.urlopen(self.url, timeout=120).read()
+        self.cpu += proc_cpu(self.proc.pid) - c0
+        self.varbinds += self.pdus
+        self.scrapes += 1
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+async def one_run(port: int, rounds: int, d: Path, max_rep: int) -> tuple[list[Pipeline], Exporter]:
+    """Every configuration of ours and the exporter, interleaved round by round: the machine's load
+    (shared, noisy) then weighs on all of them alike, which a sequential run does not give."""
+    pipes = [Pipeline(port, k, w, max_rep) for k in ("gufo", "pysnmp") for w in (True, False)]
+    exp = Exporter(port, d, max_rep)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            trs = [await stack.enter_async_context(open_transport(p.target, p.kind)) for p in pipes]
+            for p, tr in zip(pipes, trs, strict=True):
+                await poll_group(tr, p.state, "discovery", "arista")  # hourly work, not counted
+            for _ in range(rounds):
+                for p, tr in zip(pipes, trs, strict=True):
+                    await p.round(tr)
+                    exp.scrape()
     finally:
-        p.terminate()
-        p.wait(10)
+        exp.stop()
+    return pipes, exp
 
 
 def _row(name: str, o: Ours, e_us_vb: float, e_us_rd: float) -> str:
@@ -256,25 +293,19 @@ def main(argv: list[str] | None = None) -> None:
             "|---|---|---|---|---|---|---|---|",
         ]
         for run in range(1, runs + 1):
-            got = {
-                (kind, walk): asyncio.run(ours(sport, rounds, kind, walk, max_rep))
-                for kind in ("gufo", "pysnmp")
-                for walk in (True, False)
-            }
-            ecpu, evb = exporter(sport, rounds, d, max_rep)
-            e_vb, e_rd = 1e6 * ecpu / evb, 1e6 * ecpu / (readings * rounds)
+            pipes, exp = asyncio.run(one_run(sport, rounds, d, max_rep))
+            n_rd = readings * exp.scrapes
+            e_vb, e_rd = 1e6 * exp.cpu / exp.varbinds, 1e6 * exp.cpu / n_rd
             table.append(
-                f"| {run} | snmp_exporter (15 columns) | {evb:,} | {readings * rounds:,} | {e_vb:.2f} | 1 | "
+                f"| {run} | snmp_exporter (15 columns) | {exp.varbinds:,} | {n_rd:,} | {e_vb:.2f} | 1 | "
                 f"{e_rd:.2f} | 1 |"
             )
-            for (kind, walk), o in got.items():
-                name = (
-                    f"{kind}, {'every column (as the exporter)' if walk else 'value+status, metadata cached'}"
-                )
-                table.append(_row(name, o, e_vb, e_rd).replace("| ", f"| {run} | ", 1))
+            for p in pipes:
+                o = p.res
+                table.append(_row(p.name, o, e_vb, e_rd).replace("| ", f"| {run} | ", 1))
                 ms = [1e3 * c / rounds for c in (o.dom_cpu, o.counters_cpu, o.render_cpu)]
                 print(
-                    f"run {run} {name}: {1e6 * o.cpu / o.varbinds:.2f} us/vb, "
+                    f"run {run} {p.name}: {1e6 * o.cpu / o.varbinds:.2f} us/vb, "
                     f"{1e6 * o.cpu / o.readings:.2f} us/reading; CPU per round: dom poll {ms[0]:.1f} ms, "
                     f"counters poll {ms[1]:.1f} ms, render {ms[2]:.1f} ms; wall {o.wall:.1f} s",
                     flush=True,
