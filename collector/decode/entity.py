@@ -10,6 +10,7 @@ row (section 1.1 [V]).
 from __future__ import annotations
 
 import re
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -214,11 +215,8 @@ def column_frame(vb: VarBinds | None, root: str, name: str) -> pl.LazyFrame:
     df = pl.DataFrame(
         {
             "oid": oids,
-            f"{name}_int": [v if type(v) is int and -(2**63) <= v < 2**63 else None for v in vals],
-            f"{name}_text": [
-                v.decode("utf-8", "replace") if type(v) is bytes else (v if type(v) is str else None)
-                for v in vals
-            ],
+            f"{name}_int": _ints(vals),
+            f"{name}_text": _texts(vals),
         },
         schema={"oid": pl.String, f"{name}_int": pl.Int64, f"{name}_text": pl.String},
     )
@@ -229,6 +227,55 @@ def column_frame(vb: VarBinds | None, root: str, name: str) -> pl.LazyFrame:
         .filter(pl.col("idx") != "")
         .unique("idx", keep="first", maintain_order=True)
     )
+
+
+def _ints(vals: list[int | bytes | str | None]) -> list[int | None]:
+    return [v if type(v) is int and -(2**63) <= v < 2**63 else None for v in vals]
+
+
+def _texts(vals: list[int | bytes | str | None]) -> list[str | None]:
+    return [
+        v.decode("utf-8", "replace") if type(v) is bytes else (v if type(v) is str else None) for v in vals
+    ]
+
+
+def aligned_frame(table: Table, cols: dict[str, VarBinds]) -> pl.DataFrame | None:
+    """Every walked sensor column in one frame (idx, value_int, value_text, status, stype, scale,
+    precision, units), without a join, when the columns hold the same rows in the same order (what
+    agents answer). None when they do not (a missing cell, a repeated or foreign OID): the caller
+    then joins column by column.
+    """
+    cnum: dict[str, int] = table.spec["columns"]
+    ref: list[str] | None = None
+    data: dict[str, list[int | None] | list[str | None]] = {}
+    for key, n in cnum.items():
+        root = f"{table.root}.{n}"
+        vb = cols.get(root)
+        if vb is None or not vb.oids:
+            continue
+        cut = len(root) + 1
+        idx = [o[cut:] for o in vb.oids]
+        if ref is None:
+            if len(set(idx)) != len(idx) or "" in idx:
+                return None
+            ref = idx
+        elif idx != ref:
+            return None
+        if not all(map(str.startswith, vb.oids, repeat(root + "."))):
+            return None
+        if key == "value":
+            data["value_int"] = _ints(vb.values)
+            data["value_text"] = _texts(vb.values)
+        elif key == "units":
+            data["units"] = _texts(vb.values)
+        else:
+            data[META.get(key, key)] = _ints(vb.values)
+    if ref is None:
+        return None
+    schema = {"idx": pl.String, "value_int": pl.Int64, "value_text": pl.String, "status": pl.Int64}
+    schema |= {k: v for k, v in META_SCHEMA.items() if k != "idx"}
+    frame = {"idx": ref, **data}
+    return pl.DataFrame({k: frame.get(k, [None] * len(ref)) for k in schema}, schema=schema)
 
 
 def _meta_frame(table: Table, cols: dict[str, VarBinds]) -> pl.DataFrame:
@@ -265,23 +312,28 @@ def decode(
     spec = table.spec
     cnum: dict[str, int] = spec["columns"]
     vroot = f"{table.root}.{cnum['value']}"
-    vf = column_frame(cols.get(vroot), vroot, "value")
-    if f"{table.root}.{cnum['type']}" in cols:  # metadata walked by this poll (the exporter's way)
-        meta = mapping.select("idx", "port", "lane", "metric").join(_meta_frame(table, cols), on="idx")
-    else:
-        meta = mapping
-    rows = vf
-    if "status" in cnum:  # a row with a status but no value is a sample too (undecodable)
-        sroot = f"{table.root}.{cnum['status']}"
-        st = column_frame(cols.get(sroot), sroot, "status").select(
-            "idx", pl.col("status_int").alias("status")
+    walked_meta = f"{table.root}.{cnum['type']}" in cols  # metadata walked by this poll (the exporter's way)
+    meta = mapping.select("idx", "port", "lane", "metric") if walked_meta else mapping
+    fast = aligned_frame(table, cols)
+    if fast is not None:  # the usual case: every column has the same rows, no join between them
+        vf = fast.lazy().select("idx", "value_int", "value_text")
+        rows = fast.lazy().select(
+            c for c in fast.columns if walked_meta or c == "idx" or c not in META_SCHEMA
         )
-        rows = rows.join(st, on="idx", how="full", coalesce=True)
     else:
-        rows = rows.with_columns(pl.lit(None, dtype=pl.Int64).alias("status"))
+        vf = column_frame(cols.get(vroot), vroot, "value")
+        if walked_meta:
+            meta = meta.join(_meta_frame(table, cols), on="idx")
+        rows = vf
+        if "status" in cnum:  # a row with a status but no value is a sample too (undecodable)
+            sroot = f"{table.root}.{cnum['status']}"
+            st = column_frame(cols.get(sroot), sroot, "status").select(
+                "idx", pl.col("status_int").alias("status")
+            )
+            rows = rows.join(st, on="idx", how="full", coalesce=True)
+        else:
+            rows = rows.with_columns(pl.lit(None, dtype=pl.Int64).alias("status"))
     lf = meta.lazy().join(rows, on="idx", how="inner")
-    if "units" not in meta.columns:
-        lf = lf.with_columns(pl.lit(None, dtype=pl.String).alias("units"))
     lf = lf.with_columns(_raw_value("value").alias("_raw"))
     lf = lf.with_columns(_convert(pl.col("_raw"), spec).alias("_v"))
     ok = int(spec.get("ok_status", 1))
@@ -321,7 +373,10 @@ def decode(
             if root in cols:
                 tv.extend(cols[root])
         if tv.oids:
-            samples = pl.concat([samples, _thresholds(thr, tv, meta, spec)], how="diagonal_relaxed")
+            base = meta
+            if walked_meta and fast is not None:  # this poll's type/scale/precision, as for readings
+                base = meta.join(fast.select(list(META_SCHEMA)), on="idx")
+            samples = pl.concat([samples, _thresholds(thr, tv, base, spec)], how="diagonal_relaxed")
     return samples, unknown
 
 
