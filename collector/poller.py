@@ -13,6 +13,7 @@ import polars as pl
 
 from collector.decode import common, entity, ifindex
 from collector.profile import Profile, Table, all_probe_oids, load_profile, select_profile
+from collector.tables import collect
 from collector.transport.base import Transport, VarBinds, walk_columns
 from linkmargin.samples import SAMPLE_SCHEMA, empty_samples
 
@@ -237,7 +238,7 @@ async def poll_group(
     if any(len(vb) for root, vb in walked.items() if root in _threshold_roots(tables)):
         out = common.validate_thresholds(out)
     if group == "counters":
-        done = out.collect()
+        done = collect(out)
         st = done.filter(pl.col("metric").is_in(["admin_status", "oper_status"])).pivot(
             on="metric", index="port", values="value", aggregate_function="first"
         )
@@ -255,7 +256,7 @@ async def poll_group(
             "uptime_cs": [up],
         }
     )
-    return pl.concat([_conform(out), _conform(uptime_row)]).collect()
+    return collect(pl.concat([_conform(out), _conform(uptime_row)]))
 
 
 def _conform(frame: pl.LazyFrame) -> pl.LazyFrame:

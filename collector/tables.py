@@ -10,12 +10,27 @@ import polars as pl
 
 from collector.transport.base import VarBinds
 
+# Why: polars' default query optimizer costs more than it saves on these small per-poll frames
+# (~2 ms a counters poll on the 2-core box, bench/results/collector.md); the flags its own eager
+# DataFrame methods run with skip it. ``_eager`` is private: without it, no optimizations at all.
+_FLAGS = getattr(pl.QueryOptFlags, "_eager", pl.QueryOptFlags.none)()
+
+
+def collect(lf: pl.LazyFrame) -> pl.DataFrame:
+    """Run a per-poll query (see ``_FLAGS``)."""
+    return lf.collect(optimizations=_FLAGS)
+
+
+def collect_all(lfs: list[pl.LazyFrame]) -> list[pl.DataFrame]:
+    """Run several per-poll queries in one call (see ``_FLAGS``)."""
+    return pl.collect_all(lfs, optimizations=_FLAGS)
+
 
 def to_long(
     vb: VarBinds, root: str, *, tids: list[int] | None = None, prefixes: list[str] | None = None
 ) -> pl.DataFrame:
     """Eager :func:`to_long_lazy`."""
-    return to_long_lazy(vb, root, tids=tids, prefixes=prefixes).collect()
+    return collect(to_long_lazy(vb, root, tids=tids, prefixes=prefixes))
 
 
 def to_long_lazy(

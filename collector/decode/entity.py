@@ -17,7 +17,7 @@ import polars as pl
 
 from collector.decode.common import SENTINELS, null_if, reason_lit
 from collector.profile import Table
-from collector.tables import to_long, to_wide
+from collector.tables import collect, collect_all, to_long, to_wide
 from collector.transport.base import Transport, VarBinds, walk_columns
 from linkmargin.samples import Reason
 
@@ -288,7 +288,7 @@ def _meta_frame(table: Table, cols: dict[str, VarBinds]) -> pl.DataFrame:
         lf = f if lf is None else lf.join(f, on="idx", how="full", coalesce=True)
     if lf is None:
         return pl.DataFrame(schema=META_SCHEMA)
-    out = lf.collect()
+    out = collect(lf)
     return out.with_columns(
         [pl.lit(None, dtype=META_SCHEMA[c]).alias(c) for c in META_SCHEMA if c not in out.columns]
     ).select(list(META_SCHEMA))
@@ -364,7 +364,7 @@ def decode(
     )
     # rows discovery never saw, counted in the same collect as the samples
     seen = known.implode() if known is not None else pl.lit([], dtype=pl.List(pl.String))
-    samples, new = pl.collect_all([query, vf.filter(~pl.col("idx").is_in(seen)).select(pl.len())])
+    samples, new = collect_all([query, vf.filter(~pl.col("idx").is_in(seen)).select(pl.len())])
     unknown = known is not None and new.item() > 0
     thr = spec.get("thresholds")
     if thr:

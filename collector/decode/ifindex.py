@@ -7,14 +7,14 @@ import polars as pl
 
 from collector.decode.common import SENTINELS
 from collector.profile import Table
-from collector.tables import to_long, to_long_lazy, to_wide
+from collector.tables import collect, to_long, to_long_lazy, to_wide
 from collector.transport.base import VarBinds
 from linkmargin.samples import Reason
 
 
 def decode(table: Table, vb: VarBinds) -> pl.DataFrame:
     """Long samples (ifindex, lane, metric, value, counter, counter_bits, aggregate, reason) of one table."""
-    return decode_group([table], [vb]).collect()
+    return collect(decode_group([table], [vb]))
 
 
 _SPEC_SCHEMA = {

@@ -31,6 +31,7 @@ from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from collector.tables import collect_all
 from linkmargin.samples import METRIC_NAMES, MetricKind, metric_kind
 
 LABELS = ["device", "port", "lane"]
@@ -171,7 +172,7 @@ def render_batch(frame: pl.DataFrame) -> dict[str, str]:
         pl.lit(ABSENT), head, "a_mid", "p", pl.lit('",reason="'), "r", pl.lit('"} 1.0\n')
     )
     # one query, collected once: every metric's family (its lines may be none: all absent) + absents
-    fams, absent = pl.collect_all(
+    fams, absent = collect_all(
         [
             f.group_by("family").agg(line.filter(has).str.join("").alias("lines")),
             f.filter(~has).select(absent_line.str.join("")),
