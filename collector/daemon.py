@@ -6,14 +6,14 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 
 from collector.scheduler import Breaker, Scheduler
 from collector.selfmetrics import SelfMetrics
 from collector.sinks import Sink, fanout
 from collector.sinks.bus import BusSink
 from collector.sinks.parquet import ParquetSink
-from collector.sinks.prometheus import PrometheusSink
+from collector.sinks.prometheus import PrometheusSink, serve
 from collector.transport import Target
 from linkmargin.bus import Publisher
 
@@ -72,8 +72,8 @@ class Collector:
         return out
 
     def serve_metrics(self, port: int, addr: str = "127.0.0.1") -> None:
-        """Expose the registry over HTTP (a thread of prometheus-client)."""
-        start_http_server(port, addr=addr, registry=self.registry)
+        """Expose the registry over HTTP in a thread (samples rendered from columns, see ``serve``)."""
+        serve(self.registry, port, addr)
 
     async def _flusher(self, stop: asyncio.Event) -> None:
         assert self.parquet is not None

@@ -13,8 +13,9 @@ import polars as pl
 
 from collector.decode import common, entity, ifindex
 from collector.profile import Profile, Table, all_probe_oids, load_profile, select_profile
-from collector.transport.base import Transport, VarBinds
-from linkmargin.samples import conform, empty_samples
+from collector.tables import collect
+from collector.transport.base import Transport, VarBinds, walk_columns
+from linkmargin.samples import SAMPLE_SCHEMA, empty_samples
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
@@ -35,6 +36,11 @@ class DeviceState:
         default_factory=dict
     )  # per entity table: idx -> port, lane, metric
     port_state: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # every sensor row (idx) discovery saw, per entity table: a polled row outside it is new hardware
+    sensor_rows: dict[str, pl.Series] = field(default_factory=dict)
+    # walk type/scale/precision with every DOM poll (as snmp_exporter does) instead of caching them
+    # from discovery; for comparisons, and for agents known to rescale sensors on the fly
+    walk_metadata: bool = False
     uptime_cs: int | None = None
     discovered_at_uptime: int | None = None
     rebooted: bool = False
@@ -58,11 +64,31 @@ class DeviceState:
         return self.profile is None or self.discovered_at_uptime is None or self.rebooted
 
 
+def poll_roots(table: Table, walk_metadata: bool) -> list[str]:
+    """The column OIDs a poll of ``table`` walks."""
+    if table.layout == "entity_sensor":
+        return entity.poll_oids(table, walk_metadata)
+    return table.column_oids()
+
+
+async def walk_tables(
+    tr: Transport, tables: list[Table], walk_metadata: bool = False
+) -> list[dict[str, VarBinds]]:
+    """Walk the poll columns of every table (per table: root -> VarBinds), all in one transport call."""
+    cols = [poll_roots(t, walk_metadata) for t in tables]
+    got = await walk_columns(tr, [c for cs in cols for c in cs])
+    out, i = [], 0
+    for cs in cols:
+        out.append(dict(zip(cs, got[i : i + len(cs)], strict=True)))
+        i += len(cs)
+    return out
+
+
 async def walk_table(tr: Transport, table: Table, max_repetitions: int | None = None) -> VarBinds:
     """Walk every column of ``table`` into one VarBinds."""
     out = VarBinds()
-    for root in table.column_oids():
-        out.extend(await tr.bulk_walk(root, max_repetitions))
+    for part in await walk_columns(tr, table.column_oids(), max_repetitions):
+        out.extend(part)
     return out
 
 
@@ -124,6 +150,39 @@ async def discover(tr: Transport, state: DeviceState, profile_name: str = "auto"
     return empty_samples()
 
 
+def _group_metrics(tables: list[Table]) -> frozenset[str]:
+    """Every metric the tables can yield: normalize steps that cannot apply to a group are skipped
+    (each costs fixed polars work per poll)."""
+    out: set[str] = set()
+    for t in tables:
+        out.update(c.metric for c in t.columns if c.metric)
+        if t.layout == "entity_sensor":
+            sensor = {c["metric"] for c in t.spec.get("classify", [])}
+            out |= sensor
+            if t.spec.get("thresholds"):
+                out |= {
+                    f"thr_{q}_{lv}"
+                    for q in sensor
+                    for lv in ("low_warn", "low_alarm", "high_warn", "high_alarm")
+                }
+    return frozenset(out)
+
+
+def _threshold_roots(tables: list[Table]) -> frozenset[str]:
+    """The walked columns that can yield module thresholds: without rows there, nothing to validate."""
+    out = set()
+    for t in tables:
+        if t.layout == "entity_sensor":
+            out.update(entity.threshold_oids(t))
+        else:
+            out.update(f"{t.root}.{c.num}" for c in t.columns if c.metric and c.metric.startswith("thr_"))
+    return frozenset(out)
+
+
+POWER_METRICS = frozenset(common.POWER_METRICS)
+DOM_METRICS = frozenset(common.DOM_METRICS)
+
+
 async def poll_group(
     tr: Transport, state: DeviceState, group: str, profile_name: str = "auto"
 ) -> pl.DataFrame:
@@ -136,46 +195,59 @@ async def poll_group(
             return empty_samples()
     assert state.profile is not None
     frames: list[pl.DataFrame] = []
-    for t in state.profile.tables_in(group):
-        vb = await walk_table(tr, t)
-        state.varbinds += len(vb)
+    tables = state.profile.tables_in(group)
+    by_ifindex: list[tuple[Table, VarBinds]] = []
+    walked: dict[str, VarBinds] = {}
+    for t, cols in zip(tables, await walk_tables(tr, tables, state.walk_metadata), strict=True):
+        walked.update(cols)
+        state.varbinds += sum(len(v) for v in cols.values())
         if t.layout == "ifindex":
-            f = ifindex.decode(t, vb)
-            if f.is_empty():
-                continue
-            f = (
-                f.join(state.ports, on="ifindex", how="left")
-                .with_columns(
-                    pl.coalesce(pl.col("port"), pl.lit("ifIndex") + pl.col("ifindex").cast(pl.String)).alias(
-                        "port"
-                    )
-                )
-                .drop("ifindex")
-            )
+            vb = VarBinds()
+            for part in cols.values():
+                vb.extend(part)
+            by_ifindex.append((t, vb))
         elif t.layout == "entity_sensor":
-            f = entity.decode(t, vb, state.sensors.get(t.name))
+            f, unknown = entity.decode(t, cols, state.sensors.get(t.name), state.sensor_rows.get(t.name))
+            if unknown:  # a sensor discovery never saw (a module plugged in): learn it, never guess
+                await discover(tr, state, profile_name)
+                f, _ = entity.decode(t, cols, state.sensors.get(t.name), state.sensor_rows.get(t.name))
+            if not f.is_empty():
+                frames.append(f)
         else:
             raise ValueError(f"unknown layout {t.layout!r} in profile {state.profile.name}")
-        if not f.is_empty():
-            frames.append(f)
-    if not frames:
+    lazy = [f.lazy() for f in frames]
+    if by_ifindex:  # all ifindex tables of the group in one pass: polars costs are per operation
+        q = ifindex.decode_group([t for t, _ in by_ifindex], [vb for _, vb in by_ifindex])
+        port = pl.coalesce(pl.col("port"), pl.lit("ifIndex") + pl.col("ifindex").cast(pl.String))
+        lazy.append(
+            q.join(state.ports.lazy(), on="ifindex", how="left")
+            .with_columns(port.alias("port"))
+            .drop("ifindex")
+        )
+    if not lazy:
         return empty_samples()
-    out = pl.concat(frames, how="diagonal_relaxed").with_columns(
+    # the normalize chain as one lazy query, collected once (polars' cost here is per operation)
+    out = pl.concat(lazy, how="diagonal_relaxed").with_columns(
         pl.lit(ts).alias("ts"),
         pl.lit(state.name).alias("device"),
         pl.lit(up, dtype=pl.Int64).alias("uptime_cs"),
     )
-    out = common.dbm_floor(out)
-    out = common.validate_thresholds(out)
-    m = pl.col("metric")
+    metrics = _group_metrics(tables)
+    if metrics & POWER_METRICS:
+        out = common.dbm_floor(out)
+    if any(len(vb) for root, vb in walked.items() if root in _threshold_roots(tables)):
+        out = common.validate_thresholds(out)
     if group == "counters":
-        st = out.filter(m.is_in(["admin_status", "oper_status"])).pivot(
+        done = collect(out)
+        st = done.filter(pl.col("metric").is_in(["admin_status", "oper_status"])).pivot(
             on="metric", index="port", values="value", aggregate_function="first"
         )
         if {"admin_status", "oper_status"} <= set(st.columns):
             state.port_state = st.select("port", "admin_status", "oper_status")
-    out = common.mark_port_state(out, state.port_state)
-    uptime_row = pl.DataFrame(
+        out = done.lazy()
+    if metrics & DOM_METRICS:
+        out = common.mark_port_state(out, state.port_state)
+    uptime_row = pl.LazyFrame(
         {
             "ts": [ts],
             "device": [state.name],
@@ -184,4 +256,12 @@ async def poll_group(
             "uptime_cs": [up],
         }
     )
-    return conform(pl.concat([conform(out), conform(uptime_row)]))
+    return collect(pl.concat([_conform(out), _conform(uptime_row)]))
+
+
+def _conform(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """``linkmargin.samples.conform`` on a lazy frame (same casts, same column order)."""
+    have = set(frame.collect_schema().names())
+    return frame.select(
+        pl.col(n).cast(t) if n in have else pl.lit(None, dtype=t).alias(n) for n, t in SAMPLE_SCHEMA.items()
+    )

@@ -1,9 +1,12 @@
 """Normalization shared by every layout: sentinels, no-light floors, units, thresholds, port state.
 
-All functions take and return polars frames; no per-row Python.
+All functions take and return polars frames, eager or lazy (a poll chains them lazily and collects
+once: polars' cost at these sizes is per operation); no per-row Python.
 """
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 import polars as pl
 
@@ -14,6 +17,7 @@ from linkmargin.samples import Metric, Reason
 SENTINELS = [1e9, -1e9, 2147483647.0, -2147483648.0]
 DBM_FLOOR = -40.0  # DOM floor = "no light" (Cisco -40.0 dBm, librenms#1065 [V])
 POWER_METRICS = ("rx_power_dbm", "tx_power_dbm")
+F = TypeVar("F", pl.DataFrame, pl.LazyFrame)
 DOM_METRICS = (
     Metric.RX_POWER_DBM.value,
     Metric.TX_POWER_DBM.value,
@@ -29,7 +33,7 @@ def reason_lit(r: Reason) -> pl.Expr:
     return pl.lit(r.value, dtype=pl.String)
 
 
-def null_if(frame: pl.DataFrame, cond: pl.Expr, reason: Reason) -> pl.DataFrame:
+def null_if(frame: F, cond: pl.Expr, reason: Reason) -> F:
     """Where ``cond`` holds and no reason is set yet: value -> null, reason -> ``reason``."""
     hit = cond.fill_null(False) & pl.col("reason").is_null()
     return frame.with_columns(
@@ -43,13 +47,13 @@ def is_power(metric_col: str = "metric") -> pl.Expr:
     return pl.col(metric_col).cast(pl.String).str.contains("power_dbm")
 
 
-def dbm_floor(frame: pl.DataFrame) -> pl.DataFrame:
+def dbm_floor(frame: F) -> F:
     """Power at or below the DOM floor is no light, not a number (readings only, not thresholds)."""
     m = pl.col("metric").cast(pl.String)
     return null_if(frame, m.is_in(POWER_METRICS) & (pl.col("value") <= DBM_FLOOR), Reason.NO_LIGHT)
 
 
-def validate_thresholds(frame: pl.DataFrame) -> pl.DataFrame:
+def validate_thresholds(frame: F) -> F:
     """Drop (null + BOGUS_THRESHOLD) impossible thresholds: -inf/absent, all-zero sets, low above high.
 
     A set is the thresholds of one quantity on one (device, port, lane).
@@ -58,7 +62,7 @@ def validate_thresholds(frame: pl.DataFrame) -> pl.DataFrame:
     is_thr = m.str.starts_with("thr_")
     qty = m.str.extract(r"^thr_(.+)_(?:high|low)_(?:alarm|warn)$", 1)
     f = frame.with_columns(qty.alias("_q"), m.str.contains("_high_").alias("_hi"))
-    keys = ["device", "port", "lane", "_q"]
+    keys: list[str] = ["device", "port", "lane", "_q"]
     grp = (
         f.filter(is_thr & pl.col("value").is_not_null())
         .group_by(keys)
@@ -83,14 +87,15 @@ def validate_thresholds(frame: pl.DataFrame) -> pl.DataFrame:
     return f.drop("_q", "_hi", "_bogus")
 
 
-def mark_port_state(samples: pl.DataFrame, state: pl.DataFrame) -> pl.DataFrame:
+def mark_port_state(samples: F, state: pl.DataFrame) -> F:
     """Absent DOM readings on admin-down ports get ADMIN_DOWN, on oper-down ports DARK_PORT.
 
     ``state``: (port, admin_status, oper_status). Readings that have a value keep it.
     """
     if state.is_empty():
         return samples
-    f = samples.join(state.select("port", "admin_status", "oper_status"), on="port", how="left")
+    st = state.select("port", "admin_status", "oper_status")
+    f = samples.join(st.lazy() if isinstance(samples, pl.LazyFrame) else st, on="port", how="left")
     dom = pl.col("metric").cast(pl.String).is_in(DOM_METRICS) & pl.col("value").is_null()
     admin_down = dom & (pl.col("admin_status") == 2)
     dark = dom & (pl.col("admin_status") == 1) & (pl.col("oper_status") != 1)

@@ -10,14 +10,15 @@ row (section 1.1 [V]).
 from __future__ import annotations
 
 import re
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from collector.decode.common import SENTINELS, null_if, reason_lit
 from collector.profile import Table
-from collector.tables import to_long, to_wide
-from collector.transport.base import Transport, VarBinds
+from collector.tables import collect, collect_all, to_long, to_wide
+from collector.transport.base import Transport, VarBinds, walk_columns
 from linkmargin.samples import Reason
 
 if TYPE_CHECKING:
@@ -68,7 +69,15 @@ async def discover(tr: Transport, table: Table, state: DeviceState) -> pl.DataFr
             o.rsplit(".", 1)[1]: v for o, v in zip(mv.oids, mv.values, strict=True) if isinstance(v, int)
         }
     state.varbinds += len(vb) + len(al)
-    return build_mapping(table.spec, ents, al, state, measured)
+    mapping = build_mapping(table.spec, ents, al, state, measured)
+    # type, scale, precision (and units) per sensor: read here, hourly, so DOM polls walk only the
+    # value and status columns (issue #5); a polled row this does not know triggers re-discovery
+    roots = [f"{table.root}.{n}" for n in meta_columns(table).values()]
+    vbs = await walk_columns(tr, roots)
+    state.varbinds += sum(len(v) for v in vbs)
+    meta = _meta_frame(table, dict(zip(roots, vbs, strict=True)))
+    state.sensor_rows[table.name] = meta.get_column("idx")
+    return mapping.join(meta, on="idx", how="left")
 
 
 def build_mapping(
@@ -173,45 +182,202 @@ def _raw_value(col: str) -> pl.Expr:
     )
 
 
-def decode(table: Table, vb: VarBinds, mapping: pl.DataFrame | None) -> pl.DataFrame:
-    """Samples (port, lane, metric, value, reason) of one walk of a sensor table."""
+META = {"type": "stype", "scale": "scale", "precision": "precision", "units": "units"}
+META_SCHEMA = {
+    "idx": pl.String,
+    "stype": pl.Int64,
+    "scale": pl.Int64,
+    "precision": pl.Int64,
+    "units": pl.String,
+}
+
+
+def meta_columns(table: Table) -> dict[str, int]:
+    """The metadata columns (type, scale, precision, units) of a sensor table's spec."""
+    cols: dict[str, int] = table.spec["columns"]
+    return {k: n for k, n in cols.items() if k in META}
+
+
+def poll_oids(table: Table, walk_metadata: bool) -> list[str]:
+    """What a DOM poll walks: every column, or (metadata cached at discovery) value, status, thresholds."""
+    if walk_metadata:
+        return table.column_oids()
+    cols: dict[str, int] = table.spec["columns"]
+    return [f"{table.root}.{cols[k]}" for k in ("value", "status") if k in cols] + threshold_oids(table)
+
+
+def column_frame(vb: VarBinds | None, root: str, name: str) -> pl.LazyFrame:
+    """One walked column: (idx, ``name``_int, ``name``_text), lazily; varbinds outside ``root``
+    dropped, a repeated index keeps its first value."""
+    oids = vb.oids if vb is not None else []
+    vals = vb.values if vb is not None else []
+    prefix = root + "."
+    df = pl.DataFrame(
+        {
+            "oid": oids,
+            f"{name}_int": _ints(vals),
+            f"{name}_text": _texts(vals),
+        },
+        schema={"oid": pl.String, f"{name}_int": pl.Int64, f"{name}_text": pl.String},
+    )
+    return (
+        df.lazy()
+        .filter(pl.col("oid").str.starts_with(prefix))
+        .select(pl.col("oid").str.slice(len(prefix)).alias("idx"), pl.all().exclude("oid"))
+        .filter(pl.col("idx") != "")
+        .unique("idx", keep="first", maintain_order=True)
+    )
+
+
+def _ints(vals: list[int | bytes | str | None]) -> list[int | None]:
+    return [v if type(v) is int and -(2**63) <= v < 2**63 else None for v in vals]
+
+
+def _texts(vals: list[int | bytes | str | None]) -> list[str | None]:
+    return [
+        v.decode("utf-8", "replace") if type(v) is bytes else (v if type(v) is str else None) for v in vals
+    ]
+
+
+def aligned_frame(table: Table, cols: dict[str, VarBinds]) -> pl.DataFrame | None:
+    """Every walked sensor column in one frame (idx, value_int, value_text, status, stype, scale,
+    precision, units), without a join, when the columns hold the same rows in the same order (what
+    agents answer). None when they do not (a missing cell, a repeated or foreign OID): the caller
+    then joins column by column.
+    """
+    cnum: dict[str, int] = table.spec["columns"]
+    ref: list[str] | None = None
+    data: dict[str, list[int | None] | list[str | None]] = {}
+    for key, n in cnum.items():
+        root = f"{table.root}.{n}"
+        vb = cols.get(root)
+        if vb is None or not vb.oids:
+            continue
+        cut = len(root) + 1
+        idx = [o[cut:] for o in vb.oids]
+        if ref is None:
+            if len(set(idx)) != len(idx) or "" in idx:
+                return None
+            ref = idx
+        elif idx != ref:
+            return None
+        if not all(map(str.startswith, vb.oids, repeat(root + "."))):
+            return None
+        if key == "value":
+            data["value_int"] = _ints(vb.values)
+            data["value_text"] = _texts(vb.values)
+        elif key == "units":
+            data["units"] = _texts(vb.values)
+        else:
+            data[META.get(key, key)] = _ints(vb.values)
+    if ref is None:
+        return None
+    schema = {"idx": pl.String, "value_int": pl.Int64, "value_text": pl.String, "status": pl.Int64}
+    schema |= {k: v for k, v in META_SCHEMA.items() if k != "idx"}
+    frame = {"idx": ref, **data}
+    return pl.DataFrame({k: frame.get(k, [None] * len(ref)) for k in schema}, schema=schema)
+
+
+def _meta_frame(table: Table, cols: dict[str, VarBinds]) -> pl.DataFrame:
+    """(idx, stype, scale, precision, units) from walked metadata columns (absent ones null)."""
+    lf: pl.LazyFrame | None = None
+    for key, n in meta_columns(table).items():
+        root = f"{table.root}.{n}"
+        f = column_frame(cols.get(root), root, key)
+        f = f.select("idx", pl.col(f"{key}_text" if key == "units" else f"{key}_int").alias(META[key]))
+        lf = f if lf is None else lf.join(f, on="idx", how="full", coalesce=True)
+    if lf is None:
+        return pl.DataFrame(schema=META_SCHEMA)
+    out = collect(lf)
+    return out.with_columns(
+        [pl.lit(None, dtype=META_SCHEMA[c]).alias(c) for c in META_SCHEMA if c not in out.columns]
+    ).select(list(META_SCHEMA))
+
+
+def decode(
+    table: Table,
+    cols: dict[str, VarBinds],
+    mapping: pl.DataFrame | None,
+    known: pl.Series | None = None,
+) -> tuple[pl.DataFrame, bool]:
+    """Samples (port, lane, metric, value, aggregate, reason) of one poll of a sensor table, and
+    whether the poll saw a sensor row that discovery did not (so its metadata would be a guess).
+
+    ``cols``: the walked columns by root OID. Type, scale and precision come from the walk when it
+    has them (every column walked), else from ``mapping`` (cached at discovery). One lazy query,
+    one collect: polars' cost here is per operation, not per row.
+    """
     if mapping is None or mapping.is_empty():
-        return pl.DataFrame()
+        return pl.DataFrame(), False
     spec = table.spec
-    cols: dict[str, int] = spec["columns"]
-    long = to_long(vb, table.root)
-    names = {n: k for k, n in cols.items() if k != "value"}
-    wide = to_wide(long, names, {"units": "text"})
-    vcol = (
-        long.filter(pl.col("col") == cols["value"])
-        .select("idx", pl.col("int").alias("value_int"), pl.col("text").alias("value_text"))
-        .unique("idx")
-    )
-    wide = wide.join(vcol, on="idx", how="left").rename({"type": "stype"})
-    if "units" not in wide.columns:
-        wide = wide.with_columns(pl.lit(None, dtype=pl.String).alias("units"))
-    f = mapping.join(wide, on="idx", how="inner").with_columns(
-        pl.lit(None, dtype=pl.String).alias("reason"),
-        pl.lit(False).alias("aggregate"),
-        _raw_value("value").alias("_raw"),
-    )
-    f = f.with_columns(_convert(pl.col("_raw"), spec).alias("value"))
+    cnum: dict[str, int] = spec["columns"]
+    vroot = f"{table.root}.{cnum['value']}"
+    walked_meta = f"{table.root}.{cnum['type']}" in cols  # metadata walked by this poll (the exporter's way)
+    meta = mapping.select("idx", "port", "lane", "metric") if walked_meta else mapping
+    fast = aligned_frame(table, cols)
+    if fast is not None:  # the usual case: every column has the same rows, no join between them
+        vf = fast.lazy().select("idx", "value_int", "value_text")
+        rows = fast.lazy().select(
+            c for c in fast.columns if walked_meta or c == "idx" or c not in META_SCHEMA
+        )
+    else:
+        vf = column_frame(cols.get(vroot), vroot, "value")
+        if walked_meta:
+            meta = meta.join(_meta_frame(table, cols), on="idx")
+        rows = vf
+        if "status" in cnum:  # a row with a status but no value is a sample too (undecodable)
+            sroot = f"{table.root}.{cnum['status']}"
+            st = column_frame(cols.get(sroot), sroot, "status").select(
+                "idx", pl.col("status_int").alias("status")
+            )
+            rows = rows.join(st, on="idx", how="full", coalesce=True)
+        else:
+            rows = rows.with_columns(pl.lit(None, dtype=pl.Int64).alias("status"))
+    lf = meta.lazy().join(rows, on="idx", how="inner")
+    lf = lf.with_columns(_raw_value("value").alias("_raw"))
+    lf = lf.with_columns(_convert(pl.col("_raw"), spec).alias("_v"))
     ok = int(spec.get("ok_status", 1))
-    f = null_if(f, pl.col("status").is_not_null() & (pl.col("status") != ok), Reason.UNAVAILABLE)
-    f = null_if(
-        f,
-        pl.col("_raw").is_in(pl.lit(SENTINELS, dtype=pl.List(pl.Float64)).first())
-        | pl.col("value_text").str.contains(r"(?i)inf|nan|n/a"),
-        Reason.SENTINEL,
-    )
+    r, v = pl.col("_raw"), pl.col("_v")
     power = pl.col("metric").is_in(["rx_power_dbm", "tx_power_dbm"])
-    f = null_if(f, power & (pl.col("stype") == WATTS) & (pl.col("_raw") <= 0), Reason.NO_LIGHT)
-    f = null_if(f, pl.col("value").is_null() | ~pl.col("value").is_finite(), Reason.DECODE_ERROR)
-    samples = f.select("port", "lane", "metric", "value", "aggregate", "reason")
+    # the reasons in order of precedence (the first that holds wins)
+    reason = (
+        pl.when(pl.col("status").is_not_null() & (pl.col("status") != ok))
+        .then(reason_lit(Reason.UNAVAILABLE))
+        .when(
+            r.is_in(pl.lit(SENTINELS, dtype=pl.List(pl.Float64)).first())
+            | pl.col("value_text").str.contains(r"(?i)inf|nan|n/a")
+        )
+        .then(reason_lit(Reason.SENTINEL))
+        .when(power & (pl.col("stype") == WATTS) & (r <= 0))
+        .then(reason_lit(Reason.NO_LIGHT))
+        .when(v.is_null() | ~v.is_finite())
+        .then(reason_lit(Reason.DECODE_ERROR))
+    )
+    lf = lf.with_columns(reason.alias("reason"))
+    query = lf.select(
+        "port",
+        "lane",
+        "metric",
+        pl.when(pl.col("reason").is_null()).then(v).alias("value"),
+        pl.lit(False).alias("aggregate"),
+        "reason",
+    )
+    # rows discovery never saw, counted in the same collect as the samples
+    seen = known.implode() if known is not None else pl.lit([], dtype=pl.List(pl.String))
+    samples, new = collect_all([query, vf.filter(~pl.col("idx").is_in(seen)).select(pl.len())])
+    unknown = known is not None and new.item() > 0
     thr = spec.get("thresholds")
-    if thr and vb.oids:
-        samples = pl.concat([samples, _thresholds(thr, vb, f, spec)], how="diagonal_relaxed")
-    return samples
+    if thr:
+        tv = VarBinds()
+        for root in threshold_oids(table):
+            if root in cols:
+                tv.extend(cols[root])
+        if tv.oids:
+            base = meta
+            if walked_meta and fast is not None:  # this poll's type/scale/precision, as for readings
+                base = meta.join(fast.select(list(META_SCHEMA)), on="idx")
+            samples = pl.concat([samples, _thresholds(thr, tv, base, spec)], how="diagonal_relaxed")
+    return samples, unknown
 
 
 def threshold_oids(table: Table) -> list[str]:

@@ -5,95 +5,176 @@ from __future__ import annotations
 
 import polars as pl
 
-from collector.decode.common import SENTINELS, null_if
+from collector.decode.common import SENTINELS
 from collector.profile import Table
-from collector.tables import to_long, to_wide
+from collector.tables import collect, to_long, to_long_lazy, to_wide
 from collector.transport.base import VarBinds
 from linkmargin.samples import Reason
 
 
 def decode(table: Table, vb: VarBinds) -> pl.DataFrame:
-    """Long samples (ifindex, lane, metric, value, counter, counter_bits, aggregate, reason) + labels.
+    """Long samples (ifindex, lane, metric, value, counter, counter_bits, aggregate, reason) of one table."""
+    return collect(decode_group([table], [vb]))
 
-    Label columns (if_name ...) come back as metric-less rows with ``label``/``text`` set.
+
+_SPEC_SCHEMA = {
+    "tid": pl.Int64,
+    "col": pl.Int64,
+    "metric": pl.String,
+    "is_u64": pl.Boolean,
+    "bits": pl.UInt8,
+    "scale": pl.Float64,
+    "mw": pl.Boolean,
+    "agg_zero": pl.Boolean,
+    "by_lane": pl.Boolean,
+    "lane_base": pl.Int64,
+    "sum": pl.Boolean,
+}
+_OUT_SCHEMA = {
+    "ifindex": pl.Int64,
+    "lane": pl.Int64,
+    "metric": pl.String,
+    "value": pl.Float64,
+    "counter": pl.UInt64,
+    "counter_bits": pl.UInt8,
+    "aggregate": pl.Boolean,
+    "reason": pl.String,
+}
+_SPECS: dict[tuple[tuple[str, str], ...], pl.DataFrame] = {}
+
+
+def _spec(tables: list[Table]) -> pl.DataFrame:
+    """One row per walked metric column of ``tables`` (tid = the table's position): how it decodes.
+
+    Made once per set of tables (profiles are immutable).
     """
-    long = to_long(vb, table.root)
-    names = {c.num: (c.metric or c.name or str(c.num)) for c in table.columns}
-    kinds = {(c.metric or c.name or str(c.num)): c.kind for c in table.columns}
-    wide = to_wide(long, names, kinds)
-    index = table.spec.get("index", "ifindex")
-    parts = pl.col("idx").str.split(".")
-    wide = wide.with_columns(
-        parts.list.get(0, null_on_oob=True).cast(pl.Int64, strict=False).alias("ifindex")
+    key = tuple((t.name, t.root) for t in tables)
+    got = _SPECS.get(key)
+    if got is not None:
+        return got
+    rows: dict[str, list[object]] = {k: [] for k in _SPEC_SCHEMA}
+    for tid, t in enumerate(tables):
+        for c in t.columns:
+            if c.metric is None:
+                continue
+            vals = (
+                tid,
+                c.num,
+                c.metric,
+                c.kind == "u64",
+                c.bits,
+                c.scale,
+                c.unit == "mw",
+                c.aggregate_zero,
+                t.spec.get("index", "ifindex") == "ifindex.lane",
+                int(t.spec.get("lane_base", 1)),
+                t.spec.get("lane_index") == "sum",
+            )
+            for k, v in zip(_SPEC_SCHEMA, vals, strict=True):
+                rows[k].append(v)
+    spec = _SPECS[key] = pl.DataFrame(rows, schema=_SPEC_SCHEMA)
+    return spec
+
+
+def decode_group(tables: list[Table], vbs: list[VarBinds]) -> pl.LazyFrame:
+    """Samples of several ifindex tables walked in one poll, decoded in one pass (long form: every
+    varbind of a metric column is one sample, so there is no pivot and no per-column frame).
+
+    Per table as before: a column the agent lacks yields no samples; garbage indexes are dropped; a
+    value is scaled (milliwatts -> dBm); sentinels, 0 mW, lane aggregates (a module-level 0 on a
+    multi-lane optic) and undecodable values are absent with a reason; PCS-lane tables are summed
+    per port. Returns (ifindex, lane, metric, value, counter, counter_bits, aggregate, reason), as a
+    lazy query: the poll collects it once with the rest of its normalize chain.
+    """
+    tids: list[int] = []
+    prefixes: list[str] = []
+    oids: list[str] = []
+    values: list[int | bytes | str | None] = []
+    for tid, (t, vb) in enumerate(zip(tables, vbs, strict=True)):
+        n = len(vb)
+        tids += [tid] * n
+        prefixes += [t.root.strip(".") + "."] * n
+        oids += vb.oids
+        values += vb.values
+    spec = _spec(tables)
+    if not oids or spec.is_empty():
+        return pl.LazyFrame(schema=_OUT_SCHEMA)
+    long = to_long_lazy(VarBinds(oids, values), "", tids=tids, prefixes=prefixes)
+    # a table's module-level "lanes" label (Juniper): a 0 there is a lane aggregate, not a reading
+    lanes_cols = [(tid, c.num) for tid, t in enumerate(tables) for c in t.columns if c.name == "lanes"]
+    agg = spec.get_column("agg_zero").any() and lanes_cols
+    if agg:
+        lanes = long.filter(
+            pl.struct("tid", "col").is_in(
+                pl.DataFrame(lanes_cols, schema=["tid", "col"], orient="row").to_struct().implode()
+            )
+        ).select("tid", "idx", pl.col("int").alias("_lanes"))
+        lanes = lanes.unique(["tid", "idx"], keep="first", maintain_order=True)
+    f = long.join(spec.lazy(), on=["tid", "col"], how="inner").unique(
+        ["tid", "col", "idx"], keep="first", maintain_order=True
     )
-    lane_base = int(table.spec.get("lane_base", 1))
-    if index == "ifindex.lane":
-        sub = parts.list.get(1, null_on_oob=True).cast(pl.Int64, strict=False)
-        wide = wide.with_columns((sub - lane_base + 1).cast(pl.Int64).alias("lane"))
+    if agg:
+        f = f.join(lanes, on=["tid", "idx"], how="left")
     else:
-        wide = wide.with_columns(pl.lit(None, dtype=pl.Int64).alias("lane"))
+        f = f.with_columns(pl.lit(None, dtype=pl.Int64).alias("_lanes"))
+    parts = pl.col("idx").str.split(".")
+    sub = parts.list.get(1, null_on_oob=True).cast(pl.Int64, strict=False)
+    # the typed value the column's kind says (an int column holding a string is undecodable)
+    raw = pl.when(pl.col("is_u64")).then(pl.col("u64")).otherwise(pl.col("int")).cast(pl.Float64)
+    f = f.with_columns(
+        parts.list.get(0, null_on_oob=True).cast(pl.Int64, strict=False).alias("ifindex"),
+        pl.when(pl.col("by_lane")).then(sub - pl.col("lane_base") + 1).alias("lane"),
+        raw.alias("_raw"),
+    )
     # a lane index outside what any optic has is garbage, not lane 128 (the core's lane is Int8)
-    wide = wide.filter(
+    f = f.filter(
         pl.col("ifindex").is_not_null() & (pl.col("lane").is_null() | pl.col("lane").is_between(1, 64))
     )
-    lanes_col = next((c.name for c in table.columns if c.name == "lanes"), None)
-    frames = []
-    present = set(long.get_column("col").unique().to_list())
-    for c in table.columns:
-        if c.metric is None or c.num not in present:  # a column the agent lacks yields no samples
-            continue
-        col = pl.col(c.metric)
-        raw = col.cast(pl.Float64)
-        if c.unit == "mw":  # milliwatts -> dBm; 0 mW is no light, handled below
-            value = pl.when(raw > 0).then(10.0 * (raw * c.scale).log10()).otherwise(None)
-        else:
-            value = raw * c.scale
-        f = wide.select(
-            "ifindex",
-            "lane",
-            pl.lit(c.metric).alias("metric"),
-            value.alias("value"),
-            (col.cast(pl.UInt64, strict=False) if c.bits else pl.lit(None, dtype=pl.UInt64)).alias("counter"),
-            pl.lit(c.bits, dtype=pl.UInt8).alias("counter_bits"),
+    r = pl.col("_raw")
+    is_agg = (pl.col("agg_zero") & (r == 0) & (pl.col("_lanes") > 1)).fill_null(False)
+    # the reasons in order of precedence (the first that holds wins)
+    reason = (
+        pl.when(pl.col("bits").is_null() & r.is_in(pl.lit(SENTINELS, dtype=pl.List(pl.Float64)).first()))
+        .then(pl.lit(Reason.SENTINEL.value))
+        .when(pl.col("mw") & (r <= 0))
+        .then(pl.lit(Reason.NO_LIGHT.value))
+        .when(is_agg)
+        .then(pl.lit(Reason.LANE_AGGREGATE.value))
+        .when(r.is_null())
+        .then(pl.lit(Reason.DECODE_ERROR.value))
+    )
+    value = pl.when(pl.col("mw")).then(10.0 * (r * pl.col("scale")).log10()).otherwise(r * pl.col("scale"))
+    counter = pl.when(pl.col("bits").is_not_null()).then(
+        pl.when(pl.col("is_u64")).then(pl.col("u64")).otherwise(pl.col("int").cast(pl.UInt64, strict=False))
+    )
+    out = f.select(
+        "sum",
+        "ifindex",
+        "lane",
+        "metric",
+        pl.when(reason.is_null()).then(value).alias("value"),
+        counter.alias("counter"),
+        pl.col("bits").alias("counter_bits"),
+        is_agg.alias("aggregate"),
+        reason.alias("reason"),
+    )
+    if not any(len(vb) for t, vb in zip(tables, vbs, strict=True) if t.spec.get("lane_index") == "sum"):
+        return out.drop("sum")  # no PCS-lane rows walked this time: nothing to sum
+    # PCS lanes are not optical lanes: one total per port (absent if no lane had a number)
+    summed = (
+        out.filter("sum")
+        .group_by("ifindex", "metric", "counter_bits", maintain_order=True)
+        .agg(
+            pl.when(pl.col("value").is_not_null().any()).then(pl.col("value").sum()).alias("value"),
+            pl.when(pl.col("counter").is_not_null().any()).then(pl.col("counter").sum()).alias("counter"),
+        )
+        .with_columns(
+            pl.lit(None, dtype=pl.Int64).alias("lane"),
             pl.lit(False).alias("aggregate"),
-            pl.lit(None, dtype=pl.String).alias("reason"),
-            raw.alias("_raw"),
-            (pl.col(lanes_col).cast(pl.Int64) if lanes_col else pl.lit(None, dtype=pl.Int64)).alias("_lanes"),
+            pl.when(pl.col("value").is_null()).then(pl.lit(Reason.DECODE_ERROR.value)).alias("reason"),
         )
-        if not c.bits:
-            f = null_if(
-                f, pl.col("_raw").is_in(pl.lit(SENTINELS, dtype=pl.List(pl.Float64)).first()), Reason.SENTINEL
-            )
-        if c.unit == "mw":
-            f = null_if(f, pl.col("_raw") <= 0, Reason.NO_LIGHT)
-        if c.aggregate_zero:
-            agg = (pl.col("_raw") == 0) & (pl.col("_lanes") > 1)
-            f = null_if(f, agg, Reason.LANE_AGGREGATE).with_columns(
-                (pl.col("aggregate") | agg.fill_null(False)).alias("aggregate")
-            )
-        f = f.with_columns(
-            pl.when(pl.col("_raw").is_null() & pl.col("reason").is_null())
-            .then(pl.lit(Reason.DECODE_ERROR.value))
-            .otherwise(pl.col("reason"))
-            .alias("reason")
-        )
-        frames.append(f.drop("_raw", "_lanes"))
-    if not frames:
-        return pl.DataFrame()
-    out = pl.concat(frames, how="vertical_relaxed")
-    if table.spec.get("lane_index") == "sum":  # PCS lanes are not optical lanes: one port total
-        out = (
-            out.group_by("ifindex", "metric", "counter_bits", maintain_order=True)
-            .agg(
-                pl.col("value").sum(),
-                pl.col("counter").sum(),
-                pl.lit(False).alias("aggregate"),
-                pl.lit(None, dtype=pl.String).alias("reason"),
-            )
-            .with_columns(pl.lit(None, dtype=pl.Int64).alias("lane"))
-            .select(frames[0].columns)
-        )
-    return out
+    )
+    return pl.concat([out.filter(~pl.col("sum")).drop("sum"), summed], how="diagonal_relaxed")
 
 
 def labels(table: Table, vb: VarBinds) -> pl.DataFrame:

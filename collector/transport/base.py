@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 
 class SnmpError(Exception):
@@ -116,3 +116,20 @@ class Transport(Protocol):
     async def bulk_walk(self, root: str, max_repetitions: int | None = None) -> VarBinds:
         """GETBULK-walk the subtree under ``root`` (stops at its end)."""
         ...
+
+
+@runtime_checkable
+class ColumnWalker(Protocol):
+    """A transport that walks several columns in one call (fewer hand-offs than one call each)."""
+
+    async def walk_columns(self, roots: list[str], max_repetitions: int | None = None) -> list[VarBinds]:
+        """GETBULK-walk each root in turn; one VarBinds per root."""
+        ...
+
+
+async def walk_columns(tr: Transport, roots: list[str], max_repetitions: int | None = None) -> list[VarBinds]:
+    """Walk each root in turn, one VarBinds per root (in one call where the transport can: gufo's is
+    one thread hop for all of them)."""
+    if isinstance(tr, ColumnWalker):
+        return await tr.walk_columns(roots, max_repetitions)
+    return [await tr.bulk_walk(root, max_repetitions) for root in roots]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
@@ -36,7 +36,7 @@ from collector.selfmetrics import SelfMetrics
 from collector.sinks import fanout
 from collector.sinks.bus import BusSink
 from collector.sinks.parquet import ParquetSink
-from collector.sinks.prometheus import PrometheusSink
+from collector.sinks.prometheus import PrometheusSink, serve
 from linkmargin.bus import InProcessBus
 from linkmargin.cli.app import app
 from linkmargin.cli.harness import LabRun, lab_run
@@ -177,7 +177,8 @@ async def run_pipeline(
     """Run the whole pipeline until ``duration`` wall seconds pass or SIGINT; return its final state."""
     registry = CollectorRegistry()
     p = build_pipeline(inv, registry, history, intervals, lab)
-    server, _thread = start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
+    # the collector's series rendered from columns, the other exporters by prometheus-client
+    server, _thread = serve(registry, metrics_port, addr="127.0.0.1")
     url = f"http://127.0.0.1:{server.server_port}/metrics"
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
