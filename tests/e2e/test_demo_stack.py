@@ -67,7 +67,7 @@ def test_demo_feeds_prometheus_alertmanager_and_every_dashboard(tmp_path: Path) 
             prometheus(tmp_path / "prom", [f"127.0.0.1:{port}"], rule_files=[rules], alertmanager=am) as prom,
         ):
             # The lab's optics arrive through SNMP and the collector, in physical units.
-            rx = prom.wait_for("linkmargin_rx_power_dbm", timeout=60)
+            rx = prom.wait_for("linkmargin_rx_power_dbm", timeout=90)
             assert len(rx) > 100
             values = [float(s["value"][1]) for s in rx]
             assert all(-30.0 < v < 8.0 for v in values), "Rx outside any PMD window: a unit error"
