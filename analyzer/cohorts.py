@@ -145,7 +145,9 @@ def fit_cohorts(
     )
     n_all, k_all = outcomes.height, int(outcomes["stepped"].sum()) if outcomes.height else 0
     p_fleet = (k_all + 1) / (n_all + 2)
-    a0, b0 = 2 * p_fleet, 2 * (1 - p_fleet)
+    # never weaker than Jeffreys' Beta(1/2, 1/2): with a fleet that has seen no step, a prior worth
+    # 2 x (tiny rate) would put all its mass at 0 and give a [0, 0] interval after hundreds of matings
+    a0, b0 = max(2 * p_fleet, 0.5), max(2 * (1 - p_fleet), 0.5)
     keys = (
         pl.concat(
             [lanes.select("family", "termination"), outcomes.select("family", "termination")], how="vertical"

@@ -99,3 +99,25 @@ def test_norm_cdf_and_shrinkage() -> None:
     assert mean[2] == pytest.approx(-0.03, abs=0.001)
     mu, se, tau2 = random_effects(np.array([1.0, 1.0, 1.0]), np.array([0.1, 0.1, 0.1]))
     assert mu == pytest.approx(1.0) and tau2 == 0.0 and se == pytest.approx(0.1 / math.sqrt(3))
+
+
+def test_no_step_in_hundreds_of_matings_still_has_an_upper_bound() -> None:
+    from analyzer.cohorts import fit_cohorts
+    from analyzer.spec import LinkSpec
+
+    lanes = [
+        {"link": f"L{i}", "device": f"d{i}", "port": "E1", "lane": 1, "direction": "rx", "far_device": "x",
+         "far_port": f"E{i}", "sensitivity_dbm": -8.0, "fec_limit_ber": 2.4e-4, "lane_rate_bps": 5.3e10}
+        for i in range(3)
+    ]  # fmt: skip
+    points = [{"link": f"L{i}", "point": f"P{i}", "position": 0, "family": "MTP", "termination": "factory"}
+              for i in range(3)]  # fmt: skip
+    outcomes = pl.DataFrame(
+        {"point": "P0", "family": "MTP", "termination": "factory", "stepped": [False] * 240, "loss_db": None},
+        schema_overrides={"loss_db": pl.Float64},
+    )
+    nan = np.full(3, np.nan)
+    model = fit_cohorts(LinkSpec.build(lanes, points), outcomes, nan, nan, nan, nan)
+    mtp = model.table.filter(pl.col("family") == "MTP").row(0, named=True)
+    # 0 of 240: the rule of three puts the 95 % upper bound near 3/240 = 0.0125
+    assert mtp["p_step_lo"] < 1e-3 and 0.005 < mtp["p_step_hi"] < 0.02
