@@ -15,7 +15,7 @@ import polars as pl
 
 from analyzer.cohorts import CohortModel, fit_cohorts, mating_outcomes, shrink_drift
 from analyzer.forecast import LaneForecast, forecast_lanes
-from analyzer.laser import bias_climb, decline_prior, failing, relative_bias
+from analyzer.laser import bias_climb, bias_rise, decline_prior, failing, relative_bias
 from analyzer.margin import DB_PER_DECADE, lane_margins, link_margins
 from analyzer.spec import MATING_KINDS
 from analyzer.state import LaneState
@@ -90,8 +90,7 @@ def analyze(
     )
     tx_fit, bias_fit = fit_trends(tx, None, iters=4), fit_trends(bias, None, iters=4)
     rel_bias = relative_bias(bias, far_temp)
-    with _quiet():
-        rise = np.nanmean(rel_bias[:, -6:], axis=1) if rel_bias.shape[1] else np.full(rx.shape[0], np.nan)
+    rise = bias_rise(rel_bias)
     climb = bias_climb(rel_bias)
     with _quiet():
         temp_sd = np.nanstd(temp, axis=1) if temp.size else np.full(rx.shape[0], np.nan)

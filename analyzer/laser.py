@@ -69,11 +69,12 @@ def relative_bias(
     return out
 
 
-def bias_rise(bias: np.ndarray, temp: np.ndarray | None = None, *, recent_hours: int = 6) -> np.ndarray:
-    """Relative rise of each lane's recent bias over its temperature-corrected baseline (NaN: unknown)."""
-    rel = relative_bias(bias, temp, recent_hours=recent_hours)
+def bias_rise(rel: np.ndarray, *, hours: int = 6) -> np.ndarray:
+    """Mean of :func:`relative_bias` over the last ``hours``: how far above its baseline a laser runs."""
+    if rel.shape[1] == 0:
+        return np.full(rel.shape[0], np.nan)
     with _quiet():
-        return np.nanmean(rel[:, -recent_hours:], axis=1) if rel.shape[1] else np.full(rel.shape[0], np.nan)
+        return np.nanmean(rel[:, -hours:], axis=1)
 
 
 def bias_climb(rel: np.ndarray, *, hours: int = 12) -> np.ndarray:

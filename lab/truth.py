@@ -240,19 +240,17 @@ def cohort_truth(sim: FabricSim) -> pl.DataFrame:
     z = np.linspace(-8.0, 8.0, 4001)
     w = np.exp(-0.5 * z * z)
     w /= w.sum()
-    rows: dict[tuple[str, str], list[float]] = {}
+    per_point: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for p, ctype in enumerate(f.point_type):
         cat = connector(ctype)
         if cat.is_splice:
             continue
-        key = (cat.family, f.point_termination[p])
         mean_step = float((np.clip(f.point_step_median[p] * np.exp(0.6 * z), 0.5, 4.0) * w).sum())
-        rows.setdefault(key, []).append(float(f.point_p_dirty[p]))
-        rows[key].append(mean_step)
-    out = []
-    for (family, term), vals in sorted(rows.items()):
-        p_dirty, steps = np.array(vals[0::2]), np.array(vals[1::2])
-        out.append((family, term, float(p_dirty.mean()), float(steps.mean()), len(p_dirty)))
+        per_point.setdefault((cat.family, f.point_termination[p]), []).append((f.point_p_dirty[p], mean_step))
+    out = [
+        (family, term, float(np.mean([v[0] for v in vals])), float(np.mean([v[1] for v in vals])), len(vals))
+        for (family, term), vals in sorted(per_point.items())
+    ]
     return pl.DataFrame(
         out,
         schema={

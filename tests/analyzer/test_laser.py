@@ -29,7 +29,7 @@ def _fleet(hours: int = 24 * 6, lanes: int = 40, seed: int = 3) -> tuple[np.ndar
 
 def test_thermal_swing_alone_is_not_aging() -> None:
     bias, temp = _fleet()
-    rise = bias_rise(bias, temp)
+    rise = bias_rise(relative_bias(bias, temp))
     assert np.all(np.abs(rise) < 0.02)  # the temperature fit takes the swing out
     assert np.all(rise < AGING_RISE)
 
@@ -38,7 +38,7 @@ def test_known_rise_is_recovered() -> None:
     bias, temp = _fleet()
     rises = np.linspace(0.0, 0.6, bias.shape[0])
     bias[:, -6:] *= 1 + rises[:, None]  # the last 6 h run at a known fraction above baseline
-    got = bias_rise(bias, temp)
+    got = bias_rise(relative_bias(bias, temp))
     np.testing.assert_allclose(got, rises, atol=0.02)
     clear = np.abs(rises - AGING_RISE) > 0.02  # away from the threshold the verdict is right
     assert np.array_equal((got >= AGING_RISE)[clear], (rises >= AGING_RISE)[clear])
@@ -48,23 +48,23 @@ def test_a_rise_that_began_inside_the_history_is_measured_against_the_young_lase
     bias, temp = _fleet(hours=50)
     # from hour 2 the bias climbs to +50 % over a day, then holds (an APC loop covering an aging laser)
     ramp = 1 + 0.5 * np.clip((np.arange(50) - 2) / 24.0, 0.0, 1.0)
-    got = bias_rise(bias * ramp[None, :], temp)
+    got = bias_rise(relative_bias(bias * ramp[None, :], temp))
     assert np.all(got > 0.4) and np.all(got < 0.6)
 
 
 def test_without_temperature_a_hot_afternoon_is_not_a_rise_of_aging_size() -> None:
     bias, _ = _fleet()
-    rise = bias_rise(bias, None)
+    rise = bias_rise(relative_bias(bias, None))
     assert np.all(np.abs(rise) < 0.05)
 
 
 def test_too_little_history_or_no_bias_is_unknown() -> None:
     bias, temp = _fleet(hours=16)
-    assert np.isnan(bias_rise(bias, temp)).all()  # 10 h of baseline before the recent window
+    assert np.isnan(bias_rise(relative_bias(bias, temp))).all()  # 10 h of baseline before the recent window
     bias, temp = _fleet()
     bias[3] = np.nan
     bias[4] = 0.0  # a dark laser reports 0 mA
-    rise = bias_rise(bias, temp)
+    rise = bias_rise(relative_bias(bias, temp))
     assert np.isnan(rise[3]) and np.isnan(rise[4])
     assert np.isfinite(np.delete(rise, [3, 4])).all()
 
@@ -76,7 +76,7 @@ def test_climb_is_the_known_rate_and_flags_a_laser_before_it_is_far_up() -> None
     bias[:20] *= ramp[None, :]
     rel = relative_bias(bias, temp, recent_hours=9)
     climb = bias_climb(rel, hours=9)
-    rise = np.nanmean(rel[:, -3:], axis=1)
+    rise = bias_rise(rel, hours=3)
     np.testing.assert_allclose(climb[:20], 0.5, atol=0.05)
     assert np.all(np.abs(climb[20:]) < CLIMB_PER_DAY / 2)
     assert np.all(rise[:20] < AGING_RISE)

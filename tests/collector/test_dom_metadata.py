@@ -4,24 +4,15 @@ instead of a guessed scale."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 
 from collector.poller import DeviceState, poll_group
 from collector.transport import VarBinds
-from tests.collector.test_identity import load_snmprec
+from tests.collector.test_identity import RECORDING_PROFILES, RECS, load_snmprec
 from tests.collector.test_scheduler import ScriptedTransport
 
-RECS = Path(__file__).parent / "recordings"
-VENDORS = {
-    "arista": "arista",
-    "cisco": "cisco",
-    "juniper": "juniper",
-    "sonic": "sonic",
-    "generic": "entity-sensor",
-}
+VENDORS = RECORDING_PROFILES
 SENSOR = "1.3.6.1.2.1.99.1.1.1"
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import urllib.request
 from datetime import UTC, datetime
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -16,17 +15,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from collector.poller import DeviceState, poll_group
 from collector.sinks.prometheus import PrometheusSink, render_registry, serve
 from linkmargin.samples import conform
-from tests.collector.test_identity import load_snmprec
+from tests.collector.test_identity import RECORDING_PROFILES, RECS, load_snmprec
 from tests.collector.test_scheduler import ScriptedTransport
 
-RECS = Path(__file__).parent / "recordings"
-VENDORS = {
-    "arista": "arista",
-    "cisco": "cisco",
-    "juniper": "juniper",
-    "sonic": "sonic",
-    "generic": "entity-sensor",
-}
+VENDORS = RECORDING_PROFILES
 
 
 def families(text: str) -> dict[str, tuple[str, str, list[tuple[str, tuple[tuple[str, str], ...], float]]]]:

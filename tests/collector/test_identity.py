@@ -11,7 +11,16 @@ from collector.poller import DeviceState, poll_group
 from collector.sinks.prometheus import PrometheusSink
 from tests.collector.test_scheduler import ScriptedTransport
 
-REC = Path(__file__).parent / "recordings" / "generic.snmprec"
+RECS = Path(__file__).parent / "recordings"
+REC = RECS / "generic.snmprec"
+# the vendor recordings and the profile each is decoded with
+RECORDING_PROFILES = {
+    "arista": "arista",
+    "cisco": "cisco",
+    "juniper": "juniper",
+    "sonic": "sonic",
+    "generic": "entity-sensor",
+}
 
 
 def load_snmprec(path: Path) -> dict[str, int | bytes | str]:

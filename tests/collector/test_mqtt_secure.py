@@ -164,23 +164,28 @@ async def test_tls_and_password_deliver_exactly_once(
     assert_no_leak(caplog, secure.tmp / "broker" / "mosquitto.log")
 
 
-async def test_wrong_password_is_reported_and_loses_nothing(
-    secure: SecureBroker, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    wrong = "not-the-" + PASSWORD  # the wrong one must not leak either
-    pw = secret(tmp_path, "mqtt-pass", wrong)
-    pub = MqttPublisher(
+def quick_publisher(secure: SecureBroker, tmp_path: Path, pw: Path, *, ca_file: str) -> MqttPublisher:
+    """A publisher to the TLS listener that retries fast, so a failing setup shows within a second."""
+    return MqttPublisher(
         "127.0.0.1",
         secure.broker.port,
         tmp_path / "outbox",
         username=USER,
         password_file=str(pw),
         tls=True,
-        ca_file=str(secure.pki.ca_cert),
+        ca_file=ca_file,
         reconnect_s=0.05,
         max_backoff_s=0.2,
     )
+
+
+async def test_wrong_password_is_reported_and_loses_nothing(
+    secure: SecureBroker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "not-the-" + PASSWORD  # the wrong one must not leak either
+    pw = secret(tmp_path, "mqtt-pass", wrong)
+    pub = quick_publisher(secure, tmp_path, pw, ca_file=str(secure.pki.ca_cert))
     consumer = analyzer_consumer()
     good = secret(tmp_path, "analyzer-pass", PASSWORD)
     sub = MqttSubscriber(secure.settings(good), consumer, reconnect_s=0.1, max_backoff_s=0.5)
@@ -208,17 +213,7 @@ async def test_untrusted_ca_is_reported_and_loses_nothing(
     ca = tmp_path / "trusted-ca.pem"
     ca.write_bytes(other.ca_cert.read_bytes())  # the wrong CA: the broker's cert will not verify
     pw = secret(tmp_path, "mqtt-pass", PASSWORD)
-    pub = MqttPublisher(
-        "127.0.0.1",
-        secure.broker.port,
-        tmp_path / "outbox",
-        username=USER,
-        password_file=str(pw),
-        tls=True,
-        ca_file=str(ca),
-        reconnect_s=0.05,
-        max_backoff_s=0.2,
-    )
+    pub = quick_publisher(secure, tmp_path, pw, ca_file=str(ca))
     consumer = analyzer_consumer()
     sub = MqttSubscriber(secure.settings(pw), consumer, reconnect_s=0.1, max_backoff_s=0.5)
 
