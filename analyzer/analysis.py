@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
+from analyzer.calibration import rx_offsets
 from analyzer.cohorts import CohortModel, fit_cohorts, mating_outcomes, shrink_drift
-from analyzer.forecast import LaneForecast, forecast_lanes
+from analyzer.forecast import LaneForecast, StepRisk, forecast_lanes
 from analyzer.laser import bias_climb, bias_rise, decline_prior, failing, relative_bias
-from analyzer.margin import DB_PER_DECADE, lane_margins, link_margins
+from analyzer.margin import lane_margins, link_margins
 from analyzer.spec import MATING_KINDS
 from analyzer.state import LaneState
 from analyzer.steps import attribute_steps, detect_steps
@@ -42,7 +43,6 @@ def analyze(
     horizons: dict[str, float] | None = None,
     planned: pl.DataFrame | None = None,
     now: datetime | None = None,
-    db_per_decade: float = DB_PER_DECADE,
 ) -> Analysis:
     """Run every estimator on the state; ``horizons`` maps a label (\"21d\") to days.
 
@@ -95,7 +95,10 @@ def analyze(
     with _quiet():
         temp_sd = np.nanstd(temp, axis=1) if temp.size else np.full(rx.shape[0], np.nan)
 
-    base = lane_margins(state.lane_latest(), db_per_decade=db_per_decade).sort("li")
+    offset, offset_hours = dom_offsets(state, hours, rx)
+    base = lane_margins(
+        state.lane_latest().sort("li").with_columns(pl.Series("rx_offset_db", offset).fill_nan(None))
+    )
     coh = cohorts.lookup(base["link"]).select(
         pl.col("family"),
         pl.col("termination"),
@@ -137,12 +140,15 @@ def analyze(
         pl.Series("far_bias_rise", rise),
         pl.Series("far_bias_climb_per_day", climb),
         pl.Series("laser_failing", laser_failing),
+        pl.Series("offset_hours", offset_hours),
     )
-    # margin now from the fitted level (less noisy than the last reading), capped by the BER margin
+    # margin now from the fitted level (less noisy than the last reading) less the module's DOM
+    # offset, capped by the margin the BER implies
     lanes = lanes.with_columns(
         pl.min_horizontal(
-            pl.coalesce(pl.col("level_dbm") - pl.col("sensitivity_dbm"), pl.col("margin_db")),
-            pl.col("ber_margin_dec") * db_per_decade,
+            pl.coalesce(pl.col("level_dbm") - pl.col("sensitivity_dbm"), pl.col("margin_db"))
+            - pl.col("rx_offset_db").fill_null(0.0),
+            pl.col("ber_margin_db"),
         ).alias("forecast_base_db")
     )
     analysis = Analysis(lanes, link_margins(lanes), attributed, cohorts)
@@ -151,11 +157,35 @@ def analyze(
     return analysis
 
 
+def dom_offsets(state: LaneState, hours: np.ndarray, rx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per lane: its module's DOM Rx offset from the BER (NaN: unknown) and the hours it rests on."""
+    spec = state.spec.lanes
+    if hours.size == 0:
+        return np.full(spec.height, np.nan), np.zeros(spec.height, dtype=np.int64)
+    span = (int(hours[0]), int(hours[-1]))
+    _, lane_ber = state.matrix(Metric.PRE_FEC_BER, hours=span)
+    _, port_ber = state.matrix(Metric.PRE_FEC_BER, module=True, hours=span)
+    sens = spec["sensitivity_dbm"].fill_null(np.nan).to_numpy()
+    port = spec.select(pl.struct("device", "port").rank("dense")).to_series().to_numpy().astype(np.int64)
+    return rx_offsets(
+        rx - sens[:, None],
+        np.where(np.isfinite(lane_ber), lane_ber, port_ber),
+        spec["fec_limit_ber"].fill_null(np.nan).to_numpy(),
+        port,
+    )
+
+
 def planned_step_risk(
     analysis: Analysis, planned: pl.DataFrame | None, now: datetime | None, days: float
 ) -> pl.DataFrame:
-    """Per link: expected added loss and its variance from planned matings within ``days``."""
-    schema = {"link": pl.String, "step_mean": pl.Float64, "step_var": pl.Float64, "planned": pl.UInt32}
+    """Per link: planned matings within ``days``, their mean step probability, size mean and sd."""
+    schema = {
+        "link": pl.String,
+        "planned": pl.UInt32,
+        "p_step": pl.Float64,
+        "step_db": pl.Float64,
+        "step_sd_db": pl.Float64,
+    }
     if planned is None or planned.height == 0:
         return pl.DataFrame(schema=schema)
     p = planned.filter(pl.col("kind").is_in(list(MATING_KINDS)))
@@ -177,20 +207,22 @@ def planned_step_risk(
             pl.col("step_db_sd").fill_null(fleet["step_db_sd"]).fill_nan(0.25),
         )
     )
-    return (
-        j.with_columns(
-            (pl.col("p_step") * pl.col("step_db")).alias("m"),
-            (
-                pl.col("p_step") * (pl.col("step_db_sd") ** 2 + pl.col("step_db") ** 2)
-                - (pl.col("p_step") * pl.col("step_db")) ** 2
-            ).alias("v"),
+    # one Binomial per link: the matings' mean probability, and the size mixture of their cohorts
+    return j.group_by("link").agg(
+        pl.len().cast(pl.UInt32).alias("planned"),
+        pl.col("p_step").mean(),
+        ((pl.col("p_step") * pl.col("step_db")).sum() / pl.col("p_step").sum())
+        .fill_nan(0.0)
+        .alias("step_db"),
+        (
+            (pl.col("p_step") * (pl.col("step_db_sd") ** 2 + pl.col("step_db") ** 2)).sum()
+            / pl.col("p_step").sum()
+            - ((pl.col("p_step") * pl.col("step_db")).sum() / pl.col("p_step").sum()) ** 2
         )
-        .group_by("link")
-        .agg(
-            pl.col("m").sum().alias("step_mean"),
-            pl.col("v").sum().alias("step_var"),
-            pl.len().cast(pl.UInt32).alias("planned"),
-        )
+        .clip(0.0)
+        .sqrt()
+        .fill_nan(0.0)
+        .alias("step_sd_db"),
     )
 
 
@@ -205,14 +237,12 @@ def add_forecast(
     """Compute the forecast at ``days`` and store per-lane and per-link frames under ``label``."""
     lanes = analysis.lanes
     risk = planned_step_risk(analysis, planned, now, days)
-    # unexplained steps arrive at the cohort's background rate: Poisson(rate x days) steps of the
-    # cohort's unexplained size (variance = rate x days x E[size²], size sd taken as half the mean)
+    # unexplained steps arrive at the cohort's background rate, of the cohort's unexplained size
+    # (its sd taken as half the mean)
     bg = analysis.cohorts.lookup(lanes["link"]).select(
         (pl.col("unexplained_per_day") * days).fill_null(0.0).fill_nan(0.0).alias("n"),
         pl.col("unexplained_step_db").fill_null(0.0).fill_nan(0.0).alias("mu"),
     )
-    bg_mean = (bg["n"] * bg["mu"]).to_numpy()
-    bg_var = (bg["n"] * 1.25 * bg["mu"] ** 2).to_numpy()
     lj = lanes.select("link").join(risk, on="link", how="left")
     fc: LaneForecast = forecast_lanes(
         days,
@@ -221,8 +251,15 @@ def add_forecast(
         lanes["drift_shrunk_sd"].to_numpy(),
         lanes["resid_sigma_db"].fill_null(np.nan).to_numpy(),
         thermal_sd_db=(lanes["thermal_db_per_c"] * lanes["temp_sd_c"]).fill_null(np.nan).to_numpy(),
-        step_mean_db=lj["step_mean"].fill_null(0.0).to_numpy() + bg_mean,
-        step_var_db2=lj["step_var"].fill_null(0.0).to_numpy() + bg_var,
+        steps=StepRisk(
+            planned_n=lj["planned"].fill_null(0).to_numpy().astype(np.float64),
+            planned_p=lj["p_step"].fill_null(0.0).to_numpy(),
+            planned_db=lj["step_db"].fill_null(0.0).to_numpy(),
+            planned_sd_db=lj["step_sd_db"].fill_null(0.0).to_numpy(),
+            background_n=bg["n"].to_numpy(),
+            background_db=bg["mu"].to_numpy(),
+            background_sd_db=0.5 * bg["mu"].to_numpy(),
+        ),
     )
     lf = lanes.select("li", "link", "device", "port", "lane", "direction").with_columns(
         pl.Series("forecast_db", fc.mean_db),

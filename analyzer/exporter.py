@@ -7,6 +7,8 @@ Names (prefix ``linkmargin_``, unit in the name; lane labels = link, device, por
 | ``linkmargin_margin_db`` | lane labels | Rx power minus PMD sensitivity (avg-power equivalent) |
 | ``linkmargin_warn_margin_db`` | lane labels | Rx power minus the module's low-warning threshold |
 | ``linkmargin_ber_margin_decades`` | lane labels | log10(FEC limit) - log10(pre-FEC BER) |
+| ``linkmargin_ber_margin_db`` | lane labels | OMA margin the pre-FEC BER implies (Gaussian decision) |
+| ``linkmargin_dom_rx_offset_db`` | lane labels | module's DOM Rx reading minus the level its BER implies |
 | ``linkmargin_link_margin_db`` | link | worst effective margin over lanes and directions |
 | ``linkmargin_margin_forecast_db`` | link, horizon | forecast margin at the horizon |
 | ``linkmargin_margin_forecast_low_db`` | link, horizon | lower end of the 90 % prediction interval |
@@ -77,6 +79,14 @@ class AnalyzerCollector(Collector):
             ),
             "ber_margin_dec": GaugeMetricFamily(
                 "linkmargin_ber_margin_decades", "log10(FEC limit) - log10(pre-FEC BER)", labels=LANE_LABELS
+            ),
+            "ber_margin_db": GaugeMetricFamily(
+                "linkmargin_ber_margin_db", "OMA margin the pre-FEC BER implies, dB", labels=LANE_LABELS
+            ),
+            "rx_offset_db": GaugeMetricFamily(
+                "linkmargin_dom_rx_offset_db",
+                "DOM Rx reading minus the level the module's pre-FEC BER implies, dB",
+                labels=LANE_LABELS,
             ),
         }
         drift = GaugeMetricFamily(

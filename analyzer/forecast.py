@@ -1,15 +1,23 @@
 """Forecast of every lane's margin at horizon H, vectorized over all lanes (numpy only).
 
-Per lane: ``m(H) = m0 + drift·H - Σ planned steps`` with variance
-``(sd_drift·H)² + σ_resid² + (k_thermal·sd_T)² + Σ step variance``, where each planned mating inside
-H (a maintenance window) adds a step of its point's cohort with probability p and size
-mean μ / sd s: expectation p·μ, variance p·(s² + μ²) - (p·μ)².
-P(crossing zero before H) is the larger of P(m(H) < 0) and P(m(0) < 0) (with a linear mean path the
-lowest point is at one end); the expected time to crossing is when the mean path reaches zero.
+Per lane the margin moves by drift·H (its sd grows as sd_drift·H) around the reading noise and the
+thermal swing, and loses a step for every loss event before H:
+
+- planned matings inside H (maintenance windows): n of them, each a step with the cohort's
+  probability p, so their count is Binomial(n, p);
+- unexplained events (contamination, damage) at the cohort's background rate: Poisson.
+
+Steps are rare and large (a 1.5 dB contamination on a link with 0.3 dB left), so P(crossing) is the
+mixture over the number of steps of each kind, each a Gaussian around the diffusion, not one
+Gaussian with the steps' variance folded in (that would put a 0.3 dB link at 16 % when the truth is
+the 3 % chance of a step). With a linear mean path the lowest point is at one end, so P(crossing
+before H) is the larger of the mixture at H and P(m(0) < 0). Mean and 90 % interval are the
+moments; the expected time to crossing is when the mean path reaches zero.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,16 +35,49 @@ def norm_cdf(x: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, slots=True)
+class StepRisk:
+    """Per lane: planned matings (count, step probability, size mean / sd) and background events."""
+
+    planned_n: np.ndarray
+    planned_p: np.ndarray
+    planned_db: np.ndarray
+    planned_sd_db: np.ndarray
+    background_n: np.ndarray  # expected number of unexplained steps before H
+    background_db: np.ndarray
+    background_sd_db: np.ndarray
+
+    @classmethod
+    def none(cls, n: int) -> StepRisk:
+        """No step risk for ``n`` lanes."""
+        z = np.zeros(n)
+        return cls(z, z, z, z, z, z, z)
+
+
+@dataclass(frozen=True, slots=True)
 class LaneForecast:
     """Arrays (one entry per lane) of the forecast at one horizon."""
 
     horizon_days: float
     mean_db: np.ndarray
-    lo_db: np.ndarray  # 5 % quantile (90 % prediction interval)
+    lo_db: np.ndarray  # 5 % quantile (90 % prediction interval, from the moments)
     hi_db: np.ndarray
     sd_db: np.ndarray
     p_cross: np.ndarray
     days_to_cross: np.ndarray  # inf when the mean path never reaches zero
+
+
+MAX_STEPS = 3
+"""Step counts of each kind summed over explicitly; the rest of the mass is taken as a crossing."""
+
+
+def _binom_pmf(k: int, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """P(k of n) for small k, vectorized over lanes (n whole numbers)."""
+    c = np.ones_like(n)
+    for r in range(k):
+        c = c * (n - r)
+    with np.errstate(invalid="ignore"):
+        pmf = c / math.factorial(k) * p**k * (1.0 - p) ** np.maximum(n - k, 0)
+    return np.where(n >= k, pmf, 0.0)
 
 
 def forecast_lanes(
@@ -47,27 +88,48 @@ def forecast_lanes(
     resid_sigma_db: np.ndarray,
     *,
     thermal_sd_db: np.ndarray | None = None,
-    step_mean_db: np.ndarray | None = None,
-    step_var_db2: np.ndarray | None = None,
+    steps: StepRisk | None = None,
 ) -> LaneForecast:
     """Margin at ``horizon_days`` with a 90 % prediction interval and the risk of crossing zero."""
     h = float(horizon_days)
     m0 = margin_now_db
+    st = steps or StepRisk.none(m0.size)
     d = np.nan_to_num(drift_db_per_day, nan=0.0)
     sd_d = np.nan_to_num(drift_sd, nan=0.0)
     sig2 = np.nan_to_num(resid_sigma_db, nan=0.0) ** 2
     if thermal_sd_db is not None:
         sig2 = sig2 + np.nan_to_num(thermal_sd_db, nan=0.0) ** 2
-    steps = np.zeros_like(m0) if step_mean_db is None else np.nan_to_num(step_mean_db, nan=0.0)
-    svar = np.zeros_like(m0) if step_var_db2 is None else np.nan_to_num(step_var_db2, nan=0.0)
-    mean = m0 + d * h - steps
-    var = (sd_d * h) ** 2 + sig2 + svar
-    sd = np.sqrt(np.maximum(var, 1e-12))
-    p_end = norm_cdf(-mean / sd)
+    n_p = np.nan_to_num(st.planned_n).astype(np.float64)
+    p_p = np.clip(np.nan_to_num(st.planned_p), 0.0, 1.0)
+    mu_p, s_p = np.nan_to_num(st.planned_db), np.nan_to_num(st.planned_sd_db)
+    lam = np.maximum(np.nan_to_num(st.background_n), 0.0)
+    mu_b, s_b = np.nan_to_num(st.background_db), np.nan_to_num(st.background_sd_db)
+    drift_mean = m0 + d * h
+    var_diff = (sd_d * h) ** 2 + sig2
+    # moments of the step total: Binomial count of planned, Poisson count of background steps
+    step_mean = n_p * p_p * mu_p + lam * mu_b
+    step_var = n_p * (p_p * (s_p**2 + mu_p**2) - (p_p * mu_p) ** 2) + lam * (s_b**2 + mu_b**2)
+    mean = drift_mean - step_mean
+    sd = np.sqrt(np.maximum(var_diff + step_var, 1e-12))
+    # P(m(H) < 0): mixture over j planned and i background steps
+    p_end, mass = np.zeros_like(mean), np.zeros_like(mean)
+    n_int = np.rint(n_p)
+    for j in range(MAX_STEPS + 1):
+        wj = _binom_pmf(j, n_int, p_p)
+        if not wj.any():
+            continue
+        for i in range(MAX_STEPS + 1):
+            wi = np.exp(-lam) * lam**i / math.factorial(i)
+            w = wj * wi
+            m_ji = drift_mean - j * mu_p - i * mu_b
+            s_ji = np.sqrt(np.maximum(var_diff + j * s_p**2 + i * s_b**2, 1e-12))
+            p_end += w * norm_cdf(-m_ji / s_ji)
+            mass += w
+    p_end += np.clip(1.0 - mass, 0.0, 1.0)  # more steps than summed: counted as a crossing
     p_now = norm_cdf(-m0 / np.sqrt(np.maximum(sig2, 1e-12)))
     p = np.maximum(p_end, p_now)
     p = np.where(np.isfinite(m0), p, np.nan)
-    start = m0 - steps
+    start = m0 - step_mean
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(d < 0, start / -d, np.inf)
     t = np.where(start <= 0, 0.0, t)

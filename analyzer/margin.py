@@ -14,24 +14,38 @@ optics-facts.md §2 item 3 [M]) so one effective margin combines both limits.
 
 from __future__ import annotations
 
-from typing import Final
-
 import polars as pl
 
-DB_PER_DECADE: Final = 0.75
+from linkmargin.budget import ber_margin_db
 
 
-def lane_margins(lane_latest: pl.DataFrame, *, db_per_decade: float = DB_PER_DECADE) -> pl.DataFrame:
-    """Add margin columns to :meth:`LaneState.lane_latest` output (one row per spec lane)."""
+def lane_margins(lane_latest: pl.DataFrame) -> pl.DataFrame:
+    """Add margin columns to :meth:`LaneState.lane_latest` output (one row per spec lane).
+
+    An ``rx_offset_db`` column (DOM offset per lane, null: unknown) corrects the power margin.
+    """
+    if "rx_offset_db" not in lane_latest.columns:
+        lane_latest = lane_latest.with_columns(pl.lit(None, dtype=pl.Float64).alias("rx_offset_db"))
     ber_dec = pl.col("fec_limit_ber").log10() - pl.col("ber").log10()
-    return lane_latest.with_columns(
-        (pl.col("rx_dbm") - pl.col("sensitivity_dbm")).alias("margin_db"),
-        (pl.col("rx_dbm") - pl.col("low_warn_used_dbm")).alias("warn_margin_db"),
-        # a zero BER (no corrected codeword in the interval) bounds nothing: no BER margin
-        pl.when(pl.col("ber") > 0).then(ber_dec).otherwise(None).alias("ber_margin_dec"),
-        (pl.col("far_tx_dbm") - pl.col("rx_dbm") - pl.col("expected_loss_db")).alias("excess_loss_db"),
-    ).with_columns(
-        pl.min_horizontal("margin_db", pl.col("ber_margin_dec") * db_per_decade).alias("effective_margin_db"),
+    implied = ber_margin_db(
+        lane_latest["ber"].fill_null(0.0).to_numpy(),
+        lane_latest["fec_limit_ber"].fill_null(float("nan")).to_numpy(),
+    )
+    return (
+        lane_latest.with_columns(
+            (pl.col("rx_dbm") - pl.col("sensitivity_dbm")).alias("margin_db"),
+            (pl.col("rx_dbm") - pl.col("low_warn_used_dbm")).alias("warn_margin_db"),
+            # a zero BER (no corrected codeword in the interval) bounds nothing: no BER margin
+            pl.when(pl.col("ber") > 0).then(ber_dec).otherwise(None).alias("ber_margin_dec"),
+            pl.Series("ber_margin_db", implied).fill_nan(None),
+            (pl.col("far_tx_dbm") - pl.col("rx_dbm") - pl.col("expected_loss_db")).alias("excess_loss_db"),
+        )
+        .with_columns(
+            (pl.col("margin_db") - pl.col("rx_offset_db").fill_null(0.0)).alias("calibrated_margin_db"),
+        )
+        .with_columns(
+            pl.min_horizontal("calibrated_margin_db", "ber_margin_db").alias("effective_margin_db"),
+        )
     )
 
 

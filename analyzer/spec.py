@@ -3,9 +3,10 @@
 Three small polars tables, filled by the CLI wiring from the core inventory (one function there):
 
 - ``lanes``: one row per receiving lane: link id, receiving (device, port, lane), direction, the far
-  end's (device, port) whose Tx feeds it, PMD sensitivity as average-power-equivalent dBm, FEC
-  pre-FEC BER limit, lane and port bit rates, the module low-warning threshold (used when the
-  module does not publish its own), and the expected loss of the channel from the link budget.
+  end's (device, port) whose Tx feeds it, PMD sensitivity as average-power-equivalent dBm, the FEC's
+  pre-FEC BER limit and code (n symbols of m bits), lane and port bit rates, the module low-warning
+  threshold (used when the module does not publish its own), and the expected loss of the channel
+  from the link budget.
 - ``points``: the link's connection points in order: point id, connector family, termination.
 - ``events``: each point's recorded history: timestamp and kind (mated, cleaned, terminated ...).
 """
@@ -29,6 +30,8 @@ LANE_SCHEMA: Final = pl.Schema(
         "far_port": pl.String(),
         "sensitivity_dbm": pl.Float64(),  # average-power equivalent (OMA sens minus ER correction)
         "fec_limit_ber": pl.Float64(),
+        "fec_n_symbols": pl.Int16(),  # RS codeword length n: turns corrected codewords into BER
+        "fec_symbol_bits": pl.Int8(),
         "lane_rate_bps": pl.Float64(),
         "port_rate_bps": pl.Float64(),
         "low_warn_dbm": pl.Float64(),

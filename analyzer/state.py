@@ -8,10 +8,12 @@ object per sample. The state keeps:
 - hourly aggregates (sum, count, min, max) per (device, port, lane, metric) over a bounded window,
   which the trend, step and cohort estimators read as dense (lanes x hours) matrices.
 
-Counters become a derived ``pre_fec_ber`` reading: corrected codewords per second x bits counted
-per corrected codeword / the bit rate the counter covers. One bit per corrected codeword is the lower
-bound (optics-facts.md §1c, "symbol errors / bits is a lower bound" [M]); ``bits_per_corrected_cw``
-lets a site calibrate it.
+Counters become a derived ``pre_fec_ber`` reading: the share of codewords corrected (corrected
+codewords per second x codeword bits / the bit rate the counter covers) inverted through
+P(corrected) = 1 - (1 - p_symbol)^n with one errored bit per errored symbol
+(:func:`linkmargin.budget.ber_from_corrected_fraction`). A lane whose spec lacks the FEC code gets
+the one-bit-per-corrected-codeword lower bound (optics-facts.md §1c [M]), which agrees far from the
+limit.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from analyzer.spec import LinkSpec
+from linkmargin.budget import ber_from_corrected_fraction
 from linkmargin.samples import SAMPLE_SCHEMA, Metric, conform
 
 KEY: Final = ("device", "port", "lane", "metric")
@@ -84,10 +87,9 @@ def counter_deltas(
 class LaneState:
     """Streaming per-lane state of the fleet described by a :class:`LinkSpec`."""
 
-    def __init__(self, spec: LinkSpec, *, history_hours: int = 24 * 60, bits_per_corrected_cw: float = 1.0):
+    def __init__(self, spec: LinkSpec, *, history_hours: int = 24 * 60):
         self.spec = spec
         self.history_hours = history_hours
-        self.bits_per_corrected_cw = bits_per_corrected_cw
         self.samples_seen = 0
         self._latest = pl.DataFrame(schema={**_KEY_SCHEMA, "ts": SAMPLE_SCHEMA["ts"], "value": pl.Float64()})
         self._ctr = pl.DataFrame(schema={k: SAMPLE_SCHEMA[k] for k in _CTR_COLS})
@@ -98,7 +100,10 @@ class LaneState:
         self._pending_rows = 0
         self.consolidate_rows = 2_000_000
         ports = spec.lanes.group_by("device", "port").agg(
-            pl.col("port_rate_bps").first(), pl.col("lane_rate_bps").first()
+            pl.col("port_rate_bps").first(),
+            pl.col("lane_rate_bps").first(),
+            pl.col("fec_n_symbols").first().cast(pl.Float64),
+            pl.col("fec_symbol_bits").first().cast(pl.Float64),
         )
         self._rates = ports
 
@@ -222,11 +227,16 @@ class LaneState:
         rated = rates.join(self._rates, on=["device", "port"], how="inner").with_columns(
             (
                 pl.col("rate")
-                * self.bits_per_corrected_cw
                 / pl.when(pl.col("lane").is_null())
                 .then(pl.col("port_rate_bps"))
                 .otherwise(pl.col("lane_rate_bps"))
-            ).alias("value"),
+            ).alias("per_bit")
+        )
+        n, m = rated["fec_n_symbols"].to_numpy(), rated["fec_symbol_bits"].to_numpy()
+        per_bit = rated["per_bit"].to_numpy()
+        ber = np.where(np.isfinite(n * m), ber_from_corrected_fraction(per_bit * n * m, n, m), per_bit)
+        rated = rated.with_columns(
+            pl.Series("value", ber, dtype=pl.Float64),
             pl.lit(Metric.PRE_FEC_BER.value).cast(SAMPLE_SCHEMA["metric"]).alias("metric"),
         )
         return rated.select(*KEY, "ts", "value")

@@ -43,27 +43,36 @@ def detect_steps(
     min_db: float = 0.3,
     k_sigma: float = 6.0,
 ) -> pl.DataFrame:
-    """Steps per lane: columns li (lane index), hour_idx (first hour after), size_db (Rx change)."""
-    n_lanes, n_hours = y.shape
-    yc = y
+    """Steps per lane: li (lane index), hour_idx (first hour after), prev_hour_idx (last before), size_db.
+
+    ``window`` counts readings, not hours: each lane is scanned over its own hours that have a
+    reading, so a device polled every 6 h is judged on as many readings as one polled every minute.
+    """
+    n_lanes = y.shape[0]
+    # each lane's readings first, in time order; order[li, k] is the hour of its k-th reading
+    order = np.argsort(~np.isfinite(y), axis=1, kind="stable")
+    yk = np.take_along_axis(y, order, axis=1)
     if temp is not None:
-        k = thermal_from_differences(y, temp)
+        tk = np.take_along_axis(temp, order, axis=1)
+        k = thermal_from_differences(yk, tk)
         with _quiet():
-            tm = np.nanmean(temp, axis=1, keepdims=True)
-        yc = y - np.where(np.isfinite(temp), k[:, None] * (temp - tm), 0.0)
-    if n_hours < 2 * window:
+            tm = np.nanmean(tk, axis=1, keepdims=True)
+        yk = yk - np.where(np.isfinite(tk), k[:, None] * (tk - tm), 0.0)
+    n_read = int(np.isfinite(yk).sum(axis=1).max()) if n_lanes else 0
+    yk = yk[:, :n_read]
+    if n_read < 2 * window:
         return _empty()
     pad = np.full((n_lanes, window), np.nan)
-    yp = np.concatenate([pad, yc, pad], axis=1)
+    yp = np.concatenate([pad, yk, pad], axis=1)
     win = sliding_window_view(yp, window, axis=1)  # win[:, j] covers padded j..j+window-1
     med = nanmedian_last(win)
     cnt = np.isfinite(win).sum(axis=2)
-    # boundary at hour i: before = padded[i : i+w] (hours i-w..i-1), after = padded[i+w : i+2w]
-    before, after = med[:, 0:n_hours], med[:, window : window + n_hours]
-    enough = (cnt[:, 0:n_hours] >= window // 2) & (cnt[:, window : window + n_hours] >= window // 2)
+    # boundary before reading i: before = readings i-w..i-1, after = readings i..i+w-1
+    before, after = med[:, 0:n_read], med[:, window : window + n_read]
+    enough = (cnt[:, 0:n_read] >= window // 2) & (cnt[:, window : window + n_read] >= window // 2)
     diff = np.where(enough, after - before, 0.0)
     with _quiet():
-        d1 = np.diff(yc, axis=1)
+        d1 = np.diff(yk, axis=1)
         noise = (
             1.4826 * np.nanmedian(np.abs(d1 - np.nanmedian(d1, axis=1, keepdims=True)), axis=1) / np.sqrt(2)
         )
@@ -73,57 +82,68 @@ def detect_steps(
     mag = np.abs(diff)
     local = sliding_window_view(np.pad(mag, ((0, 0), (window, window))), 2 * window + 1, axis=1).max(axis=2)
     is_peak = (mag >= thr[:, None]) & (mag >= local) & (mag > 0)
-    li, hi = np.nonzero(is_peak)
+    li, ki = np.nonzero(is_peak)
     if li.size == 0:
         return _empty()
-    frame = pl.DataFrame({"li": li.astype(np.int64), "hour_idx": hi.astype(np.int64)})
+    frame = pl.DataFrame({"li": li.astype(np.int64), "k": ki.astype(np.int64)})
     # equal plateaus of the median difference make several adjacent peaks: keep the first of each run
-    frame = frame.sort("li", "hour_idx").filter(
-        (pl.col("hour_idx") - pl.col("hour_idx").shift(1).over("li")).fill_null(window + 1) > window
+    frame = frame.sort("li", "k").filter(
+        (pl.col("k") - pl.col("k").shift(1).over("li")).fill_null(window + 1) > window
     )
-    # then place each step where a two-level (mean) fit of the surrounding hours has the least error,
-    # all candidate split points at once from cumulative sums
-    lis, his = frame["li"].to_numpy(), frame["hour_idx"].to_numpy()
-    best_h, sizes = np.empty_like(his), np.empty(his.size)
-    for j, (lane, h) in enumerate(zip(lis, his, strict=True)):
-        lo, hi_ = max(0, h - 2 * window), min(n_hours, h + 2 * window)
-        # only hours with readings: filling gaps (a device polled every 2 h) with the median would
-        # put a middle level on both sides and halve the step
-        idx = np.nonzero(np.isfinite(yc[lane, lo:hi_]))[0]
-        seg = yc[lane, lo:hi_][idx]
+    # then place each step where a two-level (mean) fit of the surrounding readings has the least
+    # error, all candidate split points at once from cumulative sums
+    lis, kis = frame["li"].to_numpy(), frame["k"].to_numpy()
+    best_k, sizes = np.empty_like(kis), np.empty(kis.size)
+    for j, (lane, kk) in enumerate(zip(lis, kis, strict=True)):
+        lo, hi_ = max(0, kk - 2 * window), min(n_read, kk + 2 * window)
+        seg = yk[lane, lo:hi_]
+        seg = seg[np.isfinite(seg)]
         m = seg.size
         c1, c2 = np.cumsum(seg), np.cumsum(seg * seg)
-        k = np.arange(2, m - 1)  # left part seg[:k], right part seg[k:]
-        if k.size == 0:
-            best_h[j], sizes[j] = h, float(diff[lane, h])
+        split = np.arange(2, m - 1)  # left part seg[:split], right part seg[split:]
+        if split.size == 0:
+            best_k[j], sizes[j] = kk, float(diff[lane, kk])
             continue
-        sl, sl2 = c1[k - 1], c2[k - 1]
+        sl, sl2 = c1[split - 1], c2[split - 1]
         sr, sr2 = c1[-1] - sl, c2[-1] - sl2
-        cost = (sl2 - sl * sl / k) + (sr2 - sr * sr / (m - k))
-        kb = int(k[np.argmin(cost)])
-        best_h[j] = lo + int(idx[kb])  # the first hour with a reading after the change
+        cost = (sl2 - sl * sl / split) + (sr2 - sr * sr / (m - split))
+        kb = int(split[np.argmin(cost)])
+        best_k[j] = lo + kb  # the first reading after the change
         sizes[j] = float(np.median(seg[kb:]) - np.median(seg[:kb]))
-    return pl.DataFrame({"li": lis, "hour_idx": best_h, "size_db": sizes})
+    return pl.DataFrame(
+        {
+            "li": lis,
+            "hour_idx": order[lis, best_k],
+            "prev_hour_idx": order[lis, np.maximum(best_k - 1, 0)],
+            "size_db": sizes,
+        }
+    )
 
 
 def _empty() -> pl.DataFrame:
-    return pl.DataFrame(schema={"li": pl.Int64, "hour_idx": pl.Int64, "size_db": pl.Float64})
+    return pl.DataFrame(
+        schema={"li": pl.Int64, "hour_idx": pl.Int64, "prev_hour_idx": pl.Int64, "size_db": pl.Float64}
+    )
 
 
 def attribute_steps(
     steps: pl.DataFrame, spec: LinkSpec, hours: np.ndarray, *, tolerance_h: float = 3.0
 ) -> pl.DataFrame:
-    """Join steps to the nearest recorded event on the same link's points within ``tolerance_h``.
+    """Join steps to the nearest recorded event on the same link's points within ``tolerance_h``
+    of the interval between the readings around the step.
 
     Adds link, device, port, lane, direction, step_ts, point, family, termination, event kind,
     event ts and ``explained``. ``hours`` is the epoch-hour grid the hour indexes refer to.
     """
     lanes = spec.lanes.with_row_index("li").with_columns(pl.col("li").cast(pl.Int64))
-    s = steps.join(lanes.select("li", "link", "device", "port", "lane", "direction"), on="li").with_columns(
-        pl.Series("step_hour", hours[steps["hour_idx"].to_numpy()] if steps.height else [], dtype=pl.Int64)
-        if steps.height
-        else pl.lit(None, dtype=pl.Int64).alias("step_hour")
+    if "prev_hour_idx" not in steps.columns:
+        steps = steps.with_columns((pl.col("hour_idx") - 1).clip(0).alias("prev_hour_idx"))
+    # hours looked up before the join, which need not keep the row order
+    steps = steps.with_columns(
+        pl.Series("step_hour", hours[steps["hour_idx"].to_numpy()], dtype=pl.Int64),
+        pl.Series("prev_hour", hours[steps["prev_hour_idx"].to_numpy()], dtype=pl.Int64),
     )
+    s = steps.join(lanes.select("li", "link", "device", "port", "lane", "direction"), on="li")
     s = s.with_columns(
         pl.from_epoch(pl.col("step_hour") * 3600, time_unit="s").dt.replace_time_zone("UTC").alias("step_ts")
     )
@@ -139,10 +159,16 @@ def attribute_steps(
             on="link",
             how="left",
         )
-        .with_columns((pl.col("ev_hour") - pl.col("step_hour")).abs().alias("gap_h"))
+        .with_columns(
+            # the event lies between the last reading before the step and the first after it; with
+            # sparse polling that interval is hours long, so the gap is measured to the interval
+            pl.max_horizontal(
+                pl.col("prev_hour") - pl.col("ev_hour"), pl.col("ev_hour") - pl.col("step_hour"), 0.0
+            ).alias("gap_h"),
+            (pl.col("ev_hour") - pl.col("step_hour")).abs().alias("dist_h"),
+        )
     )
-    # the change shows up in the first hour bucket after the event: event in [step_hour-1, step_hour)
-    near = cand.filter(pl.col("gap_h") <= tolerance_h).sort("gap_h").group_by("sid").first()
+    near = cand.filter(pl.col("gap_h") <= tolerance_h).sort("gap_h", "dist_h").group_by("sid").first()
     out = (
         s.with_row_index("sid")
         .join(near.select("sid", "point", "family", "termination", "kind", "event_ts"), on="sid", how="left")

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from analyzer.analysis import link_forecasts
-from analyzer.forecast import forecast_lanes
+from analyzer.forecast import StepRisk, forecast_lanes
 from analyzer.spec import LinkSpec
 from analyzer.state import LaneState
 from linkmargin.samples import SAMPLE_SCHEMA
@@ -94,8 +94,16 @@ def bench_forecast(n_lanes: int, lanes_per_link: int = 8) -> tuple[float, float]
     d = rng.normal(-0.01, 0.01, n_lanes)
     sd = np.abs(rng.normal(0.002, 0.001, n_lanes))
     sig = np.abs(rng.normal(0.05, 0.01, n_lanes))
-    steps = rng.uniform(0, 0.3, n_lanes)
-    svar = rng.uniform(0, 0.1, n_lanes)
+    # every lane carries step risk, so the mixture over step counts is always evaluated
+    steps = StepRisk(
+        planned_n=rng.integers(0, 3, n_lanes).astype(np.float64),
+        planned_p=rng.uniform(0, 0.2, n_lanes),
+        planned_db=rng.uniform(0.5, 2.0, n_lanes),
+        planned_sd_db=rng.uniform(0.1, 0.5, n_lanes),
+        background_n=rng.uniform(0, 0.1, n_lanes),
+        background_db=rng.uniform(0.5, 2.0, n_lanes),
+        background_sd_db=rng.uniform(0.2, 1.0, n_lanes),
+    )
     ids = pl.DataFrame(
         {
             "li": np.arange(n_lanes),
@@ -107,7 +115,7 @@ def bench_forecast(n_lanes: int, lanes_per_link: int = 8) -> tuple[float, float]
         }
     )
     t = time.perf_counter()
-    fc = forecast_lanes(21.0, m0, d, sd, sig, thermal_sd_db=sig, step_mean_db=steps, step_var_db2=svar)
+    fc = forecast_lanes(21.0, m0, d, sd, sig, thermal_sd_db=sig, steps=steps)
     t_np = time.perf_counter() - t
     lf = ids.with_columns(
         pl.Series("forecast_db", fc.mean_db),

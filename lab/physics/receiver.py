@@ -2,7 +2,7 @@
 
 Receiver: a Gaussian-noise decision with Q proportional to 10**(margin_dB/20), calibrated so that
 BER equals the PMD's FEC limit at zero margin (OMA = sensitivity). That slope gives ~0.7 decade of
-BER per dB near the limit, inside the "about 1 decade per 0.5-1 dB" rule of
+BER per dB near the limit, a little gentler than the "about 1 decade per 0.5-1 dB" rule of
 optics-facts.md 5 item 3 [M].
 FEC: RS(n, k) over 10-bit symbols corrects t symbols (optics-facts.md 1c [V]); a codeword fails
 when more than t of its n symbols are wrong, symbols failing independently (the table in 1c is
@@ -18,35 +18,18 @@ import numpy as np
 import numpy.typing as npt
 
 from lab.physics.pmd_params import FEC_CODES
+from linkmargin.budget import ber_at_margin_db
 
 SYMBOL_BITS = 10
-_erfc = np.vectorize(math.erfc, otypes=[np.float64])
-
-
-def ber_from_q(q: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """Bit error ratio of a Gaussian decision with quality factor q."""
-    return 0.5 * _erfc(np.asarray(q, dtype=np.float64) / math.sqrt(2.0))
-
-
-@cache
-def q_at_ber(ber: float) -> float:
-    """Inverse of :func:`ber_from_q` by bisection (called once per FEC limit)."""
-    lo, hi = 0.0, 40.0
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if 0.5 * math.erfc(mid / math.sqrt(2.0)) > ber:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
 
 
 def ber_from_margin(margin_db: npt.ArrayLike, ber_limit: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """Pre-FEC BER at an OMA margin (dB above sensitivity); BER == ber_limit at margin 0."""
-    limits = np.asarray(ber_limit, dtype=np.float64)
-    q0 = np.vectorize(q_at_ber, otypes=[np.float64])(limits)
-    q = q0 * np.power(10.0, np.asarray(margin_db, dtype=np.float64) / 20.0)
-    return np.clip(ber_from_q(np.maximum(q, 0.0)), 0.0, 0.5)
+    """Pre-FEC BER at an OMA margin (dB above sensitivity); BER == ber_limit at margin 0.
+
+    The Gaussian-decision model is the core's (:func:`linkmargin.budget.ber_at_margin_db`), so the
+    lab and the analyzer's BER-to-margin reading share one formula.
+    """
+    return np.clip(ber_at_margin_db(margin_db, ber_limit), 0.0, 0.5)
 
 
 def symbol_error_prob(ber: npt.ArrayLike) -> npt.NDArray[np.float64]:

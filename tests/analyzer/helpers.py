@@ -25,6 +25,8 @@ def one_link_spec(lanes: int = 1, *, sens: float = -10.0, low_warn: float = -8.0
             "far_port": "p1",
             "sensitivity_dbm": sens,
             "fec_limit_ber": 2.4e-4,
+            "fec_n_symbols": 544,
+            "fec_symbol_bits": 10,
             "lane_rate_bps": 53.125e9,
             "low_warn_dbm": low_warn,
             "expected_loss_db": 1.5,

@@ -27,7 +27,9 @@ def test_risk_ranking_and_advice(analysis) -> None:
     fc = an.forecasts["21d"].sort("p_cross", descending=True)
     risk = dict(zip(fc["link"], fc["p_cross"], strict=True))
     assert risk["L-optic"] > 0.9  # 1.2 dB gone in 10 days, 1.5 dB left: crosses within the run
-    assert risk["L-ok"] < 0.01
+    # what is left for the stable link is the background: an unexplained step is expected 0.027 times
+    # in 21 days (the prior from a fleet that has seen none) and half of such steps exceed its 2.5 dB
+    assert risk["L-ok"] < 0.02
     adv = {r["link"]: r for r in advise(an, "21d", min_probability=0.0).iter_rows(named=True)}
     assert adv["L-optic"]["cause"] == "optic_tx_failing"
     assert "spine2 Ethernet9" in adv["L-optic"]["action"]

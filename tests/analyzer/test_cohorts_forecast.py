@@ -8,7 +8,7 @@ import pytest
 
 from analyzer.analysis import analyze
 from analyzer.cohorts import random_effects, shrink_drift
-from analyzer.forecast import forecast_lanes, norm_cdf
+from analyzer.forecast import StepRisk, forecast_lanes, norm_cdf
 from analyzer.state import LaneState
 
 from .fleet import TRUTH, make_fleet
@@ -60,7 +60,6 @@ def test_forecast_known_answer() -> None:
         np.array([-0.1, 0.05, 0.0]),
         np.array([0.01, 0.0, 0.0]),
         np.array([0.2, 0.2, 0.2]),
-        step_mean_db=np.array([0.0, 0.0, 0.0]),
     )
     sd0 = math.sqrt((0.01 * 21) ** 2 + 0.2**2)
     assert fc.mean_db[0] == pytest.approx(0.9)
@@ -69,17 +68,53 @@ def test_forecast_known_answer() -> None:
     assert fc.days_to_cross[0] == pytest.approx(30.0)
     assert math.isinf(fc.days_to_cross[1]) and fc.p_cross[1] < 1e-6
     assert fc.days_to_cross[2] == 0.0 and fc.p_cross[2] > 0.99
-    # planned mating: p=0.5, 1 dB +- 0 -> mean 0.5 dB, variance 0.25
+
+
+def _steps(**kw: float) -> StepRisk:
+    z = {f: np.zeros(1) for f in StepRisk.__dataclass_fields__}
+    return StepRisk(**{**z, **{k: np.array([v]) for k, v in kw.items()}})
+
+
+def test_planned_mating_is_a_binomial_step() -> None:
+    # one planned mating, p = 0.5, 1 dB +- 0: mean 0.5 dB, variance 0.25; a link with 0.8 dB crosses
+    # exactly when the step happens
+    fc = forecast_lanes(
+        1.0,
+        np.array([0.8]),
+        np.zeros(1),
+        np.zeros(1),
+        np.full(1, 0.01),
+        steps=_steps(planned_n=1, planned_p=0.5, planned_db=1.0),
+    )
+    assert fc.mean_db[0] == pytest.approx(0.3) and fc.sd_db[0] == pytest.approx(math.sqrt(0.25 + 1e-4))
+    assert fc.p_cross[0] == pytest.approx(0.5, abs=1e-6)
+    # two planned matings at p = 0.3 on a link that survives one 1 dB step but not two: P = 0.09
     fc2 = forecast_lanes(
         1.0,
-        np.array([1.0]),
-        np.array([0.0]),
-        np.array([0.0]),
-        np.array([0.0]),
-        step_mean_db=np.array([0.5]),
-        step_var_db2=np.array([0.25]),
+        np.array([1.5]),
+        np.zeros(1),
+        np.zeros(1),
+        np.full(1, 0.01),
+        steps=_steps(planned_n=2, planned_p=0.3, planned_db=1.0),
     )
-    assert fc2.mean_db[0] == pytest.approx(0.5) and fc2.sd_db[0] == pytest.approx(0.5)
+    assert fc2.p_cross[0] == pytest.approx(0.09, abs=1e-6)
+
+
+def test_rare_large_background_step_is_a_poisson_mixture() -> None:
+    # 0.3 dB left, unexplained 1.5 dB steps expected 0.03 times before H: the link crosses when one
+    # comes, P = 1 - exp(-0.03) = 2.96 %. One Gaussian with the steps' variance would say ~16 %.
+    fc = forecast_lanes(
+        14.0,
+        np.array([0.3]),
+        np.zeros(1),
+        np.zeros(1),
+        np.full(1, 0.01),
+        steps=_steps(background_n=0.03, background_db=1.5),
+    )
+    assert fc.p_cross[0] == pytest.approx(1 - math.exp(-0.03), abs=1e-4)
+    naive = 0.5 * math.erfc((0.3 - 0.045) / math.sqrt(0.03 * 1.5**2 + 1e-4) / math.sqrt(2))
+    assert naive > 0.15
+    assert fc.mean_db[0] == pytest.approx(0.3 - 0.045)
 
 
 def test_norm_cdf_and_shrinkage() -> None:

@@ -93,3 +93,28 @@ def test_a_step_between_readings_two_hours_apart_is_measured_at_full_size() -> N
     assert steps.height == 3
     np.testing.assert_allclose(steps["size_db"].to_numpy(), -2.16, atol=0.05)
     assert set(steps["hour_idx"].to_list()) == {52}  # the first reading after the change
+
+
+def test_a_device_polled_every_6_hours_still_shows_its_mating_step() -> None:
+    # one reading per 6 h: the windows count readings, so 21 days give 84 readings to scan, and the
+    # mating at hour 249 (between the readings at 246 and 252) explains the step
+    rng = np.random.default_rng(5)
+    n_hours = 24 * 21
+    y, temp = _synthetic(rng, 2, n_hours, np.array([0.0, -0.01]), np.array([-0.03, -0.02]))
+    y[:, 250:] -= 0.9
+    sparse = np.full_like(y, np.nan)
+    sparse[:, ::6] = y[:, ::6]
+    base = one_link_spec(lanes=2)
+    spec = LinkSpec.build(
+        base.lanes, base.points, [{"point": "P-mmc", "ts": T0 + timedelta(hours=249), "kind": "mated"}]
+    )
+    steps = detect_steps(sparse, temp)
+    assert steps.height == 2
+    assert steps["hour_idx"].to_list() == [252, 252] and steps["prev_hour_idx"].to_list() == [246, 246]
+    np.testing.assert_allclose(steps["size_db"].to_numpy(), -0.9, atol=0.1)
+    att = attribute_steps(steps, spec, int(T0.timestamp()) // 3600 + np.arange(n_hours))
+    assert att["explained"].all() and att["point"].to_list() == ["P-mmc", "P-mmc"]
+    # the same readings without the empty hours between them give the same steps: only readings count
+    dense = detect_steps(sparse[:, ::6], temp[:, ::6])
+    np.testing.assert_allclose(dense["size_db"].to_numpy(), steps["size_db"].to_numpy(), rtol=1e-12)
+    assert dense["hour_idx"].to_list() == [42, 42]

@@ -10,9 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from linkmargin.budget import (
+    ber_at_margin_db,
     ber_floor,
     ber_from_corrected_cw,
+    ber_from_corrected_fraction,
+    ber_from_q,
     ber_from_symbol_errors,
+    ber_margin_db,
     ber_margin_decades,
     connector_rule_flag,
     expected_channel_loss,
@@ -21,6 +25,7 @@ from linkmargin.budget import (
     lane_power_margin_db,
     lane_power_margin_db_array,
     p_uncorrectable_cw,
+    q_from_ber,
     threshold_margin_db,
 )
 from linkmargin.catalog import connector, fec, optic
@@ -92,6 +97,29 @@ def test_ber_margin_known() -> None:
     assert m == pytest.approx(math.log10(2.4e-4) + 7) and round(m, 1) == 3.4  # type: ignore[arg-type]
     assert ber_margin_decades(5e-5, KR4) == pytest.approx(0.0)
     assert ber_margin_decades(0.0, KP4) is None
+
+
+def test_ber_margin_db_is_the_gaussian_q_ratio() -> None:
+    # textbook Gaussian decision: Q = 3 gives BER 1.3499e-3, Q = 6 gives 9.8659e-10, Q = 7 1.2798e-12;
+    # doubling Q is +6.02 dB of OMA
+    b3, b6, b7 = 0.5 * math.erfc(3 / math.sqrt(2)), 9.8659e-10, 1.2798e-12
+    assert float(ber_margin_db(b6, b3)) == pytest.approx(20 * math.log10(2), abs=1e-3)
+    assert float(ber_margin_db(b7, b3)) == pytest.approx(20 * math.log10(7 / 3), abs=1e-3)
+    assert float(q_from_ber(b6)) == pytest.approx(6.0, abs=1e-4)
+    assert float(ber_from_q(7.0)) == pytest.approx(b7, rel=1e-4)
+    # at the limit: zero margin; round trip through the inverse, and nothing from a zero BER
+    assert float(ber_margin_db(2.4e-4, 2.4e-4)) == pytest.approx(0.0, abs=1e-9)
+    m = np.array([-2.0, -0.5, 0.3, 1.0, 4.0])
+    np.testing.assert_allclose(ber_margin_db(ber_at_margin_db(m, 2.4e-4), 2.4e-4), m, atol=1e-4)
+    assert math.isnan(float(ber_margin_db(0.0, 2.4e-4)))
+    # near the KP4 limit one dB is about 0.7 decade
+    assert math.log10(2.4e-4 / float(ber_at_margin_db(1.0, 2.4e-4))) == pytest.approx(0.73, abs=0.02)
+
+
+def test_ber_from_corrected_fraction_inverts_the_forward_model() -> None:
+    b = np.array([1e-9, 1e-6, 1e-4, 2.4e-4, 1e-3])
+    p_cw = 1 - (1 - b) ** 5440  # 544 symbols of 10 bits
+    np.testing.assert_allclose(ber_from_corrected_fraction(p_cw, 544, 10), b, rtol=1e-6)
 
 
 def test_ber_from_counts() -> None:

@@ -1,0 +1,99 @@
+"""Each receiving module's DOM Rx offset, read off its own pre-FEC BER.
+
+DOM Rx power is accurate to +-3 dB only (SFF-8472 / CMIS, optics-facts.md §4 [V]): a module reading
+0.4 dB low puts a link with 0.3 dB of margin at -0.1 dB on paper. The FEC counters measure the same
+receiver without that error. For every hour where a port's BER is informative (its implied margin
+at most ``max_margin_db``), the offset d solves
+
+    mean over the port's lanes of BER(m_l - d) = measured BER of the port,
+
+with m_l the lane's DOM margin (Rx minus sensitivity) and BER(m) the Gaussian-decision model
+(:func:`linkmargin.budget.ber_at_margin_db`). A port-level FEC counter measures the mean over its
+lanes; lane-level counters are averaged the same way, so both read alike. The offset is the median
+over those hours. It holds the DOM error and how far this receiver is from the PMD's worst-case
+sensitivity; either way it is the distance between the DOM reading and the FEC limit.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from analyzer.trend import _quiet
+from linkmargin.budget import ber_at_margin_db, ber_margin_db
+
+MAX_MARGIN_DB: Final = 4.0
+"""Beyond this implied margin the BER says little (counts are few, real receivers hit error floors)."""
+BOUND_DB: Final = 3.0
+"""The MSA's DOM accuracy: an offset at this bound means the model does not fit the port."""
+
+F64 = npt.NDArray[np.float64]
+
+
+def rx_offsets(
+    margin_db: F64,
+    ber: F64,
+    ber_limit: F64,
+    group: npt.NDArray[np.int64],
+    *,
+    max_margin_db: float = MAX_MARGIN_DB,
+    min_hours: int = 3,
+    last_hours: int = 72,
+    iters: int = 24,
+) -> tuple[F64, npt.NDArray[np.int64]]:
+    """Per lane: its port's DOM offset in dB (DOM margin minus true margin; NaN: not known) and hours used.
+
+    ``margin_db`` and ``ber`` are (lanes x hours) hourly matrices, ``ber_limit`` per lane and
+    ``group`` the lane's receiving port (any integer id). Only the last ``last_hours`` hours count.
+    """
+    n_lanes = margin_db.shape[0]
+    out, used = np.full(n_lanes, np.nan), np.zeros(n_lanes, dtype=np.int64)
+    if n_lanes == 0 or margin_db.shape[1] == 0:
+        return out, used
+    m, b = margin_db[:, -last_hours:], ber[:, -last_hours:]
+    order = np.argsort(group, kind="stable")
+    g_sorted = group[order]
+    starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+    n_in = np.diff(np.r_[starts, n_lanes])
+    ms, bs, lim = m[order], b[order], ber_limit[order]
+    complete = (
+        np.add.reduceat((np.isfinite(ms) & np.isfinite(bs)).astype(np.int64), starts, axis=0) == n_in[:, None]
+    )
+    port_ber = np.add.reduceat(np.nan_to_num(bs), starts, axis=0) / n_in[:, None]
+    port_lim = lim[starts]
+    with _quiet():
+        implied = ber_margin_db(port_ber, port_lim[:, None])
+    ok = complete & (port_ber > 0) & (implied <= max_margin_db)
+    keep = ok.sum(axis=1) >= min_hours
+    if not keep.any():
+        return out, used
+    # bisection on the offset of every (port, hour) at once, only over the ports that qualify
+    rows = np.flatnonzero(np.repeat(keep, n_in))
+    sub_starts = np.flatnonzero(np.r_[True, g_sorted[rows][1:] != g_sorted[rows][:-1]])
+    sub_n = np.diff(np.r_[sub_starts, rows.size])
+    ms_k, lim_k = np.nan_to_num(ms[rows]), lim[rows][:, None]
+    target, lane_port = port_ber[keep], np.repeat(np.arange(sub_starts.size), sub_n)
+    lo = np.full(target.shape, -BOUND_DB)
+    hi = np.full(target.shape, BOUND_DB)
+    for _ in range(iters):
+        mid = (lo + hi) / 2
+        model = (
+            np.add.reduceat(ber_at_margin_db(ms_k - mid[lane_port], lim_k), sub_starts, axis=0)
+            / sub_n[:, None]
+        )
+        too_high = model > target  # modelled BER above the measured: the offset is smaller
+        hi = np.where(too_high, mid, hi)
+        lo = np.where(too_high, lo, mid)
+    d = (lo + hi) / 2
+    good = ok[keep] & (np.abs(d) < BOUND_DB - 1e-3)
+    with _quiet():
+        off = np.nanmedian(np.where(good, d, np.nan), axis=1)
+    n_good = good.sum(axis=1)
+    off = np.where(n_good >= min_hours, off, np.nan)
+    lane_off = np.repeat(off, sub_n)
+    lane_used = np.repeat(n_good, sub_n)
+    out[order[rows]] = lane_off
+    used[order[rows]] = lane_used
+    return out, used
