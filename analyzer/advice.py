@@ -110,6 +110,17 @@ RULES: Final[tuple[Rule, ...]] = (
 )
 
 
+OFFSET_NOTE_DB: Final = 0.2
+"""A DOM offset this large changes the margin a person reads off the module: say so."""
+
+
+def _offset_note(e: Evidence) -> str:
+    off = e["rx_offset"]
+    if off is None or abs(off) < OFFSET_NOTE_DB:
+        return ""
+    return f"; this module's Rx reads {off:+.2f} dB against its own pre-FEC BER (margin corrected)"
+
+
 def gather_evidence(analysis: Analysis, links: list[str]) -> list[Evidence]:
     """One evidence row per link: worst lane's trends, the link's largest steps, its points."""
     lanes = analysis.lanes.filter(pl.col("link").is_in(links))
@@ -153,6 +164,7 @@ def gather_evidence(analysis: Analysis, links: list[str]) -> list[Evidence]:
             "unexplained_ts": unexpl["step_ts"][0] if unexpl.height else None,
             "field_point": field["point"][0] if field.height else None,
             "first_point": lp["point"][0] if lp.height else None,
+            "rx_offset": row["rx_offset_db"],
         }
         out.append(e)
     return out
@@ -176,7 +188,7 @@ def advise(analysis: Analysis, label: str, *, min_probability: float = 0.2) -> p
                 "cause": rule.cause,
                 "point": point,
                 "action": rule.action(e),
-                "evidence": rule.evidence(e),
+                "evidence": rule.evidence(e) + _offset_note(e),
             }
         )
     schema = {

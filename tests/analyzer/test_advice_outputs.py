@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -118,3 +120,19 @@ def test_preflight_report_outputs(analysis, tmp_path) -> None:
     report.render(table, "21d", console=con)
     text = con.export_text()
     assert "L-optic" in text and "replace the optic" in text
+
+
+def test_advice_names_a_dom_offset_measured_from_the_ber(analysis) -> None:
+    _, an = analysis
+    lanes = an.lanes.with_columns(
+        pl.when(pl.col("link") == "L-optic")
+        .then(-0.45)
+        .otherwise(pl.col("rx_offset_db"))
+        .alias("rx_offset_db")
+    )
+    adv = {
+        r["link"]: r
+        for r in advise(replace(an, lanes=lanes), "21d", min_probability=0.0).iter_rows(named=True)
+    }
+    assert "Rx reads -0.45 dB against its own pre-FEC BER" in adv["L-optic"]["evidence"]
+    assert "pre-FEC BER" not in adv["L-ok"]["evidence"]  # no offset measured: nothing said
