@@ -15,14 +15,42 @@ window ended before ``end`` (or that crossed inside it).
 
 :func:`threshold_baseline` turns margin snapshots into the forecast every peer effectively makes:
 p = 1 when Rx is already below the module's low-warning threshold, else 0.
+
+:func:`forecast_pass` is one pass of a backtest: the analyzer's forecasts at a time and the margin
+snapshots for the baseline, in the shapes above.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
+
+from analyzer.analysis import analyze
+from analyzer.state import LaneState
+
+
+class ForecastPass(NamedTuple):
+    forecasts: pl.DataFrame  # link, issued_at, p, until
+    snapshots: pl.DataFrame  # link, issued_at, warn_margin_db, until
+    cohorts: pl.DataFrame  # the analysis' cohort table
+
+
+def forecast_pass(state: LaneState, now: datetime, end: datetime, horizon_s: float) -> ForecastPass | None:
+    """Analyze ``state`` at ``now``: each link's forecast for ``(now, min(now + horizon, end)]`` and its
+    margin snapshot for the baseline; None when that window is empty."""
+    left_s = min(horizon_s, (end - now).total_seconds())
+    if left_s <= 0:
+        return None
+    an = analyze(state, horizons={"H": left_s / 86400}, now=now)
+    issued = pl.lit(now).alias("issued_at")
+    until = pl.lit(now + timedelta(seconds=left_s)).alias("until")
+    return ForecastPass(
+        an.forecasts["H"].select("link", issued, pl.col("p_cross").alias("p"), until),
+        an.links.select("link", issued, "warn_margin_db", until),
+        an.cohorts.table,
+    )
 
 
 def score(

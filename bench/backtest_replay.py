@@ -16,14 +16,14 @@ import json
 import os
 import tempfile
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from ruamel.yaml import YAML
 
-from analyzer.analysis import analyze
-from analyzer.backtest import cohort_recovery, score_with_baseline
+from analyzer.backtest import ForecastPass, cohort_recovery, forecast_pass, score_with_baseline
 from analyzer.state import LaneState
 from lab.physics.sim import FabricSim
 from lab.scenario import load_scenario
@@ -37,11 +37,12 @@ from linkmargin.samples import conform
 
 def replay(
     save: Path, scenario: str, analyze_s: float, horizon_s: float, min_lead_s: float, seed: int | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Scores of a fresh analyzer fed the recorded history, forecasting every ``analyze_s``."""
     files = sorted(glob.glob(os.path.join(save, "history", "**", "*.parquet"), recursive=True))
     hist = conform(pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")).sort("ts")
     start = hist["ts"].min()
+    assert isinstance(start, datetime), f"{save}: no samples in the history"
     sc = replace(load_scenario(scenario, seed), start=start)
     with tempfile.TemporaryDirectory() as tmp:
         inv_path = Path(tmp) / "inventory.yaml"
@@ -50,7 +51,7 @@ def replay(
         spec = spec_from_inventory(load_inventory(inv_path))
     state = LaneState(spec)
     end = start + timedelta(seconds=sc.duration_s)
-    forecasts, snaps = [], []
+    passes: list[ForecastPass] = []
     t = start + timedelta(seconds=analyze_s)
     done = start
     while t < end:
@@ -60,24 +61,21 @@ def replay(
             else hist.filter(pl.col("ts") <= t)
         )
         done = t
-        left = min(horizon_s, (end - t).total_seconds())
-        an = analyze(state, horizons={"H": left / 86400}, now=t)
-        issued, until = pl.lit(t).alias("issued_at"), pl.lit(t + timedelta(seconds=left)).alias("until")
-        forecasts.append(an.forecasts["H"].select("link", issued, pl.col("p_cross").alias("p"), until))
-        snaps.append(an.links.select("link", issued, "warn_margin_db", until))
+        if (fp := forecast_pass(state, t, end, horizon_s)) is not None:
+            passes.append(fp)
         t += timedelta(seconds=analyze_s)
     truth = pl.read_parquet(save / "truth.parquet")
-    fc = pl.concat(forecasts)
+    fc = pl.concat(p.forecasts for p in passes)
     fc.write_parquet(save / "forecasts-replay.parquet")
     scores = score_with_baseline(
         fc,
-        pl.concat(snaps),
+        pl.concat(p.snapshots for p in passes),
         truth.filter(pl.col("crossed_at").is_null() | (pl.col("crossed_at") > fc["issued_at"].min())),
         horizon=timedelta(seconds=horizon_s),
         min_lead_hours=min_lead_s / 3600,
         end=end,
     )
-    scores["cohorts"] = cohort_recovery(an.cohorts.table, cohort_truth(FabricSim(sc))).to_dicts()
+    scores["cohorts"] = cohort_recovery(passes[-1].cohorts, cohort_truth(FabricSim(sc))).to_dicts()
     return scores
 
 

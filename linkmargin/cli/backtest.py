@@ -25,8 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from analyzer.analysis import analyze as run_analysis
-from analyzer.backtest import cohort_recovery, score_with_baseline
+from analyzer.backtest import cohort_recovery, forecast_pass, score_with_baseline
 from analyzer.consumer import BatchConsumer
 from analyzer.state import LaneState
 from collector.scheduler import Scheduler
@@ -84,7 +83,6 @@ async def run_backtest(
     collector's history sink), so the run can be inspected or the analyzer re-run on it.
     """
     clock = [0.0]
-    label = "H"
     async with lab_run(scenario, workdir, seed=seed, refresh_s=0.0, clock=lambda: clock[0]) as lab:
         bus = InProcessBus()
         parquet = ParquetSink(history) if history is not None else None
@@ -101,6 +99,7 @@ async def run_backtest(
         )
         consume = asyncio.create_task(consumer.run(bus.subscribe(SAMPLES_WILDCARD)))
         duration = lab.scenario.duration_s
+        end = lab.scenario.start + timedelta(seconds=duration)
         steps = int(duration // step_s) + 1
         every = max(1, round(analyze_s / step_s))
         forecasts: list[pl.DataFrame] = []
@@ -133,21 +132,12 @@ async def run_backtest(
                 while consumer.batches + consumer.duplicates + consumer.malformed < bus.published:
                     await asyncio.sleep(0)  # let the consumer drain the bus up to this step
                 consumer.flush()
-                now = lab.sim_time()
                 # the question a pre-flight report answers: will it hold until the run ends?
-                run_end = lab.scenario.start + timedelta(seconds=duration)
-                left_s = min(horizon_s, (run_end - now).total_seconds())
-                if left_s <= 0:
-                    continue
-                horizons = {label: left_s / 86400}
-                an = await asyncio.to_thread(run_analysis, state, horizons=horizons, now=now)
-                issued = pl.lit(now).alias("issued_at")
-                until = pl.lit(now + timedelta(seconds=left_s)).alias("until")
-                forecasts.append(
-                    an.forecasts[label].select("link", issued, pl.col("p_cross").alias("p"), until)
-                )
-                snapshots.append(an.links.select("link", issued, "warn_margin_db", until))
-                cohorts = an.cohorts.table
+                fp = await asyncio.to_thread(forecast_pass, state, lab.sim_time(), end, horizon_s)
+                if fp is not None:
+                    forecasts.append(fp.forecasts)
+                    snapshots.append(fp.snapshots)
+                    cohorts = fp.cohorts
         await bus.close()
         await consume
         if parquet is not None:
@@ -159,7 +149,7 @@ async def run_backtest(
             "samples": state.samples_seen,
             "wall_seconds": round(time.perf_counter() - t0, 1),
             "start": lab.scenario.start,
-            "end": lab.scenario.start + timedelta(seconds=duration),
+            "end": end,
             "sim": FabricSim(lab.scenario),
             "cohorts": cohorts,
         }
