@@ -4,6 +4,11 @@ publish events, over TLS and with a password from a file or env var (:class:`Mqt
 The connection is kept up by :meth:`MqttSubscriber.run`: a refused or failed connection is logged
 once per kind of failure (broker, what failed; never the password) and retried with backoff,
 re-reading the secret and CA files each time.
+
+The session is persistent (clean start off, a session expiry interval) under a client id that stays
+the same across restarts, so QoS 1 batches published while the analyzer restarts or reconnects wait
+at the broker and arrive when it is back. Each analyzer instance needs its own id (``identifier``):
+two processes sharing one take the session from each other.
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
+import socket
 
 import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from analyzer.consumer import BatchConsumer, shared_subscription
 from linkmargin.mqtt import MqttConfigError, MqttSettings
@@ -34,13 +41,15 @@ class MqttSubscriber:
         *,
         topic: str | None = None,
         identifier: str | None = None,
+        session_expiry_s: int = 3600,
         reconnect_s: float = 0.5,
         max_backoff_s: float = 10.0,
     ) -> None:
         self.settings = settings
         self.consumer = consumer
         self.topic = topic or shared_subscription(SAMPLES_WILDCARD)
-        self.identifier = identifier or f"linkmargin-analyzer-{uuid.uuid4().hex[:8]}"
+        self.identifier = identifier or f"linkmargin-analyzer-{socket.gethostname()}"
+        self.session_expiry_s = session_expiry_s
         self.reconnect_s = reconnect_s
         self.max_backoff_s = max_backoff_s
         self.subscribed = asyncio.Event()  # set while a subscription is live
@@ -72,6 +81,8 @@ class MqttSubscriber:
                     **self.settings.client_kwargs(),
                     identifier=self.identifier,
                     protocol=aiomqtt.ProtocolVersion.V5,  # shared subscriptions are MQTT 5
+                    clean_start=self.session_expiry_s <= 0,
+                    properties=self._connect_properties(),
                     timeout=5,
                 ) as client:
                     await client.subscribe(self.topic, qos=QOS)
@@ -97,6 +108,12 @@ class MqttSubscriber:
                 await asyncio.wait_for(stop.wait(), backoff)
             backoff = min(backoff * 2, self.max_backoff_s)
         self.consumer.flush()
+
+    def _connect_properties(self) -> Properties:
+        """CONNECT properties: how long the broker keeps the session (and queues batches) once we are gone."""
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = max(self.session_expiry_s, 0)
+        return props
 
     async def _pump(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         """Offer every message to the consumer until ``stop`` (returns) or a connection error (raises)."""

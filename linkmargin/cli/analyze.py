@@ -135,6 +135,20 @@ def analyze(
     horizon: Annotated[
         list[str] | None, typer.Option("--horizon", help="Forecast horizons (repeatable)")
     ] = None,
+    mqtt_client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--mqtt-client-id",
+            help="MQTT client id, the same across restarts (default linkmargin-analyzer-HOSTNAME)",
+        ),
+    ] = None,
+    mqtt_session_expiry: Annotated[
+        int,
+        typer.Option(
+            "--mqtt-session-expiry",
+            help="Seconds the broker keeps our session and queues batches while we are away (0: clean start)",
+        ),
+    ] = 3600,
     every: Annotated[float, typer.Option("--every", help="Seconds between analysis passes")] = 60.0,
     duration: Annotated[float | None, typer.Option("--duration", help="Stop after this many seconds")] = None,
 ) -> None:
@@ -176,7 +190,9 @@ def analyze(
                 tls=mqtt_tls or mqtt_ca_file is not None,
                 ca_file=str(mqtt_ca_file) if mqtt_ca_file else None,
             )
-            sub = MqttSubscriber(settings, consumer)
+            sub = MqttSubscriber(
+                settings, consumer, identifier=mqtt_client_id, session_expiry_s=mqtt_session_expiry
+            )
             sub_task = asyncio.get_running_loop().create_task(sub.run(stop))
         t_end = None if duration is None else asyncio.get_running_loop().time() + duration
         try:
