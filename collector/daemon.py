@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from collector.scheduler import Breaker, Scheduler
 from collector.selfmetrics import SelfMetrics
 from collector.sinks import Sink, fanout
-from collector.sinks.bus import BusSink
+from collector.sinks.bus import BusSink, MqttPublisher
 from collector.sinks.parquet import ParquetSink
 from collector.sinks.prometheus import PrometheusSink, serve
 from collector.transport import Target
@@ -44,6 +44,8 @@ class Collector:
         self.prometheus = PrometheusSink(self.registry)
         sinks: list[Sink] = [self.prometheus]
         self.bus = BusSink(publisher) if publisher is not None else None
+        if isinstance(publisher, MqttPublisher):
+            self.metrics.watch_bus(publisher)
         if self.bus is not None:
             sinks.append(self.bus)
         self.parquet = ParquetSink(parquet_root) if parquet_root else None

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class BusHealth(Protocol):
+    """What a bus publisher tells about itself: a live broker session, and what waits in its outbox."""
+
+    connected: bool
+
+    @property
+    def queued(self) -> int: ...
 
 
 class SelfMetrics:
@@ -44,6 +55,20 @@ class SelfMetrics:
             registry=r,
         )
         self.samples = Counter("linkmargin_collector_samples", "Samples handed to the sinks", registry=r)
+
+    def watch_bus(self, bus: BusHealth) -> None:
+        """Expose the bus publisher's state: a collector that cannot reach or authenticate to its
+        broker shows as ``bus_up 0`` with a growing outbox, not only in its log."""
+        Gauge(
+            "linkmargin_collector_bus_up",
+            "1 while a session to the MQTT broker is up",
+            registry=self.registry,
+        ).set_function(lambda: float(bus.connected))
+        Gauge(
+            "linkmargin_collector_outbox_batches",
+            "Sample batches waiting in the outbox for the broker",
+            registry=self.registry,
+        ).set_function(lambda: float(bus.queued))
 
     def register_device(self, device: str) -> None:
         """Create the device's counters at 0, so "no timeouts yet" is a 0 series, not a missing one."""

@@ -147,6 +147,12 @@ class MqttPublisher:
         self.connects = 0
         self.failures = 0
         self.last_error: str | None = None
+        self.connected = False  # a session to the broker is up (what linkmargin_collector_bus_up reads)
+
+    @property
+    def queued(self) -> int:
+        """Batches in the outbox, not yet acknowledged by the broker."""
+        return len(self.outbox)
 
     async def publish(self, topic: str, payload: bytes) -> None:
         """Queue a message durably; returns at once (delivery is the sender's job)."""
@@ -174,6 +180,7 @@ class MqttPublisher:
                     **self.settings.client_kwargs(), identifier=self.identifier, timeout=5
                 ) as client:
                     self.connects += 1
+                    self.connected = True
                     backoff = self.reconnect_s
                     if self.last_error is not None:
                         log.info(
@@ -193,8 +200,11 @@ class MqttPublisher:
                         self.outbox.ack()
                         self.delivered += 1
             except (aiomqtt.MqttError, MqttConfigError) as exc:
+                self.connected = False  # now, not after the backoff below
                 self._failed(exc)
                 if stop.is_set():
                     return
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
+            finally:
+                self.connected = False

@@ -14,6 +14,7 @@ import aiomqtt
 import polars as pl
 import pytest
 
+from collector.selfmetrics import SelfMetrics
 from collector.sinks.bus import BusSink, MqttPublisher, Outbox
 from linkmargin.samples import conform
 from linkmargin.wire import SAMPLES_WILDCARD, decode_batch
@@ -62,6 +63,13 @@ async def test_broker_outage_loses_nothing(broker: Mosquitto, tmp_path: Path) ->
     sub = asyncio.create_task(subscriber())
     await asyncio.wait_for(sub_ready.wait(), 10)
     pub = MqttPublisher("127.0.0.1", broker.port, tmp_path / "outbox", reconnect_s=0.1)
+    metrics = SelfMetrics()
+    metrics.watch_bus(pub)
+
+    def gauge(name: str) -> float | None:
+        return metrics.registry.get_sample_value(f"linkmargin_collector_{name}")
+
+    assert gauge("bus_up") == 0.0  # not started yet
     pub_stop = asyncio.Event()
     sender = asyncio.create_task(pub.run(pub_stop))
     sink = BusSink(pub)
@@ -70,11 +78,17 @@ async def test_broker_outage_loses_nothing(broker: Mosquitto, tmp_path: Path) ->
     for i in range(n):
         for d in devices:
             await sink(d, "dom", frame(d, i))
+        if i == 5:
+            await wait_for_gauge(lambda: gauge("bus_up") == 1.0)
         if i == 15:
             broker.kill()  # SIGKILL mid-stream
+        if i == 34:  # the outage shows on /metrics: bus down, batches waiting
+            await wait_for_gauge(lambda: gauge("bus_up") == 0.0)
+            assert (gauge("outbox_batches") or 0) > 0
         if i == 35:
             broker.restart()  # same port
         await asyncio.sleep(0.03)
+    await wait_for_gauge(lambda: gauge("outbox_batches") == 0.0 and gauge("bus_up") == 1.0, 20)
     pub_stop.set()
     await asyncio.wait_for(sender, 30)
     end = time.monotonic() + 20
@@ -92,6 +106,15 @@ async def test_broker_outage_loses_nothing(broker: Mosquitto, tmp_path: Path) ->
         assert seqs == list(range(1, n + 1)), d  # all, in order
     assert pub.connects >= 2  # it really reconnected
     print(f"sent {n * len(devices)}, received {len(received)} ({len(received) - len(unique)} duplicates)")
+
+
+async def wait_for_gauge(cond: object, timeout: float = 10) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if callable(cond) and cond():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("gauge never reached the expected value")
 
 
 def test_outbox_bound_drops_oldest_and_counts(tmp_path: Path) -> None:
