@@ -6,6 +6,7 @@ Each is started the way a user starts it (Debian's binaries, our config files), 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import json
@@ -17,7 +18,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,16 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def wait_until(cond: Callable[[], bool], timeout: float, what: str = "condition") -> None:
+    """Poll ``cond`` every 50 ms until it holds; TimeoutError after ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"{what} not met in {timeout} s")
 
 
 def wait_http(url: str, timeout: float = 15.0) -> None:

@@ -4,7 +4,6 @@ Mosquitto and arrive when it is back (and, with a clean start, they do not: the 
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from analyzer.state import LaneState
 from linkmargin.mqtt import MqttSettings
 from linkmargin.samples import conform
 from linkmargin.wire import SampleBatch, encode_batch
-from tests.services import mosquitto
+from tests.services import mosquitto, wait_until
 
 
 def _batch(seq: int) -> SampleBatch:
@@ -38,15 +37,6 @@ def _batch(seq: int) -> SampleBatch:
     return SampleBatch("leaf1", seq, frame)
 
 
-async def _until(cond: object, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if callable(cond) and cond():
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError("condition not met")
-
-
 async def _session(settings: MqttSettings, consumer: BatchConsumer, expiry: int, until: int) -> None:
     """Run one analyzer session until the consumer holds ``until`` batches, then stop it."""
     stop = asyncio.Event()
@@ -56,7 +46,7 @@ async def _session(settings: MqttSettings, consumer: BatchConsumer, expiry: int,
     task = asyncio.create_task(sub.run(stop))
     await asyncio.wait_for(sub.subscribed.wait(), 5)
     try:
-        await _until(lambda: consumer.batches >= until, 5)
+        await wait_until(lambda: consumer.batches >= until, 5)
     finally:
         stop.set()
         await asyncio.wait_for(task, 5)

@@ -18,7 +18,7 @@ from collector.selfmetrics import SelfMetrics
 from collector.sinks.bus import BusSink, MqttPublisher, Outbox
 from linkmargin.samples import conform
 from linkmargin.wire import SAMPLES_WILDCARD, decode_batch
-from tests.services import Mosquitto, mosquitto
+from tests.services import Mosquitto, mosquitto, wait_until
 
 
 @pytest.fixture
@@ -79,16 +79,16 @@ async def test_broker_outage_loses_nothing(broker: Mosquitto, tmp_path: Path) ->
         for d in devices:
             await sink(d, "dom", frame(d, i))
         if i == 5:
-            await wait_for_gauge(lambda: gauge("bus_up") == 1.0)
+            await wait_until(lambda: gauge("bus_up") == 1.0, 10, "bus_up 1")
         if i == 15:
             broker.kill()  # SIGKILL mid-stream
         if i == 34:  # the outage shows on /metrics: bus down, batches waiting
-            await wait_for_gauge(lambda: gauge("bus_up") == 0.0)
+            await wait_until(lambda: gauge("bus_up") == 0.0, 10, "bus_up 0")
             assert (gauge("outbox_batches") or 0) > 0
         if i == 35:
             broker.restart()  # same port
         await asyncio.sleep(0.03)
-    await wait_for_gauge(lambda: gauge("outbox_batches") == 0.0 and gauge("bus_up") == 1.0, 20)
+    await wait_until(lambda: gauge("outbox_batches") == 0.0 and gauge("bus_up") == 1.0, 20, "outbox empty")
     pub_stop.set()
     await asyncio.wait_for(sender, 30)
     end = time.monotonic() + 20
@@ -106,15 +106,6 @@ async def test_broker_outage_loses_nothing(broker: Mosquitto, tmp_path: Path) ->
         assert seqs == list(range(1, n + 1)), d  # all, in order
     assert pub.connects >= 2  # it really reconnected
     print(f"sent {n * len(devices)}, received {len(received)} ({len(received) - len(unique)} duplicates)")
-
-
-async def wait_for_gauge(cond: object, timeout: float = 10) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if callable(cond) and cond():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("gauge never reached the expected value")
 
 
 def test_outbox_bound_drops_oldest_and_counts(tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +30,7 @@ from analyzer.state import LaneState
 from collector.sinks.bus import BusSink, MqttPublisher
 from linkmargin.mqtt import MqttSettings
 from linkmargin.samples import conform
-from tests.services import BrokerPki, Mosquitto, make_password_file, make_test_pki, mosquitto
+from tests.services import BrokerPki, Mosquitto, make_password_file, make_test_pki, mosquitto, wait_until
 
 USER = "collector"
 PASSWORD = "Zq7-not-in-logs-4Hx"  # distinctive, so a leak is found by a plain substring search
@@ -86,15 +85,6 @@ def frame(device: str, i: int) -> pl.DataFrame:
 
 def analyzer_consumer() -> BatchConsumer:
     return BatchConsumer(LaneState(LinkSpec.build([])), max_delay=0.0)
-
-
-async def wait_until(cond: object, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if callable(cond) and cond():
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError("condition not met")
 
 
 def assert_no_leak(caplog: pytest.LogCaptureFixture, *extra: Path) -> None:
