@@ -70,9 +70,9 @@ def rx_offsets(
     if not keep.any():
         return out, used
     # bisection on the offset of every (port, hour) at once, only over the ports that qualify
-    rows = np.flatnonzero(np.repeat(keep, n_in))
-    sub_starts = np.flatnonzero(np.r_[True, g_sorted[rows][1:] != g_sorted[rows][:-1]])
-    sub_n = np.diff(np.r_[sub_starts, rows.size])
+    rows = np.flatnonzero(np.repeat(keep, n_in))  # whole ports, still in sorted order
+    sub_n = n_in[keep]
+    sub_starts = np.r_[0, np.cumsum(sub_n)[:-1]]
     ms_k, lim_k = np.nan_to_num(ms[rows]), lim[rows][:, None]
     target, lane_port = port_ber[keep], np.repeat(np.arange(sub_starts.size), sub_n)
     lo = np.full(target.shape, -BOUND_DB)
