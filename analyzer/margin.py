@@ -4,12 +4,13 @@
   carries the sensitivity already converted from OMA with the ER correction
   (optics-facts.md §2, "OMA[dBm] = Pavg[dBm] + 10·log10(2(ER−1)/(ER+1))" [D]).
 - Warning margin (dB) = Rx - the module's own low-warning threshold (published one, else the spec's).
-- BER margin (decades) = log10(FEC limit) - log10(pre-FEC BER) (optics-facts.md §2 item 3 [D]).
+- BER margin (decades) = log10(FEC limit) - log10(pre-FEC BER) (optics-facts.md §2 item 3 [D]), and
+  in dB: the OMA margin that BER implies for a Gaussian-noise decision
+  (:func:`linkmargin.budget.ber_margin_db`).
 - Excess loss (dB) = (far-end Tx - Rx) - expected channel loss from the link budget.
 
-The BER margin is also expressed in dB-equivalent with ``db_per_decade`` (default 0.75 dB per decade,
-the middle of "about 1 decade of BER per ~0.5–1 dB of OMA" near the KP4 threshold,
-optics-facts.md §2 item 3 [M]) so one effective margin combines both limits.
+The effective margin is the lower of the power margin, corrected by the module's DOM offset where its
+BER has measured one (``rx_offset_db``, :mod:`analyzer.calibration`), and the BER margin in dB.
 """
 
 from __future__ import annotations
