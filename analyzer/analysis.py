@@ -208,21 +208,23 @@ def planned_step_risk(
         )
     )
     # one Binomial per link: the matings' mean probability, and the size mixture of their cohorts
-    return j.group_by("link").agg(
-        pl.len().cast(pl.UInt32).alias("planned"),
-        pl.col("p_step").mean(),
-        ((pl.col("p_step") * pl.col("step_db")).sum() / pl.col("p_step").sum())
-        .fill_nan(0.0)
-        .alias("step_db"),
-        (
-            (pl.col("p_step") * (pl.col("step_db_sd") ** 2 + pl.col("step_db") ** 2)).sum()
-            / pl.col("p_step").sum()
-            - ((pl.col("p_step") * pl.col("step_db")).sum() / pl.col("p_step").sum()) ** 2
+    # (mean and second moment weighted by each mating's step probability)
+    w = pl.col("p_step") / pl.col("p_step").sum()
+    return (
+        j.group_by("link")
+        .agg(
+            pl.len().cast(pl.UInt32).alias("planned"),
+            pl.col("p_step").mean(),
+            (w * pl.col("step_db")).sum().alias("m1"),
+            (w * (pl.col("step_db_sd") ** 2 + pl.col("step_db") ** 2)).sum().alias("m2"),
         )
-        .clip(0.0)
-        .sqrt()
-        .fill_nan(0.0)
-        .alias("step_sd_db"),
+        .select(
+            "link",
+            "planned",
+            "p_step",
+            pl.col("m1").fill_nan(0.0).alias("step_db"),
+            (pl.col("m2") - pl.col("m1") ** 2).clip(0.0).sqrt().fill_nan(0.0).alias("step_sd_db"),
+        )
     )
 
 

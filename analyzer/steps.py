@@ -136,8 +136,6 @@ def attribute_steps(
     event ts and ``explained``. ``hours`` is the epoch-hour grid the hour indexes refer to.
     """
     lanes = spec.lanes.with_row_index("li").with_columns(pl.col("li").cast(pl.Int64))
-    if "prev_hour_idx" not in steps.columns:
-        steps = steps.with_columns((pl.col("hour_idx") - 1).clip(0).alias("prev_hour_idx"))
     # hours looked up before the join, which need not keep the row order
     steps = steps.with_columns(
         pl.Series("step_hour", hours[steps["hour_idx"].to_numpy()], dtype=pl.Int64),

@@ -140,16 +140,13 @@ def ber_from_symbol_errors(symbol_errors: float, interval_s: float, bit_rate_bps
 def ber_from_corrected_cw(corrected_cw: float, interval_s: float, bit_rate_bps: float, code: Fec) -> float:
     """Pre-FEC BER from corrected codewords over an interval at ``bit_rate_bps``.
 
-    Inverts P(codeword has >= 1 errored symbol) = 1 - (1 - p_sym)^n, assuming independent errors and one
+    :func:`ber_from_corrected_fraction` on the share of codewords corrected: independent errors, one
     bit per errored symbol (a lower bound: bursts put more bits in fewer codewords).
     """
     if interval_s <= 0 or bit_rate_bps <= 0 or corrected_cw < 0:
         raise ValueError("interval, bit rate must be > 0 and the count >= 0")
     total_cw = bit_rate_bps * interval_s / code.codeword_bits
-    p_cw = min(corrected_cw / total_cw, 1.0 - 1e-12)
-    # log1p/expm1 keep precision when p_cw is tiny
-    p_sym = -math.expm1(math.log1p(-p_cw) / code.n_symbols)
-    return p_sym / code.symbol_bits
+    return float(ber_from_corrected_fraction(corrected_cw / total_cw, code.n_symbols, code.symbol_bits))
 
 
 def ber_from_corrected_fraction(

@@ -136,3 +136,23 @@ def test_advice_names_a_dom_offset_measured_from_the_ber(analysis) -> None:
     }
     assert "Rx reads -0.45 dB against its own pre-FEC BER" in adv["L-optic"]["evidence"]
     assert "pre-FEC BER" not in adv["L-ok"]["evidence"]  # no offset measured: nothing said
+
+
+def test_exporter_carries_the_dom_offset_and_ber_margin_where_known(analysis) -> None:
+    _, an = analysis
+    lanes = an.lanes.with_columns(
+        pl.when(pl.col("link") == "L-optic").then(-0.45).otherwise(None).alias("rx_offset_db"),
+        pl.when(pl.col("link") == "L-optic").then(0.72).otherwise(None).alias("ber_margin_db"),
+    )
+    col = AnalyzerCollector()
+    reg = CollectorRegistry()
+    reg.register(col)
+    col.update(replace(an, lanes=lanes), suspects=advise(an, "21d", min_probability=0.0), samples_seen=0)
+    labels = {"link": "L-optic", "device": "leaf2", "port": "Ethernet1", "lane": "1", "direction": "rx"}
+    assert reg.get_sample_value("linkmargin_dom_rx_offset_db", labels) == -0.45
+    assert reg.get_sample_value("linkmargin_ber_margin_db", labels) == 0.72
+    # unknown stays absent, never 0
+    assert (
+        reg.get_sample_value("linkmargin_dom_rx_offset_db", {**labels, "link": "L-ok", "device": "leaf3"})
+        is None
+    )

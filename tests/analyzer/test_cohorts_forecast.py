@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 import numpy as np
 import polars as pl
 import pytest
 
-from analyzer.analysis import analyze
+from analyzer.analysis import analyze, planned_step_risk
 from analyzer.cohorts import random_effects, shrink_drift
-from analyzer.forecast import StepRisk, forecast_lanes, norm_cdf
+from analyzer.forecast import LaneForecast, StepRisk, forecast_lanes, norm_cdf
 from analyzer.state import LaneState
 
 from .fleet import TRUTH, make_fleet
@@ -42,6 +43,34 @@ def test_cohorts_recover_true_step_probability_size_and_drift(fleet_analysis) ->
     assert fleet_row["unexplained_per_day"] < 0.01
 
 
+def test_planned_matings_of_two_cohorts_make_one_binomial_with_mixed_sizes(fleet_analysis) -> None:
+    fleet, an = fleet_analysis
+    pts = an.cohorts.points
+    link = pts["link"][0]
+    mine = pts.filter(pl.col("link") == link).sort("family")
+    assert mine["family"].n_unique() == 2  # one factory MTP and one field MMC point
+    now = fleet.samples["ts"].max()
+    planned = pl.DataFrame(
+        {
+            "point": mine["point"],
+            "ts": [now + timedelta(days=2)] * mine.height,
+            "kind": ["mated"] * mine.height,
+        }
+    )
+    got = planned_step_risk(an, planned, now, 7.0).row(0, named=True)
+    tbl = an.cohorts.table
+    rows = [tbl.filter(pl.col("family") == f).row(0, named=True) for f in mine["family"]]
+    p = [r["p_step"] for r in rows]
+    mu = [r["step_db"] for r in rows]
+    e2 = [r["step_db_sd"] ** 2 + r["step_db"] ** 2 for r in rows]
+    m1 = (p[0] * mu[0] + p[1] * mu[1]) / (p[0] + p[1])
+    m2 = (p[0] * e2[0] + p[1] * e2[1]) / (p[0] + p[1])
+    assert got["planned"] == 2 and got["p_step"] == pytest.approx((p[0] + p[1]) / 2)
+    assert got["step_db"] == pytest.approx(m1) and got["step_sd_db"] == pytest.approx(math.sqrt(m2 - m1**2))
+    # a mating after the horizon does not count
+    assert planned_step_risk(an, planned, now, 1.0).height == 0
+
+
 def test_fleet_drift_and_forecast_columns(fleet_analysis) -> None:
     fleet, an = fleet_analysis
     lanes = an.lanes.sort("li")
@@ -70,50 +99,30 @@ def test_forecast_known_answer() -> None:
     assert fc.days_to_cross[2] == 0.0 and fc.p_cross[2] > 0.99
 
 
-def _steps(**kw: float) -> StepRisk:
-    z = {f: np.zeros(1) for f in StepRisk.__dataclass_fields__}
-    return StepRisk(**{**z, **{k: np.array([v]) for k, v in kw.items()}})
+def _stable_lane(margin_db: float, days: float, **steps: float) -> LaneForecast:
+    """One lane with no drift and 0.01 dB of reading noise, carrying the given step risk."""
+    fields = {f: np.zeros(1) for f in StepRisk.__dataclass_fields__}
+    risk = StepRisk(**{**fields, **{k: np.array([v]) for k, v in steps.items()}})
+    return forecast_lanes(days, np.array([margin_db]), np.zeros(1), np.zeros(1), np.full(1, 0.01), steps=risk)
 
 
 def test_planned_mating_is_a_binomial_step() -> None:
     # one planned mating, p = 0.5, 1 dB +- 0: mean 0.5 dB, variance 0.25; a link with 0.8 dB crosses
     # exactly when the step happens
-    fc = forecast_lanes(
-        1.0,
-        np.array([0.8]),
-        np.zeros(1),
-        np.zeros(1),
-        np.full(1, 0.01),
-        steps=_steps(planned_n=1, planned_p=0.5, planned_db=1.0),
-    )
+    fc = _stable_lane(0.8, 1.0, planned_n=1, planned_p=0.5, planned_db=1.0)
     assert fc.mean_db[0] == pytest.approx(0.3) and fc.sd_db[0] == pytest.approx(math.sqrt(0.25 + 1e-4))
     assert fc.p_cross[0] == pytest.approx(0.5, abs=1e-6)
     # two planned matings at p = 0.3 on a link that survives one 1 dB step but not two: P = 0.09
-    fc2 = forecast_lanes(
-        1.0,
-        np.array([1.5]),
-        np.zeros(1),
-        np.zeros(1),
-        np.full(1, 0.01),
-        steps=_steps(planned_n=2, planned_p=0.3, planned_db=1.0),
+    assert _stable_lane(1.5, 1.0, planned_n=2, planned_p=0.3, planned_db=1.0).p_cross[0] == pytest.approx(
+        0.09, abs=1e-6
     )
-    assert fc2.p_cross[0] == pytest.approx(0.09, abs=1e-6)
 
 
 def test_rare_large_background_step_is_a_poisson_mixture() -> None:
     # 0.3 dB left, unexplained 1.5 dB steps expected 0.03 times before H: the link crosses when one
-    # comes, P = 1 - exp(-0.03) = 2.96 %. One Gaussian with the steps' variance would say ~16 %.
-    fc = forecast_lanes(
-        14.0,
-        np.array([0.3]),
-        np.zeros(1),
-        np.zeros(1),
-        np.full(1, 0.01),
-        steps=_steps(background_n=0.03, background_db=1.5),
-    )
+    # comes, P = 1 - exp(-0.03) = 2.96 % (one Gaussian with the steps' variance would say ~16 %)
+    fc = _stable_lane(0.3, 14.0, background_n=0.03, background_db=1.5)
     assert fc.p_cross[0] == pytest.approx(1 - math.exp(-0.03), abs=1e-4)
-    naive = 0.5 * math.erfc((0.3 - 0.045) / math.sqrt(0.03 * 1.5**2 + 1e-4) / math.sqrt(2))
-    assert naive > 0.15
     assert fc.mean_db[0] == pytest.approx(0.3 - 0.045)
 
 
