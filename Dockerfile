@@ -10,6 +10,7 @@ RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin linkmargin
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY linkmargin ./linkmargin
+COPY linkmargin_cli ./linkmargin_cli
 COPY collector ./collector
 COPY analyzer ./analyzer
 COPY lab ./lab

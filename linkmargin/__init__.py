@@ -1,4 +1,4 @@
-"""linkmargin core: the physical model both the collector and the analyzer share.
+"""linkmargin core: what the collector, the analyzer and the lab share (models, catalog, wire format).
 
 Imports no other part of the project (collector, analyzer, lab); see DESIGN.md.
 """

@@ -6,7 +6,7 @@ from datetime import timedelta
 import polars as pl
 from typer.testing import CliRunner
 
-from linkmargin.cli import app
+from linkmargin_cli import app
 
 from . import scenario
 from .helpers import T0

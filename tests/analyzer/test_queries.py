@@ -83,7 +83,7 @@ def test_sql_over_margins(tmp_path: Path) -> None:
 
 def test_cli_reports_a_missing_history(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "linkmargin", "query", "cohorts", "--history", str(tmp_path),
+        [sys.executable, "-m", "linkmargin_cli", "query", "cohorts", "--history", str(tmp_path),
          "--inventory", "configs/inventory.example.yaml"],
         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2],
     )  # fmt: skip

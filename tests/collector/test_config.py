@@ -193,7 +193,7 @@ devices:
 """,
     )
     r = subprocess.run(
-        [sys.executable, "-m", "linkmargin", "collect", "--config", str(f)],
+        [sys.executable, "-m", "linkmargin_cli", "collect", "--config", str(f)],
         capture_output=True,
         text=True,
         timeout=60,

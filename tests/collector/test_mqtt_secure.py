@@ -294,7 +294,7 @@ bus:
     await asyncio.wait_for(sub.subscribed.wait(), 5)
     out = (tmp_path / "collect.out").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "linkmargin", "collect", "--config", str(cfg)], stdout=out, stderr=out
+        [sys.executable, "-m", "linkmargin_cli", "collect", "--config", str(cfg)], stdout=out, stderr=out
     )
     try:
         await wait_until(lambda: consumer.batches >= 2, 9)

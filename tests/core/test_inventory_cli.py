@@ -36,7 +36,7 @@ links:
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "linkmargin", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "linkmargin_cli", *args], cwd=cwd, capture_output=True, text=True, timeout=60
     )
 
 

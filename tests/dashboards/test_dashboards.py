@@ -35,7 +35,7 @@ def test_layout_has_no_overlaps_and_fits_the_grid() -> None:
 
 def test_cli_builds(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "linkmargin", "dashboards", "build", "--out", str(tmp_path)],
+        [sys.executable, "-m", "linkmargin_cli", "dashboards", "build", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         check=True,

@@ -13,7 +13,7 @@ import pytest
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
-from linkmargin.cli import app
+from linkmargin_cli import app
 
 
 def test_truth_writes_parquet_and_inventory(tmp_path: Path) -> None:

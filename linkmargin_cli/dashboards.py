@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from dashboards.build import build
-from linkmargin.cli.app import app
+from linkmargin_cli.app import app
 
 dashboards_app = typer.Typer(
     help="Grafana dashboards (JSON model, generated from code).", no_args_is_help=True

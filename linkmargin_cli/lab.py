@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from linkmargin.cli.app import app
+from linkmargin_cli.app import app
 
 lab_app = typer.Typer(help="The simulated fabric: physics of optics and connectors served as SNMP agents.")
 app.add_typer(lab_app, name="lab")

@@ -22,7 +22,7 @@ from analyzer.advice import advise
 from analyzer.analysis import analyze as run_analysis
 from analyzer.spec import LinkSpec
 from analyzer.state import LaneState
-from linkmargin.cli.app import app
+from linkmargin_cli.app import app
 
 _UNITS = {"h": 1 / 24, "d": 1.0, "w": 7.0}
 

@@ -13,8 +13,8 @@ from rich.table import Table
 
 from analyzer import queries
 from analyzer.spec import LinkSpec
-from linkmargin.cli.app import app
-from linkmargin.cli.wiring import spec_from_inventory
+from linkmargin_cli.app import app
+from linkmargin_cli.wiring import spec_from_inventory
 from linkmargin.inventory import InventoryError, load_inventory
 
 query_app = typer.Typer(help="History queries for capacity reviews (Parquet history + inventory).")

@@ -38,9 +38,9 @@ from collector.sinks.bus import BusSink
 from collector.sinks.parquet import ParquetSink
 from collector.sinks.prometheus import PrometheusSink, serve
 from linkmargin.bus import InProcessBus
-from linkmargin.cli.app import app
-from linkmargin.cli.harness import LabRun, lab_run
-from linkmargin.cli.wiring import profiles_from_inventory, spec_from_inventory, targets_from_inventory
+from linkmargin_cli.app import app
+from linkmargin_cli.harness import LabRun, lab_run
+from linkmargin_cli.wiring import profiles_from_inventory, spec_from_inventory, targets_from_inventory
 from linkmargin.inventory import Inventory
 from linkmargin.inventory.metrics import InventoryCollector
 from linkmargin.wire import SAMPLES_WILDCARD, encode_event

@@ -18,7 +18,7 @@ from linkmargin.budget import (
     headroom_db,
 )
 from linkmargin.catalog import optic
-from linkmargin.cli.app import app
+from linkmargin_cli.app import app
 from linkmargin.inventory import Inventory, InventoryError, load_inventory
 
 inventory_app = typer.Typer(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from linkmargin.cli.app import app
+from linkmargin_cli.app import app
 
 
 def _target(target: str) -> tuple[str, int]:

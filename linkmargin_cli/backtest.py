@@ -36,9 +36,9 @@ from collector.sinks.parquet import ParquetSink
 from lab.physics.sim import FabricSim
 from lab.truth import cohort_truth, crossing_causes, run_truth
 from linkmargin.bus import InProcessBus
-from linkmargin.cli.app import app
-from linkmargin.cli.harness import lab_run
-from linkmargin.cli.wiring import profiles_from_inventory, spec_from_inventory, targets_from_inventory
+from linkmargin_cli.app import app
+from linkmargin_cli.harness import lab_run
+from linkmargin_cli.wiring import profiles_from_inventory, spec_from_inventory, targets_from_inventory
 from linkmargin.wire import SAMPLES_WILDCARD
 
 _UNITS = {"m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}

@@ -1,3 +1,0 @@
-from linkmargin.cli import main
-
-main()
