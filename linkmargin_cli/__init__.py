@@ -1,7 +1,9 @@
 """Composition root: the CLI and the wiring of lab, collector, bus and analyzer.
 
-This package is the only place where all parts meet. Each command group lives in its own module
-and registers itself on :data:`app` when imported here.
+This package is the only place where all parts meet (docs/ARCHITECTURE.md, "Layering"). Each
+command lives in a module of its own and registers itself on :data:`app` when imported here; those
+modules import only typer and the standard library at their top, and the parts they drive inside
+the command, so `linkmargin inventory check` does not load the lab, the collector or polars.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from linkmargin_cli import analyze as _analyze  # noqa: F401  (analyze, risk)
 from linkmargin_cli import backtest as _backtest  # noqa: F401  (backtest)
 from linkmargin_cli import collect as _collect  # noqa: F401  (poll, collect)
 from linkmargin_cli import dashboards as _dashboards  # noqa: F401  (dashboards build)
-from linkmargin_cli import demo as _demo  # noqa: F401  (demo, run)
+from linkmargin_cli import demo as _demo  # noqa: F401  (demo)
 from linkmargin_cli import inventory as _inventory  # noqa: F401  (inventory check/show)
 from linkmargin_cli import lab as _lab  # noqa: F401  (lab serve/snapshot/truth)
 from linkmargin_cli import query as _query  # noqa: F401  (query cohorts/trending/sql)
+from linkmargin_cli import run as _run  # noqa: F401  (run)
 from linkmargin_cli.app import app
 
 __all__ = ["app", "main"]

@@ -1,9 +1,9 @@
 """CLI commands of the analyzer: ``analyze`` (stream -> state -> metrics and events) and ``risk``.
 
-The analyzer's input besides Samples is a :class:`analyzer.spec.LinkSpec`. Today it is read from a
-directory of CSV tables (``--spec DIR``: lanes.csv, points.csv, events.csv); the inventory path
-(``--inventory FILE``) goes through :func:`spec_from_inventory`, the one function that maps the core
-inventory model onto those tables.
+The analyzer's input besides Samples is a :class:`analyzer.spec.LinkSpec`, built from the inventory
+(``--inventory FILE``) by :func:`linkmargin_cli.wiring.spec_from_inventory`, or read from a directory
+of CSV tables (``--spec DIR``: lanes.csv, points.csv, events.csv). Parts are imported inside the
+commands, so that ``linkmargin --help`` and the other commands do not load them.
 """
 
 from __future__ import annotations
@@ -15,14 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
-from analyzer.advice import advise
-from analyzer.analysis import analyze as run_analysis
-from analyzer.spec import LinkSpec
-from analyzer.state import LaneState
 from linkmargin_cli.app import app
+from linkmargin_cli.inputs import link_spec_or_exit
 
 _UNITS = {"h": 1 / 24, "d": 1.0, "w": 7.0}
 
@@ -33,25 +29,6 @@ def parse_horizon(text: str) -> float:
     if not m:
         raise typer.BadParameter(f"horizon {text!r}: expected a number and h, d or w (e.g. 21d)")
     return float(m.group(1)) * _UNITS[m.group(2)]
-
-
-def spec_from_inventory(path: Path) -> LinkSpec:
-    """Build the analyzer's lane/point/event tables from the core inventory file."""
-    try:
-        from linkmargin import inventory
-    except ImportError as exc:  # the core inventory lands on another branch
-        raise typer.BadParameter(
-            f"inventory support is not available in this build ({exc}); use --spec DIR"
-        ) from exc
-    raise typer.BadParameter(f"inventory mapping for {inventory.__name__} not wired yet; use --spec DIR")
-
-
-def _load_spec(spec: Path | None, inventory: Path | None) -> LinkSpec:
-    if spec is not None:
-        return LinkSpec.read_dir(str(spec))
-    if inventory is not None:
-        return spec_from_inventory(inventory)
-    raise typer.BadParameter("give --spec DIR or --inventory FILE")
 
 
 SpecOpt = Annotated[
@@ -80,10 +57,15 @@ def risk(
     top: Annotated[int, typer.Option(help="Rows in the table / links in the chart")] = 30,
 ) -> None:
     """Pre-flight report: the job's links ranked by the risk of losing margin before the run ends."""
+    import polars as pl
+
     from analyzer import report
+    from analyzer.advice import advise
+    from analyzer.analysis import analyze as run_analysis
+    from analyzer.state import LaneState
 
     days = parse_horizon(horizon)
-    link_spec = _load_spec(spec, inventory)
+    link_spec = link_spec_or_exit(spec, inventory)
     state = LaneState(link_spec)
     n = state.rebuild(str(history))
     if n == 0:
@@ -155,15 +137,18 @@ def analyze(
     """Consume samples, keep per-lane state, serve forecasts on /metrics and publish risk events."""
     from prometheus_client import REGISTRY, start_http_server
 
+    from analyzer.advice import advise
+    from analyzer.analysis import analyze as run_analysis
     from analyzer.consumer import BatchConsumer
     from analyzer.events import RiskTracker
     from analyzer.exporter import AnalyzerCollector
     from analyzer.mqtt import MqttSubscriber
+    from analyzer.state import LaneState
     from linkmargin.mqtt import MqttSettings
     from linkmargin.wire import encode_event
 
     horizons = {h: parse_horizon(h) for h in (horizon or ["7d", "21d"])}
-    state = LaneState(_load_spec(spec, inventory))
+    state = LaneState(link_spec_or_exit(spec, inventory))
     if history:
         typer.echo(f"rebuilt state from {state.rebuild(str(history))} samples in {history}")
     collector = AnalyzerCollector()

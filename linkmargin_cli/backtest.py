@@ -13,33 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import polars as pl
 import typer
-from prometheus_client import CollectorRegistry
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
-from analyzer.backtest import cohort_recovery, forecast_pass, score_with_baseline
-from analyzer.consumer import BatchConsumer
-from analyzer.state import LaneState
-from collector.scheduler import Scheduler
-from collector.selfmetrics import SelfMetrics
-from collector.sinks import Sink, fanout
-from collector.sinks.bus import BusSink
-from collector.sinks.parquet import ParquetSink
-from lab.physics.sim import FabricSim
-from lab.truth import cohort_truth, crossing_causes, run_truth
-from linkmargin.bus import InProcessBus
 from linkmargin_cli.app import app
-from linkmargin_cli.harness import lab_run
-from linkmargin_cli.wiring import profiles_from_inventory, spec_from_inventory, targets_from_inventory
-from linkmargin.wire import SAMPLES_WILDCARD
 
 _UNITS = {"m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
@@ -51,111 +30,6 @@ def parse_duration(text: str) -> float:
         return float(text[:-1]) * _UNITS[text[-1]]
     except (KeyError, ValueError, IndexError):
         raise typer.BadParameter(f"{text!r}: expected a number and m, h, d or w (e.g. 21d)") from None
-
-
-def truth_crossings(sim: FabricSim, step_s: float) -> pl.DataFrame:
-    """Per link, the first and the last time any lane's true margin is below zero (null if never)."""
-    lanes = run_truth(sim, step_s=step_s)
-    crossed = (
-        lanes.filter(pl.col("margin_db").is_finite() & (pl.col("margin_db") < 0))
-        .group_by("link_id")
-        .agg(pl.col("t").min().alias("crossed_at"), pl.col("t").max().alias("last_below_at"))
-    )
-    links = lanes.select(pl.col("link_id").unique())
-    return links.join(crossed, on="link_id", how="left").rename({"link_id": "link"})
-
-
-async def run_backtest(
-    scenario: str,
-    workdir: Path,
-    *,
-    horizon_s: float,
-    step_s: float,
-    analyze_s: float,
-    transport: str,
-    console: Console,
-    seed: int | None = None,
-    history: Path | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
-    """Drive the lab through the whole pipeline; return forecasts, threshold snapshots and run stats.
-
-    With ``history``, every sample the collector delivered is also kept there as Parquet (the
-    collector's history sink), so the run can be inspected or the analyzer re-run on it.
-    """
-    clock = [0.0]
-    async with lab_run(scenario, workdir, seed=seed, refresh_s=0.0, clock=lambda: clock[0]) as lab:
-        bus = InProcessBus()
-        parquet = ParquetSink(history) if history is not None else None
-        sink: Sink = BusSink(bus) if parquet is None else fanout(BusSink(bus), parquet)
-        state = LaneState(spec_from_inventory(lab.inventory))
-        consumer = BatchConsumer(state, max_rows=10**9, max_delay=1e9)  # flushed at each analysis
-        scheduler = Scheduler(
-            targets_from_inventory(lab.inventory, timeout=5.0),
-            lab.restamp(sink),
-            intervals={"counters": 3600.0, "dom": 3600.0, "discovery": 3600.0},
-            profiles=profiles_from_inventory(lab.inventory),
-            transport=transport,
-            metrics=SelfMetrics(CollectorRegistry()),
-        )
-        consume = asyncio.create_task(consumer.run(bus.subscribe(SAMPLES_WILDCARD)))
-        duration = lab.scenario.duration_s
-        end = lab.scenario.start + timedelta(seconds=duration)
-        steps = int(duration // step_s) + 1
-        every = max(1, round(analyze_s / step_s))
-        forecasts: list[pl.DataFrame] = []
-        snapshots: list[pl.DataFrame] = []
-        cohorts = pl.DataFrame()
-        t0 = time.perf_counter()
-        with Progress(
-            TextColumn("[bold]backtest[/] {task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} steps"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
-            task = progress.add_task(lab.scenario.name, total=steps)
-            for k in range(steps):
-                clock[0] = k * step_s
-                await asyncio.gather(
-                    *(scheduler.poll(d, g) for d in scheduler.devices for g in ("counters", "dom"))
-                )
-                progress.advance(task)
-                if not console.is_terminal and k % max(1, steps // 10) == 0:
-                    # no live bar when stderr is a file: a line per tenth of the run instead
-                    console.print(
-                        f"backtest {lab.scenario.name}: step {k}/{steps}, {state.samples_seen:,} samples"
-                    )
-                if k == 0 or k % every:
-                    continue
-                while consumer.batches + consumer.duplicates + consumer.malformed < bus.published:
-                    await asyncio.sleep(0)  # let the consumer drain the bus up to this step
-                consumer.flush()
-                # the question a pre-flight report answers: will it hold until the run ends?
-                fp = await asyncio.to_thread(forecast_pass, state, lab.sim_time(), end, horizon_s)
-                if fp is not None:
-                    forecasts.append(fp.forecasts)
-                    snapshots.append(fp.snapshots)
-                    cohorts = fp.cohorts
-        await bus.close()
-        await consume
-        if parquet is not None:
-            parquet.flush()
-        stats = {
-            "scenario": lab.scenario.name,
-            "steps": steps,
-            "polls": sum(sum(d.polls.values()) for d in scheduler.devices),
-            "samples": state.samples_seen,
-            "wall_seconds": round(time.perf_counter() - t0, 1),
-            "start": lab.scenario.start,
-            "end": end,
-            "sim": FabricSim(lab.scenario),
-            "cohorts": cohorts,
-        }
-    fc = pl.concat(forecasts) if forecasts else pl.DataFrame()
-    snaps = pl.concat(snapshots) if snapshots else pl.DataFrame()
-    return fc, snaps, stats
 
 
 @app.command()
@@ -176,6 +50,11 @@ def backtest(
     ] = None,
 ) -> None:
     """Score forecasts against the lab's ground truth, beside the static-threshold baseline."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from linkmargin_cli.backtest_run import run_backtest, score_run
+
     console = Console(stderr=True)
     horizon_s = parse_duration(horizon)
     fc, snaps, stats = asyncio.run(
@@ -194,32 +73,16 @@ def backtest(
     if fc.is_empty():
         console.print("[red]no forecast was issued: the scenario is shorter than --analyze-every[/]")
         raise typer.Exit(1)
-    sim = stats.pop("sim")
-    min_lead_s = parse_duration(min_lead)
-    truth = truth_crossings(sim, step_s=parse_duration(step))
-    truth = truth.join(crossing_causes(sim, truth, min_lead_s), on="link", how="left")
-    if save:
-        fc.write_parquet(save / "forecasts.parquet")
-        snaps.write_parquet(save / "thresholds.parquet")
-        truth.write_parquet(save / "truth.parquet")
-    # A link already below zero before the first forecast could not have been forecast: reported apart.
-    first = fc["issued_at"].min()
-    already = truth.filter(pl.col("crossed_at") <= first)
-    scores = score_with_baseline(
+    scores = score_run(
         fc,
         snaps,
-        truth.filter(pl.col("crossed_at").is_null() | (pl.col("crossed_at") > first)),
-        horizon=timedelta(seconds=horizon_s),
+        stats,
+        horizon_s=horizon_s,
+        step_s=parse_duration(step),
+        min_lead_s=parse_duration(min_lead),
         threshold=threshold,
-        min_lead_hours=min_lead_s / 3600,
-        end=stats["end"],
+        save=save,
     )
-    scores["already_below_zero_at_start"] = already.height
-    # the last forecast's cohort estimates against the lab's true mating behaviour
-    recovery = cohort_recovery(stats.pop("cohorts"), cohort_truth(sim))
-    scores["cohorts"] = recovery.to_dicts()
-    scores["links"] = truth.height
-    scores["run"] = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in stats.items()}
     if as_json:
         typer.echo(json.dumps(scores, default=str))
         return

@@ -6,9 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from dashboards.build import build
 from linkmargin_cli.app import app
 
 dashboards_app = typer.Typer(
@@ -27,6 +25,10 @@ def build_cmd(
     ] = "/var/lib/grafana/dashboards/linkmargin",
 ) -> None:
     """Generate the fleet, per-lane and collector dashboards plus a Grafana provisioning file."""
+    from rich.console import Console
+
+    from dashboards.build import build
+
     console = Console()
     for path in build(out, grafana_path):
         console.print(f"wrote {path}")

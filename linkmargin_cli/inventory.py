@@ -18,8 +18,8 @@ from linkmargin.budget import (
     headroom_db,
 )
 from linkmargin.catalog import optic
-from linkmargin_cli.app import app
 from linkmargin.inventory import Inventory, InventoryError, load_inventory
+from linkmargin_cli.app import app
 
 inventory_app = typer.Typer(
     help="Validate the inventory (YAML or CSV) and show each link's expected optical budget.",

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from analyzer import queries
-from analyzer.spec import LinkSpec
 from linkmargin_cli.app import app
-from linkmargin_cli.wiring import spec_from_inventory
-from linkmargin.inventory import InventoryError, load_inventory
+from linkmargin_cli.inputs import link_spec_or_exit
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from analyzer.spec import LinkSpec
 
 query_app = typer.Typer(help="History queries for capacity reviews (Parquet history + inventory).")
 app.add_typer(query_app, name="query")
@@ -26,12 +25,9 @@ FormatOpt = Annotated[str, typer.Option("--format", help="table | csv | json")]
 
 
 def _inputs(history: Path, inventory: Path) -> tuple[pl.LazyFrame, LinkSpec]:
-    try:
-        spec = spec_from_inventory(load_inventory(inventory))
-    except InventoryError as exc:
-        for err in exc.errors:
-            typer.echo(str(err), err=True)
-        raise typer.Exit(2) from None
+    from analyzer import queries
+
+    spec = link_spec_or_exit(None, inventory)
     try:
         return queries.scan_history(history), spec
     except FileNotFoundError as exc:
@@ -40,6 +36,9 @@ def _inputs(history: Path, inventory: Path) -> tuple[pl.LazyFrame, LinkSpec]:
 
 
 def _emit(frame: pl.DataFrame, fmt: str, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     if fmt == "csv":
         sys.stdout.write(frame.write_csv())
     elif fmt == "json":
@@ -61,6 +60,8 @@ def cohorts(
     fmt: FormatOpt = "table",
 ) -> None:
     """Margin by connector family x termination per period (median, 5th percentile, lanes, links)."""
+    from analyzer import queries
+
     hist, spec = _inputs(history, inventory)
     _emit(queries.margin_by_cohort(hist, spec, every), fmt, f"Margin by cohort per {every}")
 
@@ -73,6 +74,8 @@ def trending(
     fmt: FormatOpt = "table",
 ) -> None:
     """Lanes whose daily-median margin trends to zero within N days, soonest first."""
+    from analyzer import queries
+
     hist, spec = _inputs(history, inventory)
     _emit(queries.trending(hist, spec, within), fmt, f"Lanes trending to zero margin within {within:g} d")
 
@@ -85,5 +88,7 @@ def sql(
     fmt: FormatOpt = "table",
 ) -> None:
     """Run SQL (polars dialect) over the history joined with the inventory."""
+    from analyzer import queries
+
     hist, spec = _inputs(history, inventory)
     _emit(queries.sql(hist, spec, query), fmt, "query")

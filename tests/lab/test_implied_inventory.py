@@ -10,8 +10,8 @@ from ruamel.yaml import YAML
 from lab.physics.sim import FabricSim
 from lab.scenario import load_scenario
 from lab.truth import inventory
-from linkmargin_cli.harness import replay_in_past
 from linkmargin.inventory import InventoryError, load_inventory
+from linkmargin_cli.harness import replay_in_past
 
 SCENARIOS = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "lab" / "scenarios").glob("*.yaml"))
 
