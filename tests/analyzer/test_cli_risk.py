@@ -74,3 +74,13 @@ def test_risk_command_rejects_bad_horizon(tmp_path) -> None:
         app, ["risk", "--spec", str(tmp_path), "--history", str(tmp_path), "--horizon", "soon"]
     )
     assert res.exit_code != 0
+
+
+def test_risk_reads_the_inventory_and_reports_its_errors_by_position(tmp_path) -> None:
+    """`--inventory` goes through the one inventory -> analyzer mapping; a bad file is FILE:LINE:COL."""
+    bad = tmp_path / "inv.yaml"
+    bad.write_text("site: dc1\ndevices:\n  - {name: s1, address: 127.0.0.1, credentails: x}\nlinks: []\n")
+    res = CliRunner().invoke(app, ["risk", "--inventory", str(bad), "--history", str(tmp_path)])
+    assert res.exit_code == 2
+    assert f"{bad}:3:" in res.output and "credentails" in res.output
+    assert "Traceback" not in res.output
