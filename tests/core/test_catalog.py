@@ -55,7 +55,7 @@ def test_optic_figures(name: str) -> None:
 
 def test_rx_sens_avg_is_oma_converted() -> None:
     o = optic("400GBASE-DR4")
-    # -4.4 dBm OMA at ER 3.5 dB: avg = OMA - (-1.16) = -3.24 dBm (optics-facts.md section 5)
+    # -4.4 dBm OMA at ER 3.5 dB: avg = OMA - (-1.16) = -3.24 dBm (docs/ARCHITECTURE.md "Optical conventions")
     assert o.rx_sens_avg_dbm.value == pytest.approx(-4.4 - oma_correction_db(3.5), abs=1e-3)
     assert o.rx_sens_avg_dbm.value == pytest.approx(-3.24, abs=0.01)
     assert o.rx_sens_avg_dbm.status == "D"
