@@ -1,6 +1,6 @@
 """Each receiving module's DOM Rx offset, read off its own pre-FEC BER.
 
-DOM Rx power is accurate to +-3 dB only (SFF-8472 / CMIS, optics-facts.md §4 [V]): a module reading
+DOM Rx power is accurate to +-3 dB only (SFF-8472 / CMIS; module datasheets): a module reading
 0.4 dB low puts a link with 0.3 dB of margin at -0.1 dB on paper. The FEC counters measure the same
 receiver without that error. For every hour where a port's BER is informative (its implied margin
 at most ``max_margin_db``), the offset d solves

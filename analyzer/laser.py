@@ -3,9 +3,9 @@
 A laser's APC loop raises the bias current to hold its output as it ages, so rising bias at steady
 output is the usual aging indicator; fixed bias thresholds misfire because bias differs by lot, by
 device and with temperature, so each laser is compared with its own temperature-dependent baseline
-(optics-facts.md, "Laser aging" [V]). Per lane: the bias' temperature slope is fitted on its own
-history and taken out; the rise is the recent corrected bias over the laser's corrected baseline,
-minus one.
+(as laser-aging characterization practice recommends). Per lane: the bias' temperature slope is
+fitted on its own history and taken out; the rise is the recent corrected bias over the laser's
+corrected baseline, minus one.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from analyzer.trend import _quiet
 AGING_RISE = 0.2
 """Bias this far above its own baseline marks an aging laser. Bias moves ~±5 % with the daily
 thermal swing after the temperature fit; the often-quoted end-of-life criterion is +50 %
-(optics-facts.md, [M]), so +20 % flags a laser well before it, without flagging the swing."""
+(an estimate, not checked against GR-468), so +20 % flags a laser well before it, without
+flagging the swing."""
 
 
 CLIMB_PER_DAY = 0.1
@@ -98,7 +99,7 @@ def bias_climb(rel: np.ndarray, *, hours: int = 12) -> np.ndarray:
 FAILING_DECLINE_DB_PER_DAY = 0.3
 """Assumed output decline of a failing laser that has not started to fall yet, until the fleet shows
 its own (a modelling assumption: a laser past its APC headroom loses output over days; the quoted
-end-of-life criteria of -1 to -2 dB are [M] in optics-facts.md)."""
+end-of-life criteria of -1 to -2 dB are estimates, not checked against GR-468)."""
 
 
 def failing(rise: np.ndarray, climb: np.ndarray) -> np.ndarray:

@@ -2,10 +2,10 @@
 
 - Power margin (dB) = Rx average power (DOM) - PMD sensitivity expressed as average power. The spec
   carries the sensitivity already converted from OMA with the ER correction
-  (optics-facts.md §2, "OMA[dBm] = Pavg[dBm] + 10·log10(2(ER−1)/(ER+1))" [D]).
+  (docs/ARCHITECTURE.md "Optical conventions", "OMA[dBm] = Pavg[dBm] + 10·log10(2(ER−1)/(ER+1))" [D]).
 - Warning margin (dB) = Rx - the module's own low-warning threshold (published one, else the spec's).
-- BER margin (decades) = log10(FEC limit) - log10(pre-FEC BER) (optics-facts.md §2 item 3 [D]), and
-  in dB: the OMA margin that BER implies for a Gaussian-noise decision
+- BER margin (decades) = log10(FEC limit) - log10(pre-FEC BER) (docs/ARCHITECTURE.md
+  "Optical conventions"), and in dB: the OMA margin that BER implies for a Gaussian-noise decision
   (:func:`linkmargin.budget.ber_margin_db`).
 - Excess loss (dB) = (far-end Tx - Rx) - expected channel loss from the link budget.
 

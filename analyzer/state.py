@@ -12,8 +12,8 @@ Counters become a derived ``pre_fec_ber`` reading: the share of codewords correc
 codewords per second x codeword bits / the bit rate the counter covers) inverted through
 P(corrected) = 1 - (1 - p_symbol)^n with one errored bit per errored symbol
 (:func:`linkmargin.budget.ber_from_corrected_fraction`). A lane whose spec lacks the FEC code gets
-the one-bit-per-corrected-codeword lower bound (optics-facts.md §1c [M]), which agrees far from the
-limit.
+the one-bit-per-corrected-codeword lower bound (docs/ARCHITECTURE.md "Optical conventions"), which
+agrees far from the limit.
 """
 
 from __future__ import annotations

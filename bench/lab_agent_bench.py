@@ -56,7 +56,7 @@ def bench_view(rows: int) -> MibView:
         e.append(((*IFX, 19, i), TimeTicks(i * 100)))
         e.append(((*IFX, 20, i), Integer(-40 * i)))
         e.append(((*IFX, 21, i), OctetString(bytes([0, 0x1C, 0x73, i % 256, 0xFF, 0x80]))))
-    e.append(((1, 3, 6, 1, 2, 1, 31, 1, 5, 0), TimeTicks(0)))  # a row after the table (see ops-stack 5a)
+    e.append(((1, 3, 6, 1, 2, 1, 31, 1, 5, 0), TimeTicks(0)))  # a row after the table
     return MibView(e)
 
 
@@ -203,10 +203,10 @@ def main() -> None:
         "",
         f"**Ratio lab v2c / snmpsim: {ratio:.1f}x** (wall varbinds/s, same view, same client).",
         "",
-        "Notes: ops-stack.md 5a [M] saw snmpsim at ~10.5k/s on a 20k-row file; the machine here is shared "
+        "Notes: an earlier run saw snmpsim at ~10.5k/s on a 20k-row file; the machine here is shared "
         "with other jobs, so absolute figures move between runs (agent CPU comes from 10 ms /proc ticks). "
         "The lab's wall rate is bounded by snmpbulkwalk itself (about 2 µs CPU per varbind, "
-        "snmp-clients-bench.md [M]), not by the agent.",
+        "measured separately, not re-checked here), not by the agent.",
         "",
         f"Building the {len(view)}-varbind MibView (values + pre-encoding) took {build_s:.2f} s; "
         f"`MibView.updated()` of its {len(changes)} Counter64 values took {update_s:.3f} s.",

@@ -1,7 +1,7 @@
 """Generate the Grafana dashboards (JSON model, schemaVersion 39) from the panel tables below.
 
 Plain dicts rather than grafana-foundation-sdk: the SDK's newest PyPI build targets Grafana 11.6 and
-does not validate (ops-stack.md section 6), so it would add a dependency without catching errors.
+does not validate (checked when this was written), so it would add a dependency without catching errors.
 Every panel's PromQL is run against a real Prometheus in the tests, which is the check that matters.
 """
 

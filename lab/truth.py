@@ -95,7 +95,7 @@ def events_frame(sim: FabricSim) -> pl.DataFrame:
 def inventory(
     sim: FabricSim, host: str = "127.0.0.1", base_port: int = 16100, secrets_dir: Path | None = None
 ) -> dict[str, Any]:
-    """The inventory (DESIGN.md format) this scenario implies, as a user would have recorded it."""
+    """The inventory this scenario implies, as a user would record it (ARCHITECTURE.md "The inventory")."""
     f, sc = sim.fleet, sim.scenario
     installed = sc.start - timedelta(days=INSTALLED_DAYS_BEFORE)
     sdir = secrets_dir or Path("secrets")

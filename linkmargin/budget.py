@@ -1,7 +1,7 @@
 """Link budget: expected channel loss, headroom, Rx window, power and BER margins.
 
-Formulas: shared/reference/optics-facts.md section 5 (loss sum, OMA conversion, margin definitions)
-and 1c (FEC limits). All powers in dBm, losses in dB; a missing reading (None / NaN) stays missing.
+Formulas: docs/ARCHITECTURE.md "Optical conventions" (loss sum, OMA conversion, margin definitions,
+FEC limits). All powers in dBm, losses in dB; a missing reading (None / NaN) stays missing.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def ber_margin_db(ber: npt.ArrayLike, ber_limit: npt.ArrayLike) -> npt.NDArray[n
 
     Q is proportional to the eye opening, so to OMA, when the noise does not depend on the signal (a
     thermal-noise-limited receiver). At the KP4 limit this gives ~0.7 decade of BER per dB, gentler
-    than the rule of thumb "1 decade per 0.5-1 dB" (optics-facts.md 5 item 3 [M]); far from the limit
+    than the rule of thumb "1 decade per 0.5-1 dB" (unverified); far from the limit
     real receivers hit error floors, so read large values as "large", not as exact.
     """
     with np.errstate(divide="ignore", invalid="ignore"):

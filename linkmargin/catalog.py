@@ -1,7 +1,7 @@
 """Optic PMD and connector catalogs, loaded from the data files shipped in ``linkmargin/data``.
 
 Every figure carries its value, its status ([V] seen in a source, [D] derived, [M] memory /
-unverified) and its source, as in shared/reference/optics-facts.md. The catalogs are data, not code.
+unverified) and its public source (docs/ARCHITECTURE.md "Data over code"). The catalogs are data, not code.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ class OpticPMD(BaseModel):
             value=round(avg, 3),
             status=status,
             src=f"derived: OMA {oma.value} dBm [{oma.status}] at ER {er.value} dB [{er.status}] "
-            "via optics-facts.md section 5",
+            'via docs/ARCHITECTURE.md "Optical conventions"',
         )
 
     def max_il_db(self, fiber_name: str) -> float | None:

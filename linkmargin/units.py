@@ -1,7 +1,7 @@
 """Optical power units: mW <-> dBm, average power <-> OMA at an extinction ratio.
 
 No light is "no reading": ``mw_to_dbm`` returns None (scalar) or NaN (array) for power <= 0, never
-0 dBm and never -inf, so it cannot silently enter a sum. Formulas: optics-facts.md section 5 [D].
+0 dBm and never -inf, so it cannot silently enter a sum. Formulas: docs/ARCHITECTURE.md "Optical conventions".
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Real services on loopback for the tests: Prometheus, Alertmanager, Mosquitto, a webhook receiver.
 
 Each is started the way a user starts it (Debian's binaries, our config files), on a free port of
-127.0.0.1, and stopped after. Commands and gotchas: shared/reference/ops-stack.md.
+127.0.0.1, and stopped after. Each service's own man page gives its commands.
 """
 
 from __future__ import annotations
@@ -307,7 +307,7 @@ class Mosquitto:
         tmp.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.conf = tmp / "mosquitto.conf"
-        lines = [f"listener {self.port} 127.0.0.1"]  # ops-stack.md 5b
+        lines = [f"listener {self.port} 127.0.0.1"]  # mosquitto.conf(5): listener PORT BIND-ADDRESS
         if tls is not None:
             lines += [f"cafile {tls.ca_cert}", f"certfile {tls.server_cert}", f"keyfile {tls.server_key}"]
         if password_file is not None:

@@ -12,8 +12,8 @@ import polars as pl
 
 from linkmargin.samples import Metric, Reason
 
-# Values agents use for "no reading" (telemetry-sources.md section 1.4 [V]): RFC 3433 clamp +-1e9,
-# Comware/Integer32 max, and Integer32 min some agents use the same way.
+# Values agents use for "no reading" (RFC 3433 entPhySensorValue range; librenms Comware dbm):
+# RFC 3433 clamp +-1e9, Comware/Integer32 max, and Integer32 min some agents use the same way.
 SENTINELS = [1e9, -1e9, 2147483647.0, -2147483648.0]
 DBM_FLOOR = -40.0  # DOM floor = "no light" (Cisco -40.0 dBm, librenms#1065 [V])
 POWER_METRICS = ("rx_power_dbm", "tx_power_dbm")

@@ -3,8 +3,8 @@
 Discovery maps each sensor row to (port, lane, metric) through ENTITY-MIB: entAliasMappingTable on
 the sensor or any entity it is contained in, else entPhysicalName matching an ifName/ifAlias, else
 the port name parsed from the sensor's descr/name — never index arithmetic (SONiC changed its
-index scheme, telemetry-sources.md section 1.3 [V]). Decoding applies type, scale and precision per
-row (section 1.1 [V]).
+index scheme, sonic-net/sonic-snmpagent PR #168). Decoding applies type, scale and precision per
+row (RFC 3433).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from linkmargin.samples import METRIC_NAMES, MetricKind, metric_kind
 
 LABELS = ["device", "port", "lane"]
 _THR = re.compile(r"^thr_(.+)_((?:high|low)_(?:alarm|warn))$")
-# metric -> exposition name (units in the name, DESIGN.md "Prometheus names")
+# metric -> exposition name (units in the name, docs/ARCHITECTURE.md "Prometheus names")
 NAMES = {
     "rx_power_dbm": "linkmargin_rx_power_dbm",
     "tx_power_dbm": "linkmargin_tx_power_dbm",

@@ -1,7 +1,7 @@
 """Fast SNMP agents for the lab: simulated switches served over loopback UDP, one port per switch.
 
 Why hand-written BER instead of pysnmp's agent: pysnmp's command responder manages about 10k
-varbinds/s at best (snmpsim, built on it, measured ~10.5k/s here, ops-stack.md 5a [M]), and the
+varbinds/s at best (snmpsim, built on it, measured 4-11k/s here), and the
 lab must never be the bottleneck of the collector's benchmarks. Here each MibView pre-encodes every
 varbind once, so answering a GETBULK is a bisect plus a join of byte slices; see
 bench/results/lab_agent.md for the measured rate against snmpsim.

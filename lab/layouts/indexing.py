@@ -1,4 +1,4 @@
-"""Entity index numbering per layout (telemetry-sources.md 1.2 / 1.3); n is the 1-based port number."""
+"""Entity index numbering per layout (SONiC's as in sonic-snmpagent PR #168); n is the 1-based port."""
 
 from __future__ import annotations
 

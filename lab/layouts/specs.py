@@ -1,6 +1,6 @@
-"""Vendor layouts as data: OIDs, encodings, index schemes, names (telemetry-sources.md 1-2).
+"""Vendor layouts as data: OIDs, encodings, index schemes, names (the MIBs in docs/ARCHITECTURE.md "Sources").
 
-Each row below restates a cell of telemetry-sources.md 1.2 / 1.3 / 2.1. sysObjectID values and the
+Each row below restates a vendor's MIB or agent behaviour. sysObjectID values and the
 ifIndex numbering are lab choices shaped like the vendor's (marked [lab]); the collector must not
 rely on them beyond "this prefix is this vendor".
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-# ENTITY-SENSOR-MIB enums (RFC 3433; telemetry-sources.md 1.1)
+# ENTITY-SENSOR-MIB enums (RFC 3433)
 WATTS, AMPERES, VOLTS_DC, CELSIUS = 6, 5, 4, 8
 MILLI, UNITS = 8, 9
-# CISCO-ENTITY-SENSOR-MIB: dBm(14) (telemetry-sources.md 1.2 Cisco row)
+# CISCO-ENTITY-SENSOR-MIB: dBm(14) (SensorDataType in the MIB)
 CISCO_DBM = 14
 
 ENT_PHYSICAL = (1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1)
@@ -150,7 +150,7 @@ LAYOUTS: Final[dict[str, LayoutSpec]] = {
 }
 
 # Cisco threshold rows per sensor kind: (thrIdx, severity, relation, which limit). Order follows the
-# centreon example in telemetry-sources.md 1.2 (3.4 / 0.4 / -8.2 / -12.2 = HA, HW, LW, LA);
+# example in centreon/centreon-plugins#256 (3.4 / 0.4 / -8.2 / -12.2 = HA, HW, LW, LA);
 # severity 20 major / 10 minor, relation 3 gt / 1 lt. Consumers must read severity+relation.
 CISCO_THRESHOLD_ROWS: Final = ((1, 20, 3, "ha"), (2, 10, 3, "hw"), (3, 10, 1, "lw"), (4, 20, 1, "la"))
 # ARISTA-ENTITY-SENSOR-MIB columns: 1 LowWarning, 2 LowCritical, 3 HighWarning, 4 HighCritical.

@@ -1,10 +1,11 @@
 """Connector behaviour by family x termination: the data the contamination and gel models draw from.
 
-Stance from optics-facts.md 2 "Suggested modelling stance" [V/M]: a per-mating change is a mixture,
-usually ~0, sometimes a 0.5-4 dB step (case study 3.8 dB dirty, 1.1 dB handling [V]); no linear
-per-cycle drift. Rated/typical IL: low-loss MPO/MTP <=0.35 dB max [V] fibermtp, typical 0.1-0.2 [M];
-standard MPO <=0.60 dB MM [V]; LC 0.3-0.5 [V weak]; fusion <0.1 [M]; mechanical splice ~0.3 [M];
-MMC has no authoritative figure (unverified) so it borrows the field-connector ~0.3 dB [V FOA].
+Stance (docs/ARCHITECTURE.md "Optical conventions", "Connectors"): a per-mating change is a mixture,
+usually ~0, sometimes a 0.5-4 dB step (atlasofengineering.com case study: 3.8 dB dirty, 1.1 dB
+handling); no linear per-cycle drift. Rated/typical IL: low-loss MPO/MTP <=0.35 dB max
+(fibermtp.com), typical 0.1-0.2 (estimate); standard MPO <=0.60 dB MM (fibermtp.com); LC 0.3-0.5
+(vendor blog, weak); fusion <0.1 (estimate); mechanical splice ~0.3 (estimate); MMC has no
+published figure, so it borrows the FOA's ~0.3 dB per field connector (thefoa.org loss budget).
 Probabilities and gel coefficients are lab assumptions (no source), chosen so field MMC is visibly
 worse than factory MTP, as the issue asks.
 """

@@ -3,10 +3,10 @@
 Receiver: a Gaussian-noise decision with Q proportional to 10**(margin_dB/20), calibrated so that
 BER equals the PMD's FEC limit at zero margin (OMA = sensitivity). That slope gives ~0.7 decade of
 BER per dB near the limit, a little gentler than the "about 1 decade per 0.5-1 dB" rule of
-optics-facts.md 5 item 3 [M].
-FEC: RS(n, k) over 10-bit symbols corrects t symbols (optics-facts.md 1c [V]); a codeword fails
-when more than t of its n symbols are wrong, symbols failing independently (the table in 1c is
-exactly this calculation [D]).
+thumb (unverified).
+FEC: RS(n, k) over 10-bit symbols corrects t symbols (IEEE 802.3 Clause 91); a codeword fails
+when more than t of its n symbols are wrong, symbols failing independently (docs/ARCHITECTURE.md
+"Optical conventions").
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from lab.scenario import Scenario
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
-LOS_DBM = -40.0  # DOM floor: 0.1 uW (optics-facts.md 4 [V])
+LOS_DBM = -40.0  # DOM floor: 0.1 uW (docs/ARCHITECTURE.md "Optical conventions")
 FLAP_DOWN_DB = -3.0  # margin below which the link stays down
 FLAP_ZONE_DB = -1.5  # margin below which the link flaps (down on a step with probability 1/2)
 TX_TEMPCO_DB_PER_C = -0.01  # lab assumption: VCSEL/DML output falls slightly with temperature
@@ -64,7 +64,7 @@ class DomReadings:
 
 
 def quantize_dom(tx_dbm: F64, rx_dbm: F64, bias_ma: F64, temp_c: F64, volt_v: F64) -> DomReadings:
-    """Quantize true-with-offset readings to the DOM LSBs (optics-facts.md 4 [V])."""
+    """Quantize true-with-offset readings to the DOM LSBs (SFF-8472 / SFF-8636 / CMIS)."""
 
     def raw(dbm: F64) -> I64:
         mw = np.where(dbm <= LOS_DBM, 0.0, np.power(10.0, dbm / 10.0))
@@ -232,7 +232,8 @@ class FabricSim:
         age_days = np.clip((t - self.aging_start) / 86400.0, 0.0, None)
         age_days = np.where(np.isfinite(age_days), age_days, 0.0)
         # laser aging: the APC loop raises bias to hold power (up to +50%, the often-quoted EOL
-        # criterion, optics-facts.md 3 [M]) over AGING_BIAS_DAYS, then power falls at the module's rate
+        # criterion, an estimate not checked against GR-468) over AGING_BIAS_DAYS, then power falls at
+        # the module's rate
         bias_factor = 1.0 + 0.5 * np.minimum(age_days / AGING_BIAS_DAYS, 1.0)
         power_drop = self.aging_rate * np.maximum(age_days - AGING_BIAS_DAYS, 0.0)
         tx = f.tx_base_dbm + TX_TEMPCO_DB_PER_C * dtemp - power_drop[:, None]
@@ -353,7 +354,7 @@ class FabricSim:
 
 
 def load_inventory_yaml(scenario: Scenario, path: str) -> dict[str, Any]:
-    """Read an inventory YAML (DESIGN.md format), relative to the scenario file when not absolute."""
+    """Read an inventory YAML (docs/ARCHITECTURE.md "The inventory"), relative to the scenario file."""
     from pathlib import Path
 
     from ruamel.yaml import YAML

@@ -1,6 +1,6 @@
 """Inventory models: the site's devices, credentials references, links and their physical channels.
 
-Key names follow DESIGN.md ("The inventory, as a user writes it"). Secrets are never inline: only
+Key names: docs/ARCHITECTURE.md "The inventory". Secrets are never inline: only
 ``*_env`` (environment variable name) or ``*_file`` (path) references are accepted.
 """
 

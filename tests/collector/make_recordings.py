@@ -1,4 +1,4 @@
-"""Writes tests/collector/recordings/*.snmprec: vendor layouts from telemetry-sources.md section 1.2,
+"""Writes tests/collector/recordings/*.snmprec: vendor layouts as their MIBs define them,
 with the nasty cases. Run: python -m tests.collector.make_recordings. Expected decoded values are
 computed by hand in test_decode_recordings.py, not here."""
 
@@ -218,7 +218,7 @@ def sonic() -> list[Row]:
 
 
 def write(name: str, rows: list[Row]) -> None:
-    rows = [*rows, ("1.3.6.1.6.3.1.1.1.0", STR, "end")]  # a trailing OID so walks end cleanly (ops-stack 5a)
+    rows = [*rows, ("1.3.6.1.6.3.1.1.1.0", STR, "end")]  # a trailing OID so walks of snmpsim end cleanly
     rows.sort(key=lambda r: tuple(int(x) for x in r[0].split(".")))
     (OUT / f"{name}.snmprec").write_text("".join(f"{o}|{t}|{v}\n" for o, t, v in rows))
 

@@ -1,7 +1,7 @@
 """snmpsim serving vendor-layout recordings decodes to the values computed by hand from the raw rows.
 
 Each expected value is derived in the comment beside it from the recording (make_recordings.py), with
-the encoding from telemetry-sources.md section 1.2.
+the vendor's encoding (collector/profiles/*.yaml cite the MIBs).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Link budget against hand-computed values from the catalog and optics-facts.md."""
+"""Link budget against values computed by hand from the catalog (ARCHITECTURE.md "Optical conventions")."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def test_rule_of_thumb() -> None:
 def test_dr8_smf_fiber_term() -> None:
     dr8 = optic("800GBASE-DR8")
     loss = expected_channel_loss(dr8, "OS2", 500, [connector("MPO-16")] * 4)
-    # 0.5 km x 0.4 + 4 x 0.75 (SM std MPO) = 3.2 dB > 3.0 dB (optics-facts 1a)
+    # 0.5 km x 0.4 + 4 x 0.75 (SM std MPO) = 3.2 dB > 3.0 dB (800GBASE-DR8 channel, tiafotc.org)
     assert loss.max_db == pytest.approx(3.2)
     assert headroom_db(dr8, "OS2", loss.max_db) == pytest.approx(-0.2)
 
@@ -92,7 +92,7 @@ def test_power_margin() -> None:
 
 
 def test_ber_margin_known() -> None:
-    # optics-facts.md section 5: pre-FEC 1e-7 on KP4 is about 3.4 decades
+    # log10(2.4e-4) - log10(1e-7): pre-FEC 1e-7 on KP4 is about 3.4 decades
     m = ber_margin_decades(1e-7, KP4)
     assert m == pytest.approx(math.log10(2.4e-4) + 7) and round(m, 1) == 3.4  # type: ignore[arg-type]
     assert ber_margin_decades(5e-5, KR4) == pytest.approx(0.0)
@@ -139,7 +139,7 @@ def test_ber_from_counts() -> None:
         ber_from_corrected_cw(1, 0.0, rate, KP4)
 
 
-# optics-facts.md 1c, codeword failure probability table [D]
+# codeword failure probability, binomial tail by hand (docs/ARCHITECTURE.md "Optical conventions")
 @pytest.mark.parametrize(
     ("ber", "code", "p"),
     [

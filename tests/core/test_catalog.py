@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from linkmargin import catalog
 from linkmargin.catalog import (
+    Figure,
     all_connectors,
+    all_fibers,
     all_optics,
     connector,
     fiber_attenuation_db_per_km,
@@ -55,7 +59,7 @@ def test_optic_figures(name: str) -> None:
 
 def test_rx_sens_avg_is_oma_converted() -> None:
     o = optic("400GBASE-DR4")
-    # -4.4 dBm OMA at ER 3.5 dB: avg = OMA - (-1.16) = -3.24 dBm (optics-facts.md section 5)
+    # -4.4 dBm OMA at ER 3.5 dB: avg = OMA - (-1.16) = -3.24 dBm (docs/ARCHITECTURE.md "Optical conventions")
     assert o.rx_sens_avg_dbm.value == pytest.approx(-4.4 - oma_correction_db(3.5), abs=1e-3)
     assert o.rx_sens_avg_dbm.value == pytest.approx(-3.24, abs=0.01)
     assert o.rx_sens_avg_dbm.status == "D"
@@ -133,5 +137,69 @@ def test_every_figure_has_provenance() -> None:
         assert f.src.strip(), where
         assert f.value is not None or f.note, f"{where}: missing figure without a note"
         # a figure we carried over from another PMD or from memory can never claim [V]
-        if "helper memory" in f.src or "same lane optics" in f.src or "applied" in f.src:
+        if "estimate" in f.src or "same lane optics" in f.src or "applied" in f.src:
             assert f.status == "M", where
+
+
+def _catalog_figures() -> list[tuple[str, Figure]]:
+    """Every figure of the shipped catalogs, with where it sits."""
+    figs: list[tuple[str, Figure]] = []
+    entries: list[tuple[str, object]] = [(o.name, o) for o in all_optics().values()]
+    entries += [(c.id, c) for c in all_connectors().values()]
+    for name, entry in entries:
+        for field, v in entry:  # type: ignore[attr-defined]
+            if isinstance(v, Figure):
+                figs.append((f"{name}.{field}", v))
+            elif isinstance(v, dict):
+                figs += [(f"{name}.{field}.{k}", f) for k, f in v.items() if isinstance(f, Figure)]
+    for fb in all_fibers().values():
+        figs += [(f"{fb.name}.{k}", f) for k, f in fb.attenuation_db_per_km.items()]
+    figs += [(f"fec {n}.ber_limit", catalog.fec(n).ber_limit) for n in ("KR4", "KP4")]
+    return figs
+
+
+# a public source names a host, a standard or an MSA; "estimate" says it is none of those
+_PUBLIC = re.compile(
+    r"[a-z0-9-]+\.(?:com|org|net|cn|in|be|jp)\b|\d+\.\d+\.\d+\.\d+(?::\d+)?/|IEEE|TIA|MSA|RFC|SFF|CMIS",
+    re.IGNORECASE,
+)
+
+
+def _source_problem(f: Figure) -> str | None:
+    """Why a figure's source is not acceptable, or None."""
+    src = f.src.strip()
+    if not src:
+        return "empty source"
+    for bad in ("optics-facts", ".md", "/work/", "helper memory", "shared/reference"):
+        if bad in src:
+            return f"cites {bad!r}, a file outside the repository"
+    if src.startswith("OF "):
+        return "cites a file outside the repository by abbreviation"
+    if f.status == "V" and not _PUBLIC.search(src):  # seen in a source: one a reader can find
+        return "[V] figure without a public source"
+    if f.status == "M" and f.value is not None and not re.search(r"estimate|applied", src):
+        return "[M] figure not marked as an estimate"
+    return None
+
+
+def test_sources_are_public_not_repo_external_files() -> None:
+    figs = _catalog_figures()
+    assert len(figs) > 200
+    problems = [f"{where}: {p}: {f.src}" for where, f in figs if (p := _source_problem(f))]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("figure", "problem"),
+    [
+        (Figure(value=1.8, status="M", src="OF 1a"), "by abbreviation"),
+        (Figure(value=1.8, status="V", src="optics-facts.md 1a: tiafotc.org"), "outside the repository"),
+        (Figure(value=1.8, status="V", src="a datasheet I saw"), "without a public source"),
+        (Figure(value=1.8, status="M", src="tiafotc.org 400gbase-sr8"), "not marked as an estimate"),
+        (Figure(value=1.8, status="M", src="  "), "empty"),
+    ],
+)
+def test_source_check_catches(figure: Figure, problem: str) -> None:
+    assert problem in (_source_problem(figure) or "")
+    ok = Figure(value=1.8, status="V", src="tiafotc.org 400gbase-sr8 (IEEE 802.3 Clause 138)")
+    assert _source_problem(ok) is None

@@ -32,7 +32,7 @@ def test_known_values() -> None:
     assert dbm_to_mw(10.0) == pytest.approx(10.0)
 
 
-# optics-facts.md section 5, ER table [D]
+# OMA - Pavg by ER, computed by hand (docs/ARCHITECTURE.md "Optical conventions")
 @pytest.mark.parametrize(
     ("er_db", "corr"),
     [(2, -3.44), (3, -1.77), (3.5, -1.16), (4, -0.65), (4.5, -0.21), (5, 0.17), (6, 0.78)],

@@ -1,5 +1,5 @@
 """An independent decoder of Rx power per (port, lane) from raw OID values, written from
-telemetry-sources.md (not from lab.layouts), so tests check the layouts against the reference."""
+the MIBs (not from lab.layouts), so tests check the layouts against them."""
 
 from __future__ import annotations
 

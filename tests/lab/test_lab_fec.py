@@ -1,4 +1,4 @@
-"""The receiver and RS-FEC model against the numbers in optics-facts.md 1c [D]."""
+"""The receiver and RS-FEC model against binomial-tail numbers (ARCHITECTURE.md "Optical conventions")."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from lab.physics.receiver import (
     codeword_failure_prob_fast,
 )
 
-# optics-facts.md 1c: pre-FEC BER -> (KR4, KP4) P(uncorrectable codeword), as printed there
+# pre-FEC BER -> (KR4, KP4) P(uncorrectable codeword), binomial tail over 10-bit symbols, by hand
 TABLE = [
     (1e-5, "1.4e-15", "2e-34"),
     (5e-5, "4.4e-10", "3e-23"),
@@ -54,6 +54,6 @@ def test_fast_path_matches_exact_tail() -> None:
 def test_receiver_calibrated_to_fec_limit_at_sensitivity(limit: float) -> None:
     assert float(ber_from_margin(0.0, limit)) == pytest.approx(limit, rel=1e-6)
     above, below = ber_from_margin(np.array([1.0, -1.0]), limit)
-    # ~1 decade per 0.5-1 dB near the limit (optics-facts.md 5 item 3 [M]): one dB is 0.5..2 decades
+    # ~1 decade per 0.5-1 dB near the limit (a rule of thumb, unverified): one dB is 0.5..2 decades
     assert 0.5 < math.log10(limit / above) < 2.0
     assert 0.3 < math.log10(below / limit) < 2.0

@@ -130,7 +130,7 @@ def test_snapshot_served_by_snmpsim_and_by_lab_answers_identical_walks(tmp_path:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "SNMPSIM_ALLOW_ROOT": "true"},  # ops-stack.md 5a gotcha 2
+        env={**os.environ, "SNMPSIM_ALLOW_ROOT": "true"},  # snmpsim refuses to run as root
     )
     srv = Threaded({dev: DeviceEndpoint(port=0, view=lambda: views[dev], community=dev)})
     try:
