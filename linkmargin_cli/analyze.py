@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 
 from linkmargin_cli.app import app
+from linkmargin_cli.console import make_console
 from linkmargin_cli.inputs import link_spec_or_exit
 
 _UNITS = {"h": 1 / 24, "d": 1.0, "w": 7.0}
@@ -84,7 +85,7 @@ def risk(
     if as_json:
         sys.stdout.write(report.to_json(table, horizon=horizon, generated_at=now) + "\n")
     else:
-        report.render(table, horizon, limit=top)
+        report.render(table, horizon, console=make_console(), limit=top)
 
 
 @app.command()

@@ -19,6 +19,7 @@ from typing import Annotated
 import typer
 
 from linkmargin_cli.app import app
+from linkmargin_cli.console import make_console
 
 _UNITS = {"m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
@@ -50,12 +51,11 @@ def backtest(
     ] = None,
 ) -> None:
     """Score forecasts against the lab's ground truth, beside the static-threshold baseline."""
-    from rich.console import Console
     from rich.table import Table
 
     from linkmargin_cli.backtest_run import run_backtest, score_run
 
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     horizon_s = parse_duration(horizon)
     fc, snaps, stats = asyncio.run(
         run_backtest(
@@ -86,7 +86,7 @@ def backtest(
     if as_json:
         typer.echo(json.dumps(scores, default=str))
         return
-    out = Console()
+    out = make_console()
     table = Table(title=f"Backtest of {stats['scenario']} at H = {horizon} (flag at P >= {threshold:g})")
     table.add_column("")
     table.add_column("linkmargin", justify="right")

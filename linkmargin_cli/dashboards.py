@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from linkmargin_cli.app import app
+from linkmargin_cli.console import make_console
 
 dashboards_app = typer.Typer(
     help="Grafana dashboards (JSON model, generated from code).", no_args_is_help=True
@@ -25,10 +26,8 @@ def build_cmd(
     ] = "/var/lib/grafana/dashboards/linkmargin",
 ) -> None:
     """Generate the fleet, per-lane and collector dashboards plus a Grafana provisioning file."""
-    from rich.console import Console
-
     from dashboards.build import build
 
-    console = Console()
+    console = make_console()
     for path in build(out, grafana_path):
         console.print(f"wrote {path}")

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from linkmargin_cli.app import app
+from linkmargin_cli.console import make_console
 
 WorkdirOpt = Annotated[Path, typer.Option(help="Where the demo keeps its inventory, history and secrets")]
 
@@ -32,13 +33,13 @@ def demo(
     poll: Annotated[float, typer.Option(help="Wall seconds between polls of each device")] = 2.0,
 ) -> None:
     """Everything embedded: a lab fabric, the collector, the analyzer and /metrics, with a live table."""
-    from rich.console import Console
+    from rich.rule import Rule
 
     from linkmargin_cli.harness import lab_run
     from linkmargin_cli.pipeline import Pipeline, run_pipeline
     from linkmargin_cli.views import live_view, print_preflight
 
-    console = Console()
+    console = make_console()
     console.print(
         f"Starting the [bold]{scenario}[/] lab fabric as SNMP agents on loopback at {speed:g}x "
         "simulated time; Ctrl-C stops and prints the pre-flight report."
@@ -59,6 +60,6 @@ def demo(
             )
 
     p = asyncio.run(main())
-    console.rule("Pre-flight report")
+    console.print(Rule("Pre-flight report"), width=min(console.width, 120))
     print_preflight(p, console)
     console.print(f"history: {workdir / 'history'}   inventory: {workdir / 'inventory.yaml'}")

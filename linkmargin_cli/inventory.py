@@ -20,6 +20,7 @@ from linkmargin.budget import (
 from linkmargin.catalog import optic
 from linkmargin.inventory import Inventory, InventoryError, load_inventory
 from linkmargin_cli.app import app
+from linkmargin_cli.console import make_console
 
 inventory_app = typer.Typer(
     help="Validate the inventory (YAML or CSV) and show each link's expected optical budget.",
@@ -53,8 +54,8 @@ def check(
     devices: DevicesOpt = None,
 ) -> None:
     """Validate inventory files; print every error as FILE:LINE:COL: path: message and exit 2 on any."""
-    err = Console(stderr=True)
-    out = Console()
+    err = make_console(stderr=True)
+    out = make_console()
     bad = False
     for f in files:
         inv = _load(f, devices, err)
@@ -77,7 +78,7 @@ def show(
     devices: DevicesOpt = None,
 ) -> None:
     """Print the link-budget table: expected channel loss, PMD maximum, headroom, rule-of-thumb flag."""
-    err = Console(stderr=True)
+    err = make_console(stderr=True)
     inv = _load(file, devices, err)
     if inv is None:
         raise typer.Exit(EXIT_INVALID)
@@ -133,5 +134,5 @@ def show(
             "-" if win is None else f"{win.low_dbm:.1f}..{win.high_dbm:.1f}",
             " ".join(flags) or "ok",
         )
-    Console(width=200).print(table)
+    make_console().print(table)
     typer.echo("points: type, (field) if field-terminated, x mating count")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from linkmargin_cli.app import app
+from linkmargin_cli.console import make_console
 from linkmargin_cli.inputs import link_spec_or_exit
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ def _inputs(history: Path, inventory: Path) -> tuple[pl.LazyFrame, LinkSpec]:
 
 
 def _emit(frame: pl.DataFrame, fmt: str, title: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     if fmt == "csv":
@@ -49,7 +49,7 @@ def _emit(frame: pl.DataFrame, fmt: str, title: str) -> None:
             table.add_column(col, justify="right" if frame[col].dtype.is_numeric() else "left")
         for row in frame.iter_rows():
             table.add_row(*("" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
-        Console().print(table)
+        make_console().print(table)
 
 
 @query_app.command("cohorts")

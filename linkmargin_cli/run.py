@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from linkmargin_cli.app import app
+from linkmargin_cli.console import make_console
 
 
 @app.command()
@@ -22,14 +23,12 @@ def run(
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
 ) -> None:
     """Collector and analyzer in one process on the in-process bus, for the inventory's devices."""
-    from rich.console import Console
-
     from linkmargin_cli.inputs import load_inventory_or_exit
     from linkmargin_cli.pipeline import run_pipeline
     from linkmargin_cli.views import live_view, print_preflight
 
     inv = load_inventory_or_exit(inventory)
-    console = Console()
+    console = make_console()
     p = asyncio.run(
         run_pipeline(
             inv,

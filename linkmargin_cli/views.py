@@ -25,7 +25,7 @@ def live_view(p: Pipeline, url: str, started: float, rows: int = 12) -> Group:
     head.add_row("wall time", f"{time.monotonic() - started:.0f} s", "risk events", str(p.events))
     if p.last_event:
         head.add_row("last event", p.last_event[:100], "", "")
-    table = Table(title=f"Worst links — risk of losing margin within {MAIN_HORIZON}", expand=True)
+    table = Table(title=f"Worst links — risk of losing margin within {MAIN_HORIZON}")
     for col, just in (
         ("link", "left"),
         ("margin now dB", "right"),
@@ -56,7 +56,9 @@ def live_view(p: Pipeline, url: str, started: float, rows: int = 12) -> Group:
             )
     else:
         table.caption = "waiting for the first hour of samples ..."
-    return Group(Panel(head, title="linkmargin demo: lab fabric -> collector -> bus -> analyzer"), table)
+    return Group(
+        Panel(head, title="linkmargin demo: lab fabric -> collector -> bus -> analyzer", expand=False), table
+    )
 
 
 def print_preflight(p: Pipeline, console: Console) -> None:

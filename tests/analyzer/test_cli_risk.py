@@ -67,6 +67,7 @@ def test_risk_command_json_csv_png(tmp_path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert "L-dirty" in res.stdout and "L-optic" not in res.stdout
+    assert "…" not in res.stdout  # not a terminal (as in `risk ... > out.txt`): whole cells
 
 
 def test_risk_command_rejects_bad_horizon(tmp_path) -> None:

@@ -104,3 +104,6 @@ def test_demo_feeds_prometheus_alertmanager_and_every_dashboard(tmp_path: Path) 
         hook.close()
     assert demo.returncode == 0, out[-3000:]
     assert "Pre-flight" in out
+    # stdout is a pipe here, as when a user writes `linkmargin demo > demo.txt`: whole cells, whole lines
+    assert "…" not in out
+    assert max(map(len, out.splitlines())) < 400
