@@ -8,6 +8,10 @@ the command, so `linkmargin inventory check` does not load the lab, the collecto
 
 from __future__ import annotations
 
+import sys
+
+import typer
+
 # Each import registers its commands on `app`.
 from linkmargin_cli import analyze as _analyze  # noqa: F401  (analyze, risk)
 from linkmargin_cli import backtest as _backtest  # noqa: F401  (backtest)
@@ -24,5 +28,24 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: a mistake on the command line is two lines on stderr and exit 2."""
+    # typer 0.29 carries its own copy of click; its exceptions are these (typer is pinned to 0.29.x)
+    from typer._click import exceptions as click
+    from typer._click.utils import echo
+
+    try:
+        rv = app(standalone_mode=False)
+    except click.NoArgsIsHelpError as exc:
+        echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        path = exc.ctx.command_path if exc.ctx else "linkmargin"
+        echo(f"{path}: {exc.format_message()}", err=True)
+        echo(f"Try '{path} --help'.", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        echo(f"linkmargin: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,6 +20,16 @@ if TYPE_CHECKING:
 
 query_app = typer.Typer(help="History queries for capacity reviews (Parquet history + inventory).")
 app.add_typer(query_app, name="query")
+
+_PERIOD = re.compile(r"(?:\d+(?:mo|[smhdwy]))+")
+
+
+def _period(text: str) -> str:
+    """A calendar period for grouping: 1d, 1w, 1mo, 3mo, 1y (polars' truncate units)."""
+    if not _PERIOD.fullmatch(text.strip()):
+        raise typer.BadParameter(f"{text!r}: expected a number and d, w, mo or y (e.g. 1mo, 1w)")
+    return text.strip()
+
 
 HistoryOpt = Annotated[Path, typer.Option("--history", help="Parquet history directory (the collector's)")]
 InventoryOpt = Annotated[Path, typer.Option("--inventory", help="Inventory YAML or CSV")]
@@ -56,7 +67,7 @@ def _emit(frame: pl.DataFrame, fmt: str, title: str) -> None:
 def cohorts(
     history: HistoryOpt,
     inventory: InventoryOpt,
-    every: Annotated[str, typer.Option(help="Period: 1d, 1w, 1mo ...")] = "1mo",
+    every: Annotated[str, typer.Option(help="Period: 1d, 1w, 1mo ...", callback=_period)] = "1mo",
     fmt: FormatOpt = "table",
 ) -> None:
     """Margin by connector family x termination per period (median, 5th percentile, lanes, links)."""
