@@ -18,10 +18,10 @@ from analyzer.cohorts import CohortModel, fit_cohorts, mating_outcomes, shrink_d
 from analyzer.forecast import LaneForecast, StepRisk, forecast_lanes
 from analyzer.laser import bias_climb, bias_rise, decline_prior, failing, relative_bias
 from analyzer.margin import lane_margins, link_margins
-from analyzer.spec import MATING_KINDS
 from analyzer.state import LaneState
 from analyzer.steps import attribute_steps, detect_steps
 from analyzer.trend import _quiet, fit_trends, recent_onset, step_design
+from linkmargin.inventory.matings import MATING_KINDS
 from linkmargin.samples import Metric
 
 

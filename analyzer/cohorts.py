@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from analyzer.spec import MATING_KINDS, LinkSpec
+from analyzer.spec import LinkSpec
+from linkmargin.inventory.matings import MATING_KINDS
 
 _Z = 1.959963984540054
 _RNG_SEED = 20260101

@@ -8,7 +8,9 @@ Three small polars tables, filled by the CLI wiring from the core inventory (one
   threshold (used when the module does not publish its own), and the expected loss of the channel
   from the link budget.
 - ``points``: the link's connection points in order: point id, connector family, termination.
-- ``events``: each point's recorded history: timestamp and kind (mated, cleaned, terminated ...).
+- ``events``: each point's recorded history: timestamp and kind (mated, cleaned, terminated ...); a loss
+  step is expected with the cohort's probability after each mating
+  (:data:`linkmargin.inventory.matings.MATING_KINDS`).
 """
 
 from __future__ import annotations
@@ -49,8 +51,6 @@ POINT_SCHEMA: Final = pl.Schema(
 )
 EVENT_SCHEMA: Final = pl.Schema({"point": pl.String(), "ts": pl.Datetime("us", "UTC"), "kind": pl.String()})
 
-MATING_KINDS: Final = frozenset({"mated", "terminated", "replaced"})
-"""Event kinds after which a loss step is expected with the cohort's probability."""
 CLEANING_KINDS: Final = frozenset({"cleaned"})
 
 

@@ -4,7 +4,8 @@ Every batch is handled with a few polars group-bys and numpy array operations â€
 object per sample. The state keeps:
 
 - the latest reading of every (device, port, lane, metric);
-- the previous raw value of every counter, so the next batch yields rates (wraps and resets handled);
+- the previous raw value of every counter (and its port's last ifCounterDiscontinuityTime), so the
+  next batch yields rates; wraps and resets are told apart by :func:`linkmargin.counters.counter_deltas`;
 - hourly aggregates (sum, count, min, max) per (device, port, lane, metric) over a bounded window,
   which the trend, step and cohort estimators read as dense (lanes x hours) matrices.
 
@@ -28,6 +29,7 @@ import polars as pl
 
 from analyzer.spec import LinkSpec
 from linkmargin.budget import ber_from_corrected_fraction
+from linkmargin.counters import DEFAULT_MAX_RATE, counter_deltas
 from linkmargin.samples import SAMPLE_SCHEMA, Metric, conform
 
 KEY: Final = ("device", "port", "lane", "metric")
@@ -42,7 +44,7 @@ GAUGES: Final = (
     Metric.THR_RX_POWER_DBM_LOW_ALARM,
 )
 BER_COUNTERS: Final = (Metric.FEC_CORRECTED_CW,)
-_U32: Final = np.uint64(0xFFFFFFFF)
+_CTR_METRICS: Final = (*BER_COUNTERS, Metric.COUNTER_DISCONTINUITY_CS)
 _KEY_SCHEMA: Final = {
     "device": pl.Categorical(),
     "port": pl.Categorical(),
@@ -63,25 +65,14 @@ _AGG_SCHEMA: Final = pl.Schema(
     }
 )
 _CTR_COLS: Final = ("device", "port", "lane", "metric", "ts", "counter", "counter_bits", "uptime_cs")
-
-
-def counter_deltas(
-    prev: np.ndarray, cur: np.ndarray, bits: np.ndarray, prev_up: np.ndarray, cur_up: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Counter increments between two polls, and a validity mask.
-
-    A 32-bit counter below its previous value wrapped (delta modulo 2**32); a 64-bit one did not
-    (2**64 is never reached in practice) â€” that, or sysUpTime going back, is a reset: no delta.
-    """
-    prev = prev.astype(np.uint64)
-    cur = cur.astype(np.uint64)
-    raw = cur - prev  # uint64 arithmetic wraps modulo 2**64, exactly the counter's own wrap
-    is32 = bits == 32
-    delta = np.where(is32, raw & _U32, raw)
-    with np.errstate(invalid="ignore"):
-        reset = (cur_up < prev_up) & ~(np.isnan(cur_up) | np.isnan(prev_up))
-    ok = ~reset & ~((~is32) & (cur < prev))
-    return delta.astype(np.float64), ok
+_DISC_SCHEMA: Final = pl.Schema(
+    {
+        "device": SAMPLE_SCHEMA["device"],
+        "port": SAMPLE_SCHEMA["port"],
+        "ts": SAMPLE_SCHEMA["ts"],
+        "disc": pl.Float64(),
+    }
+)
 
 
 class LaneState:
@@ -92,7 +83,8 @@ class LaneState:
         self.history_hours = history_hours
         self.samples_seen = 0
         self._latest = pl.DataFrame(schema={**_KEY_SCHEMA, "ts": SAMPLE_SCHEMA["ts"], "value": pl.Float64()})
-        self._ctr = pl.DataFrame(schema={k: SAMPLE_SCHEMA[k] for k in _CTR_COLS})
+        self._ctr = pl.DataFrame(schema={**{k: SAMPLE_SCHEMA[k] for k in _CTR_COLS}, "disc": pl.Float64()})
+        self._disc = pl.DataFrame(schema=_DISC_SCHEMA)
         self._open = pl.DataFrame(schema=_AGG_SCHEMA)
         self._closed: list[pl.DataFrame] = []
         self._max_hour: int | None = None
@@ -104,6 +96,7 @@ class LaneState:
             pl.col("lane_rate_bps").first(),
             pl.col("fec_n_symbols").first().cast(pl.Float64),
             pl.col("fec_symbol_bits").first().cast(pl.Float64),
+            pl.lit(True).alias("in_spec"),
         )
         self._rates = ports
 
@@ -116,7 +109,7 @@ class LaneState:
         gauges = batch.filter(
             pl.col("metric").is_in([m.value for m in GAUGES]) & pl.col("value").is_not_null()
         )
-        derived = self._counter_rates(batch.filter(pl.col("metric").is_in([m.value for m in BER_COUNTERS])))
+        derived = self._counter_rates(batch.filter(pl.col("metric").is_in([m.value for m in _CTR_METRICS])))
         readings = pl.concat(
             [gauges.select(*KEY, "ts", "value"), derived.select(*KEY, "ts", "value")], how="vertical"
         )
@@ -188,10 +181,28 @@ class LaneState:
         lo = self._max_hour - self.history_hours
         self._closed = [f.filter(pl.col("hour") >= lo) for f in self._closed]
 
-    def _counter_rates(self, ctr: pl.DataFrame) -> pl.DataFrame:
+    def _with_discontinuity(self, ctr: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+        """Each counter row with its port's ifCounterDiscontinuityTime as of its timestamp (NaN: unknown)."""
+        disc = rows.filter(
+            (pl.col("metric") == Metric.COUNTER_DISCONTINUITY_CS.value) & pl.col("value").is_not_null()
+        ).select("device", "port", "ts", pl.col("value").alias("disc"))
+        if disc.height == 0 and self._disc.height == 0:
+            return ctr.with_columns(pl.lit(np.nan).alias("disc"))
+        known = pl.concat([self._disc, disc], how="vertical").sort("ts")
+        self._disc = known.group_by("device", "port").agg(pl.all().last()).select(_DISC_SCHEMA.names())
+        return (
+            ctr.sort("ts")
+            .join_asof(known, on="ts", by=["device", "port"], strategy="backward", check_sortedness=False)
+            .with_columns(pl.col("disc").fill_null(np.nan))
+        )
+
+    def _counter_rates(self, rows: pl.DataFrame) -> pl.DataFrame:
         """Turn raw counter readings into pre-FEC BER readings; keep each counter's last raw value."""
-        ctr = ctr.filter(pl.col("counter").is_not_null()).select(_CTR_COLS)
+        ctr = rows.filter(
+            pl.col("metric").is_in([m.value for m in BER_COUNTERS]) & pl.col("counter").is_not_null()
+        ).select(_CTR_COLS)
         if ctr.height == 0:
+            self._with_discontinuity(ctr, rows)  # still remember the ports' discontinuity times
             return pl.DataFrame(
                 schema={
                     **{k: SAMPLE_SCHEMA[k] for k in KEY},
@@ -199,6 +210,7 @@ class LaneState:
                     "value": pl.Float64(),
                 }
             )
+        ctr = self._with_discontinuity(ctr, rows)
         both = pl.concat([self._ctr, ctr], how="vertical").sort(*KEY, "ts", nulls_last=True)
         same = np.ones(both.height, dtype=bool)
         same[0] = False
@@ -206,31 +218,44 @@ class LaneState:
             col = both[k]
             eq = (col.shift(1) == col) | (col.shift(1).is_null() & col.is_null())
             same &= eq.fill_null(False).to_numpy()
-        cnt = both["counter"].to_numpy()
-        up = both["uptime_cs"].cast(pl.Float64).to_numpy()
-        ts_s = both["ts"].dt.epoch("us").to_numpy() / 1e6
-        bits = both["counter_bits"].fill_null(64).to_numpy()
         idx = np.nonzero(same)[0]
-        delta, ok = counter_deltas(cnt[idx - 1], cnt[idx], bits[idx], up[idx - 1], up[idx])
-        # sysUpTime is the agent's own clock: prefer it over our receive timestamps for the interval.
-        dt_up = (up[idx] - up[idx - 1]) / 100.0
-        dt = np.where(np.isfinite(dt_up) & (dt_up > 0), dt_up, ts_s[idx] - ts_s[idx - 1])
-        ok &= dt > 0
-        rates = (
-            both[idx[ok]]
-            .select(*KEY, "ts")
-            .with_columns(
-                pl.Series("rate", delta[ok] / dt[ok]),
-            )
+        cur = both[idx].join(self._rates, on=["device", "port"], how="left", maintain_order="left")
+        # corrected codewords cannot outrun the codewords the line carries: a wrap implying more is a reset
+        line_bps = np.where(
+            cur["lane"].is_null().to_numpy(), cur["port_rate_bps"].to_numpy(), cur["lane_rate_bps"].to_numpy()
         )
-        self._ctr = both.group_by(*KEY[:3], "metric").agg(pl.all().last()).select(_CTR_COLS)
-        rated = rates.join(self._rates, on=["device", "port"], how="inner").with_columns(
-            (
-                pl.col("rate")
-                / pl.when(pl.col("lane").is_null())
-                .then(pl.col("port_rate_bps"))
-                .otherwise(pl.col("lane_rate_bps"))
-            ).alias("per_bit")
+        with np.errstate(invalid="ignore"):
+            max_cw = 1.1 * line_bps / (cur["fec_n_symbols"].to_numpy() * cur["fec_symbol_bits"].to_numpy())
+        cnt = both["counter"].to_numpy()
+        up = both["uptime_cs"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        ts_s = both["ts"].dt.epoch("us").to_numpy() / 1e6
+        disc = both["disc"].to_numpy()
+        d = counter_deltas(
+            cnt[idx - 1],
+            cnt[idx],
+            both["counter_bits"].fill_null(64).to_numpy()[idx],
+            ts_s[idx - 1],
+            ts_s[idx],
+            prev_uptime_cs=up[idx - 1],
+            cur_uptime_cs=up[idx],
+            prev_disc=disc[idx - 1],
+            cur_disc=disc[idx],
+            max_rate=np.where(np.isfinite(max_cw), max_cw, DEFAULT_MAX_RATE),
+        )
+        self._ctr = both.group_by(*KEY[:3], "metric").agg(pl.all().last()).select(*_CTR_COLS, "disc")
+        keep = d.valid & cur["in_spec"].fill_null(False).to_numpy()
+        rated = (
+            cur.filter(pl.Series(keep))
+            .select(*KEY, "ts", "port_rate_bps", "lane_rate_bps", "fec_n_symbols", "fec_symbol_bits")
+            .with_columns(pl.Series("rate", d.rate[keep]))
+            .with_columns(
+                (
+                    pl.col("rate")
+                    / pl.when(pl.col("lane").is_null())
+                    .then(pl.col("port_rate_bps"))
+                    .otherwise(pl.col("lane_rate_bps"))
+                ).alias("per_bit")
+            )
         )
         n, m = rated["fec_n_symbols"].to_numpy(), rated["fec_symbol_bits"].to_numpy()
         per_bit = rated["per_bit"].to_numpy()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,18 @@ ScenarioOpt = Annotated[
     str, typer.Option("--scenario", "-s", help="Scenario file, or a shipped name (demo, ...)")
 ]
 SeedOpt = Annotated[int | None, typer.Option(help="Override the scenario's seed")]
+
+
+@contextlib.contextmanager
+def _optic_errors(scenario: str) -> Iterator[None]:
+    """An optic the lab cannot simulate is one line on stderr and exit 2, not a traceback."""
+    from lab.physics.optics import LabOpticError
+
+    try:
+        yield
+    except LabOpticError as e:
+        typer.echo(f"error: scenario {scenario}: {e}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -54,7 +67,8 @@ def serve(
     host, base = _listen(listen)
     if refresh is None:
         refresh = max(0.2, min(5.0, sc.step_s / max(speed, 1e-9)))
-    fabric = LabFabric(sc, speed=speed, start_s=sc.at(start), refresh_s=refresh)
+    with _optic_errors(scenario):
+        fabric = LabFabric(sc, speed=speed, start_s=sc.at(start), refresh_s=refresh)
 
     async def run() -> None:
         server = AgentServer(host)
@@ -92,7 +106,9 @@ def snapshot(
     from lab.snapshot import write_snapshot
 
     sc = load_scenario(scenario, seed)
-    for p in write_snapshot(sc, sc.at(at), out):
+    with _optic_errors(scenario):
+        paths = write_snapshot(sc, sc.at(at), out)
+    for p in paths:
         typer.echo(str(p))
 
 
@@ -110,6 +126,7 @@ def truth(
     from lab.scenario import load_scenario
     from lab.truth import write_truth
 
-    sim = FabricSim(load_scenario(scenario, seed))
+    with _optic_errors(scenario):
+        sim = FabricSim(load_scenario(scenario, seed))
     for name, p in write_truth(sim, out, base_port).items():
         typer.echo(f"{name}: {p}")

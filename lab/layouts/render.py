@@ -26,7 +26,7 @@ from lab.agent.values import (
 )
 from lab.layouts import specs as S
 from lab.layouts.indexing import PORT_ENTITY, SENSOR_INDEX
-from lab.physics.pmd_params import PMDS
+from lab.physics.optics import er_correction_db, lab_optic
 from lab.physics.sim import OPER_UP, DomReadings, FabricSim, OpticalState
 
 Row = tuple[Oid, SnmpValue]
@@ -50,9 +50,7 @@ class PortView:
 
 def module_thresholds(pmd: str) -> dict[str, dict[str, float]]:
     """Module alarm/warning limits (dBm, mA, C, V) derived from the PMD window (vendor-like, fire late)."""
-    p = PMDS[pmd]
-    from lab.physics.pmd_params import er_correction_db
-
+    p = lab_optic(pmd)
     rx_lw = p.rx_sens_oma_dbm - er_correction_db(p.er_db) - 1.5  # around the datasheet Rx min / LOS
     return {
         "rx": {"ha": p.tx_avg_max_dbm + 2.0, "hw": p.tx_avg_max_dbm + 1.0, "lw": rx_lw, "la": rx_lw - 3.0},

@@ -13,10 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from lab.physics.connectors import behaviour
-from lab.physics.pmd_params import FEC_CODES, FIBER_ATTEN_DB_PER_KM, PMDS, er_correction_db
+from lab.physics.optics import MAX_LANES, LabOptic, er_correction_db, lab_optic
 from linkmargin.catalog import optic
 
-MAX_LANES = 8
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
@@ -109,6 +108,7 @@ class Fleet:
     pmd_er_corr: F64 = field(default_factory=lambda: np.zeros(0))
     pmd_ber_limit: F64 = field(default_factory=lambda: np.zeros(0))
     pmd_lane_gbps: F64 = field(default_factory=lambda: np.zeros(0))
+    pmd_port_gbps: F64 = field(default_factory=lambda: np.zeros(0))
     pmd_fec: list[str] = field(default_factory=list)
 
     @property
@@ -167,7 +167,11 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
     port_side: list[int] = []
     port_optic: list[bool] = []
     port_pmd: list[int] = []
-    pmd_names = list(PMDS)
+    inv: dict[str, Any] | None = fabric.get("_inventory")
+    # the optics this fleet uses, each read from the core catalog (LabOpticError if it cannot be simulated)
+    named = [*optics, *(str(lk["optic"]) for lk in (inv or {}).get("links", []))]
+    pmds: dict[str, LabOptic] = {n: lab_optic(n) for n in dict.fromkeys(named)}
+    pmd_names = list(pmds)
 
     def add_port(dev: int, link: int, side: int, optic: bool, pmd: int) -> int:
         port_dev.append(dev)
@@ -179,7 +183,6 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
         port_pmd.append(pmd)
         return len(port_dev) - 1
 
-    inv: dict[str, Any] | None = fabric.get("_inventory")
     names_given: dict[int, str] = {}
     link_a, link_b, link_pmd, link_ids = [], [], [], []
     inv_points: list[list[dict[str, Any]]] = []
@@ -250,15 +253,15 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
             )
         )
     ppmd = np.array(port_pmd, dtype=np.int64)
-    lanes = np.array([PMDS[pmd_names[p]].lanes if p >= 0 else 0 for p in port_pmd], dtype=np.int64)
+    lanes = np.array([pmds[pmd_names[p]].lanes if p >= 0 else 0 for p in port_pmd], dtype=np.int64)
     admin = np.ones(n_ports, dtype=bool)
     if admin_down and link_a:
         for k in rng.choice(len(link_a), size=min(admin_down, len(link_a)), replace=False):
             admin[link_a[int(k)]] = False
 
     # Tx baseline inside the PMD window, away from its edges (typical modules launch mid-window).
-    tmin = np.array([PMDS[pmd_names[p]].tx_avg_min_dbm if p >= 0 else 0.0 for p in port_pmd])
-    tmax = np.array([PMDS[pmd_names[p]].tx_avg_max_dbm if p >= 0 else 0.0 for p in port_pmd])
+    tmin = np.array([pmds[pmd_names[p]].tx_avg_min_dbm if p >= 0 else 0.0 for p in port_pmd])
+    tmax = np.array([pmds[pmd_names[p]].tx_avg_max_dbm if p >= 0 else 0.0 for p in port_pmd])
     centre = tmin + 0.55 * (tmax - tmin)
     module_tx = centre + rng.normal(0.0, 0.6, n_ports)
     tx_base = np.clip(
@@ -284,13 +287,14 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
     fibers = (
         inv_fiber
         if inv is not None
-        else [str(fabric.get("fiber", {}).get(pmd_names[p], PMDS[pmd_names[p]].fiber)) for p in link_pmd]
+        else [str(fabric.get("fiber", {}).get(pmd_names[p], pmds[pmd_names[p]].fiber)) for p in link_pmd]
     )
     if inv is None:
         # a generated fabric stays inside each optic's catalogued reach on its fiber, as a designer would
         reach = np.array([_reach_m(pmd_names[p], f) for p, f in zip(link_pmd, fibers, strict=True)])
         length = np.round(np.minimum(length, 0.95 * reach), 1)
-    fiber_loss = np.array([FIBER_ATTEN_DB_PER_KM[f] for f in fibers]) * length / 1000.0
+    atten = [pmds[pmd_names[p]].fiber_atten_db_per_km(f) for p, f in zip(link_pmd, fibers, strict=True)]
+    fiber_loss = np.array(atten, dtype=np.float64) * length / 1000.0
 
     pts: dict[str, list[Any]] = {k: [] for k in ("id", "link", "pos", "type", "grade", "term", "mb")}
     for k in range(n_links):
@@ -356,11 +360,12 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
         point_gel_per_c=np.array([b.gel_db_per_c for b in beh]),
         point_matings_before=np.array(pts["mb"], dtype=np.int64),
         pmd_names=pmd_names,
-        pmd_sens=np.array([PMDS[n].rx_sens_oma_dbm for n in pmd_names]),
-        pmd_er_corr=np.array([er_correction_db(PMDS[n].er_db) for n in pmd_names]),
-        pmd_ber_limit=np.array([FEC_CODES[PMDS[n].fec][2] for n in pmd_names]),
-        pmd_lane_gbps=np.array([PMDS[n].lane_gbps for n in pmd_names]),
-        pmd_fec=[PMDS[n].fec for n in pmd_names],
+        pmd_sens=np.array([pmds[n].rx_sens_oma_dbm for n in pmd_names]),
+        pmd_er_corr=np.array([er_correction_db(pmds[n].er_db) for n in pmd_names]),
+        pmd_ber_limit=np.array([pmds[n].fec.ber_limit for n in pmd_names]),
+        pmd_lane_gbps=np.array([pmds[n].lane_gbps for n in pmd_names]),
+        pmd_port_gbps=np.array([pmds[n].port_gbps for n in pmd_names]),
+        pmd_fec=[pmds[n].fec.name for n in pmd_names],
     )
     return fleet
 

@@ -17,7 +17,7 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-from lab.physics.pmd_params import FEC_CODES
+from lab.physics.optics import fec_params
 from linkmargin.budget import ber_at_margin_db
 
 SYMBOL_BITS = 10
@@ -46,8 +46,9 @@ def _log_binom(n: int) -> npt.NDArray[np.float64]:
 
 
 def codeword_failure_prob(ber: npt.ArrayLike, fec: str) -> npt.NDArray[np.float64]:
-    """P(more than t symbol errors in an n-symbol codeword) for FEC "KR4" or "KP4"."""
-    n, t, _ = FEC_CODES[fec]
+    """P(more than t symbol errors in an n-symbol codeword) for the catalog's FEC "KR4" or "KP4"."""
+    code = fec_params(fec)
+    n, t = code.n_symbols, code.t_symbols
     ps = np.atleast_1d(symbol_error_prob(ber))
     k = np.arange(t + 1, n + 1, dtype=np.float64)
     logc = _log_binom(n)[t + 1 :]
@@ -61,7 +62,7 @@ def codeword_failure_prob(ber: npt.ArrayLike, fec: str) -> npt.NDArray[np.float6
 
 def codeword_corrected_prob(ber: npt.ArrayLike, fec: str) -> npt.NDArray[np.float64]:
     """P(1..t symbol errors in a codeword): the codeword is corrected."""
-    n, _, _ = FEC_CODES[fec]
+    n = fec_params(fec).n_symbols
     ps = symbol_error_prob(ber)
     p_any = -np.expm1(n * np.log1p(-ps))
     return np.clip(p_any - codeword_failure_prob(ber, fec), 0.0, 1.0)
@@ -69,7 +70,7 @@ def codeword_corrected_prob(ber: npt.ArrayLike, fec: str) -> npt.NDArray[np.floa
 
 def codewords_per_second(lane_gbps: npt.ArrayLike, fec: str) -> npt.NDArray[np.float64]:
     """Codewords a lane carries per second (n symbols x 10 bits each)."""
-    n, _, _ = FEC_CODES[fec]
+    n = fec_params(fec).n_symbols
     return np.asarray(lane_gbps, dtype=np.float64) * 1e9 / (n * SYMBOL_BITS)
 
 

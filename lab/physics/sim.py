@@ -16,8 +16,8 @@ import numpy.typing as npt
 
 from lab.physics.events import KIND_CODE, EventTable, build_events
 from lab.physics.fleet import MAX_LANES, Fleet, build_fleet
+from lab.physics.optics import fec_params
 from lab.physics.receiver import (
-    FEC_CODES,
     ber_from_margin,
     codeword_failure_prob_fast,
     codewords_per_second,
@@ -127,9 +127,7 @@ class FabricSim:
         self.last_change_s = self.boot_s[f.port_dev] + 60.0
         self.oper = np.where(f.port_optic, OPER_DOWN, OPER_NOT_PRESENT).astype(np.int64)
         self.state_changes = np.zeros(n_ports, dtype=np.int64)
-        self._speed_bps = np.array(
-            [float(f.pmd_names[p].split("G")[0]) * 1e9 if p >= 0 else 0.0 for p in f.port_pmd]
-        )
+        self._speed_bps = np.where(f.port_pmd >= 0, f.pmd_port_gbps[np.maximum(f.port_pmd, 0)] * 1e9, 0.0)
         self._apply_events(0.0)
         self.oper = self._oper_status(self.optical(0.0))
 
@@ -304,7 +302,7 @@ class FabricSim:
                 continue
             ber = st.ber[sel]
             cw = float(codewords_per_second(f.pmd_lane_gbps[pi], fec))
-            n = FEC_CODES[fec][0]
+            n = fec_params(fec).n_symbols
             ps = symbol_error_prob(ber)
             fail = codeword_failure_prob_fast(ber, fec)
             unc[sel] = cw * fail

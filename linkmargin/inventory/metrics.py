@@ -12,9 +12,8 @@ from datetime import UTC, datetime
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from linkmargin.inventory.matings import count_matings
 from linkmargin.inventory.models import Inventory
-
-MATING_KINDS = frozenset({"mated", "terminated", "replaced"})
 
 
 class InventoryCollector(Collector):
@@ -52,9 +51,7 @@ class InventoryCollector(Collector):
                 1.0,
             )
             for cp in link.connections:
-                n = cp.matings_before_records + sum(
-                    1 for ev in cp.events if ev.kind in MATING_KINDS and ev.at <= now
-                )
+                n = cp.matings_before_records + count_matings(ev.kind for ev in cp.events if ev.at <= now)
                 matings.add_metric([link.id, cp.id, cp.type, cp.termination or ""], float(n))
         yield matings
         yield info

@@ -12,6 +12,7 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from linkmargin.catalog import ConnectorType, resolve_connector
+from linkmargin.inventory.matings import matings_of_installed_part
 
 __all__ = [
     "EVENT_KINDS",
@@ -160,11 +161,8 @@ class ConnectionPoint(_Strict):
 
     @property
     def mating_count(self) -> int:
-        """Matings of the part now installed: since the last ``replaced`` event, else all recorded."""
-        last_replaced = max((i for i, e in enumerate(self.events) if e.kind == "replaced"), default=None)
-        if last_replaced is not None:
-            return sum(1 for e in self.events[last_replaced + 1 :] if e.kind == "mated")
-        return self.matings_before_records + sum(1 for e in self.events if e.kind == "mated")
+        """Matings of the part now installed (see :mod:`linkmargin.inventory.matings`)."""
+        return matings_of_installed_part(self.matings_before_records, [e.kind for e in self.events])
 
 
 class Channel(_Strict):

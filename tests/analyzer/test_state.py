@@ -1,26 +1,15 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import polars as pl
 import pytest
 
-from analyzer.state import LaneState, counter_deltas
+from analyzer.state import LaneState
 from linkmargin.samples import Metric
 
-from .helpers import one_link_spec, samples
-
-
-def test_counter_deltas_wrap_and_reset() -> None:
-    prev = np.array([2**32 - 10, 100, 2**40, 500], dtype=np.uint64)
-    cur = np.array([5, 50, 2**40 + 7, 600], dtype=np.uint64)
-    bits = np.array([32, 64, 64, 32])
-    up0 = np.array([100.0, 100.0, 100.0, 1000.0])
-    up1 = np.array([200.0, 200.0, 200.0, 10.0])  # last: uptime went back -> reboot
-    delta, ok = counter_deltas(prev, cur, bits, up0, up1)
-    assert delta[0] == 15  # wrapped 32-bit counter
-    assert not ok[1]  # a 64-bit counter going down is a reset, not a wrap
-    assert ok[2] and delta[2] == 7
-    assert not ok[3]
+from .helpers import T0, one_link_spec, samples
 
 
 def _ctr(t: float, value: int, up: int, bits: int = 64) -> dict[str, object]:
@@ -34,6 +23,46 @@ def _ctr(t: float, value: int, up: int, bits: int = 64) -> dict[str, object]:
         "uptime_cs": up,
         "value": float(value),
     }
+
+
+def _disc(t: float, value: float) -> dict[str, object]:
+    return {"t": t, "device": "dev-b", "port": "p1", "metric": "counter_discontinuity_cs", "value": value}
+
+
+def _ber(st: LaneState) -> list[float]:
+    return st.latest.filter(pl.col("metric") == "pre_fec_ber")["value"].to_list()
+
+
+def test_counter_discontinuity_and_wraps_through_the_core_checks() -> None:
+    """The state's counters go through linkmargin.counters: a changed ifCounterDiscontinuityTime is a
+    reset even though the counter grew; a 32-bit wrap is a wrap; a 32-bit "wrap" implying more corrected
+    codewords than the port carries is a reset; a 64-bit decrease is a reset."""
+    st = LaneState(one_link_spec(lanes=4))
+    st.ingest(samples([_ctr(0, 1000, 10_000, bits=32), _disc(0, 500)]))
+    st.ingest(samples([_ctr(100 / 3600, 1000 + 2_125_000, 20_000, bits=32), _disc(100 / 3600, 500)]))
+    assert _ber(st) == pytest.approx([1e-7], rel=1e-3)
+    # the counter grew by 10x as much, but the port announced a discontinuity: no BER from it
+    st.ingest(samples([_ctr(200 / 3600, 1000 + 23_375_000, 30_000, bits=32), _disc(200 / 3600, 25_000)]))
+    assert _ber(st) == pytest.approx([1e-7], rel=1e-3)
+    # a 32-bit wrap: 2**32 - c0 + c1 = 212_500 codewords in 100 s -> 1e-8
+    c0 = 2**32 - 100_000
+    st.ingest(samples([_ctr(300 / 3600, c0, 40_000, bits=32), _disc(300 / 3600, 25_000)]))
+    st.ingest(samples([_ctr(400 / 3600, 112_500, 50_000, bits=32)]))
+    assert _ber(st) == pytest.approx([1e-8], rel=1e-3)
+    st.ingest(samples([_ctr(500 / 3600, 112_500 + 212_500, 60_000, bits=32)]))
+    assert _ber(st) == pytest.approx([1e-8], rel=1e-3)
+    # a decrease a wrap would explain only by 2**32 - 325_000 + 50 codewords in 50 s, twice what the port
+    # carries (4 x 53.125 Gb/s / 5440 bits = 3.9e7 codewords/s): an unannounced reset, no BER from it
+    st.ingest(samples([_ctr(550 / 3600, 50, 65_000, bits=32)]))
+    assert _ber(st) == pytest.approx([1e-8], rel=1e-3)
+    st.ingest(samples([_ctr(650 / 3600, 50 + 425_000, 75_000, bits=64)]))
+    assert _ber(st) == pytest.approx([2e-8], rel=1e-3)
+    # 64-bit counter going down: a reset, never a 2**64 spike
+    st.ingest(samples([_ctr(750 / 3600, 10, 85_000)]))
+    assert _ber(st) == pytest.approx([2e-8], rel=1e-3)
+    assert st.latest.filter(pl.col("metric") == "pre_fec_ber")["ts"].dt.epoch("s").to_list() == [
+        int((T0 + timedelta(seconds=650)).timestamp())
+    ]
 
 
 def test_ber_from_corrected_codewords_known_answer() -> None:

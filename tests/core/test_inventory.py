@@ -46,7 +46,7 @@ def test_replaced_resets_matings() -> None:
             ],
         }
     )
-    assert cp.mating_count == 1
+    assert cp.mating_count == 2  # the replacement mates the new part, then one more mating
 
 
 def test_error_list_and_naive_time(tmp_path: Path) -> None:
@@ -86,7 +86,7 @@ def test_csv_example_matches_yaml_physics() -> None:
     inv = load_inventory(EXAMPLE_CSV, devices_from=EXAMPLE)
     lk = inv.link("leaf03-e57--leaf04-e57")
     assert [cp.id for cp in lk.connections] == ["leaf03-panel2-p05", "row6-mmc-01", "leaf04-panel2-p05"]
-    assert lk.connections[1].mating_count == 1
+    assert lk.connections[1].mating_count == 2  # terminated, then mated: both are matings
     assert lk.connections[1].events[2].result == "pass"
     loss = expected_channel_loss(optic(lk.optic), "OM4", 35, [cp.catalog for cp in lk.connections])
     # 0.035 x 3.5 + 0.35 + 1.0 + 0.35

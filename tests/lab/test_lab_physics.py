@@ -14,7 +14,8 @@ from lab.agent import MibView
 from lab.layouts import specs as S
 from lab.layouts.render import SwitchRenderer, render_all
 from lab.physics.fleet import MAX_LANES
-from lab.physics.receiver import FEC_CODES, codeword_failure_prob, codewords_per_second, symbol_error_prob
+from lab.physics.optics import fec_params
+from lab.physics.receiver import codeword_failure_prob, codewords_per_second, symbol_error_prob
 from lab.physics.sim import FabricSim
 from lab.scenario import load_scenario
 from lab.truth import inventory, run_truth
@@ -130,7 +131,7 @@ def test_fec_counts_grow_at_the_rate_the_ber_model_says() -> None:
             sel = (f.port_pmd == pi) & (sim.oper == 1)
             if not sel.any():
                 continue
-            n = FEC_CODES[fec][0]
+            n = fec_params(fec).n_symbols
             cw = float(codewords_per_second(f.pmd_lane_gbps[pi], fec)) * dt
             ber = st.ber[sel]
             fail = codeword_failure_prob(ber, fec)

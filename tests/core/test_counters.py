@@ -1,13 +1,14 @@
-"""Rate math: wraps vs resets, no spike at a reboot, discontinuity, flaps."""
+"""Counter deltas (linkmargin.counters): wraps vs resets, no spike at a reboot, discontinuity, flaps."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 
-from collector.counters import flaps, rates
+from linkmargin.counters import counter_deltas, flaps, rates
 from linkmargin.samples import conform
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -69,3 +70,33 @@ def test_flap_from_last_change() -> None:
     assert f["flapped"][0]
     f = flaps(batch(0, 1, 64, 1, last_change=5), batch(15, 2, 64, 2, last_change=5))
     assert not f["flapped"][0]
+
+
+def test_32bit_wrap_implausible_for_the_elapsed_time_is_a_reset() -> None:
+    """The same decrease is a wrap over 10 s, but not over 0.01 s at a 1000/s ceiling."""
+    prev, cur = np.array([2**32 - 100, 2**32 - 100]), np.array([900, 900])
+    d = counter_deltas(prev, cur, np.array([32, 32]), np.zeros(2), np.array([10.0, 0.01]), max_rate=1e3)
+    assert d.wrapped.tolist() == [True, False] and d.reset.tolist() == [False, True]
+    assert d.rate[0] == pytest.approx(100.0) and np.isnan(d.rate[1])
+
+
+def test_vectorized_mix_uptime_interval_and_unknowns() -> None:
+    """One call, many pairs: plain, 32/64-bit wraps, reboot, discontinuity, no interval; NaN = unknown."""
+    nan = np.nan
+    d = counter_deltas(
+        prev=np.array([1000, 2**32 - 10, 2**64 - 10, 10**12, 100, 5], dtype=np.uint64),
+        cur=np.array([6000, 10, 10, 5000, 200, 7], dtype=np.uint64),
+        bits=np.array([64, 32, 64, 64, 64, 64]),
+        prev_ts_s=np.zeros(6),
+        cur_ts_s=np.array([12.0, 10.0, 10.0, 10.0, 10.0, 0.0]),
+        prev_uptime_cs=np.array([100, nan, 100, 10**6, 100, nan]),
+        cur_uptime_cs=np.array([1100, nan, 1100, 300, 1100, nan]),
+        prev_disc=np.array([nan, nan, nan, nan, 0.0, nan]),
+        cur_disc=np.array([nan, nan, nan, nan, 50.0, nan]),
+    )
+    # the agent's clock (10 s) wins over the 12 s between receive timestamps; NaN uptime falls back
+    assert d.dt_s[:3].tolist() == [10.0, 10.0, 10.0]
+    assert d.rate[:3].tolist() == [500.0, 2.0, 2.0]
+    assert d.wrapped.tolist() == [False, True, True, False, False, False]
+    assert d.reset.tolist() == [False, False, False, True, True, False]
+    assert d.valid.tolist() == [True, True, True, False, False, False]  # last: no positive interval
