@@ -13,8 +13,8 @@ Public API (what the CLI wiring, tests and backtests call):
 - ``lab.layouts.render.render_all(sim) -> {device: [(oid, value)]}``, ``render_switch(sim, device)``;
   vendor layouts are data in ``lab.layouts.specs.LAYOUTS``.
 - ``lab.truth`` (lanes, events, implied_inventory, writer, causes, cohorts): ``run_truth(sim, step_s,
-  until_s) -> polars lanes frame``, ``events_frame(sim)``,
-  ``inventory(sim) -> dict`` (docs/ARCHITECTURE.md "The inventory"), ``write_truth(sim, out_dir)``, ``crossing_causes``,
+  until_s) -> polars lanes frame``, ``events_frame(sim)``, ``inventory(sim) -> dict``
+  (docs/ARCHITECTURE.md "The inventory"), ``write_truth(sim, out_dir)``, ``crossing_causes``,
   ``cohort_truth``.
 - ``lab.snapshot``: ``snapshot_views(scenario, at_s)``, ``write_snapshot(scenario, at_s, out_dir)``.
 """
