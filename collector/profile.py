@@ -181,16 +181,19 @@ def _load(name: str, dirs: tuple[Path, ...], including: tuple[str, ...]) -> Prof
         seen[table.name] = i
         tables.append(table)
     included: list[TableSpec] = []
-    if doc is not None:
-        if doc.name != name:
-            problems.append((("name",), f"the profile in {path.name} must be named {name!r}"))
-        for j, inc in enumerate(doc.includes):
-            if inc not in files:
-                problems.append((("includes", j), f"unknown profile {inc!r}{did_you_mean(inc, files)}"))
-            elif inc == name or inc in including:
-                problems.append((("includes", j), f"includes {inc!r}, which includes {name!r}: a cycle"))
-            else:
-                included.extend(_load(inc, dirs, (*including, name)).tables)
+    top = data if isinstance(data, dict) else {}
+    if isinstance(top.get("name"), str) and top["name"] != name:
+        problems.append((("name",), f"the profile in {path.name} must be named {name!r}"))
+    includes = top.get("includes")
+    for j, inc in enumerate(includes if isinstance(includes, list) else []):
+        if not isinstance(inc, str):
+            continue  # the document's validation said so
+        if inc not in files:
+            problems.append((("includes", j), f"unknown profile {inc!r}{did_you_mean(inc, files)}"))
+        elif inc == name or inc in including:
+            problems.append((("includes", j), f"includes {inc!r}, which includes {name!r}: a cycle"))
+        elif not problems:
+            included.extend(_load(inc, dirs, (*including, name)).tables)
     if problems or doc is None:
         raise ProfileError(issues_at(str(path), root, problems))
     return Profile(
