@@ -35,9 +35,10 @@ from prometheus_client import CollectorRegistry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from collector.exposition.scrape import render_registry
 from collector.poller import DeviceState, poll_group
 from collector.sinks.bus import BusSink
-from collector.sinks.prometheus import PrometheusSink, render_registry
+from collector.sinks.prometheus import PrometheusSink
 from collector.transport import Credentials, Target, Transport, open_transport
 from linkmargin.bus import InProcessBus
 

@@ -7,8 +7,8 @@ import polars as pl
 from collector.config import ConfigError, load_config, run_config
 from collector.daemon import Collector
 from collector.poller import DeviceState, poll_group
+from collector.publisher import MqttPublisher
 from collector.scheduler import Breaker
-from collector.sinks.bus import MqttPublisher
 from collector.transport import Credentials, Target, open_transport
 from linkmargin.samples import conform
 

@@ -8,12 +8,14 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
+from collector.exposition.http import serve
+from collector.publisher import MqttPublisher
 from collector.scheduler import Breaker, Scheduler
 from collector.selfmetrics import SelfMetrics
 from collector.sinks import Sink, fanout
-from collector.sinks.bus import BusSink, MqttPublisher
+from collector.sinks.bus import BusSink
 from collector.sinks.parquet import ParquetSink
-from collector.sinks.prometheus import PrometheusSink, serve
+from collector.sinks.prometheus import PrometheusSink
 from collector.transport import Target
 from linkmargin.bus import Publisher
 

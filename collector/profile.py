@@ -1,59 +1,93 @@
 """Device profiles: YAML data saying which tables to walk and how to decode them.
 
-A profile lists tables; each table has a ``layout`` (``ifindex``: rows indexed by ifIndex, optionally
-with a lane sub-index; ``entity_sensor``: RFC 3433 / CISCO-ENTITY-SENSOR rows mapped to ports through
+A profile lists tables; each table names its ``layout`` (a decoder registered in
+``collector.decode.LAYOUTS``: ``ifindex`` for rows indexed by ifIndex, optionally with a lane
+sub-index; ``entity_sensor`` for RFC 3433 / CISCO-ENTITY-SENSOR rows mapped to ports through
 ENTITY-MIB) and a poll ``group`` (dom, counters, discovery). Profiles include others by name
 (every vendor profile includes ``if-mib``). ``profile: auto`` picks by sysObjectID, then by probing.
+
+Profiles are validated at load (pydantic: the document's keys here, each table by its layout's
+``spec`` model); every problem is reported as ``FILE:LINE:COL: path: message`` in one
+:class:`ProfileError`, the way the inventory reports its own.
+
+Where profiles come from: the directories in ``$LINKMARGIN_PROFILE_PATH`` (separated by ``:``,
+searched in order), then the packaged ``collector/profiles``. A profile is ``<name>.yaml``; the
+first directory holding a name wins, so a site can add a vendor, or replace a packaged profile,
+without touching the code.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from collector.decode import LAYOUTS
+from collector.layout import Oid, TableSpec, UnknownLayout
+from linkmargin.yamlcheck import (
+    FileIssues,
+    Problem,
+    did_you_mean,
+    issues_at,
+    plain,
+    pydantic_problems,
+    read_yaml,
+)
+
+__all__ = [
+    "PROFILE_PATH_ENV",
+    "Profile",
+    "ProfileError",
+    "UnknownProfile",
+    "all_probe_oids",
+    "load_profile",
+    "profile_dirs",
+    "profile_names",
+    "select_profile",
+]
 
 PROFILE_PACKAGE = "collector.profiles"
+PROFILE_PATH_ENV = "LINKMARGIN_PROFILE_PATH"
 
 
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One walked column of an ``ifindex`` table."""
-
-    num: int
-    metric: str | None = None  # a linkmargin Metric name, or None for a label column
-    name: str | None = None  # label columns: if_name, if_alias, lanes ...
-    kind: str = "int"  # int | u64 | text
-    bits: int | None = None  # counters: 32 or 64
-    scale: float = 1.0  # raw * scale = value in the metric's unit (gauges)
-    unit: str | None = None  # "dbm" | "mw" | "ua": how to read power/bias before scaling
-    aggregate_zero: bool = False  # a 0 on a multi-lane optic is a lane aggregate (Juniper)
+class ProfileError(FileIssues):
+    """A profile file has errors; ``errors`` holds all of them, in file order."""
 
 
-@dataclass(frozen=True, slots=True)
-class Table:
-    """A table to walk, how its rows decode, and in which poll group."""
+class UnknownProfile(LookupError):
+    """No profile of that name in any profile directory."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"unknown profile {name!r}{did_you_mean(name, known)}; known: {', '.join(known)}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class Match(BaseModel):
+    """How ``profile: auto`` picks this profile."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sys_object_id: list[Oid] = []  # sysObjectID prefixes (the longest matching prefix wins)
+    probe: list[Oid] = []  # else: OIDs that must all have something under them
+    priority: int = 0  # ties and probe order: higher first
+
+
+class ProfileDocument(BaseModel):
+    """A profile file's top level; each of ``tables`` is validated by its layout's own model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    layout: str
-    group: str
-    root: str
-    columns: tuple[Column, ...] = ()
-    spec: dict[str, Any] = field(default_factory=dict)  # layout-specific data (entity_sensor)
-
-    def column_oids(self) -> list[str]:
-        """The column roots to walk (walking columns, not the whole entry, saves varbinds)."""
-        if self.layout == "entity_sensor":
-            cols = [f"{self.root}.{n}" for n in sorted(self.spec["columns"].values())]
-            thr = self.spec.get("thresholds")
-            if thr and thr.get("by_column"):
-                cols += [f"{thr['root']}.{c}" for c in thr["by_column"]]
-            elif thr:
-                cols += [f"{thr['root']}.{thr[k]}" for k in ("severity", "relation", "value")]
-            return cols
-        return [f"{self.root}.{c.num}" for c in self.columns]
+    includes: list[str] = []
+    match: Match = Match()
+    tables: list[object] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,66 +95,113 @@ class Profile:
     """A named set of tables plus the sysObjectID prefixes and probe OIDs that select it."""
 
     name: str
-    tables: tuple[Table, ...]
+    tables: tuple[TableSpec, ...]
     sys_object_ids: tuple[str, ...] = ()
     probe: tuple[str, ...] = ()
     priority: int = 0
 
-    def tables_in(self, group: str) -> list[Table]:
+    def tables_in(self, group: str) -> list[TableSpec]:
         """Tables polled by ``group``."""
         return [t for t in self.tables if t.group == group]
 
 
-def _load_raw(name: str) -> dict[str, Any]:
-    text = resources.files(PROFILE_PACKAGE).joinpath(f"{name}.yaml").read_text()
-    doc: dict[str, Any] = YAML(typ="safe").load(text)
-    return doc
+def profile_dirs() -> list[Path]:
+    """Where profiles are looked for, in order: ``$LINKMARGIN_PROFILE_PATH``, then the packaged ones."""
+    extra = [Path(p) for p in os.environ.get(PROFILE_PATH_ENV, "").split(os.pathsep) if p]
+    return [*extra, Path(str(resources.files(PROFILE_PACKAGE)))]
 
 
-def _table(doc: dict[str, Any]) -> Table:
-    cols = []
-    for num, c in (doc.get("columns") or {}).items():
-        if doc.get("layout") == "entity_sensor":
-            break
-        c = dict(c)
-        cols.append(Column(num=int(num), **c))
-    spec = {k: v for k, v in doc.items() if k not in ("name", "layout", "group", "root")}
-    if doc["layout"] != "entity_sensor":
-        spec.pop("columns", None)
-    return Table(
-        name=doc["name"],
-        layout=doc["layout"],
-        group=doc["group"],
-        root=str(doc["root"]),
-        columns=tuple(cols),
-        spec=spec,
-    )
-
-
-@cache
-def load_profile(name: str) -> Profile:
-    """Load a packaged profile by name, with its includes resolved (includes first)."""
-    doc = _load_raw(name)
-    tables: list[Table] = []
-    for inc in doc.get("includes") or []:
-        tables.extend(load_profile(inc).tables)
-    tables.extend(_table(t) for t in doc.get("tables") or [])
-    match = doc.get("match") or {}
-    return Profile(
-        name=doc["name"],
-        tables=tuple(tables),
-        sys_object_ids=tuple(str(s) for s in match.get("sys_object_id") or []),
-        probe=tuple(str(s) for s in match.get("probe") or []),
-        priority=int(match.get("priority", 0)),
-    )
+def _files(dirs: tuple[Path, ...]) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for d in dirs:
+        for f in sorted(d.glob("*.yaml")) if d.is_dir() else []:
+            out.setdefault(f.stem, f)
+    return out
 
 
 def profile_names() -> list[str]:
-    """All packaged profiles."""
-    return sorted(
-        p.name.removesuffix(".yaml")
-        for p in resources.files(PROFILE_PACKAGE).iterdir()
-        if p.name.endswith(".yaml")
+    """Every profile name the profile directories hold."""
+    return sorted(_files(tuple(profile_dirs())))
+
+
+def load_profile(name: str) -> Profile:
+    """A profile by name, validated, with its includes resolved (includes' tables first).
+
+    Raises :class:`UnknownProfile`, or :class:`ProfileError` with every problem of the file.
+    """
+    return _load(name, tuple(profile_dirs()), ())
+
+
+def _table_problems(i: int, raw: object) -> tuple[TableSpec | None, list[Problem]]:
+    """One table validated by the model of the layout it names."""
+    at = ("tables", i)
+    if not isinstance(raw, dict):
+        return None, [(at, "a table is a mapping (name, layout, group, root, ...)")]
+    if "layout" not in raw:
+        return None, [(at, "missing required key 'layout'")]
+    try:
+        layout = LAYOUTS.get(str(raw["layout"]))
+    except UnknownLayout as exc:
+        return None, [((*at, "layout"), str(exc))]
+    try:
+        return layout.spec.model_validate(raw), []
+    except ValidationError as exc:
+        return None, pydantic_problems(exc, at, layout.spec)
+
+
+@cache
+def _load(name: str, dirs: tuple[Path, ...], including: tuple[str, ...]) -> Profile:
+    files = _files(dirs)
+    path = files.get(name)
+    if path is None:
+        raise UnknownProfile(name, sorted(files))
+    try:
+        root = read_yaml(path)
+    except FileIssues as exc:
+        raise ProfileError(exc.errors) from None
+    data: Any = plain(root)
+    problems: list[Problem] = []
+    doc: ProfileDocument | None = None
+    try:
+        doc = ProfileDocument.model_validate(data)
+    except ValidationError as exc:
+        problems += pydantic_problems(exc, (), ProfileDocument)
+    raw_tables = data.get("tables") if isinstance(data, dict) else None
+    tables: list[TableSpec] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(raw_tables if isinstance(raw_tables, list) else []):
+        table, found = _table_problems(i, raw)
+        problems += found
+        if table is None:
+            continue
+        if table.name in seen:
+            problems.append(
+                (("tables", i, "name"), f"table {table.name!r} is already tables[{seen[table.name]}]")
+            )
+        seen[table.name] = i
+        tables.append(table)
+    included: list[TableSpec] = []
+    top = data if isinstance(data, dict) else {}
+    if isinstance(top.get("name"), str) and top["name"] != name:
+        problems.append((("name",), f"the profile in {path.name} must be named {name!r}"))
+    includes = top.get("includes")
+    for j, inc in enumerate(includes if isinstance(includes, list) else []):
+        if not isinstance(inc, str):
+            continue  # the document's validation said so
+        if inc not in files:
+            problems.append((("includes", j), f"unknown profile {inc!r}{did_you_mean(inc, files)}"))
+        elif inc == name or inc in including:
+            problems.append((("includes", j), f"includes {inc!r}, which includes {name!r}: a cycle"))
+        elif not problems:
+            included.extend(_load(inc, dirs, (*including, name)).tables)
+    if problems or doc is None:
+        raise ProfileError(issues_at(str(path), root, problems))
+    return Profile(
+        name=doc.name,
+        tables=(*included, *tables),
+        sys_object_ids=tuple(doc.match.sys_object_id),
+        probe=tuple(doc.match.probe),
+        priority=doc.match.priority,
     )
 
 

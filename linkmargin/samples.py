@@ -21,7 +21,7 @@ Conventions:
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final
+from typing import Final, overload
 
 import polars as pl
 import pyarrow as pa
@@ -182,21 +182,23 @@ def empty_samples() -> pl.DataFrame:
     return pl.DataFrame(schema=SAMPLE_SCHEMA)
 
 
-def conform(frame: pl.DataFrame) -> pl.DataFrame:
-    """Cast and order ``frame`` to ``SAMPLE_SCHEMA``, adding absent optional columns as nulls.
+@overload
+def conform(frame: pl.DataFrame) -> pl.DataFrame: ...
+@overload
+def conform(frame: pl.LazyFrame) -> pl.LazyFrame: ...
+def conform(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+    """Cast and order ``frame`` (eager or lazy) to ``SAMPLE_SCHEMA``, adding absent optional columns
+    as nulls. A lazy frame stays lazy (the collector's poll conforms inside its one query).
 
     Raises ``ValueError`` naming the first missing required column (ts, device, metric).
     """
+    have = frame.columns if isinstance(frame, pl.DataFrame) else frame.collect_schema().names()
     for required in ("ts", "device", "metric"):
-        if required not in frame.columns:
+        if required not in have:
             raise ValueError(f"sample batch lacks required column {required!r}")
-    exprs = []
-    for name, dtype in SAMPLE_SCHEMA.items():
-        if name in frame.columns:
-            exprs.append(pl.col(name).cast(dtype))
-        else:
-            exprs.append(pl.lit(None, dtype=dtype).alias(name))
-    return frame.select(exprs)
+    return frame.select(
+        pl.col(n).cast(t) if n in have else pl.lit(None, dtype=t).alias(n) for n, t in SAMPLE_SCHEMA.items()
+    )
 
 
 def arrow_schema() -> pa.Schema:

@@ -25,12 +25,13 @@ from analyzer.consumer import BatchConsumer
 from analyzer.events import RiskTracker
 from analyzer.exporter import AnalyzerCollector
 from analyzer.state import LaneState
+from collector.exposition.http import serve
 from collector.scheduler import Scheduler
 from collector.selfmetrics import SelfMetrics
 from collector.sinks import fanout
 from collector.sinks.bus import BusSink
 from collector.sinks.parquet import ParquetSink
-from collector.sinks.prometheus import PrometheusSink, serve
+from collector.sinks.prometheus import PrometheusSink
 from linkmargin.bus import InProcessBus
 from linkmargin.inventory import Inventory
 from linkmargin.inventory.metrics import InventoryCollector

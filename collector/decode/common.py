@@ -6,11 +6,13 @@ once: polars' cost at these sizes is per operation); no per-row Python.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import polars as pl
+from pydantic import AfterValidator
 
-from linkmargin.samples import Metric, Reason
+from linkmargin.samples import METRIC_NAMES, Metric, Reason
+from linkmargin.yamlcheck import did_you_mean
 
 # Values agents use for "no reading" (RFC 3433 entPhySensorValue range; librenms Comware dbm):
 # RFC 3433 clamp +-1e9, Comware/Integer32 max, and Integer32 min some agents use the same way.
@@ -26,6 +28,16 @@ DOM_METRICS = (
     Metric.LASER_TEMPERATURE_C.value,
     Metric.VOLTAGE_V.value,
 )
+
+
+def _known_metric(name: str) -> str:
+    if name not in METRIC_NAMES:
+        raise ValueError(f"unknown metric {name!r}{did_you_mean(name, METRIC_NAMES)}")
+    return name
+
+
+# a profile field naming a sample metric (one of linkmargin.samples.Metric)
+MetricName = Annotated[str, AfterValidator(_known_metric)]
 
 
 def reason_lit(r: Reason) -> pl.Expr:

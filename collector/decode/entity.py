@@ -10,19 +10,19 @@ row (RFC 3433).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from itertools import repeat
-from typing import TYPE_CHECKING, Any
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 import polars as pl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from collector.decode.common import SENTINELS, null_if, reason_lit
-from collector.profile import Table
+from collector.decode.common import SENTINELS, MetricName, null_if, reason_lit
+from collector.layout import Decoded, Oid, TableSpec
+from collector.state import DiscoveryState
 from collector.tables import collect, collect_all, to_long, to_wide
 from collector.transport.base import Transport, VarBinds, walk_columns
 from linkmargin.samples import Reason
-
-if TYPE_CHECKING:
-    from collector.poller import DeviceState
 
 ENT_PHYSICAL = "1.3.6.1.2.1.47.1.1.1.1"
 ENT_COLS = {2: "descr", 4: "contained_in", 5: "cls", 7: "ent_name", 11: "serial", 12: "vendor", 13: "model"}
@@ -31,6 +31,135 @@ IF_INDEX_OID = "1.3.6.1.2.1.2.2.1.1."
 # RFC 3433 entPhySensorType
 WATTS, AMPERES, CELSIUS, VOLTS_AC, VOLTS_DC, OTHER = 6, 5, 8, 3, 4, 1
 MAPPING_SCHEMA = {"idx": pl.String, "port": pl.String, "lane": pl.Int64, "metric": pl.String}
+
+
+def _regex(group: str | None) -> Callable[[str], str]:
+    """A validator: the text compiles as a regular expression (with the named ``group``, if given)."""
+
+    def check(text: str) -> str:
+        try:
+            rx = re.compile(text)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        if group and group not in rx.groupindex:
+            raise ValueError(f"the pattern needs a named group (?P<{group}>...)")
+        return text
+
+    return check
+
+
+class Classify(BaseModel):
+    """Sensors whose description or name matches ``pattern`` measure ``metric``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pattern: Annotated[str, AfterValidator(_regex(None))]
+    metric: MetricName
+
+
+ThresholdLevel = Literal["low_warn", "low_alarm", "high_warn", "high_alarm"]
+
+
+class Thresholds(BaseModel):
+    """Where module thresholds live: one column per level (``by_column``, Arista), or rows classified
+    by ``severity`` and ``relation`` with the limit in ``value`` (CISCO-ENTITY-SENSOR)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    root: Oid
+    by_column: dict[int, ThresholdLevel] | None = None
+    severity: int | None = None
+    relation: int | None = None
+    value: int | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> Self:
+        rows = (self.severity, self.relation, self.value)
+        if self.by_column is None and None in rows:
+            raise ValueError("thresholds need by_column, or severity, relation and value")
+        if self.by_column is not None and rows != (None, None, None):
+            raise ValueError("thresholds have by_column or severity/relation/value, not both")
+        return self
+
+    def column_roots(self) -> list[str]:
+        """The walked threshold columns."""
+        if self.by_column is not None:
+            return [f"{self.root}.{c}" for c in self.by_column]
+        return [f"{self.root}.{c}" for c in (self.severity, self.relation, self.value)]
+
+
+SensorColumn = Literal["type", "scale", "precision", "value", "status", "units"]
+
+
+class EntitySensorSpec(TableSpec):
+    """An RFC 3433-shaped sensor table: rows classified by text, mapped to ports through ENTITY-MIB."""
+
+    layout: Literal["entity_sensor"]
+    columns: dict[SensorColumn, int]  # which column number holds type, scale, precision, value ...
+    ok_status: int = 1  # the status value of a working sensor
+    classify: list[Classify] = Field(min_length=1)  # first match wins
+    lane_pattern: Annotated[str, AfterValidator(_regex("lane"))] | None = None
+    lane_base: int = 1  # the number the agent gives the first lane
+    port_pattern: Annotated[str, AfterValidator(_regex("port"))] | None = None
+    measured_column: int | None = None  # the column naming the measured entity (Cisco .8)
+    dbm_type: int | None = None  # a sensor type that means dBm (Cisco 14)
+    thresholds: Thresholds | None = None
+
+    def column_numbers(self) -> dict[str, int]:
+        """``columns`` keyed by plain strings (type, scale, precision, value, status, units)."""
+        return {str(k): n for k, n in self.columns.items()}
+
+    @model_validator(mode="after")
+    def _needed_columns(self) -> Self:
+        missing = [c for c in ("type", "scale", "precision", "value") if c not in self.columns]
+        if missing:
+            raise ValueError(f"columns lack {', '.join(missing)}")
+        return self
+
+
+class EntitySensorLayout:
+    """Decoder of ``entity_sensor`` tables: discovery maps sensors to (port, lane, metric) and caches
+    their metadata; polls decode each table against that mapping."""
+
+    name: ClassVar[str] = "entity_sensor"
+    spec: ClassVar[type[TableSpec]] = EntitySensorSpec
+    stage: ClassVar[int] = 1  # maps onto the port names the ifindex discovery learned
+
+    def poll_oids(self, table: EntitySensorSpec, walk_metadata: bool) -> list[str]:
+        return poll_oids(table, walk_metadata)
+
+    def metrics(self, table: EntitySensorSpec) -> frozenset[str]:
+        sensor = {c.metric for c in table.classify}
+        if table.thresholds is None:
+            return frozenset(sensor)
+        levels = ("low_warn", "low_alarm", "high_warn", "high_alarm")
+        return frozenset(sensor | {f"thr_{q}_{lv}" for q in sensor for lv in levels})
+
+    def threshold_oids(self, table: EntitySensorSpec) -> list[str]:
+        return threshold_oids(table)
+
+    async def discover(self, tr: Transport, tables: list[EntitySensorSpec], state: DiscoveryState) -> None:
+        for t in tables:
+            state.sensors[t.name] = await discover(tr, t, state)
+
+    def decode(
+        self, tables: list[EntitySensorSpec], walked: list[dict[str, VarBinds]], state: DiscoveryState
+    ) -> Decoded:
+        frames: list[pl.LazyFrame] = []
+        unknown = False
+        for t, cols in zip(tables, walked, strict=True):
+            f, new = decode(t, cols, state.sensors.get(t.name), state.sensor_rows.get(t.name))
+            unknown = unknown or new
+            if not f.is_empty():
+                frames.append(f.lazy())
+        if not frames:
+            return Decoded(None, unknown)
+        return Decoded(frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed"), unknown)
+
+
+def column_oids(table: EntitySensorSpec) -> list[str]:
+    """Every column of a sensor table and its thresholds (what a poll walking metadata walks)."""
+    return [f"{table.root}.{n}" for n in sorted(table.columns.values())] + threshold_oids(table)
 
 
 def _resolve_port(text: str, aliases: dict[str, str], pattern: str | None) -> tuple[str | None, int | None]:
@@ -53,7 +182,7 @@ def _resolve_port(text: str, aliases: dict[str, str], pattern: str | None) -> tu
     return None, None
 
 
-async def discover(tr: Transport, table: Table, state: DeviceState) -> pl.DataFrame:
+async def discover(tr: Transport, table: EntitySensorSpec, state: DiscoveryState) -> pl.DataFrame:
     """Map every sensor row of ``table`` to (port, lane, metric); rows we cannot place are left out."""
     vb = VarBinds()
     for c in ENT_COLS:
@@ -61,7 +190,7 @@ async def discover(tr: Transport, table: Table, state: DeviceState) -> pl.DataFr
     text = {"descr": "text", "ent_name": "text", "serial": "text", "vendor": "text", "model": "text"}
     ents = to_wide(to_long(vb, ENT_PHYSICAL), ENT_COLS, text)
     al = await tr.bulk_walk(ENT_ALIAS)
-    measured_col = table.spec.get("measured_column")
+    measured_col = table.measured_column
     measured: dict[str, int] = {}
     if measured_col:
         mv = await tr.bulk_walk(f"{table.root}.{measured_col}")
@@ -69,7 +198,7 @@ async def discover(tr: Transport, table: Table, state: DeviceState) -> pl.DataFr
             o.rsplit(".", 1)[1]: v for o, v in zip(mv.oids, mv.values, strict=True) if isinstance(v, int)
         }
     state.varbinds += len(vb) + len(al)
-    mapping = build_mapping(table.spec, ents, al, state, measured)
+    mapping = build_mapping(table, ents, al, state, measured)
     # type, scale, precision (and units) per sensor: read here, hourly, so DOM polls walk only the
     # value and status columns (issue #5); a polled row this does not know triggers re-discovery
     roots = [f"{table.root}.{n}" for n in meta_columns(table).values()]
@@ -81,7 +210,11 @@ async def discover(tr: Transport, table: Table, state: DeviceState) -> pl.DataFr
 
 
 def build_mapping(
-    spec: dict[str, Any], ents: pl.DataFrame, alias: VarBinds, state: DeviceState, measured: dict[str, int]
+    spec: EntitySensorSpec,
+    ents: pl.DataFrame,
+    alias: VarBinds,
+    state: DiscoveryState,
+    measured: dict[str, int],
 ) -> pl.DataFrame:
     """The sensor -> (port, lane, metric) table from walked ENTITY-MIB data (hourly; small)."""
     ifname = dict(state.ports.select("ifindex", "port").iter_rows())
@@ -93,9 +226,9 @@ def build_mapping(
             if ifx in ifname:
                 ent_if[ent] = ifname[ifx]
     rows = {r["idx"]: r for r in ents.iter_rows(named=True)}
-    classify = [(re.compile(c["pattern"]), c["metric"]) for c in spec.get("classify", [])]
-    lane_re = re.compile(spec["lane_pattern"]) if spec.get("lane_pattern") else None
-    lane_base = int(spec.get("lane_base", 1))
+    classify = [(re.compile(c.pattern), c.metric) for c in spec.classify]
+    lane_re = re.compile(spec.lane_pattern) if spec.lane_pattern else None
+    lane_base = spec.lane_base
     out: dict[str, list[Any]] = {"idx": [], "port": [], "lane": [], "metric": []}
     for idx, r in rows.items():
         text = f"{r.get('descr') or ''} | {r.get('ent_name') or ''}"
@@ -120,7 +253,7 @@ def build_mapping(
                 port = state.aliases[e["ent_name"]]
                 break
             cur = str(e["contained_in"]) if e.get("contained_in") is not None else None
-        parsed, tail_lane = _resolve_port(text, state.aliases, spec.get("port_pattern"))
+        parsed, tail_lane = _resolve_port(text, state.aliases, spec.port_pattern)
         port = port or parsed
         if lane is None and tail_lane is not None and metric not in ("temperature_c", "voltage_v"):
             lane = tail_lane
@@ -134,7 +267,7 @@ def build_mapping(
     return pl.DataFrame(out, schema=MAPPING_SCHEMA)
 
 
-def _note_transceiver(state: DeviceState, port: str, rows: dict[str, Any], sensor: dict[str, Any]) -> None:
+def _note_transceiver(state: DiscoveryState, port: str, rows: dict[str, Any], sensor: dict[str, Any]) -> None:
     """Record the identity (vendor, model, serial) of the first ancestor of a sensor that has a serial."""
     if port in state.transceivers_seen:
         return
@@ -148,14 +281,14 @@ def _note_transceiver(state: DeviceState, port: str, rows: dict[str, Any], senso
         e = rows.get(str(e.get("contained_in")))
 
 
-def _convert(raw: pl.Expr, spec: dict[str, Any]) -> pl.Expr:
+def _convert(raw: pl.Expr, spec: EntitySensorSpec) -> pl.Expr:
     """Raw sensor value -> the metric's unit, per row by type, scale and precision."""
     si = (
         raw
         / (10.0 ** pl.col("precision").cast(pl.Float64))
         * (10.0 ** ((pl.col("scale") - 9) * 3).cast(pl.Float64))
     )
-    dbm_type = spec.get("dbm_type")
+    dbm_type = spec.dbm_type
     is_dbm = pl.col("units").fill_null("").str.to_lowercase().str.contains("dbm")
     if dbm_type is not None:
         is_dbm = is_dbm | (pl.col("stype") == dbm_type)
@@ -192,17 +325,16 @@ META_SCHEMA = {
 }
 
 
-def meta_columns(table: Table) -> dict[str, int]:
+def meta_columns(table: EntitySensorSpec) -> dict[str, int]:
     """The metadata columns (type, scale, precision, units) of a sensor table's spec."""
-    cols: dict[str, int] = table.spec["columns"]
-    return {k: n for k, n in cols.items() if k in META}
+    return {k: n for k, n in table.columns.items() if k in META}
 
 
-def poll_oids(table: Table, walk_metadata: bool) -> list[str]:
+def poll_oids(table: EntitySensorSpec, walk_metadata: bool) -> list[str]:
     """What a DOM poll walks: every column, or (metadata cached at discovery) value, status, thresholds."""
     if walk_metadata:
-        return table.column_oids()
-    cols: dict[str, int] = table.spec["columns"]
+        return column_oids(table)
+    cols: dict[str, int] = table.column_numbers()
     return [f"{table.root}.{cols[k]}" for k in ("value", "status") if k in cols] + threshold_oids(table)
 
 
@@ -239,13 +371,13 @@ def _texts(vals: list[int | bytes | str | None]) -> list[str | None]:
     ]
 
 
-def aligned_frame(table: Table, cols: dict[str, VarBinds]) -> pl.DataFrame | None:
+def aligned_frame(table: EntitySensorSpec, cols: dict[str, VarBinds]) -> pl.DataFrame | None:
     """Every walked sensor column in one frame (idx, value_int, value_text, status, stype, scale,
     precision, units), without a join, when the columns hold the same rows in the same order (what
     agents answer). None when they do not (a missing cell, a repeated or foreign OID): the caller
     then joins column by column.
     """
-    cnum: dict[str, int] = table.spec["columns"]
+    cnum: dict[str, int] = table.column_numbers()
     ref: list[str] | None = None
     data: dict[str, list[int | None] | list[str | None]] = {}
     for key, n in cnum.items():
@@ -278,7 +410,7 @@ def aligned_frame(table: Table, cols: dict[str, VarBinds]) -> pl.DataFrame | Non
     return pl.DataFrame({k: frame.get(k, [None] * len(ref)) for k in schema}, schema=schema)
 
 
-def _meta_frame(table: Table, cols: dict[str, VarBinds]) -> pl.DataFrame:
+def _meta_frame(table: EntitySensorSpec, cols: dict[str, VarBinds]) -> pl.DataFrame:
     """(idx, stype, scale, precision, units) from walked metadata columns (absent ones null)."""
     lf: pl.LazyFrame | None = None
     for key, n in meta_columns(table).items():
@@ -295,7 +427,7 @@ def _meta_frame(table: Table, cols: dict[str, VarBinds]) -> pl.DataFrame:
 
 
 def decode(
-    table: Table,
+    table: EntitySensorSpec,
     cols: dict[str, VarBinds],
     mapping: pl.DataFrame | None,
     known: pl.Series | None = None,
@@ -309,8 +441,8 @@ def decode(
     """
     if mapping is None or mapping.is_empty():
         return pl.DataFrame(), False
-    spec = table.spec
-    cnum: dict[str, int] = spec["columns"]
+    spec = table
+    cnum: dict[str, int] = table.column_numbers()
     vroot = f"{table.root}.{cnum['value']}"
     walked_meta = f"{table.root}.{cnum['type']}" in cols  # metadata walked by this poll (the exporter's way)
     meta = mapping.select("idx", "port", "lane", "metric") if walked_meta else mapping
@@ -336,7 +468,7 @@ def decode(
     lf = meta.lazy().join(rows, on="idx", how="inner")
     lf = lf.with_columns(_raw_value("value").alias("_raw"))
     lf = lf.with_columns(_convert(pl.col("_raw"), spec).alias("_v"))
-    ok = int(spec.get("ok_status", 1))
+    ok = spec.ok_status
     r, v = pl.col("_raw"), pl.col("_v")
     power = pl.col("metric").is_in(["rx_power_dbm", "tx_power_dbm"])
     # the reasons in order of precedence (the first that holds wins)
@@ -366,8 +498,8 @@ def decode(
     seen = known.implode() if known is not None else pl.lit([], dtype=pl.List(pl.String))
     samples, new = collect_all([query, vf.filter(~pl.col("idx").is_in(seen)).select(pl.len())])
     unknown = known is not None and new.item() > 0
-    thr = spec.get("thresholds")
-    if thr:
+    thr = spec.thresholds
+    if thr is not None:
         tv = VarBinds()
         for root in threshold_oids(table):
             if root in cols:
@@ -380,32 +512,26 @@ def decode(
     return samples, unknown
 
 
-def threshold_oids(table: Table) -> list[str]:
+def threshold_oids(table: EntitySensorSpec) -> list[str]:
     """Roots of the threshold columns (walked with the sensor table)."""
-    thr = table.spec.get("thresholds")
-    if not thr:
-        return []
-    if thr.get("by_column"):
-        return [f"{thr['root']}.{c}" for c in thr["by_column"]]
-    return [f"{thr['root']}.{c}" for c in (thr["severity"], thr["relation"], thr["value"])]
+    return table.thresholds.column_roots() if table.thresholds is not None else []
 
 
-def _thresholds(
-    thr: dict[str, Any], vb: VarBinds, sensors: pl.DataFrame, spec: dict[str, Any]
-) -> pl.DataFrame:
-    long = to_long(vb, thr["root"])
+def _thresholds(thr: Thresholds, vb: VarBinds, sensors: pl.DataFrame, spec: EntitySensorSpec) -> pl.DataFrame:
+    long = to_long(vb, thr.root)
     if long.is_empty():
         return pl.DataFrame()
-    if thr.get("by_column"):  # Arista: one column per level, indexed like the sensor
+    if thr.by_column is not None:  # Arista: one column per level, indexed like the sensor
         levels = pl.DataFrame(
-            {"col": [int(c) for c in thr["by_column"]], "level": list(thr["by_column"].values())},
+            {"col": list(thr.by_column), "level": list(thr.by_column.values())},
             schema={"col": pl.Int64, "level": pl.String},
         )
         t = long.join(levels, on="col").select(
             "idx", "level", pl.col("int").alias("t_int"), pl.col("text").alias("t_text")
         )
     else:  # Cisco: rows (sensor, n) classified by severity + relation, never by n
-        w = to_wide(long, {thr["severity"]: "sev", thr["relation"]: "rel", thr["value"]: "t_int"}, {})
+        assert thr.severity is not None and thr.relation is not None and thr.value is not None
+        w = to_wide(long, {thr.severity: "sev", thr.relation: "rel", thr.value: "t_int"}, {})
         w = w.with_columns(
             pl.col("idx").str.split(".").list.get(0).alias("sidx"),
             pl.lit(None, dtype=pl.String).alias("t_text"),

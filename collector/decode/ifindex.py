@@ -3,16 +3,108 @@ IEEE8023-MAU FEC, ARISTA-PHY-MIB, JUNIPER-DOM module and lane tables."""
 
 from __future__ import annotations
 
-import polars as pl
+from typing import ClassVar, Literal, Self
 
-from collector.decode.common import SENTINELS
-from collector.profile import Table
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from collector.decode.common import SENTINELS, MetricName
+from collector.layout import Decoded, TableSpec
+from collector.state import DiscoveryState
 from collector.tables import collect, to_long, to_long_lazy, to_wide
-from collector.transport.base import VarBinds
+from collector.transport.base import Transport, VarBinds, walk_columns
 from linkmargin.samples import Reason
 
 
-def decode(table: Table, vb: VarBinds) -> pl.DataFrame:
+class IfColumn(BaseModel):
+    """One walked column: a metric (``metric``) or a label (``name``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metric: MetricName | None = None
+    name: Literal["if_name", "if_alias", "lanes"] | None = None  # label columns
+    kind: Literal["int", "u64", "text"] = "int"
+    bits: Literal[32, 64] | None = None  # counters: 32 or 64
+    scale: float = 1.0  # raw * scale = value in the metric's unit (gauges)
+    unit: Literal["dbm", "mw", "ua"] | None = None  # how to read power/bias before scaling
+    aggregate_zero: bool = False  # a 0 on a multi-lane optic is a lane aggregate (Juniper)
+
+    @model_validator(mode="after")
+    def _metric_or_label(self) -> Self:
+        if (self.metric is None) == (self.name is None):
+            raise ValueError("a column has either a metric or a (label) name")
+        return self
+
+
+class IfIndexSpec(TableSpec):
+    """A table whose rows are indexed by ifIndex, or ifIndex.lane (``index: ifindex.lane``)."""
+
+    layout: Literal["ifindex"]
+    columns: dict[int, IfColumn] = Field(min_length=1)  # column number -> what it holds
+    index: Literal["ifindex", "ifindex.lane"] = "ifindex"
+    lane_base: int = 1  # the agent's number of the first lane (Juniper: 0)
+    lane_index: Literal["sum"] | None = None  # sum: PCS lanes, not optical lanes, summed per port
+
+
+class IfIndexLayout:
+    """Decoder of ``ifindex`` tables: discovery reads the label columns (port names), polls decode all
+    the group's ifindex tables in one pass."""
+
+    name: ClassVar[str] = "ifindex"
+    spec: ClassVar[type[TableSpec]] = IfIndexSpec
+    stage: ClassVar[int] = 0
+
+    def poll_oids(self, table: IfIndexSpec, walk_metadata: bool) -> list[str]:
+        return [f"{table.root}.{n}" for n in table.columns]
+
+    def metrics(self, table: IfIndexSpec) -> frozenset[str]:
+        return frozenset(c.metric for c in table.columns.values() if c.metric)
+
+    def threshold_oids(self, table: IfIndexSpec) -> list[str]:
+        return [
+            f"{table.root}.{n}" for n, c in table.columns.items() if c.metric and c.metric.startswith("thr_")
+        ]
+
+    async def discover(self, tr: Transport, tables: list[IfIndexSpec], state: DiscoveryState) -> None:
+        """Port names (ifName) and aliases from the discovery group's label columns."""
+        for t in tables:
+            if t.group != "discovery":
+                continue
+            vb = VarBinds()
+            for part in await walk_columns(tr, self.poll_oids(t, False)):
+                vb.extend(part)
+            state.varbinds += len(vb)
+            lab = labels(t, vb)
+            if "if_name" in lab.columns:
+                lab = lab.with_columns(pl.col("if_name").alias("port"))
+                state.ports = lab.select("ifindex", "port")
+                state.aliases = {}
+                for row in lab.iter_rows(named=True):  # discovery only, hourly: a few hundred rows
+                    if row["port"]:
+                        state.aliases[row["port"]] = row["port"]
+                        if row.get("if_alias"):
+                            state.aliases.setdefault(row["if_alias"], row["port"])
+
+    def decode(
+        self, tables: list[IfIndexSpec], walked: list[dict[str, VarBinds]], state: DiscoveryState
+    ) -> Decoded:
+        """All the group's ifindex tables in one pass (polars costs are per operation), ports named."""
+        vbs = []
+        for cols in walked:
+            vb = VarBinds()
+            for part in cols.values():
+                vb.extend(part)
+            vbs.append(vb)
+        q = decode_group(tables, vbs)
+        port = pl.coalesce(pl.col("port"), pl.lit("ifIndex") + pl.col("ifindex").cast(pl.String))
+        return Decoded(
+            q.join(state.ports.lazy(), on="ifindex", how="left")
+            .with_columns(port.alias("port"))
+            .drop("ifindex")
+        )
+
+
+def decode(table: IfIndexSpec, vb: VarBinds) -> pl.DataFrame:
     """Long samples (ifindex, lane, metric, value, counter, counter_bits, aggregate, reason) of one table."""
     return collect(decode_group([table], [vb]))
 
@@ -43,7 +135,7 @@ _OUT_SCHEMA = {
 _SPECS: dict[tuple[tuple[str, str], ...], pl.DataFrame] = {}
 
 
-def _spec(tables: list[Table]) -> pl.DataFrame:
+def _spec(tables: list[IfIndexSpec]) -> pl.DataFrame:
     """One row per walked metric column of ``tables`` (tid = the table's position): how it decodes.
 
     Made once per set of tables (profiles are immutable).
@@ -54,21 +146,21 @@ def _spec(tables: list[Table]) -> pl.DataFrame:
         return got
     rows: dict[str, list[object]] = {k: [] for k in _SPEC_SCHEMA}
     for tid, t in enumerate(tables):
-        for c in t.columns:
+        for num, c in t.columns.items():
             if c.metric is None:
                 continue
             vals = (
                 tid,
-                c.num,
+                num,
                 c.metric,
                 c.kind == "u64",
                 c.bits,
                 c.scale,
                 c.unit == "mw",
                 c.aggregate_zero,
-                t.spec.get("index", "ifindex") == "ifindex.lane",
-                int(t.spec.get("lane_base", 1)),
-                t.spec.get("lane_index") == "sum",
+                t.index == "ifindex.lane",
+                t.lane_base,
+                t.lane_index == "sum",
             )
             for k, v in zip(_SPEC_SCHEMA, vals, strict=True):
                 rows[k].append(v)
@@ -76,7 +168,7 @@ def _spec(tables: list[Table]) -> pl.DataFrame:
     return spec
 
 
-def decode_group(tables: list[Table], vbs: list[VarBinds]) -> pl.LazyFrame:
+def decode_group(tables: list[IfIndexSpec], vbs: list[VarBinds]) -> pl.LazyFrame:
     """Samples of several ifindex tables walked in one poll, decoded in one pass (long form: every
     varbind of a metric column is one sample, so there is no pivot and no per-column frame).
 
@@ -101,7 +193,7 @@ def decode_group(tables: list[Table], vbs: list[VarBinds]) -> pl.LazyFrame:
         return pl.LazyFrame(schema=_OUT_SCHEMA)
     long = to_long_lazy(VarBinds(oids, values), "", tids=tids, prefixes=prefixes)
     # a table's module-level "lanes" label (Juniper): a 0 there is a lane aggregate, not a reading
-    lanes_cols = [(tid, c.num) for tid, t in enumerate(tables) for c in t.columns if c.name == "lanes"]
+    lanes_cols = [(tid, n) for tid, t in enumerate(tables) for n, c in t.columns.items() if c.name == "lanes"]
     agg = spec.get_column("agg_zero").any() and lanes_cols
     if agg:
         lanes = long.filter(
@@ -158,7 +250,7 @@ def decode_group(tables: list[Table], vbs: list[VarBinds]) -> pl.LazyFrame:
         is_agg.alias("aggregate"),
         reason.alias("reason"),
     )
-    if not any(len(vb) for t, vb in zip(tables, vbs, strict=True) if t.spec.get("lane_index") == "sum"):
+    if not any(len(vb) for t, vb in zip(tables, vbs, strict=True) if t.lane_index == "sum"):
         return out.drop("sum")  # no PCS-lane rows walked this time: nothing to sum
     # PCS lanes are not optical lanes: one total per port (absent if no lane had a number)
     summed = (
@@ -177,11 +269,11 @@ def decode_group(tables: list[Table], vbs: list[VarBinds]) -> pl.LazyFrame:
     return pl.concat([out.filter(~pl.col("sum")).drop("sum"), summed], how="diagonal_relaxed")
 
 
-def labels(table: Table, vb: VarBinds) -> pl.DataFrame:
+def labels(table: IfIndexSpec, vb: VarBinds) -> pl.DataFrame:
     """The label columns of a table (if_name, if_alias ...) per ifindex."""
     long = to_long(vb, table.root)
-    cols = {c.num: c.name for c in table.columns if c.name}
-    kinds = {c.name: c.kind for c in table.columns if c.name}
+    cols: dict[int, str] = {n: c.name for n, c in table.columns.items() if c.name}
+    kinds: dict[str, str] = {c.name: c.kind for c in table.columns.values() if c.name}
     if not cols:
         return pl.DataFrame()
     wide = to_wide(long, cols, kinds)

@@ -217,6 +217,24 @@ def sonic() -> list[Row]:
     return r
 
 
+def acme() -> list[Row]:
+    """A vendor no packaged profile knows (test_profile_yaml.py adds it as YAML only): ENTITY-SENSOR
+    rows, its own sysObjectID, sensors named "Optic <port> <quantity> Channel <0-based lane>"."""
+    r = system("1.3.6.1.4.1.99998.2.1")
+    r += ifaces({1: ("eth1/1", "", 1, 1), 2: ("eth1/2", "", 1, 1)})
+    for idx, descr, args in (
+        (101, "Optic eth1/1 Receive Optical Power Channel 0", (6, 8, 4, 5012)),  # 0.5012 mW
+        (102, "Optic eth1/1 Receive Optical Power Channel 1", (6, 8, 4, 0)),  # 0 mW: no light
+        (103, "Optic eth1/1 Transmit Optical Power Channel 0", (6, 8, 4, 6310)),
+        (104, "Optic eth1/1 Laser Current Channel 0", (5, 8, 1, 72)),  # 7.2 mA
+        (105, "Optic eth1/1 Module Temp", (8, 9, 1, 412)),  # 41.2 C
+        (201, "Optic eth1/2 Receive Optical Power Channel 3", (6, 8, 4, 1259)),
+    ):
+        r += ent(idx, descr, 0, 8)
+        r += sensor(idx, *args)
+    return r
+
+
 def write(name: str, rows: list[Row]) -> None:
     rows = [*rows, ("1.3.6.1.6.3.1.1.1.0", STR, "end")]  # a trailing OID so walks of snmpsim end cleanly
     rows.sort(key=lambda r: tuple(int(x) for x in r[0].split(".")))
@@ -225,5 +243,5 @@ def write(name: str, rows: list[Row]) -> None:
 
 if __name__ == "__main__":
     OUT.mkdir(exist_ok=True)
-    for fn in (arista, cisco, juniper, generic, sonic):
+    for fn in (arista, cisco, juniper, generic, sonic, acme):
         write(fn.__name__, fn())

@@ -14,8 +14,10 @@ import aiomqtt
 import polars as pl
 import pytest
 
+from collector.outbox import Outbox
+from collector.publisher import MqttPublisher
 from collector.selfmetrics import SelfMetrics
-from collector.sinks.bus import BusSink, MqttPublisher, Outbox
+from collector.sinks.bus import BusSink
 from linkmargin.samples import conform
 from linkmargin.wire import SAMPLES_WILDCARD, decode_batch
 from tests.services import Mosquitto, mosquitto, wait_until

@@ -27,7 +27,8 @@ from analyzer.consumer import BatchConsumer
 from analyzer.mqtt import MqttSubscriber
 from analyzer.spec import LinkSpec
 from analyzer.state import LaneState
-from collector.sinks.bus import BusSink, MqttPublisher
+from collector.publisher import MqttPublisher
+from collector.sinks.bus import BusSink
 from linkmargin.mqtt import MqttSettings
 from linkmargin.samples import conform
 from tests.services import BrokerPki, Mosquitto, make_password_file, make_test_pki, mosquitto, wait_until
