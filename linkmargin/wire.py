@@ -7,8 +7,10 @@ as JSON with a ``v`` field.
 :func:`decode_batch` is the trust boundary of the bus: whatever the bytes, it returns a batch whose
 envelope passed :class:`Envelope` and whose rows all name the envelope's device, or raises
 :class:`WireError` with a ``reason`` a consumer counts by (``decode``, ``version``, ``schema``,
-``device_mismatch``); no other exception leaves it. The same bytes go over MQTT and through the in-process bus, so both paths are tested
-by the same code.
+``device_mismatch``); no other exception leaves it.
+
+The same bytes go over MQTT and through the in-process bus, so both paths are tested by the same
+code.
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ def encode_batch(batch: SampleBatch) -> bytes:
 
 
 def decode_batch(payload: bytes) -> SampleBatch:
-    """Parse bytes from :func:`encode_batch`; raises :class:`WireError` (and nothing else) on anything else."""
+    """Parse bytes from :func:`encode_batch`; on anything else raises :class:`WireError`, nothing else."""
     try:
         reader = ipc.open_stream(pa.BufferReader(payload))
         table = reader.read_all()
@@ -131,14 +133,19 @@ def decode_batch(payload: bytes) -> SampleBatch:
     env = _envelope(table.schema.metadata or {})
     try:
         frame = conform(pl.from_arrow(table.replace_schema_metadata(None)))  # type: ignore[arg-type]
-    except (ValueError, TypeError, KeyError, OverflowError, pa.ArrowException, pl.exceptions.PolarsError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        OverflowError,
+        pa.ArrowException,
+        pl.exceptions.PolarsError,
+    ) as exc:
         raise WireError(f"malformed sample batch: {exc}", "schema") from exc
     if frame.height and not (frame["device"] == env.device).all():
         others = frame.filter(pl.col("device").ne_missing(env.device))["device"].unique().head(3).to_list()
         raise WireError(f"batch of {env.device!r} carries rows of {others}", "device_mismatch")
-    return SampleBatch(
-        device=env.device, seq=env.seq, frame=frame, producer=env.producer, epoch=env.epoch
-    )
+    return SampleBatch(device=env.device, seq=env.seq, frame=frame, producer=env.producer, epoch=env.epoch)
 
 
 def _envelope(meta: dict[bytes, bytes]) -> Envelope:
