@@ -43,6 +43,21 @@ _META_EPOCH = b"linkmargin.epoch"
 _TOPIC_UNSAFE: Final = frozenset("/+#\0")
 MAX_NAME_CHARS: Final = 256
 
+# Arrow type each sample column is read as (enums as strings: conform() checks their values)
+_PLAIN_TYPES: Final[dict[str, pa.DataType]] = {
+    "ts": pa.timestamp("us", tz="UTC"),
+    "device": pa.large_string(),
+    "port": pa.large_string(),
+    "lane": pa.int8(),
+    "metric": pa.large_string(),
+    "value": pa.float64(),
+    "counter": pa.uint64(),
+    "counter_bits": pa.uint8(),
+    "uptime_cs": pa.int64(),
+    "aggregate": pa.bool_(),
+    "reason": pa.large_string(),
+}
+
 WireReason = Literal["decode", "version", "schema", "device_mismatch"]
 
 
@@ -132,7 +147,7 @@ def decode_batch(payload: bytes) -> SampleBatch:
         raise WireError(f"not an Arrow IPC sample batch: {exc}", "decode") from exc
     env = _envelope(table.schema.metadata or {})
     try:
-        frame = conform(pl.from_arrow(table.replace_schema_metadata(None)))  # type: ignore[arg-type]
+        frame = conform(pl.from_arrow(_plain_columns(table)))  # type: ignore[arg-type]
     except (
         ValueError,
         TypeError,
@@ -146,6 +161,24 @@ def decode_batch(payload: bytes) -> SampleBatch:
         others = frame.filter(pl.col("device").ne_missing(env.device))["device"].unique().head(3).to_list()
         raise WireError(f"batch of {env.device!r} carries rows of {others}", "device_mismatch")
     return SampleBatch(device=env.device, seq=env.seq, frame=frame, producer=env.producer, epoch=env.epoch)
+
+
+def _plain_columns(table: pa.Table) -> pa.Table:
+    """The sample columns of ``table`` as plain Arrow types, without any schema or field metadata.
+
+    Nothing but the values reaches polars: a forged field metadata (polars reads its enum
+    categories from there) could otherwise panic inside it, which no ``except Exception`` catches.
+    """
+    cols = {}
+    for name in table.column_names:
+        want = _PLAIN_TYPES.get(name)
+        if want is None:
+            continue
+        col = table.column(name)
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        cols[name] = col.cast(want)
+    return pa.table(cols)
 
 
 def _envelope(meta: dict[bytes, bytes]) -> Envelope:
