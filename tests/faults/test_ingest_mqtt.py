@@ -105,7 +105,8 @@ async def test_analyzer_counts_every_fault_by_reason_and_keeps_ingesting(tmp_pat
                 for seq in range(1, 6):  # five good batches of collector c1, first life
                     await send(SampleBatch("leaf1", seq, _rows("leaf1", [-3.0]), "c1", epoch=1))
                     good += 1
-                await send(SampleBatch("leaf1", 3, _rows("leaf1", [-3.0]), "c1", epoch=1))  # redelivered
+                for _ in range(3):  # redelivered three times
+                    await send(SampleBatch("leaf1", 3, _rows("leaf1", [-3.0]), "c1", epoch=1))
                 for seq in range(1, 4):  # c1 restarted: seq from 1 again under a new epoch
                     await send(SampleBatch("leaf1", seq, _rows("leaf1", [-3.1]), "c1", epoch=2))
                     good += 1
@@ -123,7 +124,7 @@ async def test_analyzer_counts_every_fault_by_reason_and_keeps_ingesting(tmp_pat
                 await send(SampleBatch("leaf1", 5, _rows("leaf1", [float("-inf"), float("nan")]), "c1", 2))
                 await send(SampleBatch("ghost", 1, _rows("ghost", [-3.0, -3.0, -3.0]), "c1", epoch=2))
                 good += 3  # the batches are whole; some of their rows are refused
-            want_batches = {"duplicate": 1, "decode": 1, "version": 1, "device_mismatch": 1}
+            want_batches = {"duplicate": 3, "decode": 1, "version": 1, "device_mismatch": 1}
             want_samples = {"future": 1, "non_finite": 2, "unknown_device": 3}
             rb, rs = (
                 "linkmargin_analyzer_rejected_batches_total",
@@ -163,7 +164,7 @@ async def test_analyzer_counts_every_fault_by_reason_and_keeps_ingesting(tmp_pat
             assert analyzer.poll() is None
         finally:
             analyzer.terminate()
-            out, err = analyzer.communicate(timeout=20)
+            _, err = analyzer.communicate(timeout=20)
         # one log line per reason, however many payloads
         assert err.count("rejected (duplicate)") == 1, err
         assert "Traceback" not in err, err
