@@ -3,7 +3,11 @@ publish events, over TLS and with a password from a file or env var (:class:`Mqt
 
 The connection is kept up by :meth:`MqttSubscriber.run`: a refused or failed connection is logged
 once per kind of failure (broker, what failed; never the password) and retried with backoff,
-re-reading the secret and CA files each time.
+re-reading the secret and CA files each time. Anything else that breaks the subscription (a bug, a
+payload the client library chokes on) is logged with its traceback once per kind and the
+subscription restarted the same way: the task never dies while the process lives. ``subscribed``
+is set only while a subscription is live; it is the analyzer's ingest readiness
+(``linkmargin_analyzer_ingest_up``).
 
 The session is persistent (clean start off, a session expiry interval) under a client id that stays
 the same across restarts, so QoS 1 batches published while the analyzer restarts or reconnects wait
@@ -54,6 +58,7 @@ class MqttSubscriber:
         self.max_backoff_s = max_backoff_s
         self.subscribed = asyncio.Event()  # set while a subscription is live
         self.connects = 0
+        self.restarts = 0  # subscriptions restarted after an unexpected error (not a broker error)
         self.last_error: str | None = None
         self._client: aiomqtt.Client | None = None
 
@@ -99,6 +104,12 @@ class MqttSubscriber:
                 if why != self.last_error:
                     log.error("%s; retrying", why)
                 self.last_error = why
+            except Exception as exc:  # supervision: whatever killed the subscription, restart it
+                self.restarts += 1
+                why = f"subscription to {self.settings.broker} failed: {type(exc).__name__}: {exc}"
+                if why != self.last_error:
+                    log.exception("%s; restarting it", why)
+                self.last_error = why
             finally:
                 self._client = None
                 self.subscribed.clear()
@@ -126,8 +137,11 @@ class MqttSubscriber:
                 if nxt not in done:
                     nxt.cancel()
                     return
-                payload = nxt.result().payload
+                msg = nxt.result()
+                payload = msg.payload
                 # paho hands received payloads as bytes; anything else cannot be a wire batch
-                self.consumer.offer(bytes(payload) if isinstance(payload, bytes | bytearray) else b"")
+                self.consumer.offer(
+                    bytes(payload) if isinstance(payload, bytes | bytearray) else b"", str(msg.topic)
+                )
         finally:
             stopping.cancel()

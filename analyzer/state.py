@@ -9,6 +9,14 @@ object per sample. The state keeps:
 - hourly aggregates (sum, count, min, max) per (device, port, lane, metric) over a bounded window,
   which the trend, step and cohort estimators read as dense (lanes x hours) matrices.
 
+**Time.** With a ``clock`` (the live analyzer's wall clock, or the lab's simulated one) the state
+keys on that clock, never on the samples: rows stamped more than ``future_skew_s`` ahead of it or
+older than the window are rejected (counted in ``rejected`` by reason) and "now" — which hours are
+closed, what is trimmed — is the clock's. Without a clock (replaying a history) the data's newest
+hour is now. Non-finite readings and rows of devices the spec does not know are rejected too, so
+forged names cannot grow the state. A late batch merges into the hours it belongs to; the latest
+reading of a key is the one with the newest timestamp, whatever order batches arrive in.
+
 Counters become a derived ``pre_fec_ber`` reading: the share of codewords corrected (corrected
 codewords per second x codeword bits / the bit rate the counter covers) inverted through
 P(corrected) = 1 - (1 - p_symbol)^n with one errored bit per errored symbol
@@ -21,7 +29,9 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Final
 
 import numpy as np
@@ -75,13 +85,35 @@ _DISC_SCHEMA: Final = pl.Schema(
 )
 
 
+def _sum_hours(frame: pl.DataFrame) -> pl.DataFrame:
+    """Hourly aggregates with one row per (key, hour): partial aggregates of an hour added up."""
+    return frame.group_by(*KEY, "hour").agg(
+        pl.col("sum").sum(), pl.col("n").sum(), pl.col("min").min(), pl.col("max").max()
+    )
+
+
 class LaneState:
     """Streaming per-lane state of the fleet described by a :class:`LinkSpec`."""
 
-    def __init__(self, spec: LinkSpec, *, history_hours: int = 24 * 60):
+    def __init__(
+        self,
+        spec: LinkSpec,
+        *,
+        history_hours: int = 24 * 60,
+        clock: Callable[[], datetime] | None = None,
+        future_skew_s: float = 300.0,
+    ):
         self.spec = spec
         self.history_hours = history_hours
+        self.clock = clock
+        self.future_skew_s = future_skew_s
         self.samples_seen = 0
+        self.rejected: Counter[str] = Counter()  # rows the state itself refused, by reason
+        self._devices = (
+            pl.concat([spec.lanes["device"].cast(pl.String), spec.lanes["far_device"].cast(pl.String)])
+            .unique()
+            .implode()
+        )
         self._latest = pl.DataFrame(schema={**_KEY_SCHEMA, "ts": SAMPLE_SCHEMA["ts"], "value": pl.Float64()})
         self._ctr = pl.DataFrame(schema={**{k: SAMPLE_SCHEMA[k] for k in _CTR_COLS}, "disc": pl.Float64()})
         self._disc = pl.DataFrame(schema=_DISC_SCHEMA)
@@ -101,11 +133,47 @@ class LaneState:
         self._rates = ports
 
     # ---------------------------------------------------------------- ingest
+    def window(self) -> tuple[datetime, datetime] | None:
+        """Oldest and newest sample time the state admits now; None without a clock (replay)."""
+        if self.clock is None:
+            return None
+        now = self.clock()
+        lo = datetime.fromtimestamp(self._window_lo_hour(now) * 3600, tz=now.tzinfo)
+        return lo, now + timedelta(seconds=self.future_skew_s)
+
+    def _window_lo_hour(self, now: datetime) -> int:
+        return int(now.timestamp() // 3600) - self.history_hours
+
+    def admit(self, batch: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
+        """The rows of ``batch`` the state would take, and the count of the others by reason.
+
+        ``non_finite`` (a +-inf or NaN value), ``future`` (beyond the clock plus the skew) and
+        ``too_old`` (before the window) — the last two only with a clock.
+        """
+        value = pl.col("value")
+        rules: dict[str, pl.Expr] = {"non_finite": value.is_not_null() & ~value.is_finite()}
+        win = self.window()
+        if win is not None:
+            rules["future"] = pl.col("ts") > win[1]
+            rules["too_old"] = pl.col("ts") < win[0]
+        flags = batch.select(**{k: e.fill_null(False) for k, e in rules.items()})
+        counts = {k: int(flags[k].sum()) for k in rules}
+        if not any(counts.values()):
+            return batch, {}
+        bad = pl.any_horizontal(flags)
+        return batch.filter(~bad), {k: n for k, n in counts.items() if n}
+
     def ingest(self, batch: pl.DataFrame) -> None:
-        """Fold one batch of samples (``SAMPLE_SCHEMA``) into the state."""
+        """Fold one batch of samples (``SAMPLE_SCHEMA``) into the state; refused rows are counted."""
         if batch.schema != SAMPLE_SCHEMA:
             batch = conform(batch)
         self.samples_seen += batch.height
+        batch, refused = self.admit(batch)
+        self.rejected.update(refused)
+        known = batch["device"].is_in(self._devices)
+        if not known.all():
+            self.rejected["unknown_device"] += int((~known).sum())
+            batch = batch.filter(known)
         gauges = batch.filter(
             pl.col("metric").is_in([m.value for m in GAUGES]) & pl.col("value").is_not_null()
         )
@@ -153,25 +221,27 @@ class LaneState:
         self._merge_hours(agg.select(_AGG_SCHEMA.names()))
 
     def _merge_hours(self, agg: pl.DataFrame) -> None:
-        merged = (
-            pl.concat([self._open, agg], how="vertical")
-            .group_by(*KEY, "hour")
-            .agg(
-                pl.col("sum").sum(),
-                pl.col("n").sum(),
-                pl.col("min").min(),
-                pl.col("max").max(),
-            )
-        )
-        hmax = int(merged["hour"].max())  # type: ignore[arg-type]
-        self._max_hour = hmax if self._max_hour is None else max(self._max_hour, hmax)
-        # Hours two behind the newest are closed: late samples within the hour still merge.
+        """Fold hourly aggregates in: open hours merge, hours already closed merge into the closed ones.
+
+        "Now" is the clock's hour when there is a clock (a sample can never move it), else the newest
+        hour seen. Hours two behind now are closed: late samples within the hour still merge cheaply.
+        """
+        closed_cut = None if self._max_hour is None else self._max_hour - 1
+        merged = _sum_hours(pl.concat([self._open, agg], how="vertical"))
+        if self.clock is not None:
+            self._max_hour = int(self.clock().timestamp() // 3600)
+        else:
+            hmax = int(merged["hour"].max())  # type: ignore[arg-type]
+            self._max_hour = hmax if self._max_hour is None else max(self._max_hour, hmax)
         cut = self._max_hour - 1
-        closed = merged.filter(pl.col("hour") < cut)
+        closed = merged.filter(pl.col("hour") < cut).select(_AGG_SCHEMA.names())
         self._open = merged.filter(pl.col("hour") >= cut).select(_AGG_SCHEMA.names())
         if closed.height:
-            self._closed.append(closed.select(_AGG_SCHEMA.names()))
-            if len(self._closed) > 64:
+            late = closed_cut is not None and bool((closed["hour"] < closed_cut).any())
+            self._closed.append(closed)
+            if late:  # an out-of-order batch: add it to its hours, never a second row for an hour
+                self._closed = [_sum_hours(pl.concat(self._closed)).select(_AGG_SCHEMA.names())]
+            elif len(self._closed) > 64:
                 self._closed = [pl.concat(self._closed)]
             self._trim()
 

@@ -134,6 +134,10 @@ def analyze(
     ] = 3600,
     every: Annotated[float, typer.Option("--every", help="Seconds between analysis passes")] = 60.0,
     duration: Annotated[float | None, typer.Option("--duration", help="Stop after this many seconds")] = None,
+    max_future_skew: Annotated[
+        float,
+        typer.Option("--max-future-skew", min=0.0, help="Seconds ahead of our clock a sample may be stamped"),
+    ] = 300.0,
 ) -> None:
     """Consume samples, keep per-lane state, serve forecasts on /metrics and publish risk events."""
     from prometheus_client import REGISTRY, start_http_server
@@ -143,13 +147,16 @@ def analyze(
     from analyzer.consumer import BatchConsumer
     from analyzer.events import RiskTracker
     from analyzer.exporter import AnalyzerCollector
+    from analyzer.ingestmetrics import IngestCollector
     from analyzer.mqtt import MqttSubscriber
     from analyzer.state import LaneState
     from linkmargin.mqtt import MqttSettings
     from linkmargin.wire import encode_event
 
     horizons = {h: parse_horizon(h) for h in (horizon or ["7d", "21d"])}
-    state = LaneState(link_spec_or_exit(spec, inventory))
+    state = LaneState(
+        link_spec_or_exit(spec, inventory), clock=lambda: datetime.now(UTC), future_skew_s=max_future_skew
+    )
     if history:
         typer.echo(f"rebuilt state from {state.rebuild(str(history))} samples in {history}")
     collector = AnalyzerCollector()
@@ -157,11 +164,20 @@ def analyze(
     start_http_server(metrics_port, addr="127.0.0.1")
     typer.echo(f"metrics on http://127.0.0.1:{metrics_port}/metrics")
     consumer = BatchConsumer(state)
+    sub: MqttSubscriber | None = None
+    REGISTRY.register(
+        IngestCollector(
+            consumer.stats,
+            state_rejected=lambda: state.rejected,
+            streams=lambda: len(consumer.dedupe),
+            up=lambda: sub is None or sub.subscribed.is_set(),
+        )
+    )
     main_h = max(horizons, key=lambda k: horizons[k])
     tracker = RiskTracker(main_h)
 
     async def loop() -> None:
-        sub: MqttSubscriber | None = None
+        nonlocal sub
         sub_task: asyncio.Task[None] | None = None
         stop = asyncio.Event()
         if mqtt:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -33,7 +33,13 @@ def _lane(link: str, dev: str, far: str, lane: int) -> dict[str, object]:
     }
 
 
-def build() -> tuple[LinkSpec, pl.DataFrame]:
+def recent_t0() -> datetime:
+    """A start such that the scenario's last hour is the one before now (for a live analyzer's clock)."""
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    return now - timedelta(days=DAYS)
+
+
+def build(t0: datetime = T0) -> tuple[LinkSpec, pl.DataFrame]:
     rng = np.random.default_rng(11)
     links = [("L-dirty", "leaf1", "spine1"), ("L-optic", "leaf2", "spine2"), ("L-ok", "leaf3", "spine3")]
     lanes = [_lane(lk, d, f, ln) for lk, d, f in links for ln in (1, 2)]
@@ -45,7 +51,7 @@ def build() -> tuple[LinkSpec, pl.DataFrame]:
         points.append(
             {"link": lk, "point": f"{lk}-mmc", "position": 2, "family": "MMC", "termination": "field"}
         )
-    events = [{"point": "L-dirty-mmc", "ts": T0 + timedelta(hours=MATED_AT_H), "kind": "mated"}]
+    events = [{"point": "L-dirty-mmc", "ts": t0 + timedelta(hours=MATED_AT_H), "kind": "mated"}]
     spec = LinkSpec.build(lanes, points, events)
     n = DAYS * 24
     h = np.arange(n)
@@ -85,6 +91,6 @@ def build() -> tuple[LinkSpec, pl.DataFrame]:
             )
         )
     frame = pl.concat(rows, how="diagonal").with_columns(
-        (pl.lit(T0) + pl.duration(minutes=pl.col("hour") * 60 + 30)).alias("ts")
+        (pl.lit(t0) + pl.duration(minutes=pl.col("hour") * 60 + 30)).alias("ts")
     )
     return spec, conform(frame).sort("ts")

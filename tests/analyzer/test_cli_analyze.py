@@ -12,7 +12,7 @@ from . import scenario
 
 
 def test_analyze_command_serves_metrics(tmp_path: Path) -> None:
-    spec, frame = scenario.build()
+    spec, frame = scenario.build(scenario.recent_t0())  # the analyzer keeps its wall clock's window
     spec.write_dir(str(tmp_path / "spec"))
     (tmp_path / "hist").mkdir()
     frame.write_parquet(tmp_path / "hist" / "s.parquet")

@@ -17,7 +17,7 @@ from . import scenario
 
 
 async def test_analyze_over_mqtt_publishes_risk_events(tmp_path: Path) -> None:
-    spec, frame = scenario.build()
+    spec, frame = scenario.build(scenario.recent_t0())  # the analyzer keeps its wall clock's window
     spec.write_dir(str(tmp_path / "spec"))
     mport = free_port()
     exe = Path(sys.executable).with_name("linkmargin")
