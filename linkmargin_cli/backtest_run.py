@@ -67,7 +67,7 @@ async def run_backtest(
         bus = InProcessBus()
         parquet = ParquetSink(history) if history is not None else None
         sink: Sink = BusSink(bus) if parquet is None else fanout(BusSink(bus), parquet)
-        state = LaneState(spec_from_inventory(lab.inventory))
+        state = LaneState(spec_from_inventory(lab.inventory), clock=lab.sim_time)
         consumer = BatchConsumer(state, max_rows=10**9, max_delay=1e9)  # flushed at each analysis
         scheduler = Scheduler(
             targets_from_inventory(lab.inventory, timeout=5.0),

@@ -24,6 +24,7 @@ from analyzer.analysis import analyze as run_analysis
 from analyzer.consumer import BatchConsumer
 from analyzer.events import RiskTracker
 from analyzer.exporter import AnalyzerCollector
+from analyzer.ingestmetrics import IngestCollector
 from analyzer.state import LaneState
 from collector.exposition.http import serve
 from collector.scheduler import Scheduler
@@ -84,14 +85,18 @@ def build_pipeline(
         profiles=profiles_from_inventory(inv),
         metrics=SelfMetrics(registry),
     )
-    state = LaneState(spec_from_inventory(inv))
+    clock = lab.sim_time if lab is not None else (lambda: datetime.now(UTC))
+    state = LaneState(spec_from_inventory(inv), clock=clock)
+    consumer = BatchConsumer(state)
     exporter = AnalyzerCollector()
     registry.register(exporter)
-    clock = lab.sim_time if lab is not None else (lambda: datetime.now(UTC))
-    registry.register(InventoryCollector(inv, clock))
-    return Pipeline(
-        clock, bus, scheduler, state, BatchConsumer(state), exporter, RiskTracker(MAIN_HORIZON), parquet
+    registry.register(
+        IngestCollector(
+            consumer.stats, state_rejected=lambda: state.rejected, streams=lambda: len(consumer.dedupe)
+        )
     )
+    registry.register(InventoryCollector(inv, clock))
+    return Pipeline(clock, bus, scheduler, state, consumer, exporter, RiskTracker(MAIN_HORIZON), parquet)
 
 
 async def analyze_once(p: Pipeline, now: datetime) -> None:

@@ -5,6 +5,7 @@ published to a :class:`linkmargin.bus.Publisher`: the in-process bus, or
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
 
@@ -24,10 +25,14 @@ class BusSink:
         self.publisher = publisher
         # a fresh producer id per process: consumers dedupe by (producer, device, seq)
         self.producer = producer or f"collector-{uuid.uuid4().hex[:12]}"
+        # this process's start: a producer with a fixed id restarts at seq 1 under a new epoch
+        self.epoch = time.time_ns() // 1000
         self.seq: dict[str, int] = defaultdict(int)
 
     async def __call__(self, device: str, group: str, frame: pl.DataFrame) -> None:
         """Publish one batch on the device's samples topic."""
         self.seq[device] += 1
-        batch = SampleBatch(device=device, seq=self.seq[device], frame=frame, producer=self.producer)
+        batch = SampleBatch(
+            device=device, seq=self.seq[device], frame=frame, producer=self.producer, epoch=self.epoch
+        )
         await self.publisher.publish(samples_topic(device), encode_batch(batch))
