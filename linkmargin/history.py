@@ -246,39 +246,46 @@ def clean(root: str | Path) -> tuple[int, int]:
 def compact(
     root: str | Path, *, fanout: int = 12, force: bool = False, only: Iterable[Path] | None = None
 ) -> int:
-    """Merge, in each partition, every ``fanout`` readable files of one level into one of the next.
+    """Merge, in each partition, every ``fanout`` readable files of one level into one of the next,
+    level by level (a merge that completes a group of the next level cascades).
 
-    ``force`` merges whatever a level holds (at least two files); ``only`` limits the work to these
-    partition directories (the collector passes the ones it just wrote). Bad files are left in place.
-    The merged file is renamed into place before its members are deleted (see the module doc).
+    ``force`` merges all of a partition's files (at least two) into one; ``only`` limits the work to
+    these partition directories (the collector passes the ones it just wrote). Bad files are left in
+    place. The merged file is renamed into place before its members are deleted (see the module doc).
     Returns the number of files merged away; 0 while another process compacts the same root.
     """
     root = Path(root)
     if not root.is_dir():
         return 0
-    merged = 0
     with _lock(root) as mine:
         if not mine:
             return 0
-        files = HistoryFiles()
-        for d in [root] if only is None else sorted(set(only)):
-            part = list_history(d, warn=False)
-            files.good += part.good
-            files.superseded += part.superseded
-        by_dir: dict[tuple[Path, int], list[Path]] = {}
+        dirs = [root] if only is None else sorted(set(only))
+        merged = 0
+        while n := _compact_pass(dirs, fanout, force):
+            merged += n
+        return merged
+
+
+def _compact_pass(dirs: list[Path], fanout: int, force: bool) -> int:
+    merged = 0
+    by_level: dict[tuple[Path, int], list[Path]] = {}
+    for root in dirs:
+        files = list_history(root, warn=False)
+        for p in files.superseded:  # an earlier compaction's members: finish deleting them
+            p.unlink(missing_ok=True)
         for p in files.good:
             lvl = level_of(p)
-            if lvl is not None:
-                by_dir.setdefault((p.parent, lvl), []).append(p)
-        for (d, lvl), members in sorted(by_dir.items()):
-            while len(members) >= (2 if force else fanout):
-                group, members = (members, []) if force else (members[:fanout], members[fanout:])
-                frame = pl.concat([pl.read_parquet(p) for p in group], how="diagonal_relaxed")
-                write_atomic(frame, d / new_name(lvl + 1), replaces=[p.name for p in group])
-                for p in group:
-                    p.unlink(missing_ok=True)
-                _fsync_dir(d)
-                merged += len(group)
-        for p in files.superseded:
-            p.unlink(missing_ok=True)
+            if lvl is not None:  # force: a partition's files of all levels in one group
+                by_level.setdefault((p.parent, -1 if force else lvl), []).append(p)
+    for (d, _lvl), members in sorted(by_level.items()):
+        while len(members) >= (2 if force else fanout):
+            group, members = (members, []) if force else (members[:fanout], members[fanout:])
+            frame = pl.concat([pl.read_parquet(p) for p in group], how="diagonal_relaxed")
+            level = max(level_of(p) or 0 for p in group) + 1
+            write_atomic(frame, d / new_name(level), replaces=[p.name for p in group])
+            for p in group:
+                p.unlink(missing_ok=True)
+            _fsync_dir(d)
+            merged += len(group)
     return merged

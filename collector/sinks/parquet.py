@@ -86,6 +86,7 @@ class ParquetSink:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.flush_s)
             await asyncio.to_thread(self.flush)
+        await asyncio.to_thread(self.flush)  # what arrived while the last one was writing
 
     @property
     def buffered_rows(self) -> int:
@@ -141,10 +142,10 @@ class ParquetSink:
         if now - self._last_log >= LOG_EVERY_S:
             self._last_log = now
             log.warning(
-                "parquet history %s: %s (%d write errors so far, %d rows buffered, %d dropped)",
+                "parquet history %s: %s (%d write errors, %d rows dropped so far; retrying every %g s)",
                 what,
                 exc,
                 self.write_errors,
-                self._rows,
                 self.rows_dropped,
+                self.flush_s,
             )
