@@ -47,7 +47,11 @@ class Collector:
             self.metrics.watch_bus(publisher)
         if self.bus is not None:
             sinks.append(self.bus)
-        self.parquet = ParquetSink(parquet_root, flush_s=parquet_flush_s) if parquet_root else None
+        self.parquet = (
+            ParquetSink(parquet_root, flush_s=parquet_flush_s, registry=self.registry)
+            if parquet_root
+            else None
+        )
         if self.parquet is not None:
             sinks.append(self.parquet)
         self.prometheus.identity = self._identity

@@ -72,7 +72,7 @@ def build_pipeline(
     """
     bus = InProcessBus()
     prom = PrometheusSink(registry)
-    parquet = ParquetSink(history)
+    parquet = ParquetSink(history, registry=registry)
     sink = fanout(prom, BusSink(bus), parquet)
     if lab is not None:
         sink = lab.restamp(sink)

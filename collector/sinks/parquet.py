@@ -12,9 +12,13 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from linkmargin import history
 from linkmargin.samples import conform
@@ -42,6 +46,7 @@ class ParquetSink:
         max_rows: int = 200_000,
         max_buffered_rows: int = 2_000_000,
         compact_fanout: int = 12,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         if flush_s <= 0:
             raise ValueError("flush_s must be > 0")
@@ -66,6 +71,8 @@ class ParquetSink:
             self.tmp_cleaned, _ = history.clean(self.root)
         except OSError as exc:
             self._error("cleaning", exc)
+        if registry is not None:
+            registry.register(HistoryMetrics(self))
 
     async def __call__(self, device: str, group: str, frame: pl.DataFrame) -> None:
         """Buffer a batch; flush (in a thread) when ``max_rows`` are buffered and writes succeed."""
@@ -114,7 +121,7 @@ class ParquetSink:
                 try:
                     d.mkdir(parents=True, exist_ok=True)
                     out.append(history.write_atomic(part, d / history.new_name(0)))
-                except OSError as exc:
+                except Exception as exc:  # ENOSPC, EIO, an Arrow error: count it, keep the rows, go on
                     self._error(f"writing {part.height} rows under {d}", exc)
                     failed.append(part)
                     continue
@@ -133,10 +140,10 @@ class ParquetSink:
     def _compact(self, dirs: list[Path]) -> None:
         try:
             self.files_compacted += history.compact(self.root, fanout=self.compact_fanout, only=dirs)
-        except OSError as exc:
+        except Exception as exc:  # the members stay as they are; the next flush tries again
             self._error("compacting", exc)
 
-    def _error(self, what: str, exc: OSError) -> None:
+    def _error(self, what: str, exc: Exception) -> None:
         self.write_errors += 1
         now = time.monotonic()
         if now - self._last_log >= LOG_EVERY_S:
@@ -149,3 +156,38 @@ class ParquetSink:
                 self.rows_dropped,
                 self.flush_s,
             )
+
+
+class HistoryMetrics(Collector):
+    """The sink's counters on /metrics: rows written and dropped, write errors, files, buffer."""
+
+    def __init__(self, sink: ParquetSink) -> None:
+        self.sink = sink
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        s = self.sink
+        for name, doc, value in (
+            ("linkmargin_collector_history_rows", "Rows written to the Parquet history", s.rows_written),
+            ("linkmargin_collector_history_files", "Parquet history files written", s.files_written),
+            (
+                "linkmargin_collector_history_write_errors",
+                "Failed history writes (full disk...); their rows stay buffered",
+                s.write_errors,
+            ),
+            (
+                "linkmargin_collector_history_rows_dropped",
+                "Rows dropped from the history buffer while writes failed",
+                s.rows_dropped,
+            ),
+            (
+                "linkmargin_collector_history_files_compacted",
+                "History files merged away by compaction",
+                s.files_compacted,
+            ),
+        ):
+            yield CounterMetricFamily(name, doc, value=value)
+        yield GaugeMetricFamily(
+            "linkmargin_collector_history_buffered_rows",
+            "Rows waiting for the next history write",
+            s.buffered_rows,
+        )
