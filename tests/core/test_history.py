@@ -163,3 +163,23 @@ def test_deep_check_finds_a_corrupt_page_behind_a_good_footer(tmp_path: Path) ->
     assert deep.good == [] and [b.path for b in deep.bad] == [f]
     files = history.list_history(tmp_path)
     assert history.read_history(files) is None and [b.path for b in files.bad] == [f]
+
+
+def test_history_check_cli_lists_bad_files_and_compacts(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from linkmargin_cli import app
+
+    good = _write(tmp_path, 5)
+    res = CliRunner().invoke(app, ["history", "check", str(tmp_path), "--compact"])
+    assert res.exit_code == 0, res.output
+    assert "5 readable files, 250 rows, 0 unreadable" in res.stdout
+    assert "compacted 5 files into 1" in res.stdout
+    bad = good[0].parent / "part-L0-bad.parquet"
+    bad.write_bytes(b"PAR1 not really")
+    res = CliRunner().invoke(app, ["history", "check", str(tmp_path)])
+    assert res.exit_code == 2
+    assert f"{bad}: not a readable Parquet file" in res.stderr
+    assert "1 readable files, 250 rows, 1 unreadable" in res.stdout
+    res = CliRunner().invoke(app, ["history", "check", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "not a directory" in res.stderr
