@@ -1,8 +1,9 @@
 """History queries for capacity reviewers: lazy polars scans over the Parquet history.
 
-The history is the collector's day-partitioned Parquet (``date=YYYY-MM-DD/part-*.parquet``); the
-same files are readable as they are by DuckDB, Trino or Spark. Each query joins the samples with the
-analyzer's :class:`~analyzer.spec.LinkSpec`, so margins and cohorts mean what the live analyzer means.
+The history is the collector's day-partitioned Parquet (``date=YYYY-MM-DD/part-*.parquet``, laid out
+by :mod:`linkmargin.history`, which also says which files are readable); the same files are readable
+as they are by DuckDB, Trino or Spark. Each query joins the samples with the analyzer's
+:class:`~analyzer.spec.LinkSpec`, so margins and cohorts mean what the live analyzer means.
 """
 
 from __future__ import annotations
@@ -12,15 +13,20 @@ from pathlib import Path
 import polars as pl
 
 from analyzer.spec import LinkSpec
+from linkmargin.history import list_history
 from linkmargin.samples import Metric
 
 
 def scan_history(root: str | Path) -> pl.LazyFrame:
-    """All samples under ``root`` as one lazy frame (the partition column is dropped)."""
-    files = sorted(Path(root).glob("**/*.parquet"))
-    if not files:
-        raise FileNotFoundError(f"no Parquet files under {root}")
-    return pl.scan_parquet(files, hive_partitioning=False)
+    """All samples under ``root`` as one lazy frame (the partition column is dropped).
+
+    Unreadable files are skipped with one warning each (:func:`linkmargin.history.list_history`).
+    """
+    files = list_history(root)
+    if not files.good:
+        bad = f" but {len(files.bad)} unreadable ones" if files.bad else ""
+        raise FileNotFoundError(f"no Parquet files under {root}{bad}")
+    return pl.scan_parquet(files.good, hive_partitioning=False, missing_columns="insert")
 
 
 def lane_margins(history: pl.LazyFrame, spec: LinkSpec) -> pl.LazyFrame:

@@ -27,8 +27,6 @@ agrees far from the limit.
 
 from __future__ import annotations
 
-import glob
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -38,6 +36,7 @@ import numpy as np
 import polars as pl
 
 from analyzer.spec import LinkSpec
+from linkmargin import history
 from linkmargin.budget import ber_from_corrected_fraction
 from linkmargin.counters import DEFAULT_MAX_RATE, counter_deltas
 from linkmargin.samples import SAMPLE_SCHEMA, Metric, conform
@@ -338,10 +337,12 @@ class LaneState:
 
     def rebuild(self, history_dir: str, *, chunk_rows: int = 2_000_000) -> int:
         """Rebuild the state from a directory of sample Parquet files (any depth); returns samples read."""
-        files = sorted(glob.glob(os.path.join(history_dir, "**", "*.parquet"), recursive=True))
-        if not files:
+        files = history.list_history(history_dir)
+        read = history.read_history(files)
+        self.history_files_skipped = len(files.bad)  # unreadable files, each warned about by name
+        if read is None:
             return 0
-        frame = conform(pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")).sort("ts")
+        frame = conform(read).sort("ts")
         for off in range(0, frame.height, chunk_rows):
             self.ingest(frame.slice(off, chunk_rows))
         return frame.height

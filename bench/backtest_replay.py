@@ -11,7 +11,6 @@ figures to report come from the full path (``linkmargin backtest``); this is a d
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import tempfile
@@ -29,8 +28,9 @@ from lab.physics.sim import FabricSim
 from lab.scenario import load_scenario
 from lab.truth import cohort_truth
 from lab.truth import inventory as implied_inventory
+from linkmargin.history import list_history, read_history
 from linkmargin.inventory import load_inventory
-from linkmargin.samples import conform
+from linkmargin.samples import conform, empty_samples
 from linkmargin_cli.backtest import parse_duration
 from linkmargin_cli.wiring import spec_from_inventory
 
@@ -39,8 +39,8 @@ def replay(
     save: Path, scenario: str, analyze_s: float, horizon_s: float, min_lead_s: float, seed: int | None = None
 ) -> dict[str, Any]:
     """Scores of a fresh analyzer fed the recorded history, forecasting every ``analyze_s``."""
-    files = sorted(glob.glob(os.path.join(save, "history", "**", "*.parquet"), recursive=True))
-    hist = conform(pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")).sort("ts")
+    read = read_history(list_history(save / "history"))
+    hist = conform(read if read is not None else empty_samples()).sort("ts")
     start = hist["ts"].min()
     assert isinstance(start, datetime), f"{save}: no samples in the history"
     sc = replace(load_scenario(scenario, seed), start=start)

@@ -206,7 +206,7 @@ class ParquetConf(_Strict):
     """The Parquet history sink."""
 
     root: str = Field(min_length=1)
-    flush_s: float = Field(default=300.0, gt=0)
+    flush_s: float = Field(default=5.0, gt=0)  # a kill -9 loses at most this much history
 
 
 class NoBus(_Strict):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
@@ -34,7 +33,7 @@ class Collector:
         publisher: Publisher | None = None,
         registry: CollectorRegistry | None = None,
         parquet_root: str | Path | None = None,
-        parquet_flush_s: float = 300.0,
+        parquet_flush_s: float = 5.0,
         intervals: dict[str, float] | None = None,
         profiles: dict[str, str] | None = None,
         transport: str = "gufo",
@@ -50,10 +49,13 @@ class Collector:
             self.metrics.watch_bus(publisher)
         if self.bus is not None:
             sinks.append(self.bus)
-        self.parquet = ParquetSink(parquet_root) if parquet_root else None
+        self.parquet = (
+            ParquetSink(parquet_root, flush_s=parquet_flush_s, registry=self.registry)
+            if parquet_root
+            else None
+        )
         if self.parquet is not None:
             sinks.append(self.parquet)
-        self.parquet_flush_s = parquet_flush_s
         self.prometheus.identity = self._identity
         self.scheduler = Scheduler(
             targets,
@@ -79,16 +81,9 @@ class Collector:
         """Expose the registry over HTTP in a thread (samples rendered from columns, see ``serve``)."""
         serve(self.registry, port, addr)
 
-    async def _flusher(self, stop: asyncio.Event) -> None:
-        assert self.parquet is not None
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.parquet_flush_s)
-            await asyncio.to_thread(self.parquet.flush)
-
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set; flush Parquet at the end."""
         tasks = [asyncio.create_task(self.scheduler.run(stop))]
         if self.parquet is not None:
-            tasks.append(asyncio.create_task(self._flusher(stop)))
+            tasks.append(asyncio.create_task(self.parquet.run(stop)))
         await asyncio.gather(*tasks)

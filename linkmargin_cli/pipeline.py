@@ -74,7 +74,7 @@ def build_pipeline(
     """
     bus = InProcessBus()
     prom = PrometheusSink(registry)
-    parquet = ParquetSink(history)
+    parquet = ParquetSink(history, registry=registry)
     sink = fanout(prom, BusSink(bus), parquet)
     if lab is not None:
         sink = lab.restamp(sink)
@@ -140,6 +140,7 @@ async def run_pipeline(
         loop.add_signal_handler(signal.SIGTERM, stop.set)
     consumer_task = asyncio.create_task(p.consumer.run(p.bus.subscribe(SAMPLES_WILDCARD)))
     poll_task = asyncio.create_task(p.scheduler.run(stop))
+    history_task = asyncio.create_task(p.parquet.run(stop))  # writes every flush_s: kill -9 loses little
     started = time.monotonic()
     if not live:
         console.print(f"metrics on {url}; Ctrl-C to stop")
@@ -158,6 +159,7 @@ async def run_pipeline(
                 if duration is not None and now - started >= duration:
                     stop.set()
         await poll_task
+        await history_task
         await p.bus.close()
         await consumer_task
         await analyze_once(p, p.clock())
