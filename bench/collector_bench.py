@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from collector.poller import DeviceState, poll_group
 from collector.sinks.bus import BusSink
 from collector.sinks.prometheus import PrometheusSink, render_registry
-from collector.transport import Credentials, Target, Transport, open_transport
+from collector.transport import SnmpCredentials, Target, Transport, open_transport
 from linkmargin.bus import InProcessBus
 
 SENS = "1.3.6.1.2.1.99.1.1.1"
@@ -153,7 +153,7 @@ class Pipeline:
             "bench",
             "127.0.0.1",
             port,
-            Credentials(community="bench"),
+            SnmpCredentials.v2c("bench"),
             timeout=30,
             retries=0,
             max_repetitions=max_rep,
