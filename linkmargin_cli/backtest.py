@@ -41,17 +41,6 @@ from linkmargin_cli.harness import lab_run
 from linkmargin_cli.wiring import profiles_from_inventory, spec_from_inventory, targets_from_inventory
 from linkmargin.wire import SAMPLES_WILDCARD
 
-_UNITS = {"m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
-
-
-def parse_duration(text: str) -> float:
-    """'21d', '6h', '30m', '3w' -> seconds."""
-    text = text.strip()
-    try:
-        return float(text[:-1]) * _UNITS[text[-1]]
-    except (KeyError, ValueError, IndexError):
-        raise typer.BadParameter(f"{text!r}: expected a number and m, h, d or w (e.g. 21d)") from None
-
 
 def truth_crossings(sim: FabricSim, step_s: float) -> pl.DataFrame:
     """Per link, the first and the last time any lane's true margin is below zero (null if never)."""
@@ -177,14 +166,17 @@ def backtest(
 ) -> None:
     """Score forecasts against the lab's ground truth, beside the static-threshold baseline."""
     console = Console(stderr=True)
-    horizon_s = parse_duration(horizon)
+    from linkmargin_cli.params import seconds
+
+    horizon_s, step_s = seconds(horizon, "--horizon"), seconds(step, "--step")
+    analyze_s, min_lead_s = seconds(analyze_every, "--analyze-every"), seconds(min_lead, "--min-lead")
     fc, snaps, stats = asyncio.run(
         run_backtest(
             scenario,
             workdir,
             horizon_s=horizon_s,
-            step_s=parse_duration(step),
-            analyze_s=parse_duration(analyze_every),
+            step_s=step_s,
+            analyze_s=analyze_s,
             transport=transport,
             console=console,
             seed=seed,
@@ -195,8 +187,7 @@ def backtest(
         console.print("[red]no forecast was issued: the scenario is shorter than --analyze-every[/]")
         raise typer.Exit(1)
     sim = stats.pop("sim")
-    min_lead_s = parse_duration(min_lead)
-    truth = truth_crossings(sim, step_s=parse_duration(step))
+    truth = truth_crossings(sim, step_s=step_s)
     truth = truth.join(crossing_causes(sim, truth, min_lead_s), on="link", how="left")
     if save:
         fc.write_parquet(save / "forecasts.parquet")
