@@ -50,7 +50,7 @@ def test_serve_prints_endpoint_table_and_answers() -> None:
         [
             sys.executable,
             "-m",
-            "linkmargin",
+            "linkmargin_cli",
             "lab",
             "serve",
             "--scenario",
