@@ -19,7 +19,7 @@ def test_backtest_json_through_the_real_pipeline(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "linkmargin",
+            "linkmargin_cli",
             "backtest",
             "--scenario",
             "demo",

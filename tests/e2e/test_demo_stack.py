@@ -44,7 +44,7 @@ def test_demo_feeds_prometheus_alertmanager_and_every_dashboard(tmp_path: Path) 
         [
             sys.executable,
             "-m",
-            "linkmargin",
+            "linkmargin_cli",
             "demo",
             "--duration",
             "300",  # an upper bound: the test ends the demo with SIGINT (Ctrl-C) once it has seen enough
