@@ -28,10 +28,10 @@ from lab.physics.sim import FabricSim
 from lab.scenario import load_scenario
 from lab.truth import cohort_truth
 from lab.truth import inventory as implied_inventory
+from linkmargin.durations import parse_duration
 from linkmargin.history import list_history, read_history
 from linkmargin.inventory import load_inventory
 from linkmargin.samples import conform, empty_samples
-from linkmargin_cli.backtest import parse_duration
 from linkmargin_cli.wiring import spec_from_inventory
 
 

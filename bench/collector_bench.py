@@ -39,7 +39,7 @@ from collector.exposition.scrape import render_registry
 from collector.poller import DeviceState, poll_group
 from collector.sinks.bus import BusSink
 from collector.sinks.prometheus import PrometheusSink
-from collector.transport import Credentials, Target, Transport, open_transport
+from collector.transport import SnmpCredentials, Target, Transport, open_transport
 from linkmargin.bus import InProcessBus
 
 SENS = "1.3.6.1.2.1.99.1.1.1"
@@ -154,7 +154,7 @@ class Pipeline:
             "bench",
             "127.0.0.1",
             port,
-            Credentials(community="bench"),
+            SnmpCredentials.v2c("bench"),
             timeout=30,
             retries=0,
             max_repetitions=max_rep,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import polars as pl
 
-from collector.config import ConfigError, load_config, run_config
-from collector.daemon import Collector
+from collector.config import ConfigError, load_config
+from collector.daemon import Collector, run_config
 from collector.poller import DeviceState, poll_group
 from collector.publisher import MqttPublisher
 from collector.scheduler import Breaker
-from collector.transport import Credentials, Target, open_transport
+from collector.transport import SnmpCredentials, Target, open_transport
 from linkmargin.samples import conform
 
 
@@ -37,8 +37,8 @@ __all__ = [
     "Breaker",
     "Collector",
     "ConfigError",
-    "Credentials",
     "MqttPublisher",
+    "SnmpCredentials",
     "Target",
     "load_config",
     "poll_once",

@@ -1,38 +1,53 @@
-"""The collector's YAML config (configs/collector.example.yaml) -> a running :class:`Collector`.
+"""The collector's YAML config (configs/collector.example.yaml): pydantic models and loading.
 
-The file is checked before anything starts, like the inventory (:mod:`linkmargin.yamlcheck`): every
-problem at once, as ``FILE:LINE:COL: path.to.field: message`` — unknown keys with a did-you-mean,
-wrong types with the value given, devices naming undefined credentials or profiles, and secret
-references (``*_env``, ``*_file``) whose variable is unset or whose file cannot be read. Secrets are
-references only; their content is read when a session opens and never appears in a message.
+The config holds operational settings only — transport, SNMP request settings, poll intervals,
+limits, exporter, bus, Parquet history — and points at the inventory (``inventory: FILE``, relative to
+the config file), the one place devices and credentials live. Loading validates both files before
+anything starts, like the inventory (:mod:`linkmargin.yamlcheck`): every problem at once, as
+``FILE:LINE:COL: path.to.field: message`` in the file it is in — unknown keys with a did-you-mean,
+wrong types with the value given, unknown profiles, and secret references (``*_env``, ``*_file``) whose
+variable is unset or whose file cannot be read. Secrets are references only; their content is read
+when a session opens and never appears in a message.
+
+Deprecated for one release: ``devices:`` and ``credentials:`` inside the collector config (the form
+before ``inventory:``). It still loads, with a one-line warning logged once per file.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ipaddress
-import os
-import signal
-import typing
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from collector.daemon import Collector
 from collector.profile import profile_names
 from collector.scheduler import DEFAULT_INTERVALS
-from collector.sinks.bus import MqttPublisher
-from collector.transport import Credentials, Target
-from linkmargin.bus import InProcessBus, Publisher
+from collector.transport import Target
+from linkmargin.credentials import SnmpCredentials, secret_ref_problem
+from linkmargin.inventory.models import Device
+from linkmargin.inventory.validate import validate_document
 from linkmargin.mqtt import MqttConfigError, MqttSettings
 from linkmargin.yamlcheck import (
+    FileIssue,
     FileIssues,
     Loc,
     Problem,
     did_you_mean,
     issues_at,
+    locate,
     plain,
     pydantic_problems,
     read_yaml,
@@ -42,24 +57,28 @@ __all__ = [
     "BusConf",
     "CollectorConfig",
     "ConfigError",
-    "CredentialsConf",
     "DeviceConf",
+    "Fleet",
+    "InProcessBusConf",
+    "MqttBusConf",
+    "SnmpConf",
     "load_config",
-    "run_config",
     "targets_from",
     "validate_config",
 ]
 
-# What the transports implement, read off the transport's own Credentials so the two cannot drift.
-_HINTS = typing.get_type_hints(Credentials)
-AUTH_PROTOCOLS: tuple[str, ...] = typing.get_args(_HINTS["auth"])
-PRIV_PROTOCOLS: tuple[str, ...] = typing.get_args(_HINTS["priv"])
+log = logging.getLogger(__name__)
 Port = Annotated[int, Field(ge=1, le=65535)]
 M = TypeVar("M", bound=BaseModel)
+DEPRECATED_INLINE = (
+    "devices and credentials in the collector config are deprecated: move them to the inventory and "
+    "set inventory: FILE (this form is removed in the next release)"
+)
+_warned: set[str] = set()  # files whose deprecation was logged (once per file and process)
 
 
 class ConfigError(FileIssues):
-    """The collector config has errors; ``errors`` holds all of them, in file order."""
+    """The collector config (or the inventory it names) has errors; ``errors`` holds all of them."""
 
 
 class _Strict(BaseModel):
@@ -71,102 +90,59 @@ def _no_inline(v: object, field: str) -> None:
         raise ValueError(f"inline secrets are not allowed; use {field}_env or {field}_file")
 
 
-class CredentialsConf(_Strict):
-    """SNMP credentials by reference (v2c community, or v3 authPriv keys) from env vars or files."""
+class SnmpRequestConf(_Strict):
+    """SNMP request settings of one device; unset values come from the ``snmp`` section."""
 
-    version: Literal["2c", "3"]
-    community_env: str | None = None
-    community_file: str | None = None
-    user: str | None = None
-    auth: str = "sha"
-    auth_key_env: str | None = None
-    auth_key_file: str | None = None
-    priv: str = "aes"
-    priv_key_env: str | None = None
-    priv_key_file: str | None = None
-    # accepted only to be rejected with a clear message (a secret in a config file leaks)
-    community: None = None
-    auth_key: None = None
-    priv_key: None = None
+    timeout: float | None = Field(default=None, gt=0, le=60)
+    retries: int | None = Field(default=None, ge=0, le=10)
+    max_repetitions: int | None = Field(default=None, ge=1, le=200)
 
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_str(cls, v: object) -> object:
-        # YAML reads `version: 3` as an int and `version: 2c` as a string
-        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
-    @field_validator("community", "auth_key", "priv_key", mode="before")
-    @classmethod
-    def _reject_inline(cls, v: object, info: Any) -> None:
-        _no_inline(v, str(info.field_name))
-        return None
+class SnmpConf(_Strict):
+    """SNMP request settings for every device, and per device name where one needs others."""
 
-    @field_validator("auth")
-    @classmethod
-    def _auth(cls, v: str) -> str:
-        if v not in AUTH_PROTOCOLS:
-            raise ValueError(f"auth {v!r} is not supported (one of: {', '.join(AUTH_PROTOCOLS)})")
-        return v
+    timeout: float = Field(default=2.0, gt=0, le=60)
+    retries: int = Field(default=1, ge=0, le=10)
+    max_repetitions: int = Field(default=25, ge=1, le=200)
+    per_device: dict[str, SnmpRequestConf] = {}
 
-    @field_validator("priv")
-    @classmethod
-    def _priv(cls, v: str) -> str:
-        if v not in PRIV_PROTOCOLS:
-            raise ValueError(f"priv {v!r} is not supported (one of: {', '.join(PRIV_PROTOCOLS)})")
-        return v
-
-    @model_validator(mode="after")
-    def _complete(self) -> CredentialsConf:
-        if self.version == "2c":
-            if not (self.community_env or self.community_file):
-                raise ValueError("SNMP v2c needs community_env or community_file")
-        else:
-            missing = [
-                k
-                for k, ok in (
-                    ("user", self.user),
-                    ("auth_key_env or auth_key_file", self.auth_key_env or self.auth_key_file),
-                    ("priv_key_env or priv_key_file", self.priv_key_env or self.priv_key_file),
-                )
-                if not ok
-            ]
-            if missing:
-                # the collector speaks v3 authPriv only: nothing weaker crosses the network
-                raise ValueError(f"SNMPv3 (authPriv) needs {', '.join(missing)}")
-        return self
-
-    def secret_refs(self) -> list[tuple[str, str]]:
-        """The (field, reference) pairs this entry's secrets are read from."""
-        fields = [f"{s}_{how}" for s in ("community", "auth_key", "priv_key") for how in ("env", "file")]
-        return [(f, v) for f in fields if (v := getattr(self, f)) is not None]
-
-    def to_transport(self) -> Credentials:
-        """The transport's credentials (still by reference)."""
-        return Credentials(
-            version=self.version,
-            community_env=self.community_env,
-            community_file=self.community_file,
-            user=self.user,
-            auth=self.auth,  # type: ignore[arg-type]  # checked against AUTH_PROTOCOLS above
-            auth_key_env=self.auth_key_env,
-            auth_key_file=self.auth_key_file,
-            priv=self.priv,  # type: ignore[arg-type]  # checked against PRIV_PROTOCOLS above
-            priv_key_env=self.priv_key_env,
-            priv_key_file=self.priv_key_file,
+    def for_device(self, name: str) -> tuple[float, int, int]:
+        """(timeout, retries, max_repetitions) for the device called ``name``."""
+        o = self.per_device.get(name, SnmpRequestConf())
+        return (
+            self.timeout if o.timeout is None else o.timeout,
+            self.retries if o.retries is None else o.retries,
+            self.max_repetitions if o.max_repetitions is None else o.max_repetitions,
         )
 
 
 class DeviceConf(_Strict):
-    """One SNMP agent to poll."""
+    """Deprecated: one SNMP agent listed in the collector config (devices now live in the inventory)."""
 
     name: str = Field(min_length=1)
     address: str = Field(min_length=1)
     port: Port = 161
     credentials: str
     profile: str = "auto"
-    timeout: float = Field(default=2.0, gt=0, le=60)
-    retries: int = Field(default=1, ge=0, le=10)
-    max_repetitions: int = Field(default=25, ge=1, le=200)
+    timeout: float | None = Field(default=None, gt=0, le=60)
+    retries: int | None = Field(default=None, ge=0, le=10)
+    max_repetitions: int | None = Field(default=None, ge=1, le=200)
+
+    def device(self) -> Device:
+        """The inventory's view of this device."""
+        return Device(
+            name=self.name,
+            address=self.address,
+            port=self.port,
+            credentials=self.credentials,
+            profile=self.profile,
+        )
+
+    def request(self) -> SnmpRequestConf:
+        """This device's SNMP request settings (unset ones from the ``snmp`` section)."""
+        return SnmpRequestConf(
+            timeout=self.timeout, retries=self.retries, max_repetitions=self.max_repetitions
+        )
 
 
 class IntervalsConf(_Strict):
@@ -270,17 +246,31 @@ BusConf = NoBus | InProcessBusConf | MqttBusConf
 _BUS_KINDS: dict[str, type[BaseModel]] = {"none": NoBus, "inprocess": InProcessBusConf, "mqtt": MqttBusConf}
 
 
+@dataclass(frozen=True)
+class Fleet:
+    """What the collector polls: devices and their credentials, from the inventory (or the deprecated
+    inline form), and the file they came from."""
+
+    devices: tuple[Device, ...]
+    credentials: Mapping[str, SnmpCredentials]
+    source: str
+
+
 class CollectorConfig(_Strict):
-    """The whole collector config file."""
+    """The whole collector config file; after :func:`load_config`, ``fleet`` holds the devices."""
 
     transport: Literal["gufo", "pysnmp"] = "gufo"
+    inventory: str | None = Field(default=None, min_length=1)
+    snmp: SnmpConf = SnmpConf()
     intervals: IntervalsConf = IntervalsConf()
     limits: LimitsConf = LimitsConf()
-    credentials: dict[str, CredentialsConf] = {}
-    devices: list[DeviceConf] = []
     exporter: ExporterConf | None = None
     bus: dict[str, Any] | None = None  # checked by kind in validate_config; see .bus_conf
     parquet: ParquetConf | None = None
+    # deprecated for one release: the devices now live in the inventory
+    credentials: dict[str, SnmpCredentials] = {}
+    devices: list[DeviceConf] = []
+    _fleet: Fleet | None = PrivateAttr(default=None)
 
     @property
     def bus_conf(self) -> BusConf:
@@ -289,6 +279,13 @@ class CollectorConfig(_Strict):
         model = _BUS_KINDS[str(raw.get("kind", "none"))]
         conf: BusConf = model.model_validate(raw)  # type: ignore[assignment]
         return conf
+
+    @property
+    def fleet(self) -> Fleet:
+        """The devices to poll with their credentials (set by :func:`load_config`)."""
+        if self._fleet is None:
+            raise RuntimeError("CollectorConfig.fleet is set by load_config")
+        return self._fleet
 
 
 def _bus_problems(raw: Any) -> list[Problem]:
@@ -312,21 +309,6 @@ def _bus_problems(raw: Any) -> list[Problem]:
     return []
 
 
-def _secret_problem(field_loc: Loc, field: str, ref: str) -> Problem | None:
-    """Why the secret behind one reference cannot be read now, or None. Never reads it into a message."""
-    if field.endswith("_env"):
-        if ref not in os.environ:
-            return field_loc, f"environment variable {ref} is not set"
-        return None
-    p = Path(ref)
-    if not p.is_file():
-        what = "is a directory" if p.is_dir() else "does not exist"
-        return field_loc, f"secret file {ref} {what}"
-    if not os.access(p, os.R_OK):
-        return field_loc, f"secret file {ref} is not readable by this user"
-    return None
-
-
 def _piece(model: type[M], data: Any, loc: Loc, out: list[Problem]) -> M | None:
     """Validate one section on its own, so one bad device does not hide the next one's errors."""
     try:
@@ -343,17 +325,15 @@ def _credentials_ref(ref: str, defined: list[str], loc: Loc, out: list[Problem])
         out.append((loc, msg))
 
 
-def _device_problems(
+def _inline_device_problems(
     raw_devs: list[Any], devices: dict[int, DeviceConf], defined: list[str], out: list[Problem]
-) -> set[str]:
-    """Duplicate names, undefined credentials, unknown profiles; returns the credentials used.
+) -> None:
+    """Deprecated inline form: duplicate names and undefined credentials (the inventory checks its own).
 
     A device that failed validation still has its credentials reference checked, so a typo in
     one key does not hide a wrong reference beside it.
     """
     seen: dict[str, int] = {}
-    profiles = ["auto", *profile_names()]
-    used: set[str] = set()
     for i, raw in enumerate(raw_devs):
         d = devices.get(i)
         if d is None:
@@ -365,7 +345,16 @@ def _device_problems(
             out.append((("devices", i, "name"), msg))
         seen.setdefault(d.name, i)
         _credentials_ref(d.credentials, defined, ("devices", i, "credentials"), out)
-        used.add(d.credentials)
+
+
+def fleet_problems(
+    devices: Mapping[int, Device], creds: Mapping[str, SnmpCredentials], check_secrets: bool
+) -> list[Problem]:
+    """What the collector needs of a fleet beyond a valid inventory: known profiles, agent addresses,
+    and (``check_secrets``) readable secrets for the credentials some device uses."""
+    out: list[Problem] = []
+    profiles = ["auto", *profile_names()]
+    for i, d in devices.items():
         if d.profile not in profiles:
             hint = did_you_mean(d.profile, profiles)
             msg = f"unknown profile {d.profile!r}{hint}; known: {', '.join(profiles)}"
@@ -373,27 +362,28 @@ def _device_problems(
         with contextlib.suppress(ValueError):
             if ipaddress.ip_address(d.address).is_unspecified:
                 out.append((("devices", i, "address"), f"{d.address} is not an agent's address"))
-    return used
+    if check_secrets:
+        # only credentials some device uses: an unused entry's missing secret stops nothing
+        for name in sorted({d.credentials for d in devices.values()} & set(creds)):
+            for field, ref in creds[name].secret_refs():
+                if (why := secret_ref_problem(field, ref)) is not None:
+                    out.append((("credentials", name, field), why))
+    return out
 
 
-def _secrets_problems(
-    creds: dict[str, CredentialsConf], used: set[str], bus: BusConf | None, out: list[Problem]
-) -> None:
-    # only credentials some device uses: an unused entry's missing secret stops nothing
-    for name in sorted(used & set(creds)):
-        for field, ref in creds[name].secret_refs():
-            if (p := _secret_problem(("credentials", name, field), field, ref)) is not None:
-                out.append(p)
+def _bus_secret_problems(bus: BusConf | None) -> list[Problem]:
+    out: list[Problem] = []
     if isinstance(bus, MqttBusConf):
         for field in ("password_file", "password_env"):
             ref = getattr(bus, field)
-            if ref is not None and (p := _secret_problem(("bus", field), field, ref)) is not None:
-                out.append(p)
+            if ref is not None and (msg := secret_ref_problem(field, ref)) is not None:
+                out.append((("bus", field), msg))
         if bus.ca_file is not None:
             try:
                 bus.settings().tls_context()
             except MqttConfigError as exc:
                 out.append((("bus", "ca_file"), str(exc).removeprefix("mqtt ca_file: ")))
+    return out
 
 
 def validate_config(doc: Any, check_secrets: bool = True) -> tuple[CollectorConfig | None, list[Problem]]:
@@ -401,23 +391,30 @@ def validate_config(doc: Any, check_secrets: bool = True) -> tuple[CollectorConf
 
     Sections are validated one by one so that all errors come out at once. ``check_secrets`` also
     checks that each referenced env var is set and each file readable (never their content), for
-    the credentials devices use and for the bus password and CA file.
+    the bus password and CA file and, in the deprecated inline form, the credentials devices use.
+    The inventory the config names is checked by :func:`load_config`.
     """
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
-        return None, [((), "expected a mapping with keys devices, credentials, bus ...")]
+        return None, [((), "expected a mapping with keys inventory, intervals, bus ...")]
     out: list[Problem] = []
     rest = {k: v for k, v in doc.items() if k not in ("credentials", "devices", "bus")}
     _piece(CollectorConfig, rest, (), out)
+    inline = "devices" in doc or "credentials" in doc
+    if inline and "inventory" in doc:
+        key = "devices" if "devices" in doc else "credentials"
+        out.append(((key,), "devices and credentials live in the inventory: remove this section"))
+    elif not inline and "inventory" not in doc:
+        out.append(((), "missing required key 'inventory' (the inventory file listing the devices to poll)"))
 
     raw_creds = doc.get("credentials") or {}
     if not isinstance(raw_creds, dict):
         out.append((("credentials",), "expected a mapping of name -> credentials"))
         raw_creds = {}
-    creds: dict[str, CredentialsConf] = {}
+    creds: dict[str, SnmpCredentials] = {}
     for name, c in raw_creds.items():
-        if (got := _piece(CredentialsConf, c, ("credentials", str(name)), out)) is not None:
+        if (got := _piece(SnmpCredentials, c, ("credentials", str(name)), out)) is not None:
             creds[str(name)] = got
 
     raw_devs = doc.get("devices") or []
@@ -429,20 +426,57 @@ def validate_config(doc: Any, check_secrets: bool = True) -> tuple[CollectorConf
         if (d := _piece(DeviceConf, raw, ("devices", i), out)) is not None:
             devices[i] = d
     # a credentials entry with errors of its own is still "defined": one error, not two
-    used = _device_problems(raw_devs, devices, [str(k) for k in raw_creds], out)
+    _inline_device_problems(raw_devs, devices, [str(k) for k in raw_creds], out)
+    out += fleet_problems({i: d.device() for i, d in devices.items()}, creds, check_secrets)
 
     bus_problems = _bus_problems(doc.get("bus"))
     out += bus_problems
-    if check_secrets:
-        bus = None if bus_problems else CollectorConfig(bus=doc.get("bus")).bus_conf
-        _secrets_problems(creds, used, bus, out)
+    if check_secrets and not bus_problems:
+        out += _bus_secret_problems(CollectorConfig(bus=doc.get("bus")).bus_conf)
     if out:
         return None, out
-    return CollectorConfig.model_validate(doc), out
+    cfg = CollectorConfig.model_validate(doc)
+    if inline:
+        per_device = {d.name: d.request() for d in cfg.devices}
+        cfg = cfg.model_copy(update={"snmp": cfg.snmp.model_copy(update={"per_device": per_device})})
+    return cfg, out
+
+
+def _inventory_issues(
+    cfg: CollectorConfig, path: Path, check_secrets: bool
+) -> tuple[Fleet | None, list[Problem], list[FileIssue]]:
+    """The inventory ``cfg.inventory`` names: its fleet, problems in the config, issues in the inventory."""
+    assert cfg.inventory is not None
+    inv_path = path.parent / cfg.inventory
+    if inv_path.suffix.lower() == ".csv":
+        return None, [(("inventory",), "devices live in the YAML inventory: name that file, not a CSV")], []
+    if not inv_path.is_file():
+        return None, [(("inventory",), f"inventory file {inv_path} does not exist")], []
+    try:
+        root = read_yaml(inv_path)
+    except FileIssues as exc:
+        return None, [], exc.errors
+    inv, problems = validate_document(plain(root))
+    here: list[Problem] = []
+    if inv is not None:
+        problems += fleet_problems(dict(enumerate(inv.devices)), inv.credentials, check_secrets)
+        names = [d.name for d in inv.devices]
+        for name in cfg.snmp.per_device:
+            if name not in names:
+                msg = f"no device {name!r} in {cfg.inventory}{did_you_mean(name, names)}"
+                here.append((("snmp", "per_device", name), msg))
+    issues = issues_at(str(inv_path), root, problems)
+    if inv is None or problems:
+        return None, here, issues
+    return Fleet(tuple(inv.devices), dict(inv.credentials), str(inv_path)), here, issues
 
 
 def load_config(path: str | Path, check_secrets: bool = True) -> CollectorConfig:
-    """Load and validate a collector config file; raises :class:`ConfigError` with every problem."""
+    """Load and validate a collector config file and the inventory it names.
+
+    Raises :class:`ConfigError` with every problem of both files. The deprecated inline form
+    (``devices:`` in the config) loads too, its warning logged once per file.
+    """
     name = str(path)
     try:
         root = read_yaml(path)
@@ -451,71 +485,36 @@ def load_config(path: str | Path, check_secrets: bool = True) -> CollectorConfig
     cfg, problems = validate_config(plain(root), check_secrets=check_secrets)
     if problems or cfg is None:
         raise ConfigError(issues_at(name, root, problems))
+    if cfg.inventory is None:
+        fleet = Fleet(tuple(d.device() for d in cfg.devices), dict(cfg.credentials), name)
+        if name not in _warned:
+            _warned.add(name)
+            line, col = locate(root, ("devices",) if cfg.devices else ("credentials",), on_key=True)
+            log.warning("%s:%d:%d: %s", name, line, col, DEPRECATED_INLINE)
+    else:
+        got, here, elsewhere = _inventory_issues(cfg, Path(path), check_secrets)
+        if got is None or here or elsewhere:
+            raise ConfigError(issues_at(name, root, here) + elsewhere)
+        fleet = got
+    cfg._fleet = fleet
     return cfg
 
 
 def targets_from(cfg: CollectorConfig) -> tuple[list[Target], dict[str, str]]:
-    """Targets and per-device profile names from a validated config."""
-    creds = {name: c.to_transport() for name, c in cfg.credentials.items()}
-    targets = [
-        Target(
-            name=d.name,
-            host=d.address,
-            port=d.port,
-            credentials=creds[d.credentials],
-            timeout=d.timeout,
-            retries=d.retries,
-            max_repetitions=d.max_repetitions,
+    """Targets and per-device profile names from a loaded config."""
+    fleet = cfg.fleet
+    targets = []
+    for d in fleet.devices:
+        timeout, retries, max_repetitions = cfg.snmp.for_device(d.name)
+        targets.append(
+            Target(
+                name=d.name,
+                host=d.address,
+                port=d.port,
+                credentials=fleet.credentials[d.credentials],
+                timeout=timeout,
+                retries=retries,
+                max_repetitions=max_repetitions,
+            )
         )
-        for d in cfg.devices
-    ]
-    return targets, {d.name: d.profile for d in cfg.devices}
-
-
-async def run_config(path: str, transport: str | None = None) -> None:
-    """Run the collector described by ``path`` until SIGINT/SIGTERM; raises ConfigError first if invalid.
-
-    ``transport`` (the CLI's option) overrides the file's ``transport`` when given.
-    """
-    cfg = load_config(path)
-    targets, profiles = targets_from(cfg)
-    bus = cfg.bus_conf
-    publisher: Publisher | None = None
-    mqtt: MqttPublisher | None = None
-    if isinstance(bus, MqttBusConf):
-        mqtt = MqttPublisher(
-            bus.host,
-            bus.port,
-            bus.outbox_dir,
-            max_messages=bus.max_messages,
-            username=bus.username,
-            password_file=bus.password_file,
-            password_env=bus.password_env,
-            tls=bus.tls,
-            ca_file=bus.ca_file,
-        )
-        publisher = mqtt
-    elif isinstance(bus, InProcessBusConf):
-        publisher = InProcessBus()
-    col = Collector(
-        targets,
-        publisher=publisher,
-        parquet_root=cfg.parquet.root if cfg.parquet else None,
-        parquet_flush_s=cfg.parquet.flush_s if cfg.parquet else 300.0,
-        intervals=cfg.intervals.model_dump(),
-        profiles=profiles,
-        transport=transport or cfg.transport,
-        global_limit=cfg.limits.global_,
-    )
-    if cfg.exporter is not None:
-        host, port = cfg.exporter.host_port()
-        col.serve_metrics(port, host)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    tasks = [asyncio.create_task(col.run(stop))]
-    if mqtt is not None:
-        tasks.append(asyncio.create_task(mqtt.run(stop)))
-    await asyncio.gather(*tasks)
+    return targets, {d.name: d.profile for d in fleet.devices}

@@ -1,12 +1,16 @@
-"""The running collector: scheduler + sinks (Prometheus, bus, Parquet) assembled for a target list."""
+"""The running collector: scheduler + sinks (Prometheus, bus, Parquet) assembled for a target list, and
+:func:`run_config`, the daemon a collector config file (:mod:`collector.config`) describes."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
+from collector.config import InProcessBusConf, MqttBusConf, load_config, targets_from
 from collector.exposition.http import serve
 from collector.publisher import MqttPublisher
 from collector.scheduler import Breaker, Scheduler
@@ -16,7 +20,7 @@ from collector.sinks.bus import BusSink
 from collector.sinks.parquet import ParquetSink
 from collector.sinks.prometheus import PrometheusSink
 from collector.transport import Target
-from linkmargin.bus import Publisher
+from linkmargin.bus import InProcessBus, Publisher
 
 
 class Collector:
@@ -87,3 +91,52 @@ class Collector:
         if self.parquet is not None:
             tasks.append(asyncio.create_task(self.parquet.run(stop)))
         await asyncio.gather(*tasks)
+
+
+async def run_config(path: str, transport: str | None = None) -> None:
+    """Run the collector described by ``path`` until SIGINT/SIGTERM; raises ConfigError first if invalid.
+
+    ``transport`` (the CLI's option) overrides the file's ``transport`` when given.
+    """
+    cfg = load_config(path)
+    targets, profiles = targets_from(cfg)
+    bus = cfg.bus_conf
+    publisher: Publisher | None = None
+    mqtt: MqttPublisher | None = None
+    if isinstance(bus, MqttBusConf):
+        mqtt = MqttPublisher(
+            bus.host,
+            bus.port,
+            bus.outbox_dir,
+            max_messages=bus.max_messages,
+            username=bus.username,
+            password_file=bus.password_file,
+            password_env=bus.password_env,
+            tls=bus.tls,
+            ca_file=bus.ca_file,
+        )
+        publisher = mqtt
+    elif isinstance(bus, InProcessBusConf):
+        publisher = InProcessBus()
+    col = Collector(
+        targets,
+        publisher=publisher,
+        parquet_root=cfg.parquet.root if cfg.parquet else None,
+        parquet_flush_s=cfg.parquet.flush_s if cfg.parquet else 300.0,
+        intervals=cfg.intervals.model_dump(),
+        profiles=profiles,
+        transport=transport or cfg.transport,
+        global_limit=cfg.limits.global_,
+    )
+    if cfg.exporter is not None:
+        host, port = cfg.exporter.host_port()
+        col.serve_metrics(port, host)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(col.run(stop))]
+    if mqtt is not None:
+        tasks.append(asyncio.create_task(mqtt.run(stop)))
+    await asyncio.gather(*tasks)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+
+from linkmargin.durations import DurationError, parse_duration
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
@@ -58,11 +61,15 @@ class Scenario:
 
 
 def parse_time(text: str, start: datetime) -> datetime:
-    """Parse '2026-01-01T00:00:00Z', or an offset from start like '36h', '2d', '90m', '30s'."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    if text and text[-1] in units and text[:-1].replace(".", "", 1).isdigit():
-        return start + timedelta(seconds=float(text[:-1]) * units[text[-1]])
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """Parse '2026-01-01T00:00:00Z', or an offset from start like '36h', '2d', '90m', '30s', '1w'."""
+    with contextlib.suppress(DurationError):
+        return start + timedelta(seconds=parse_duration(text))
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{text!r}: expected a time (2026-11-01T00:00:00Z) or an offset (30s, 90m, 36h, 2d, 1w)"
+        ) from None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 

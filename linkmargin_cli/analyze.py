@@ -9,7 +9,6 @@ commands, so that ``linkmargin --help`` and the other commands do not load them.
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,15 +20,12 @@ from linkmargin_cli.app import app
 from linkmargin_cli.console import make_console
 from linkmargin_cli.inputs import link_spec_or_exit
 
-_UNITS = {"h": 1 / 24, "d": 1.0, "w": 7.0}
-
 
 def parse_horizon(text: str) -> float:
-    """'21d', '36h', '3w' -> days."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([hdw])\s*", text)
-    if not m:
-        raise typer.BadParameter(f"horizon {text!r}: expected a number and h, d or w (e.g. 21d)")
-    return float(m.group(1)) * _UNITS[m.group(2)]
+    """'21d', '36h', '3w' (any duration: s, m, h, d, w) -> days; a bad one is a parameter error."""
+    from linkmargin_cli.params import seconds
+
+    return seconds(text, "--horizon") / 86400.0
 
 
 SpecOpt = Annotated[

@@ -21,17 +21,6 @@ import typer
 from linkmargin_cli.app import app
 from linkmargin_cli.console import make_console
 
-_UNITS = {"m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
-
-
-def parse_duration(text: str) -> float:
-    """'21d', '6h', '30m', '3w' -> seconds."""
-    text = text.strip()
-    try:
-        return float(text[:-1]) * _UNITS[text[-1]]
-    except (KeyError, ValueError, IndexError):
-        raise typer.BadParameter(f"{text!r}: expected a number and m, h, d or w (e.g. 21d)") from None
-
 
 @app.command()
 def backtest(
@@ -54,16 +43,19 @@ def backtest(
     from rich.table import Table
 
     from linkmargin_cli.backtest_run import run_backtest, score_run
+    from linkmargin_cli.params import seconds
 
+    # every duration checked before the long run starts
+    horizon_s, step_s = seconds(horizon, "--horizon"), seconds(step, "--step")
+    analyze_s, min_lead_s = seconds(analyze_every, "--analyze-every"), seconds(min_lead, "--min-lead")
     console = make_console(stderr=True)
-    horizon_s = parse_duration(horizon)
     fc, snaps, stats = asyncio.run(
         run_backtest(
             scenario,
             workdir,
             horizon_s=horizon_s,
-            step_s=parse_duration(step),
-            analyze_s=parse_duration(analyze_every),
+            step_s=step_s,
+            analyze_s=analyze_s,
             transport=transport,
             console=console,
             seed=seed,
@@ -78,8 +70,8 @@ def backtest(
         snaps,
         stats,
         horizon_s=horizon_s,
-        step_s=parse_duration(step),
-        min_lead_s=parse_duration(min_lead),
+        step_s=step_s,
+        min_lead_s=min_lead_s,
         threshold=threshold,
         save=save,
     )

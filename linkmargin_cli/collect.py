@@ -25,8 +25,8 @@ def poll(
     v3_user: str = typer.Option(None, "--v3-user", help="SNMPv3 user (authPriv)"),
     auth_key_file: Path = typer.Option(None, "--auth-key-file", help="file holding the v3 auth passphrase"),
     priv_key_file: Path = typer.Option(None, "--priv-key-file", help="file holding the v3 priv passphrase"),
-    auth: str = typer.Option("sha", help="v3 auth protocol: sha | sha256"),
-    priv: str = typer.Option("aes", help="v3 priv protocol: aes | aes256"),
+    auth: str = typer.Option("sha", help="v3 auth protocol: md5 | sha | sha224 | sha256 | sha384 | sha512"),
+    priv: str = typer.Option("aes", help="v3 priv protocol: des | aes | aes192 | aes192c | aes256 | aes256c"),
     profile: str = typer.Option("auto", help="device profile name, or auto"),
     groups: str = typer.Option("counters,dom", help="poll groups, comma separated"),
     transport: str = typer.Option("gufo", help="gufo | pysnmp"),
@@ -35,23 +35,33 @@ def poll(
     timeout: float = typer.Option(2.0, help="seconds per request"),
 ) -> None:
     """Poll one target once and print its normalized samples (what the collector reads from it)."""
+    from pydantic import ValidationError
+
     from collector.api import poll_once
-    from collector.transport import Credentials, Target
+    from collector.transport import Target
+    from linkmargin.credentials import SnmpCredentials
 
     host, port = _target(target)
-    if v3_user:
-        creds = Credentials(
-            version="3",
-            user=v3_user,
-            auth=auth,  # type: ignore[arg-type]
-            priv=priv,  # type: ignore[arg-type]
-            auth_key_file=str(auth_key_file) if auth_key_file else None,
-            priv_key_file=str(priv_key_file) if priv_key_file else None,
-        )
-    else:
-        creds = Credentials(community=community, community_env=community_env or ("" if community else None))
-        if not community and not community_env:
-            creds = Credentials(community="public")
+    try:
+        if v3_user:
+            creds = SnmpCredentials.model_validate(
+                {
+                    "version": "3",
+                    "user": v3_user,
+                    "auth": auth,
+                    "priv": priv,
+                    "auth_key_file": str(auth_key_file) if auth_key_file else None,
+                    "priv_key_file": str(priv_key_file) if priv_key_file else None,
+                }
+            )
+        elif community_env:
+            creds = SnmpCredentials.model_validate({"version": "2c", "community_env": community_env})
+        else:
+            creds = SnmpCredentials.v2c(community or "public")
+    except ValidationError as exc:
+        for e in exc.errors():  # e.g. "auth 'md4' is not supported by the collector's SNMP transports ..."
+            typer.echo(f"poll: {e['msg'].removeprefix('Value error, ')}", err=True)
+        raise typer.Exit(2) from None
     tgt = Target(name=device or host, host=host, port=port, credentials=creds, timeout=timeout)
     frame = asyncio.run(poll_once(tgt, profile=profile, groups=groups.split(","), transport=transport))
     for row in frame.iter_rows(named=True):

@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from analyzer.spec import LinkSpec
-from collector.transport import Credentials as SnmpCredentials
 from collector.transport import Target
 from linkmargin.budget import expected_channel_loss
 from linkmargin.catalog import connector, optic
-from linkmargin.inventory.models import Credentials, Inventory, Link
+from linkmargin.inventory.models import Inventory, Link
 
 
 def _lane_rows(link: Link) -> list[dict[str, Any]]:
@@ -68,21 +67,6 @@ def spec_from_inventory(inv: Inventory) -> LinkSpec:
     return LinkSpec.build(lanes, points, events)
 
 
-def _snmp_credentials(c: Credentials) -> SnmpCredentials:
-    if c.version == "3":
-        return SnmpCredentials(
-            version="3",
-            user=c.user,
-            auth="sha256" if c.auth == "sha256" else "sha",
-            auth_key_env=c.auth_key_env,
-            auth_key_file=c.auth_key_file,
-            priv="aes256" if c.priv == "aes256" else "aes",
-            priv_key_env=c.priv_key_env,
-            priv_key_file=c.priv_key_file,
-        )
-    return SnmpCredentials(version="2c", community_env=c.community_env, community_file=c.community_file)
-
-
 def targets_from_inventory(inv: Inventory, timeout: float = 2.0) -> list[Target]:
     """One SNMP target per inventory device; secrets stay references until the transport reads them."""
     return [
@@ -90,7 +74,7 @@ def targets_from_inventory(inv: Inventory, timeout: float = 2.0) -> list[Target]
             name=d.name,
             host=d.address,
             port=d.port,
-            credentials=_snmp_credentials(inv.credentials[d.credentials]),
+            credentials=inv.credentials[d.credentials],  # the one model: no mapping, no rewrite
             timeout=timeout,
         )
         for d in inv.devices

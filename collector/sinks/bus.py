@@ -11,11 +11,10 @@ from collections import defaultdict
 
 import polars as pl
 
-from collector.publisher import MqttPublisher
 from linkmargin.bus import Publisher
 from linkmargin.wire import SampleBatch, encode_batch, samples_topic
 
-__all__ = ["BusSink", "MqttPublisher"]  # MqttPublisher: re-exported for collector.config
+__all__ = ["BusSink"]
 
 
 class BusSink:

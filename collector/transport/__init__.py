@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collector.transport.base import Credentials, SnmpError, SnmpTimeout, Target, Transport, VarBinds
+from collector.transport.base import SnmpError, SnmpTimeout, Target, Transport, VarBinds
+from linkmargin.credentials import SnmpCredentials
 
 TRANSPORTS = ("gufo", "pysnmp")
 
@@ -22,7 +23,7 @@ def open_transport(target: Target, kind: str = "gufo") -> Transport:
 
 __all__ = [
     "TRANSPORTS",
-    "Credentials",
+    "SnmpCredentials",
     "SnmpError",
     "SnmpTimeout",
     "Target",

@@ -2,15 +2,17 @@
 
 Both implementations (gufo_snmp, pysnmp) return a :class:`VarBinds` — two parallel lists of
 numeric OID strings (no leading dot) and Python values (int, bytes, str for OIDs) — so the
-decoder can build one polars frame per walk instead of per-varbind objects.
+decoder can build one polars frame per walk instead of per-varbind objects. Credentials are the
+core's :class:`linkmargin.credentials.SnmpCredentials`; each transport maps every protocol name it
+defines (checked by tests/collector/test_transport.py against net-snmp).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
+
+from linkmargin.credentials import SecretError, SnmpCredentials
 
 
 class SnmpError(Exception):
@@ -37,56 +39,20 @@ class VarBinds:
         self.values.extend(other.values)
 
 
-def _secret(env: str | None, path: str | None, what: str) -> str | None:
-    if env:
-        val = os.environ.get(env)
-        if val is None:
-            raise SnmpError(f"{what}: environment variable {env} is not set")
-        return val
-    if path:
-        try:
-            return Path(path).read_text().strip()
-        except OSError as exc:
-            raise SnmpError(f"{what}: cannot read secret file {path}: {exc.strerror}") from None
-    return None
+def community_of(creds: SnmpCredentials) -> str:
+    """The v2c community; an unreadable secret is an :class:`SnmpError` like any failed session."""
+    try:
+        return creds.community_secret()
+    except SecretError as exc:
+        raise SnmpError(str(exc)) from None
 
 
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """SNMP credentials by reference: secrets are read from env vars or files, never held in argv.
-
-    ``repr`` never shows secret material (only the references are stored).
-    """
-
-    version: Literal["2c", "3"] = "2c"
-    community: str | None = None  # a plain community for tests / CLI; prefer community_env
-    community_env: str | None = None
-    community_file: str | None = None
-    user: str | None = None
-    auth: Literal["sha", "sha256"] = "sha"
-    auth_key_env: str | None = None
-    auth_key_file: str | None = None
-    priv: Literal["aes", "aes256"] = "aes"
-    priv_key_env: str | None = None
-    priv_key_file: str | None = None
-
-    def __repr__(self) -> str:
-        return f"Credentials(version={self.version!r}, user={self.user!r})"
-
-    def resolve_community(self) -> str:
-        """The v2c community, from the literal, env var or file."""
-        c = self.community or _secret(self.community_env, self.community_file, "community")
-        if not c:
-            raise SnmpError("v2c credentials without a community")
-        return c
-
-    def resolve_keys(self) -> tuple[str, str]:
-        """The v3 (auth, priv) passphrases from env vars or files."""
-        a = _secret(self.auth_key_env, self.auth_key_file, "auth key")
-        p = _secret(self.priv_key_env, self.priv_key_file, "priv key")
-        if not (self.user and a and p):
-            raise SnmpError("v3 authPriv needs user, auth key and priv key")
-        return a, p
+def v3_keys_of(creds: SnmpCredentials) -> tuple[str, str]:
+    """The v3 (auth, priv) passphrases; an unreadable secret is an :class:`SnmpError`."""
+    try:
+        return creds.v3_keys()
+    except SecretError as exc:
+        raise SnmpError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +62,7 @@ class Target:
     name: str
     host: str
     port: int = 161
-    credentials: Credentials = field(default_factory=lambda: Credentials(community="public"))
+    credentials: SnmpCredentials = field(default_factory=lambda: SnmpCredentials.v2c("public"))
     timeout: float = 2.0
     retries: int = 1
     max_repetitions: int = 25

@@ -1,4 +1,5 @@
-"""gufo_snmp transport: the fast default (Rust BER core); v2c and v3 authPriv.
+"""gufo_snmp transport: the fast default (Rust BER core); v2c and v3 authPriv (every protocol of
+:mod:`linkmargin.credentials`).
 
 Requests run on gufo's blocking client in a worker thread, one thread hop per call (a GET, or a
 whole set of column walks), not on gufo's asyncio client. Why: the asyncio client costs one event
@@ -20,14 +21,47 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from gufo.snmp import Aes128Key, Aes256Key, Sha1Key, Sha256Key, SnmpVersion, User
+from gufo.snmp import (
+    Aes128Key,
+    Aes192Key,
+    Aes256Key,
+    BaseAuthKey,
+    BasePrivKey,
+    DesKey,
+    KeyExpansion,
+    Md5Key,
+    Sha1Key,
+    Sha224Key,
+    Sha256Key,
+    Sha384Key,
+    Sha512Key,
+    SnmpVersion,
+    User,
+)
 from gufo.snmp import SnmpError as GufoError
 from gufo.snmp.sync import SnmpSession
 
-from collector.transport.base import SnmpError, SnmpTimeout, Target, VarBinds
+from collector.transport.base import SnmpError, SnmpTimeout, Target, VarBinds, community_of, v3_keys_of
+from linkmargin.credentials import AuthProtocol, PrivProtocol
 
-_AUTH = {"sha": Sha1Key, "sha256": Sha256Key}
-_PRIV = {"aes": Aes128Key, "aes256": Aes256Key}
+# every name of linkmargin.credentials, mapped (tests/collector/test_transport.py checks both ways)
+AUTH: dict[AuthProtocol, type[BaseAuthKey]] = {
+    "md5": Md5Key,
+    "sha": Sha1Key,
+    "sha224": Sha224Key,
+    "sha256": Sha256Key,
+    "sha384": Sha384Key,
+    "sha512": Sha512Key,
+}
+# key class and the AES-192/256 key extension (gufo's default is Blumenthal; "c" names are Cisco/Reeder)
+PRIV: dict[PrivProtocol, tuple[type[BasePrivKey], KeyExpansion]] = {
+    "des": (DesKey, KeyExpansion.Blumenthal),
+    "aes": (Aes128Key, KeyExpansion.Blumenthal),
+    "aes192": (Aes192Key, KeyExpansion.Blumenthal),
+    "aes192c": (Aes192Key, KeyExpansion.Cisco),
+    "aes256": (Aes256Key, KeyExpansion.Blumenthal),
+    "aes256c": (Aes256Key, KeyExpansion.Cisco),
+}
 # threads are made on demand; more than the scheduler's default global limit (64) leaves room for
 # threads still blocked on a timed-out request of a device whose poll was already given up
 _POOL = ThreadPoolExecutor(max_workers=128, thread_name_prefix="gufo-snmp")
@@ -51,16 +85,19 @@ class GufoTransport:
             "max_repetitions": target.max_repetitions,
         }
         if creds.version == "3":
-            a, p = creds.resolve_keys()
+            assert creds.user and creds.auth and creds.priv, "validated: v3 is authPriv"
+            a, p = v3_keys_of(creds)
+            priv_key, expansion = PRIV[creds.priv]
             kw["version"] = SnmpVersion.v3
             kw["user"] = User(
-                creds.user or "",
-                auth_key=_AUTH[creds.auth](a.encode()),
-                priv_key=_PRIV[creds.priv](p.encode()),
+                creds.user,
+                auth_key=AUTH[creds.auth](a.encode()),
+                priv_key=priv_key(p.encode()),
+                key_expansion=expansion,
             )
         else:
             kw["version"] = SnmpVersion.v2c
-            kw["community"] = creds.resolve_community()
+            kw["community"] = community_of(creds)
         self._session = SnmpSession(**kw)
         # one request at a time on the socket: a cancelled call's thread may still be finishing
         self._lock = threading.Lock()
@@ -93,7 +130,9 @@ class GufoTransport:
         for _ in range(self.target.retries + 1):
             try:
                 return fn(*args)
-            except TimeoutError as exc:
+            except (TimeoutError, BlockingIOError) as exc:
+                # gufo 0.13 raises BlockingIOError when the agent goes silent after engine discovery
+                # (e.g. it cannot decrypt with our priv key): a timeout like any other
                 last = exc
             except GufoError as exc:
                 raise SnmpError(f"{self.target.name}: {type(exc).__name__}") from None

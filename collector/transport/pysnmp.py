@@ -22,18 +22,43 @@ from pysnmp.hlapi.v3arch.asyncio import (
     UsmUserData,
     bulk_walk_cmd,
     get_cmd,
+    usmAesBlumenthalCfb192Protocol,
+    usmAesBlumenthalCfb256Protocol,
     usmAesCfb128Protocol,
+    usmAesCfb192Protocol,
     usmAesCfb256Protocol,
+    usmDESPrivProtocol,
+    usmHMAC128SHA224AuthProtocol,
     usmHMAC192SHA256AuthProtocol,
+    usmHMAC256SHA384AuthProtocol,
+    usmHMAC384SHA512AuthProtocol,
+    usmHMACMD5AuthProtocol,
     usmHMACSHAAuthProtocol,
 )
 from pysnmp.proto import rfc1902, rfc1905
 
-from collector.transport.base import SnmpError, SnmpTimeout, Target, VarBinds
+from collector.transport.base import SnmpError, SnmpTimeout, Target, VarBinds, community_of, v3_keys_of
+from linkmargin.credentials import AuthProtocol, PrivProtocol
 
 _ENGINES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SnmpEngine] = weakref.WeakKeyDictionary()
-_AUTH = {"sha": usmHMACSHAAuthProtocol, "sha256": usmHMAC192SHA256AuthProtocol}
-_PRIV = {"aes": usmAesCfb128Protocol, "aes256": usmAesCfb256Protocol}
+# every name of linkmargin.credentials, mapped (tests/collector/test_transport.py checks both ways)
+AUTH: dict[AuthProtocol, tuple[int, ...]] = {
+    "md5": usmHMACMD5AuthProtocol,
+    "sha": usmHMACSHAAuthProtocol,
+    "sha224": usmHMAC128SHA224AuthProtocol,
+    "sha256": usmHMAC192SHA256AuthProtocol,
+    "sha384": usmHMAC256SHA384AuthProtocol,
+    "sha512": usmHMAC384SHA512AuthProtocol,
+}
+# pysnmp's plain usmAesCfb192/256Protocol use the Cisco/Reeder key extension; aes192/aes256 are Blumenthal
+PRIV: dict[PrivProtocol, tuple[int, ...]] = {
+    "des": usmDESPrivProtocol,
+    "aes": usmAesCfb128Protocol,
+    "aes192": usmAesBlumenthalCfb192Protocol,
+    "aes192c": usmAesCfb192Protocol,
+    "aes256": usmAesBlumenthalCfb256Protocol,
+    "aes256c": usmAesCfb256Protocol,
+}
 _ABSENT = (rfc1905.NoSuchObject, rfc1905.NoSuchInstance, rfc1905.EndOfMibView)
 
 
@@ -65,16 +90,17 @@ class PysnmpTransport:
         creds = target.credentials
         self._auth: Any
         if creds.version == "3":
-            a, p = creds.resolve_keys()
+            assert creds.user and creds.auth and creds.priv, "validated: v3 is authPriv"
+            a, p = v3_keys_of(creds)
             self._auth = UsmUserData(
-                creds.user or "",
+                creds.user,
                 authKey=a,
                 privKey=p,
-                authProtocol=_AUTH[creds.auth],
-                privProtocol=_PRIV[creds.priv],
+                authProtocol=AUTH[creds.auth],
+                privProtocol=PRIV[creds.priv],
             )
         else:
-            self._auth = CommunityData(creds.resolve_community(), mpModel=1)
+            self._auth = CommunityData(community_of(creds), mpModel=1)
         self._udp: UdpTransportTarget | None = None
 
     async def __aenter__(self) -> PysnmpTransport:

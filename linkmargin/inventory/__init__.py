@@ -7,7 +7,6 @@ from linkmargin.inventory.loader import load_csv, load_inventory, load_yaml
 from linkmargin.inventory.models import (
     Channel,
     ConnectionPoint,
-    Credentials,
     Device,
     End,
     Event,
@@ -20,7 +19,6 @@ from linkmargin.inventory.models import (
 __all__ = [
     "Channel",
     "ConnectionPoint",
-    "Credentials",
     "Device",
     "End",
     "Event",

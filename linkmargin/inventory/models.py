@@ -1,7 +1,8 @@
 """Inventory models: the site's devices, credentials references, links and their physical channels.
 
-Key names: docs/ARCHITECTURE.md "The inventory". Secrets are never inline: only
-``*_env`` (environment variable name) or ``*_file`` (path) references are accepted.
+Key names: docs/ARCHITECTURE.md "The inventory". Credentials are the core's one SNMP credentials
+model (:mod:`linkmargin.credentials`): secrets by ``*_env`` / ``*_file`` reference only, protocols
+limited to what the collector's transports implement.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from linkmargin.catalog import ConnectorType, resolve_connector
+from linkmargin.credentials import SnmpCredentials
 from linkmargin.inventory.matings import matings_of_installed_part
 
 __all__ = [
     "EVENT_KINDS",
     "Channel",
     "ConnectionPoint",
-    "Credentials",
     "Device",
     "End",
     "Event",
@@ -35,58 +36,6 @@ MAX_LENGTH_M = 20_000.0  # longer than any catalogued reach x10: anything above 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _no_inline(v: object, name: str) -> None:
-    if v is not None:
-        raise ValueError(f"inline secrets are not allowed; use {name}_env or {name}_file")
-
-
-class Credentials(_Strict):
-    """SNMP credentials by reference: the secret itself lives in an env var or a file."""
-
-    version: Literal["1", "2c", "3"]
-    community_env: str | None = None
-    community_file: str | None = None
-    user: str | None = None
-    auth: Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"] | None = None
-    auth_key_env: str | None = None
-    auth_key_file: str | None = None
-    priv: Literal["des", "aes", "aes128", "aes192", "aes256"] | None = None
-    priv_key_env: str | None = None
-    priv_key_file: str | None = None
-    # accepted only to reject them with a clear message
-    community: None = None
-    auth_key: None = None
-    priv_key: None = None
-    password: None = None
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_str(cls, v: object) -> object:
-        return str(v) if isinstance(v, int) else v
-
-    @field_validator("community", "auth_key", "priv_key", "password", mode="before")
-    @classmethod
-    def _reject_inline(cls, v: object, info: object) -> None:
-        name = getattr(info, "field_name", "secret")
-        _no_inline(v, "community" if name in ("community", "password") else name)
-        return None
-
-    @model_validator(mode="after")
-    def _complete(self) -> Credentials:
-        if self.version in ("1", "2c") and not (self.community_env or self.community_file):
-            raise ValueError("SNMP v1/v2c needs community_env or community_file")
-        if self.version == "3":
-            if not self.user:
-                raise ValueError("SNMPv3 needs user")
-            if self.auth and not (self.auth_key_env or self.auth_key_file):
-                raise ValueError("auth needs auth_key_env or auth_key_file")
-            if self.priv and not self.auth:
-                raise ValueError("priv needs auth (SNMPv3 has no privacy without authentication)")
-            if self.priv and not (self.priv_key_env or self.priv_key_file):
-                raise ValueError("priv needs priv_key_env or priv_key_file")
-        return self
 
 
 class Site(_Strict):
@@ -196,7 +145,7 @@ class Inventory(_Strict):
     """A validated inventory: site, credential references, devices and links."""
 
     site: Site
-    credentials: dict[str, Credentials] = Field(default_factory=dict)
+    credentials: dict[str, SnmpCredentials] = Field(default_factory=dict)
     devices: list[Device] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list)
     source: str | None = None

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from linkmargin import catalog
+from linkmargin.credentials import SnmpCredentials
 from linkmargin.inventory.models import (
     ConnectionPoint,
-    Credentials,
     Device,
     End,
     FiberSpan,
@@ -129,13 +129,13 @@ def validate_document(doc: Any, now: datetime | None = None) -> tuple[Inventory 
     if "site" not in doc:
         out.append(((), "missing required key 'site'"))
 
-    creds: dict[str, Credentials] = {}
+    creds: dict[str, SnmpCredentials] = {}
     raw_creds = doc.get("credentials") or {}
     if not isinstance(raw_creds, Mapping):
         out.append((("credentials",), "expected a mapping of name -> credentials"))
         raw_creds = {}
     for name, c in raw_creds.items():
-        got = _validate_piece(Credentials, c, ("credentials", str(name)), out)
+        got = _validate_piece(SnmpCredentials, c, ("credentials", str(name)), out)
         if got is not None:
             creds[str(name)] = got
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -50,17 +51,11 @@ def _wait_snmp(port: int, community: str, proc: subprocess.Popen[bytes], deadlin
     raise RuntimeError("agent did not come up")
 
 
-@pytest.fixture(scope="session")
-def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """net-snmp snmpd serving the host's real IF-MIB, v2c 'public' and v3 authPriv SHA/AES."""
-    d = tmp_path_factory.mktemp("snmpd")
+@contextlib.contextmanager
+def running_snmpd(d: Path, conf_lines: list[str]) -> Iterator[int]:
+    """net-snmp snmpd on a free 127.0.0.1 port with ``conf_lines`` as its whole snmpd.conf."""
     conf = d / "snmpd.conf"
-    conf.write_text(
-        "view all included .1 80\n"
-        "rocommunity public 127.0.0.1 -V all\n"
-        f"createUser {V3_USER} SHA {V3_AUTH} AES {V3_PRIV}\n"
-        f"rouser {V3_USER} priv -V all\n"
-    )
+    conf.write_text("\n".join(conf_lines) + "\n")
     port = free_port(socket.SOCK_DGRAM)
     env = dict(os.environ, MIBS="", SNMP_PERSISTENT_DIR=str(d / "persist"))
     proc = subprocess.Popen(
@@ -89,6 +84,19 @@ def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """net-snmp snmpd serving the host's real IF-MIB, v2c 'public' and v3 authPriv SHA/AES."""
+    lines = [
+        "view all included .1 80",
+        "rocommunity public 127.0.0.1 -V all",
+        f"createUser {V3_USER} SHA {V3_AUTH} AES {V3_PRIV}",
+        f"rouser {V3_USER} priv -V all",
+    ]
+    with running_snmpd(tmp_path_factory.mktemp("snmpd"), lines) as port:
+        yield port
 
 
 @pytest.fixture(scope="session")

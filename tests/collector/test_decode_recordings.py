@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from collector.api import poll_once
-from collector.transport import Credentials, Target
+from collector.transport import SnmpCredentials, Target
 
 NULL = None
 
@@ -95,7 +95,7 @@ EXPECTED: dict[str, dict[tuple[str, int | None, str], float | str]] = {
 @pytest.mark.parametrize("kind", ["gufo", "pysnmp"])
 @pytest.mark.parametrize("vendor", sorted(EXPECTED))
 async def test_recording_decodes(snmpsim: int, vendor: str, kind: str) -> None:
-    tgt = Target(vendor, "127.0.0.1", snmpsim, Credentials(community=vendor))
+    tgt = Target(vendor, "127.0.0.1", snmpsim, SnmpCredentials.v2c(vendor))
     f = await poll_once(tgt, profile="auto", groups=["counters", "dom"], transport=kind)
     for (port, lane, metric), want in EXPECTED[vendor].items():
         lane_f = pl.col("lane").is_null() if lane is None else pl.col("lane") == lane
@@ -124,7 +124,7 @@ async def test_auto_profile_picks_by_sys_object_id_and_probe(snmpsim: int) -> No
     ]:
         st = DeviceState(name=community)
         async with open_transport(
-            Target(community, "127.0.0.1", snmpsim, Credentials(community=community))
+            Target(community, "127.0.0.1", snmpsim, SnmpCredentials.v2c(community))
         ) as tr:
             await discover(tr, st)
         assert st.profile is not None and st.profile.name == want

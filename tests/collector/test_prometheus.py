@@ -13,14 +13,14 @@ import pytest
 
 from collector.config import load_config, targets_from
 from collector.daemon import Collector
-from collector.transport import Credentials, Target
+from collector.transport import SnmpCredentials, Target
 from tests.services import free_port, prometheus
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 async def test_prometheus_scrapes_values(snmpsim: int, tmp_path: Path) -> None:
-    targets = [Target(v, "127.0.0.1", snmpsim, Credentials(community=v)) for v in ("arista", "juniper")]
+    targets = [Target(v, "127.0.0.1", snmpsim, SnmpCredentials.v2c(v)) for v in ("arista", "juniper")]
     col = Collector(
         targets, parquet_root=tmp_path / "hist", intervals={"counters": 1, "dom": 1, "discovery": 0}
     )
@@ -75,5 +75,5 @@ async def test_prometheus_scrapes_values(snmpsim: int, tmp_path: Path) -> None:
 def test_example_config_parses() -> None:
     cfg = load_config(REPO / "configs" / "collector.example.yaml", check_secrets=False)  # /run/secrets/...
     targets, profiles = targets_from(cfg)
-    assert [t.name for t in targets] == ["spine01", "leaf07"]
-    assert targets[0].credentials.version == "3" and profiles["leaf07"] == "auto"
+    assert [t.name for t in targets][:3] == ["spine01", "spine02", "leaf01"]  # from the example inventory
+    assert targets[0].credentials.version == "3" and profiles["leaf01"] == "auto"

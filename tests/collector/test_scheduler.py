@@ -13,7 +13,7 @@ import polars as pl
 from collector.poller import DeviceState, poll_group
 from collector.scheduler import Breaker, Scheduler
 from collector.selfmetrics import SelfMetrics
-from collector.transport import Credentials, Target, VarBinds
+from collector.transport import SnmpCredentials, Target, VarBinds
 from tests.services import free_port
 
 
@@ -41,16 +41,16 @@ async def test_dead_and_garbage_devices_do_not_delay_others(snmpsim: int) -> Non
     targets = [
         # the live agent's own timeout is generous: a loaded machine slows snmpsim, and what is under
         # test is whether the dead and garbage devices delay it, not how fast snmpsim answers
-        Target("alive", "127.0.0.1", snmpsim, Credentials(community="generic"), timeout=2.0, retries=0),
+        Target("alive", "127.0.0.1", snmpsim, SnmpCredentials.v2c("generic"), timeout=2.0, retries=0),
         Target(
             "dead",
             "127.0.0.1",
             free_port(socket.SOCK_DGRAM),
-            Credentials(community="x"),
+            SnmpCredentials.v2c("x"),
             timeout=0.3,
             retries=1,
         ),
-        Target("garbage", "127.0.0.1", gport, Credentials(community="x"), timeout=0.3, retries=0),
+        Target("garbage", "127.0.0.1", gport, SnmpCredentials.v2c("x"), timeout=0.3, retries=0),
     ]
     metrics = SelfMetrics()
     sch = Scheduler(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from collector.poller import DeviceState, poll_group
-from collector.transport import Credentials, Target, open_transport
+from collector.transport import SnmpCredentials, Target, open_transport
 
 
 def proc_lo_rx_bytes() -> int:
@@ -25,7 +25,7 @@ CACHE_S = 3.5
 
 @pytest.mark.parametrize("kind", ["gufo", "pysnmp"])
 async def test_lo_octets_agree_with_proc(snmpd: int, kind: str) -> None:
-    tgt = Target("host", "127.0.0.1", snmpd, Credentials(community="public"))
+    tgt = Target("host", "127.0.0.1", snmpd, SnmpCredentials.v2c("public"))
     state = DeviceState(name="host")
     async with open_transport(tgt, kind) as tr:
         a0 = proc_lo_rx_bytes()

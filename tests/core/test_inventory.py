@@ -8,7 +8,7 @@ import pytest
 
 from linkmargin.budget import expected_channel_loss
 from linkmargin.catalog import optic
-from linkmargin.inventory import Credentials, InventoryError, load_inventory
+from linkmargin.inventory import InventoryError, load_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "configs" / "inventory.example.yaml"
@@ -64,22 +64,6 @@ def test_error_list_and_naive_time(tmp_path: Path) -> None:
         "x.yaml:9:45: links[0].connections[0].events[0].at: timestamp needs a time zone"
     )
     assert len(errs) == 2
-
-
-def test_credentials_rules() -> None:
-    ok = Credentials.model_validate(
-        {"version": 3, "user": "u", "auth": "sha", "auth_key_file": "/f", "priv": "aes", "priv_key_env": "P"}
-    )
-    assert ok.version == "3"
-    for bad in (
-        {"version": "2c"},
-        {"version": 3, "user": "u", "auth": "sha"},
-        {"version": 3, "user": "u", "auth": "sha", "auth_key_env": "A", "priv": "aes"},
-        {"version": 3, "user": "u", "auth_key": "inline"},
-        {"version": "2c", "community_env": "C", "password": "x"},
-    ):
-        with pytest.raises(ValueError):
-            Credentials.model_validate(bad)
 
 
 def test_csv_example_matches_yaml_physics() -> None:

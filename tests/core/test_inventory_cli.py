@@ -93,6 +93,26 @@ CASES = {
             "use community_env or community_file"
         ],
     ),
+    "credentials_unsupported": (
+        BASE.replace(
+            "  ro: {version: 2c, community_env: C}\n",
+            "  ro: {version: 2c, community_env: C}\n"
+            "  v3: {version: 3, user: u, auth: sha1, auth_key_env: A, priv: 3des, priv_key_env: P}\n"
+            "  v1: {version: 1, community_env: C}\n"
+            "  v3np: {version: 3, user: u, auth: md5, auth_key_env: A}\n",
+        ),
+        [
+            "credentials_unsupported.yaml:4:35: credentials.v3.auth: auth 'sha1' is not supported by the "
+            "collector's SNMP transports (write 'sha'); one of: md5, sha, sha224, sha256, sha384, sha512",
+            "credentials_unsupported.yaml:4:64: credentials.v3.priv: priv '3des' is not supported by the "
+            "collector's SNMP transports (pysnmp has 3DES, gufo_snmp, the default transport, does not); "
+            "one of: des, aes, aes192, aes192c, aes256, aes256c",
+            "credentials_unsupported.yaml:5:17: credentials.v1.version: SNMPv1 is not supported: the "
+            "collector walks tables with GETBULK (2c or 3)",
+            "credentials_unsupported.yaml:6:9: credentials.v3np: SNMPv3 (authPriv) needs priv, "
+            "priv_key_env or priv_key_file",
+        ],
+    ),
     "many": (
         BASE.replace("device: l1", "device: l9")
         .replace("type: MTP-16", "type: MTP-13")
