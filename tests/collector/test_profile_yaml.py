@@ -13,7 +13,7 @@ from collector.api import poll_once
 from collector.decode import LAYOUTS
 from collector.layout import UnknownLayout
 from collector.profile import PROFILE_PATH_ENV, ProfileError, load_profile, profile_names
-from collector.transport import Credentials, Target
+from collector.transport import SnmpCredentials, Target
 
 # A vendor the packaged profiles do not know (recordings/acme.snmprec, make_recordings.acme):
 # ENTITY-SENSOR-MIB rows, its own sysObjectID, "Optic <port> <quantity> Channel <0-based lane>".
@@ -52,7 +52,7 @@ def value(f: pl.DataFrame, port: str, lane: int | None, metric: str) -> tuple[fl
 async def test_new_vendor_is_a_yaml_file(
     snmpsim: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tgt = Target("acme", "127.0.0.1", snmpsim, Credentials(community="acme"))
+    tgt = Target("acme", "127.0.0.1", snmpsim, SnmpCredentials.v2c("acme"))
     # without its profile the device falls to the generic one, whose names do not match: no DOM
     before = await poll_once(tgt, profile="auto", groups=["dom"])
     assert before.filter(pl.col("metric") == "rx_power_dbm").height == 0
