@@ -35,7 +35,7 @@ def main() -> None:
     from typer._click.utils import echo
 
     try:
-        rv = app(standalone_mode=False)
+        rv = app(standalone_mode=False, prog_name="linkmargin")
     except click.NoArgsIsHelpError as exc:
         echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)
         sys.exit(exc.exit_code)
