@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -500,21 +500,29 @@ def load_config(path: str | Path, check_secrets: bool = True) -> CollectorConfig
     return cfg
 
 
-def targets_from(cfg: CollectorConfig) -> tuple[list[Target], dict[str, str]]:
-    """Targets and per-device profile names from a loaded config."""
-    fleet = cfg.fleet
-    targets = []
-    for d in fleet.devices:
-        timeout, retries, max_repetitions = cfg.snmp.for_device(d.name)
+def targets_for(
+    devices: Iterable[Device], credentials: Mapping[str, SnmpCredentials], snmp: SnmpConf
+) -> tuple[list[Target], dict[str, str]]:
+    """One SNMP target per device (secrets stay references until a transport reads them), and each
+    device's profile name."""
+    targets, profiles = [], {}
+    for d in devices:
+        timeout, retries, max_repetitions = snmp.for_device(d.name)
         targets.append(
             Target(
                 name=d.name,
                 host=d.address,
                 port=d.port,
-                credentials=fleet.credentials[d.credentials],
+                credentials=credentials[d.credentials],
                 timeout=timeout,
                 retries=retries,
                 max_repetitions=max_repetitions,
             )
         )
-    return targets, {d.name: d.profile for d in fleet.devices}
+        profiles[d.name] = d.profile
+    return targets, profiles
+
+
+def targets_from(cfg: CollectorConfig) -> tuple[list[Target], dict[str, str]]:
+    """Targets and per-device profile names from a loaded config."""
+    return targets_for(cfg.fleet.devices, cfg.fleet.credentials, cfg.snmp)

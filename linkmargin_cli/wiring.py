@@ -1,7 +1,7 @@
 """Adapters between the core inventory and each part's own inputs. The only place they meet.
 
 - :func:`spec_from_inventory`: the analyzer's lane / point / event tables from the recorded channels.
-- :func:`targets_from_inventory`: the collector's SNMP targets, credentials passed by reference.
+- :func:`targets_from_inventory`: the collector's SNMP targets, made as its own config makes them.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from analyzer.spec import LinkSpec
+from collector.config import SnmpConf, targets_for
 from collector.transport import Target
 from linkmargin.budget import expected_channel_loss
 from linkmargin.catalog import connector, optic
@@ -68,17 +69,8 @@ def spec_from_inventory(inv: Inventory) -> LinkSpec:
 
 
 def targets_from_inventory(inv: Inventory, timeout: float = 2.0) -> list[Target]:
-    """One SNMP target per inventory device; secrets stay references until the transport reads them."""
-    return [
-        Target(
-            name=d.name,
-            host=d.address,
-            port=d.port,
-            credentials=inv.credentials[d.credentials],  # the one model: no mapping, no rewrite
-            timeout=timeout,
-        )
-        for d in inv.devices
-    ]
+    """One SNMP target per inventory device, as the collector's config would make it."""
+    return targets_for(inv.devices, inv.credentials, SnmpConf(timeout=timeout))[0]
 
 
 def profiles_from_inventory(inv: Inventory) -> dict[str, str]:
