@@ -143,6 +143,9 @@ def decode_batch(payload: bytes) -> SampleBatch:
     try:
         reader = ipc.open_stream(pa.BufferReader(payload))
         table = reader.read_all()
+        # Arrow's IPC reader checks structure only; forged offsets or lengths in a buffer pass it and
+        # crash the process on first use (a segfault, found by fuzzing). Full validation first.
+        table.validate(full=True)
     except (pa.ArrowException, OSError, ValueError, TypeError, IndexError, OverflowError) as exc:
         raise WireError(f"not an Arrow IPC sample batch: {exc}", "decode") from exc
     env = _envelope(table.schema.metadata or {})
