@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 APT_PKGS := mosquitto mosquitto-clients snmpd snmp prometheus prometheus-alertmanager prometheus-snmp-exporter
 APT_BINS := /usr/sbin/mosquitto /usr/sbin/snmpd /usr/bin/snmpbulkwalk /usr/bin/prometheus /usr/bin/prometheus-alertmanager /usr/bin/prometheus-snmp-exporter
 
-.PHONY: setup demo test lint typecheck pytest bench clean
+.PHONY: setup demo test lint typecheck pytest bench clean gnmi-stubs
 
 setup: $(STAMP) apt
 
@@ -51,3 +51,9 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# The gNMI stubs (linkmargin/gnmi/*_pb2*.py, committed) from the vendored protos, with the pinned
+# grpcio-tools of the dev extra; the generated code checks the protobuf runtime at import.
+gnmi-stubs: setup
+	cd $(CURDIR) && $(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. \
+	  linkmargin/gnmi/gnmi_ext.proto linkmargin/gnmi/gnmi.proto
