@@ -57,3 +57,5 @@ clean:
 gnmi-stubs: setup
 	cd $(CURDIR) && $(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. \
 	  linkmargin/gnmi/gnmi_ext.proto linkmargin/gnmi/gnmi.proto
+	# protoc's .pyi types a module-level extension number as ClassVar, which mypy rejects
+	sed -i 's/^GNMI_SERVICE_FIELD_NUMBER: _ClassVar\[int\]/GNMI_SERVICE_FIELD_NUMBER: int/' linkmargin/gnmi/gnmi_pb2.pyi

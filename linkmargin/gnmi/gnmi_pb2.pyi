@@ -31,7 +31,7 @@ JSON_IETF: Encoding
 TARGET_DEFINED: SubscriptionMode
 ON_CHANGE: SubscriptionMode
 SAMPLE: SubscriptionMode
-GNMI_SERVICE_FIELD_NUMBER: _ClassVar[int]
+GNMI_SERVICE_FIELD_NUMBER: int
 gnmi_service: _descriptor.FieldDescriptor
 
 class Notification(_message.Message):
