@@ -32,6 +32,7 @@ __all__ = [
     "AUTH_PROTOCOLS",
     "PRIV_PROTOCOLS",
     "AuthProtocol",
+    "GnmiCredentials",
     "PrivProtocol",
     "SecretError",
     "SnmpCredentials",
@@ -231,3 +232,54 @@ class SnmpCredentials(BaseModel):
     def describe(self) -> str:
         """A one-line description without secrets (e.g. ``v3 nocro sha256/aes``)."""
         return "v2c" if self.version == "2c" else f"v3 {self.user} {self.auth}/{self.priv}"
+
+
+class GnmiCredentials(BaseModel):
+    """How to reach a gNMI target: TLS (CA file, optional client certificate) and a username with its
+    password by reference (``password_env`` or ``password_file``; never inline, never on argv)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tls: bool = True
+    ca_file: str | None = None  # None with tls: the system's roots
+    cert_file: str | None = None  # client certificate (mutual TLS), with key_file
+    key_file: str | None = None
+    server_name: str | None = None  # the name to check the server's certificate against, if not host
+    username: str | None = None
+    password_env: str | None = None
+    password_file: str | None = None
+    password: None = None  # accepted only to be rejected with a clear message
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _no_inline(cls, v: object) -> None:
+        if v is not None:
+            raise ValueError("inline secrets are not allowed; use password_env or password_file")
+        return None
+
+    @model_validator(mode="after")
+    def _complete(self) -> GnmiCredentials:
+        if self.password_env and self.password_file:
+            raise ValueError("give password_env or password_file, not both")
+        if (self.password_env or self.password_file) and not self.username:
+            raise ValueError("a password needs a username")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("a client certificate needs both cert_file and key_file")
+        if not self.tls and (self.ca_file or self.cert_file or self.server_name):
+            raise ValueError("ca_file, cert_file and server_name are TLS settings; tls is false")
+        return self
+
+    def secret_refs(self) -> list[tuple[str, str]]:
+        """The (field, reference) pairs this entry's secrets are read from."""
+        return [(f, v) for f in ("password_env", "password_file") if (v := getattr(self, f)) is not None]
+
+    def password_secret(self) -> str | None:
+        """The password from its env var or file (None without a username); raises SecretError."""
+        if not self.username:
+            return None
+        return read_secret(self.password_env, self.password_file, "gNMI password")
+
+    def describe(self) -> str:
+        """One line without secrets."""
+        how = ("mtls" if self.cert_file else "tls") if self.tls else "plaintext"
+        return f"gnmi {how} {self.username or '-'}"
