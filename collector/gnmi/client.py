@@ -115,6 +115,8 @@ def subscribe_request(
             subs.append(gnmi_pb2.Subscription(path=to_path(s.path), mode=gnmi_pb2.SAMPLE, sample_interval=ns))
     return gnmi_pb2.SubscribeRequest(
         subscribe=gnmi_pb2.SubscriptionList(
-            subscription=subs, mode=gnmi_pb2.SubscriptionList.STREAM, encoding=encoding  # type: ignore[arg-type]
+            subscription=subs,
+            mode=gnmi_pb2.SubscriptionList.STREAM,
+            encoding=encoding,  # type: ignore[arg-type]
         )
     )

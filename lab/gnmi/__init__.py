@@ -1,0 +1,1 @@
+"""The lab's gNMI servers: one grpcio server per simulated switch on loopback (see ``server.py``)."""
