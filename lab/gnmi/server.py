@@ -32,8 +32,9 @@ class Faults:
 
 
 def _garbage() -> list[g.Update]:
-    x = "/components/component[name=junk]/transceiver/physical-channels/channel[index=0]/state"
-    p = g.Path(elem=[g.PathElem(name=n) for n in x.split("/")[1:]])
+    names = "components/component/transceiver/physical-channels/channel/state/input-power/instant".split("/")
+    keys = {"component": {"name": "junk"}, "channel": {"index": "0"}}
+    p = g.Path(elem=[g.PathElem(name=n, key=keys.get(n, {})) for n in names])
     return [
         g.Update(path=p, val=g.TypedValue(json_ietf_val=b"{not json")),
         g.Update(
