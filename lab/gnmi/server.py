@@ -32,7 +32,16 @@ class Faults:
 
 
 def _garbage() -> list[g.Update]:
-    names = "components/component/transceiver/physical-channels/channel/state/input-power/instant".split("/")
+    names = [
+        "components",
+        "component",
+        "transceiver",
+        "physical-channels",
+        "channel",
+        "state",
+        "input-power",
+        "instant",
+    ]
     keys = {"component": {"name": "junk"}, "channel": {"index": "0"}}
     p = g.Path(elem=[g.PathElem(name=n, key=keys.get(n, {})) for n in names])
     return [
