@@ -12,8 +12,11 @@ from prometheus_client import CollectorRegistry
 
 from collector.config import InProcessBusConf, MqttBusConf, load_config, targets_from
 from collector.exposition.http import serve
+from collector.gnmi.client import GnmiTarget
+from collector.gnmi.metrics import GnmiMetrics
+from collector.gnmi.stream import GnmiStream
 from collector.publisher import MqttPublisher
-from collector.scheduler import Breaker, Scheduler
+from collector.scheduler import DEFAULT_INTERVALS, Breaker, Scheduler
 from collector.selfmetrics import SelfMetrics
 from collector.sinks import Sink, fanout
 from collector.sinks.bus import BusSink
@@ -43,6 +46,7 @@ class Collector:
         transport: str = "gufo",
         global_limit: int = 64,
         breaker: Breaker | None = None,
+        gnmi_targets: list[GnmiTarget] | None = None,
     ) -> None:
         self.registry = registry or CollectorRegistry()
         self.metrics = SelfMetrics(self.registry)
@@ -61,9 +65,16 @@ class Collector:
         if self.parquet is not None:
             sinks.append(self.parquet)
         self.prometheus.identity = self._identity
+        sink = fanout(*sinks)
+        # gNMI devices stream into the same sinks as the SNMP polls (docs/ARCHITECTURE.md "gNMI")
+        self.gnmi_metrics = GnmiMetrics(self.registry)
+        self.streams = [
+            GnmiStream(t, sink, {**DEFAULT_INTERVALS, **(intervals or {})}, metrics=self.gnmi_metrics)
+            for t in gnmi_targets or []
+        ]
         self.scheduler = Scheduler(
             targets,
-            fanout(*sinks),
+            sink,
             intervals=intervals,
             profiles=profiles,
             transport=transport,
@@ -88,6 +99,7 @@ class Collector:
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set; flush Parquet at the end."""
         tasks = [asyncio.create_task(self.scheduler.run(stop))]
+        tasks += [asyncio.create_task(s.run(stop)) for s in self.streams]
         if self.parquet is not None:
             tasks.append(asyncio.create_task(self.parquet.run(stop)))
         await asyncio.gather(*tasks)
