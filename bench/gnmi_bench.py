@@ -86,20 +86,21 @@ async def run(rounds: int) -> str:
         wire = note.SerializeToString()
         reps, t0, k = 20, time.process_time(), 0
         for _ in range(reps):
-            s = UpdateSink(doc)
-            s.add(g.Notification.FromString(wire))
+            us = UpdateSink(doc)
+            us.add(g.Notification.FromString(wire))
             for grp in ("counters", "dom"):
-                k += normalize(s.table, devs[0], s.take(grp), s.port_map, s.boot_ns).samples.height
+                k += normalize(us.table, devs[0], us.take(grp), us.port_map, us.boot_ns).samples.height
         only[e] = (time.process_time() - t0) / k
     lines = [
         "# gNMI vs SNMP: CPU per reading on the same lab fabric",
         "",
-        f"`python -m bench gnmi` ({rounds} rounds), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, this 2-core machine "
-        "shared with other jobs. The demo fabric frozen at 6 h "
-        f"({len(devs)} switches); per round, interleaved, every switch read once over SNMP (gufo, counters + dom, "
-        "with discovery: a fresh session as `linkmargin poll` does) and once over gNMI per encoding (Capabilities, "
-        "Subscribe, initial sync, decode, normalize: `linkmargin poll --gnmi`). Lab servers run in the same process, "
-        "so both columns include the server side.",
+        f"`python -m bench gnmi` ({rounds} rounds), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        "this 2-core machine shared with other jobs. The demo fabric frozen at 6 h "
+        f"({len(devs)} switches); per round, interleaved, every switch read once over SNMP "
+        "(gufo, counters + dom, with discovery: a fresh session as `linkmargin poll` does) and once "
+        "over gNMI per encoding (Capabilities, Subscribe, initial sync, decode, normalize: "
+        "`linkmargin poll --gnmi`). Lab servers run in the same process, so both columns include "
+        "the server side.",
         "",
         "| path | readings / round | CPU µs per reading (median of rounds) |",
         "|---|---:|---:|",
@@ -108,7 +109,8 @@ async def run(rounds: int) -> str:
         lines.append(f"| {name} | {n[name]} | {statistics.median(xs) * 1e6:.1f} |")
     lines += [
         "",
-        "Collector side only (decode + normalize of one switch's captured notification, no network, no server):",
+        "Collector side only (decode + normalize of one switch's captured notification, "
+        "no network, no server):",
         "",
         "| encoding | CPU µs per reading |",
         "|---|---:|",
