@@ -31,6 +31,27 @@ def load_inventory_or_exit(path: Path, devices_from: Path | None = None) -> Inve
         raise typer.Exit(EXIT_INVALID) from None
 
 
+def secrets_or_exit(inv: Inventory, command: str) -> None:
+    """Refuse to start when a secret the inventory's devices need cannot be read now (exit 2).
+
+    Names every unset variable and unreadable file (never a secret's value), as two lines at most.
+    """
+    from linkmargin.credentials import secret_ref_problem
+
+    used = sorted({d.credentials for d in inv.devices})
+    problems: list[str] = []
+    for name in used:
+        for field, ref in inv.credentials[name].secret_refs():
+            why = secret_ref_problem(field, ref)
+            if why is not None:
+                problems.append(f"credentials {name}.{field}: {why}")
+    if problems:
+        typer.echo(f"{command}: {problems[0]}", err=True)
+        if len(problems) > 1:
+            typer.echo(f"also: {'; '.join(problems[1:])}", err=True)
+        raise typer.Exit(EXIT_INVALID)
+
+
 def link_spec_or_exit(spec_dir: Path | None, inventory: Path | None) -> LinkSpec:
     """The analyzer's link tables from ``--inventory FILE`` or, for old set-ups, ``--spec DIR``."""
     from analyzer.spec import LinkSpec

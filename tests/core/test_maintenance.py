@@ -47,7 +47,8 @@ def test_a_window_on_a_link_does_not_mate_its_splice(tmp_path: Path) -> None:
     ("window", "where", "says"),
     [
         (
-            "  - {id: w, start: 2030-01-01T00:00:00Z, end: 2030-01-01T04:00:00Z, links: [spine01-e1-1--leaf01-e4],"
+            "  - {id: w, start: 2030-01-01T00:00:00Z, end: 2030-01-01T04:00:00Z,"
+            " links: [spine01-e1-1--leaf01-e4],"
             " actions: [mate]}\n",
             "maintenance[0].links[0]",
             "did you mean 'spine01-e1-1--leaf01-e49'",
@@ -101,7 +102,10 @@ def test_a_bad_window_is_an_error_at_its_position(tmp_path: Path, window: str, w
 
 
 def test_duplicate_window_ids(tmp_path: Path) -> None:
-    w = "  - {id: w, start: 2030-01-01T00:00:00Z, end: 2030-01-01T04:00:00Z, points: [row4-mmc-07], actions: [mate]}\n"
+    w = (
+        "  - {id: w, start: 2030-01-01T00:00:00Z, end: 2030-01-01T04:00:00Z,"
+        " points: [row4-mmc-07], actions: [mate]}\n"
+    )
     with pytest.raises(InventoryError) as exc:
         load_inventory(_with(tmp_path, w + w))
     assert [e.path for e in exc.value.errors] == ["maintenance[1].id"]
