@@ -66,11 +66,24 @@ def trending(
     within: Annotated[float, typer.Option(help="Report lanes reaching zero margin within N days")] = 30.0,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Lanes whose daily-median margin trends to zero within N days, soonest first."""
+    """Lanes below zero margin now, and lanes whose step-aware trend reaches zero within N days."""
+    import polars as pl
+
     from analyzer import queries
 
     hist, spec = _inputs(history, inventory)
-    emit(queries.trending(hist, spec, within), fmt, f"Lanes trending to zero margin within {within:g} d")
+    tr = queries.trending(hist, spec, within)
+    if fmt is Format.table:
+        below = tr.lanes.filter(pl.col("status") == "below zero").drop("status", "days_to_zero")
+        heading = tr.lanes.filter(pl.col("status") == "heading to zero").drop("status")
+        if below.height:
+            emit(below, fmt, "Lanes already below zero margin")
+        if heading.height or not below.height:
+            emit(heading, fmt, f"Lanes heading to zero margin within {within:g} d")
+    else:
+        emit(tr.lanes, fmt, f"Lanes below or heading to zero margin within {within:g} d")
+    if tr.note:
+        typer.echo(tr.note, err=fmt is not Format.table)
 
 
 @query_app.command("sql")
