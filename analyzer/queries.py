@@ -102,11 +102,28 @@ def trending(
         .collect()
     )
     keys = ["link", "device", "port", "lane", "direction", "family", "termination"]
+    cols = [
+        "status",
+        *keys,
+        "margin_now_db",
+        "slope_db_per_day",
+        "slope_se",
+        "steps",
+        "hours",
+        "days_to_zero",
+    ]
     if rx.height == 0:
-        note = (
-            "no Rx power readings of the inventory's lanes in the history (do device and port names match?)"
+        none = (
+            _trend_frame(spec, keys, None)
+            .head(0)
+            .with_columns(
+                pl.lit(None, pl.String).alias("status"),
+                pl.lit(0, pl.Int64).alias("steps"),
+                pl.lit(None, pl.Float64).alias("days_to_zero"),
+            )
         )
-        return Trending(_trend_frame(spec, keys, None), note, 0, 0)
+        why = "no Rx power readings of the inventory's lanes in the history (do device and port names match?)"
+        return Trending(none.select(cols), why, 0, 0)
     last = int(rx["hour"].max())  # type: ignore[arg-type]
     first = max(int(rx["hour"].min()), last - int(lookback_days * 24) + 1)  # type: ignore[arg-type]
     n_hours = last - first + 1
