@@ -102,3 +102,29 @@ def test_readme_demo_then_risk_in_every_format(tmp_path: Path) -> None:
     lrow = by_link[laser["link_id"]]
     if lrow["cause"] and "optic" in lrow["cause"]:
         assert laser["port"] in (lrow["action"] or ""), lrow  # the optic, never a connector point
+
+
+@pytest.mark.timeout(300)
+def test_demo_runs_a_scenario_file_and_starts_a_fresh_history_each_run(tmp_path: Path) -> None:
+    scenario = tmp_path / "my-lab.yaml"
+    scenario.write_text((ROOT / "lab/scenarios/demo.yaml").read_text().replace("name: demo", "name: my-lab"))
+    work = tmp_path / "w"
+    cmd = [str(BIN / "linkmargin"), "demo", "--scenario", str(scenario), "--workdir", str(work)]
+    cmd += ["--duration", "6", "--metrics-port", "0", "--speed", "3600", "--poll", "1"]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=200)
+    assert first.returncode == 0, first.stderr[-2000:]
+    files_1 = sorted(p.relative_to(work / "history") for p in (work / "history").rglob("*.parquet"))
+    assert files_1
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=200)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert f"previous history moved to {work / 'history.prev'}" in second.stdout
+    # the first run's files, untouched, as history.prev; the new history holds the second run only
+    assert (
+        sorted(p.relative_to(work / "history.prev") for p in (work / "history.prev").rglob("*.parquet"))
+        == files_1
+    )
+    new = pl.read_parquet(sorted((work / "history").rglob("*.parquet")))
+    dup = new.group_by("device", "port", "lane", "metric", "ts").len().filter(pl.col("len") > 1)
+    assert dup.is_empty()  # no simulated time twice
+    bad = subprocess.run([*cmd[:3], str(tmp_path / "nope.yaml"), *cmd[4:]], capture_output=True, text=True)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "nope.yaml" in bad.stderr
