@@ -51,7 +51,7 @@ def demo(
     _check_scenario(scenario)
     moved = _fresh_history(workdir / "history")
     if moved is not None:
-        console.print(f"previous history moved to {moved} (the one before it is deleted)")
+        console.print(moved, markup=False, highlight=False)
     console.print(
         f"Starting the [bold]{scenario}[/] lab fabric as SNMP agents on loopback at {speed:g}x "
         "simulated time; Ctrl-C stops and prints the pre-flight report."
@@ -94,15 +94,25 @@ def _check_scenario(scenario: str) -> None:
         raise typer.Exit(2) from None
 
 
-def _fresh_history(history: Path) -> Path | None:
+def _fresh_history(history: Path) -> str | None:
     """Start each demo on an empty history: a run replays the same simulated times, and two runs
-    in one history would overlap. The previous run's history is kept as ``history.prev``."""
+    in one history would overlap. The previous run's history is kept as ``history.prev``; where the
+    directory cannot be moved (a mount point), its day partitions are deleted instead. Returns what
+    was done, to tell the user."""
     import shutil
 
     if not history.exists() or not any(history.iterdir()):
         return None
     prev = history.with_name(history.name + ".prev")
-    if prev.exists():
-        shutil.rmtree(prev)
-    history.rename(prev)
-    return prev
+    try:
+        if prev.exists():
+            shutil.rmtree(prev)
+        history.rename(prev)
+    except OSError as exc:
+        parts = [p for p in history.glob("date=*") if p.is_dir()]
+        for p in parts:
+            shutil.rmtree(p)
+        if not parts:
+            return None
+        return f"previous history in {history} deleted (it cannot be moved aside: {exc.strerror})"
+    return f"previous history moved to {prev} (the one before it is deleted)"
