@@ -8,11 +8,15 @@ as they are by DuckDB, Trino or Spark. Each query joins the samples with the ana
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from analyzer.spec import LinkSpec
+from analyzer.steps import detect_steps
+from analyzer.trend import TrendFit, fit_trends, step_design
 from linkmargin.history import list_history
 from linkmargin.samples import Metric
 
@@ -60,34 +64,139 @@ def margin_by_cohort(history: pl.LazyFrame, spec: LinkSpec, every: str = "1mo") 
     )
 
 
-def trending(history: pl.LazyFrame, spec: LinkSpec, within_days: float = 30.0) -> pl.DataFrame:
-    """Lanes whose daily-median margin falls fast enough to reach zero within ``within_days``.
+MIN_TREND_HOURS = 12
+"""Hours with readings a lane needs before its trend means anything: with the module temperature as
+a regressor, half a daily cycle keeps the thermal swing out of the slope."""
+TREND_Z = 2.0
+"""A lane is heading to zero only if its slope is below zero by this many standard errors."""
 
-    The slope is a least-squares fit to daily medians (medians keep the daily thermal swing and
-    single bad readings out); ``days_to_zero`` extrapolates the last day's margin along it.
+
+@dataclass(frozen=True, slots=True)
+class Trending:
+    """Lanes already below zero margin and lanes heading there, and why the list is empty if it is."""
+
+    lanes: pl.DataFrame
+    note: str | None
+    span_hours: int
+    fitted: int
+
+
+def trending(
+    history: pl.LazyFrame, spec: LinkSpec, within_days: float = 30.0, *, lookback_days: float = 30.0
+) -> Trending:
+    """Lanes below zero margin now, and lanes whose margin trends to zero within ``within_days``.
+
+    The trend is the analyzer's (:mod:`analyzer.trend`): a robust fit to hourly medians of the last
+    ``lookback_days`` with the module's temperature and every detected loss step
+    (:mod:`analyzer.steps`) as regressors, so neither a mating step nor the daily swing reads as a
+    slope. ``margin_now_db`` is the fitted level at the lane's last hour (after its steps);
+    ``days_to_zero`` extrapolates it along the slope (0 for a lane already below zero). A lane
+    heads to zero only when its slope is below zero by :data:`TREND_Z` standard errors.
     """
-    daily = (
+    lanes = spec.lanes.with_row_index("li").select("li", "device", "port", "lane")
+    rx = (
         lane_margins(history, spec)
-        .with_columns(pl.col("ts").dt.truncate("1d").alias("day"))
-        .group_by("link", "device", "port", "lane", "direction", "family", "termination", "day")
+        .with_columns((pl.col("ts").dt.epoch("s") // 3600).alias("hour"))
+        .group_by("device", "port", "lane", "hour")
         .agg(pl.col("margin_db").median())
-        .with_columns(((pl.col("day") - pl.col("day").min()).dt.total_seconds() / 86400).alias("x"))
+        .collect()
     )
     keys = ["link", "device", "port", "lane", "direction", "family", "termination"]
-    x, y = pl.col("x"), pl.col("margin_db")
-    fit = (
-        daily.group_by(keys)
-        .agg(
-            pl.len().alias("days"),
-            (((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()).alias("slope_db_per_day"),
-            y.sort_by("x").last().alias("margin_now_db"),
+    cols = [
+        "status",
+        *keys,
+        "margin_now_db",
+        "slope_db_per_day",
+        "slope_se",
+        "steps",
+        "hours",
+        "days_to_zero",
+    ]
+    if rx.height == 0:
+        none = (
+            _trend_frame(spec, keys, None)
+            .head(0)
+            .with_columns(
+                pl.lit(None, pl.String).alias("status"),
+                pl.lit(0, pl.Int64).alias("steps"),
+                pl.lit(None, pl.Float64).alias("days_to_zero"),
+            )
         )
-        .filter(pl.col("days") >= 3)
-        .with_columns((-pl.col("margin_now_db") / pl.col("slope_db_per_day")).alias("days_to_zero"))
-        .filter((pl.col("slope_db_per_day") < 0) & (pl.col("days_to_zero") <= within_days))
-        .sort("days_to_zero")
+        why = "no Rx power readings of the inventory's lanes in the history (do device and port names match?)"
+        return Trending(none.select(cols), why, 0, 0)
+    last = int(rx["hour"].max())  # type: ignore[arg-type]
+    first = max(int(rx["hour"].min()), last - int(lookback_days * 24) + 1)  # type: ignore[arg-type]
+    n_hours = last - first + 1
+    rx = rx.filter(pl.col("hour") >= first).join(lanes, on=["device", "port", "lane"])
+    y = np.full((spec.lanes.height, n_hours), np.nan)
+    y[rx["li"].to_numpy(), rx["hour"].to_numpy() - first] = rx["margin_db"].to_numpy()
+    temp = np.full_like(y, np.nan)
+    tk = (
+        history.filter((pl.col("metric") == Metric.TEMPERATURE_C.value) & pl.col("lane").is_null())
+        .drop_nulls("value")
+        .with_columns((pl.col("ts").dt.epoch("s") // 3600).alias("hour"))
+        .filter(pl.col("hour") >= first)
+        .group_by("device", "port", "hour")
+        .agg(pl.col("value").mean())
+        .collect()
+        .join(lanes, on=["device", "port"])
     )
-    return fit.collect()
+    temp[tk["li"].to_numpy(), tk["hour"].to_numpy() - first] = tk["value"].to_numpy()
+    has_temp = np.isfinite(temp).any()
+    steps = detect_steps(y, temp if has_temp else None)
+    pairs = list(zip(steps["li"].to_list(), steps["hour_idx"].to_list(), strict=True))
+    fit = fit_trends(y, temp if has_temp else None, steps=step_design(y.shape[0], n_hours, pairs))
+    n_steps = np.bincount(steps["li"].to_numpy().astype(np.int64), minlength=y.shape[0])
+    enough = (fit.n_hours >= MIN_TREND_HOURS) & np.isfinite(fit.drift_db_per_day)
+    table = _trend_frame(spec, keys, fit).with_columns(pl.Series("steps", n_steps), pl.Series("ok", enough))
+    fitted = int(enough.sum())
+    slope, se, m = pl.col("slope_db_per_day"), pl.col("slope_se"), pl.col("margin_now_db")
+    out = (
+        table.filter(pl.col("ok"))
+        .with_columns(
+            pl.when(m <= 0)
+            .then(pl.lit("below zero"))
+            .when((slope + TREND_Z * se < 0) & (-m / slope <= within_days))
+            .then(pl.lit("heading to zero"))
+            .alias("status"),
+            pl.when(m <= 0).then(0.0).otherwise(-m / slope).alias("days_to_zero"),
+        )
+        .drop_nulls("status")
+        .sort(pl.col("status") != "below zero", "days_to_zero", "margin_now_db")
+        .select(
+            "status", *keys, "margin_now_db", "slope_db_per_day", "slope_se", "steps", "hours", "days_to_zero"
+        )
+    )
+    note: str | None = None
+    if fitted == 0:
+        note = (
+            f"a trend needs {MIN_TREND_HOURS} hours of readings per lane; "
+            f"the history spans {n_hours} hour{'s' if n_hours != 1 else ''}"
+        )
+    elif out.height == 0:
+        note = (
+            f"none of the {fitted} lanes with a trend is below zero "
+            f"or heading there within {within_days:g} days"
+        )
+    elif fitted < table.height:
+        short = table.height - fitted
+        note = f"{short} lanes have fewer than {MIN_TREND_HOURS} hours of readings and are left out"
+    return Trending(out, note, n_hours, fitted)
+
+
+def _trend_frame(spec: LinkSpec, keys: list[str], fit: TrendFit | None) -> pl.DataFrame:
+    """Every lane of the spec with its cohort and the fit's slope, its error, level and hours."""
+    base = spec.lanes.select("link", "device", "port", "lane", "direction").join(
+        spec.link_cohort(), on="link", how="left"
+    )
+    n = base.height
+    nan = np.full(n, np.nan)
+    return base.select(keys).with_columns(
+        pl.Series("slope_db_per_day", nan if fit is None else fit.drift_db_per_day).fill_nan(None),
+        pl.Series("slope_se", nan if fit is None else fit.drift_se).fill_nan(None),
+        pl.Series("margin_now_db", nan if fit is None else fit.level_db).fill_nan(None),
+        pl.Series("hours", np.zeros(n, dtype=np.int64) if fit is None else fit.n_hours.astype(np.int64)),
+    )
 
 
 def sql(history: pl.LazyFrame, spec: LinkSpec, query: str) -> pl.DataFrame:

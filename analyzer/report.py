@@ -22,6 +22,7 @@ COLUMNS = (
     "rank",
     "link",
     "p_cross",
+    "p_cross_without_plan",
     "forecast_db",
     "forecast_lo_db",
     "forecast_hi_db",
@@ -39,10 +40,24 @@ COLUMNS = (
 
 
 def risk_table(
-    analysis: Analysis, label: str, advice: pl.DataFrame | None = None, links: list[str] | None = None
+    analysis: Analysis,
+    label: str,
+    advice: pl.DataFrame | None = None,
+    links: list[str] | None = None,
+    *,
+    baseline: str | None = None,
 ) -> pl.DataFrame:
-    """One row per link ranked by P(crossing before H), then by forecast margin."""
+    """One row per link ranked by P(crossing before H), then by forecast margin.
+
+    ``baseline`` names the forecast of the same horizon without the planned matings: its P is
+    ``p_cross_without_plan``, beside ``p_cross`` with them (null without a baseline).
+    """
     fc = analysis.forecasts[label]
+    if baseline is not None:
+        base = analysis.forecasts[baseline].select("link", pl.col("p_cross").alias("p_cross_without_plan"))
+        fc = fc.join(base, on="link", how="left")
+    else:
+        fc = fc.with_columns(pl.lit(None, dtype=pl.Float64).alias("p_cross_without_plan"))
     if links is not None:
         fc = fc.filter(pl.col("link").is_in(links))
     lanes = analysis.lanes.select("device", "port", "lane", "direction", "drift_shrunk")
@@ -71,10 +86,12 @@ def render(table: pl.DataFrame, label: str, console: Console | None = None, limi
     """Print the ranked table with rich (the first ``limit`` links)."""
     console = console or Console()
     tab = Table(title=f"Pre-flight risk at {label}: links ranked by P(losing margin before the run ends)")
+    planned = bool((table["planned_matings"] > 0).any()) and table["p_cross_without_plan"].is_not_null().any()
     for name, just in (
         ("#", "right"),
         ("link", "left"),
-        ("P(cross)", "right"),
+        *((("P no work", "right"),) if planned else ()),
+        ("P(cross)" if not planned else "P planned", "right"),
         ("margin now", "right"),
         (f"at {label} [90% PI]", "right"),
         ("days to 0", "right"),
@@ -99,6 +116,7 @@ def render(table: pl.DataFrame, label: str, console: Console | None = None, limi
         tab.add_row(
             str(r["rank"]),
             r["link"],
+            *((f(r["p_cross_without_plan"], ".2f"),) if planned else ()),
             f(p, ".2f"),
             f(r["margin_now_db"]),
             f"{f(r['forecast_db'])} [{f(r['forecast_lo_db'])}, {f(r['forecast_hi_db'])}]",
@@ -108,6 +126,8 @@ def render(table: pl.DataFrame, label: str, console: Console | None = None, limi
             r["action"] or "",
             style=style,
         )
+    if planned:
+        tab.caption = "P planned: with the planned maintenance inside the horizon; P no work: without it"
     console.print(tab)
 
 
@@ -118,17 +138,32 @@ def _days(d: float | None) -> str:
     return "> 1 y" if d > 365 else format(d, ".1f")
 
 
-def to_json(table: pl.DataFrame, *, horizon: str, generated_at: datetime | None = None) -> str:
-    """The report as one JSON object: horizon, generation time and the ranked links."""
-    rows = [
+def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return [
         {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
-        for r in table.iter_rows(named=True)
+        for r in frame.iter_rows(named=True)
     ]
-    doc = {
+
+
+def to_json(
+    table: pl.DataFrame,
+    *,
+    horizon: str,
+    generated_at: datetime | None = None,
+    cohorts: pl.DataFrame | None = None,
+    planned: pl.DataFrame | None = None,
+) -> str:
+    """The report as one JSON object: horizon, generation time, the ranked links, and (when given)
+    the cohort table the forecasts used and the planned matings they include."""
+    doc: dict[str, Any] = {
         "horizon": horizon,
         "generated_at": generated_at.isoformat() if generated_at else None,
-        "links": rows,
+        "links": _rows(table),
     }
+    if cohorts is not None:
+        doc["cohorts"] = _rows(cohorts)
+    if planned is not None:
+        doc["planned"] = _rows(planned)
     return json.dumps(doc, default=str, indent=1)
 
 

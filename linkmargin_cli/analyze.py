@@ -18,6 +18,7 @@ import typer
 
 from linkmargin_cli.app import app
 from linkmargin_cli.console import make_console
+from linkmargin_cli.formats import Format, FormatOpt
 from linkmargin_cli.inputs import link_spec_or_exit
 
 
@@ -44,42 +45,74 @@ def risk(
         Path | None, typer.Option("--links", help="File with the job's link ids, one a line")
     ] = None,
     planned: Annotated[
-        Path | None, typer.Option("--planned", help="CSV of planned matings: point,ts,kind")
+        Path | None,
+        typer.Option(
+            "--planned", help="What-if: CSV of planned matings (point,ts,kind), on top of the inventory's"
+        ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    fmt: FormatOpt = Format.table,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json")] = False,
     csv: Annotated[Path | None, typer.Option("--csv", help="Also write the report as CSV here")] = None,
     png: Annotated[
         Path | None, typer.Option("--png", help="Also write a chart of the worst links here")
     ] = None,
     top: Annotated[int, typer.Option(help="Rows in the table / links in the chart")] = 30,
 ) -> None:
-    """Pre-flight report: the job's links ranked by the risk of losing margin before the run ends."""
+    """Pre-flight report: the job's links ranked by the risk of losing margin before the run ends.
+
+    P is given with the planned maintenance inside the horizon (the inventory's `maintenance:`
+    windows, plus --planned) and without it, so the cost of the planned work shows per link.
+    """
     import polars as pl
 
     from analyzer import report
     from analyzer.advice import advise
+    from analyzer.analysis import add_forecast
     from analyzer.analysis import analyze as run_analysis
     from analyzer.state import LaneState
+    from linkmargin_cli.formats import markdown
+    from linkmargin_cli.inputs import job_links_or_exit, load_inventory_or_exit, planned_or_exit
+    from linkmargin_cli.wiring import planned_from_inventory, spec_from_inventory
 
+    if as_json:
+        if fmt not in (Format.table, Format.json):
+            raise typer.BadParameter("--json is --format json; give one of them", param_hint="'--json'")
+        fmt = Format.json
     days = parse_horizon(horizon)
-    link_spec = link_spec_or_exit(spec, inventory)
+    inv = load_inventory_or_exit(inventory) if inventory is not None else None
+    link_spec = spec_from_inventory(inv) if inv is not None else link_spec_or_exit(spec, None)
+    plans = [planned_from_inventory(inv).select("point", "ts", "kind")] if inv is not None else []
+    if planned is not None:
+        plans.append(planned_or_exit(planned, set(link_spec.points["point"].to_list())))
+    plan = pl.concat(plans, how="vertical_relaxed") if plans else None
+    wanted = job_links_or_exit(links, set(link_spec.lanes["link"].to_list())) if links else None
     state = LaneState(link_spec)
     n = state.rebuild(str(history))
     if n == 0:
         typer.echo(f"no sample Parquet files under {history}", err=True)
         raise typer.Exit(2)
-    plan = pl.read_csv(planned, try_parse_dates=True) if planned else None
     latest = state.latest["ts"].max()
     now = latest if isinstance(latest, datetime) else datetime.now(UTC)
     an = run_analysis(state, horizons={horizon: days}, planned=plan, now=now)
-    wanted = [x.strip() for x in links.read_text().splitlines() if x.strip()] if links else None
-    table = report.risk_table(an, horizon, advise(an, horizon, min_probability=0.0), links=wanted)
+    baseline = f"{horizon} without planned work"
+    add_forecast(an, baseline, days, planned=None, now=now)
+    adv = advise(an, horizon, min_probability=0.0)
+    table = report.risk_table(an, horizon, adv, links=wanted, baseline=baseline)
     if csv:
         report.to_csv(table, csv)
     if png:
         report.plot(an, horizon, days, png, top=min(top, 10), table=table)
-    if as_json:
-        sys.stdout.write(report.to_json(table, horizon=horizon, generated_at=now) + "\n")
+    if fmt is Format.json:
+        sys.stdout.write(
+            report.to_json(table, horizon=horizon, generated_at=now, cohorts=an.cohorts.table, planned=plan)
+            + "\n"
+        )
+    elif fmt is Format.csv:
+        sys.stdout.write(table.write_csv())
+    elif fmt is Format.markdown:
+        sys.stdout.write(
+            f"**Pre-flight risk at {horizon}** (generated {now.isoformat()})\n\n" + markdown(table)
+        )
     else:
         report.render(table, horizon, console=make_console(), limit=top)
 
@@ -148,11 +181,14 @@ def analyze(
     from analyzer.state import LaneState
     from linkmargin.mqtt import MqttSettings
     from linkmargin.wire import encode_event
+    from linkmargin_cli.inputs import load_inventory_or_exit
+    from linkmargin_cli.wiring import planned_from_inventory, spec_from_inventory
 
     horizons = {h: parse_horizon(h) for h in (horizon or ["7d", "21d"])}
-    state = LaneState(
-        link_spec_or_exit(spec, inventory), clock=lambda: datetime.now(UTC), future_skew_s=max_future_skew
-    )
+    inv = load_inventory_or_exit(inventory) if inventory is not None else None
+    link_spec = spec_from_inventory(inv) if inv is not None else link_spec_or_exit(spec, None)
+    plan = planned_from_inventory(inv) if inv is not None else None
+    state = LaneState(link_spec, clock=lambda: datetime.now(UTC), future_skew_s=max_future_skew)
     if history:
         typer.echo(f"rebuilt state from {state.rebuild(str(history))} samples in {history}")
     collector = AnalyzerCollector()
@@ -197,7 +233,7 @@ def analyze(
             while True:
                 consumer.flush()
                 if state.hour_range() is not None:
-                    an = run_analysis(state, horizons=horizons)
+                    an = run_analysis(state, horizons=horizons, planned=plan, now=datetime.now(UTC))
                     adv = advise(an, main_h)
                     collector.update(an, suspects=adv, samples_seen=state.samples_seen)
                     for ev in tracker.update(an.forecasts[main_h], links=an.links, advice=adv):

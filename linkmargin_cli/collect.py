@@ -14,7 +14,17 @@ from linkmargin_cli.app import app
 
 def _target(target: str) -> tuple[str, int]:
     host, _, port = target.rpartition(":") if target.count(":") == 1 else (target, "", "")
+    if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+        raise typer.BadParameter(f"{target!r}: the port must be a number 1..65535", param_hint="'--target'")
     return (host or target), int(port or 161)
+
+
+def _fail(line: str, hint: str | None = None) -> typer.Exit:
+    """A poll that cannot be made: one line of what happened, one of what to check; exit 2."""
+    typer.echo(f"poll: {line}", err=True)
+    if hint:
+        typer.echo(hint, err=True)
+    return typer.Exit(2)
 
 
 @app.command()
@@ -46,8 +56,9 @@ def poll(
     from pydantic import ValidationError
 
     from collector.api import poll_once
-    from collector.transport import Target
-    from linkmargin.credentials import SnmpCredentials
+    from collector.profile import UnknownProfile
+    from collector.transport import SnmpError, SnmpTimeout, Target
+    from linkmargin.credentials import SecretError, SnmpCredentials
 
     if (target is None) == (gnmi is None):
         typer.echo("poll: give --target HOST[:PORT] (SNMP) or --gnmi HOST:PORT", err=True)
@@ -92,8 +103,30 @@ def poll(
         for e in exc.errors():  # e.g. "auth 'md4' is not supported by the collector's SNMP transports ..."
             typer.echo(f"poll: {e['msg'].removeprefix('Value error, ')}", err=True)
         raise typer.Exit(2) from None
+    try:  # an unset variable or unreadable key file is named before anything is sent
+        creds.v3_keys() if creds.version == "3" else creds.community_secret()
+    except SecretError as exc:
+        raise _fail(str(exc)) from None
     tgt = Target(name=device or host, host=host, port=port, credentials=creds, timeout=timeout)
-    frame = asyncio.run(poll_once(tgt, profile=profile, groups=groups.split(","), transport=transport))
+    where = f"{host}:{port}"
+    try:
+        frame = asyncio.run(poll_once(tgt, profile=profile, groups=groups.split(","), transport=transport))
+    except SnmpTimeout:
+        raise _fail(
+            f"{where}: no answer ({tgt.retries + 1} tries of {timeout:g} s)",
+            "check that an SNMP agent listens there, and the "
+            + ("community (a v2c agent ignores a wrong one)" if creds.version == "2c" else "v3 user"),
+        ) from None
+    except SnmpError as exc:
+        text = str(exc).removeprefix(f"{tgt.name}: ")
+        if "auth" in text.lower() or "digest" in text.lower():
+            text = f"authentication failed ({text})"
+        hint = None
+        if creds.version == "3":
+            hint = "the agent refused the v3 request: check --v3-user, --auth, --priv and the key files"
+        raise _fail(f"{where}: {text}", hint) from None
+    except (UnknownProfile, ValueError) as exc:
+        raise _fail(str(exc)) from None
     _print(frame, as_json)
 
 

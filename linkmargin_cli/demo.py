@@ -16,7 +16,13 @@ import typer
 from linkmargin_cli.app import app
 from linkmargin_cli.console import make_console
 
-WorkdirOpt = Annotated[Path, typer.Option(help="Where the demo keeps its inventory, history and secrets")]
+WorkdirOpt = Annotated[
+    Path,
+    typer.Option(
+        help="Where the demo keeps its inventory, history and secrets; each run starts a fresh history "
+        "(the previous one is kept as DIR/history.prev)"
+    ),
+]
 
 
 @app.command()
@@ -27,7 +33,9 @@ def demo(
     speed: Annotated[
         float, typer.Option(help="Simulated seconds per wall second (600: an hour every 6 s)")
     ] = 600.0,
-    scenario: Annotated[str, typer.Option(help="Lab scenario (shipped name or file)")] = "demo",
+    scenario: Annotated[
+        str, typer.Option(help="Lab scenario: a shipped name (demo, stress, training-21d) or a YAML file")
+    ] = "demo",
     metrics_port: Annotated[int, typer.Option(help="Serve /metrics on 127.0.0.1:PORT (0: any)")] = 9108,
     workdir: WorkdirOpt = Path("var/demo"),
     poll: Annotated[float, typer.Option(help="Wall seconds between polls of each device")] = 2.0,
@@ -40,6 +48,10 @@ def demo(
     from linkmargin_cli.views import live_view, print_preflight
 
     console = make_console()
+    _check_scenario(scenario)
+    moved = _fresh_history(workdir / "history")
+    if moved is not None:
+        console.print(moved, markup=False, highlight=False)
     console.print(
         f"Starting the [bold]{scenario}[/] lab fabric as SNMP agents on loopback at {speed:g}x "
         "simulated time; Ctrl-C stops and prints the pre-flight report."
@@ -59,7 +71,48 @@ def demo(
                 lab=lab,
             )
 
-    p = asyncio.run(main())
+    from lab.physics.optics import LabOpticError
+
+    try:
+        p = asyncio.run(main())
+    except LabOpticError as exc:
+        typer.echo(f"demo: scenario {scenario}: {exc}", err=True)
+        raise typer.Exit(2) from None
     console.print(Rule("Pre-flight report"), width=min(console.width, 120))
     print_preflight(p, console)
     console.print(f"history: {workdir / 'history'}   inventory: {workdir / 'inventory.yaml'}")
+
+
+def _check_scenario(scenario: str) -> None:
+    """A scenario that cannot be loaded is one line and exit 2, before anything starts."""
+    from lab.scenario import load_scenario
+
+    try:
+        load_scenario(scenario)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        typer.echo(f"demo: scenario {scenario}: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _fresh_history(history: Path) -> str | None:
+    """Start each demo on an empty history: a run replays the same simulated times, and two runs
+    in one history would overlap. The previous run's history is kept as ``history.prev``; where the
+    directory cannot be moved (a mount point), its day partitions are deleted instead. Returns what
+    was done, to tell the user."""
+    import shutil
+
+    if not history.exists() or not any(history.iterdir()):
+        return None
+    prev = history.with_name(history.name + ".prev")
+    try:
+        if prev.exists():
+            shutil.rmtree(prev)
+        history.rename(prev)
+    except OSError as exc:
+        parts = [p for p in history.glob("date=*") if p.is_dir()]
+        for p in parts:
+            shutil.rmtree(p)
+        if not parts:
+            return None
+        return f"previous history in {history} deleted (it cannot be moved aside: {exc.strerror})"
+    return f"previous history moved to {prev} (the one before it is deleted)"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,9 +18,10 @@ from linkmargin.budget import (
     headroom_db,
 )
 from linkmargin.catalog import optic
-from linkmargin.inventory import Inventory, InventoryError, load_inventory
+from linkmargin.inventory import Inventory, InventoryError, Link, load_inventory
 from linkmargin_cli.app import app
 from linkmargin_cli.console import make_console
+from linkmargin_cli.formats import Format, FormatOpt, emit
 
 inventory_app = typer.Typer(
     help="Validate the inventory (YAML or CSV) and show each link's expected optical budget.",
@@ -76,12 +77,44 @@ def check(
 def show(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="Inventory file (.yaml or .csv).")],
     devices: DevicesOpt = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Print the link-budget table: expected channel loss, PMD maximum, headroom, rule-of-thumb flag."""
     err = make_console(stderr=True)
     inv = _load(file, devices, err)
     if inv is None:
         raise typer.Exit(EXIT_INVALID)
+    rows = [_budget_row(lk) for lk in inv.links]
+    if fmt is not Format.table:
+        import polars as pl
+
+        cols = [
+            "link",
+            "optic",
+            "fiber",
+            "points",
+            "conn_il_max_db",
+            "loss_typ_db",
+            "loss_max_db",
+            "pmd_max_db",
+            "headroom_db",
+            "rx_window_low_dbm",
+            "rx_window_high_dbm",
+            "flags",
+        ]
+        frame = (
+            pl.DataFrame(
+                [{**r, "flags": ", ".join(r["flags"]) or "ok"} for r in rows],
+                schema={
+                    c: (pl.String if c in ("link", "optic", "fiber", "points", "flags") else pl.Float64)
+                    for c in cols
+                },
+            )
+            if rows
+            else pl.DataFrame(schema={c: pl.String for c in cols})
+        )
+        emit(frame, fmt, f"{inv.site.name}: expected link budgets", doc={"site": inv.site.name})
+        return
     table = Table(
         title=f"{escape(inv.site.name)}: expected link budgets (losses in dB, powers in dBm)",
         caption=(
@@ -104,35 +137,54 @@ def show(
         ("flag", "left"),
     ]:
         table.add_column(col, justify=just)  # type: ignore[arg-type]
-    for lk in inv.links:
-        pmd = optic(lk.optic)
-        conns = [cp.catalog for cp in lk.connections]
-        loss = expected_channel_loss(pmd, lk.fiber.type, lk.fiber.length_m, conns)
-        limit = pmd.max_il_db(lk.fiber.type)
-        head = headroom_db(pmd, lk.fiber.type, loss.max_db)
-        win = expected_rx_window(pmd, loss)
-        flags = []
-        if connector_rule_flag(pmd, loss):
-            flags.append("[yellow]connectors > 1.0 dB[/]")
-        if head is not None and head < 0:
-            flags.append("[red]over PMD max[/]")
-        points = ", ".join(
-            f"{cp.type}{'(field)' if (cp.termination or cp.catalog.termination) == 'field' else ''}"
-            f"x{cp.mating_count}"
-            for cp in lk.connections
-        )
+    styles = {"connectors > 1.0 dB": "yellow", "over PMD max": "red"}
+    for r in rows:
+        limit, head, lo = r["pmd_max_db"], r["headroom_db"], r["rx_window_low_dbm"]
         table.add_row(
-            escape(lk.id),  # user text: never rich markup
-            pmd.name,
-            f"{lk.fiber.type} {lk.fiber.length_m:g} m",
-            escape(points) or "-",
-            f"{loss.connectors_max_db:.2f}",
-            f"{loss.typical_db:.2f}",
-            f"{loss.max_db:.2f}",
+            escape(r["link"]),  # user text: never rich markup
+            r["optic"],
+            r["fiber"],
+            escape(r["points"]) or "-",
+            f"{r['conn_il_max_db']:.2f}",
+            f"{r['loss_typ_db']:.2f}",
+            f"{r['loss_max_db']:.2f}",
             "-" if limit is None else f"{limit:.2f}",
             "-" if head is None else (f"[red]{head:+.2f}[/]" if head < 0 else f"{head:+.2f}"),
-            "-" if win is None else f"{win.low_dbm:.1f}..{win.high_dbm:.1f}",
-            " ".join(flags) or "ok",
+            "-" if lo is None else f"{lo:.1f}..{r['rx_window_high_dbm']:.1f}",
+            " ".join(f"[{styles[f]}]{f}[/]" for f in r["flags"]) or "ok",
         )
     make_console().print(table)
     typer.echo("points: type, (field) if field-terminated, x mating count")
+
+
+def _budget_row(lk: Link) -> dict[str, Any]:
+    """One link's expected budget as plain values (losses dB, powers dBm; None where not catalogued)."""
+    pmd = optic(lk.optic)
+    conns = [cp.catalog for cp in lk.connections]
+    loss = expected_channel_loss(pmd, lk.fiber.type, lk.fiber.length_m, conns)
+    head = headroom_db(pmd, lk.fiber.type, loss.max_db)
+    win = expected_rx_window(pmd, loss)
+    flags = []
+    if connector_rule_flag(pmd, loss):
+        flags.append("connectors > 1.0 dB")
+    if head is not None and head < 0:
+        flags.append("over PMD max")
+    points = ", ".join(
+        f"{cp.type}{'(field)' if (cp.termination or cp.catalog.termination) == 'field' else ''}"
+        f"x{cp.mating_count}"
+        for cp in lk.connections
+    )
+    return {
+        "link": lk.id,
+        "optic": pmd.name,
+        "fiber": f"{lk.fiber.type} {lk.fiber.length_m:g} m",
+        "points": points,
+        "conn_il_max_db": loss.connectors_max_db,
+        "loss_typ_db": loss.typical_db,
+        "loss_max_db": loss.max_db,
+        "pmd_max_db": pmd.max_il_db(lk.fiber.type),
+        "headroom_db": head,
+        "rx_window_low_dbm": None if win is None else win.low_dbm,
+        "rx_window_high_dbm": None if win is None else win.high_dbm,
+        "flags": flags,
+    }

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
 from prometheus_client import CollectorRegistry
 from rich.console import Console, RenderableType
 from rich.live import Live
@@ -38,7 +39,12 @@ from linkmargin.inventory import Inventory
 from linkmargin.inventory.metrics import InventoryCollector
 from linkmargin.wire import SAMPLES_WILDCARD, encode_event
 from linkmargin_cli.harness import LabRun
-from linkmargin_cli.wiring import profiles_from_inventory, spec_from_inventory, targets_from_inventory
+from linkmargin_cli.wiring import (
+    planned_from_inventory,
+    profiles_from_inventory,
+    spec_from_inventory,
+    targets_from_inventory,
+)
 
 HORIZONS = {"7d": 7.0, "21d": 21.0}
 MAIN_HORIZON = "21d"
@@ -57,6 +63,7 @@ class Pipeline:
     tracker: RiskTracker
     parquet: ParquetSink
     analysis: Analysis | None = None
+    planned: pl.DataFrame | None = None  # the inventory's planned matings (maintenance windows)
     events: int = 0
     last_event: str = ""
 
@@ -96,7 +103,9 @@ def build_pipeline(
         )
     )
     registry.register(InventoryCollector(inv, clock))
-    return Pipeline(clock, bus, scheduler, state, consumer, exporter, RiskTracker(MAIN_HORIZON), parquet)
+    tracker = RiskTracker(MAIN_HORIZON)
+    planned = planned_from_inventory(inv)
+    return Pipeline(clock, bus, scheduler, state, consumer, exporter, tracker, parquet, planned=planned)
 
 
 async def analyze_once(p: Pipeline, now: datetime) -> None:
@@ -104,7 +113,7 @@ async def analyze_once(p: Pipeline, now: datetime) -> None:
     p.consumer.flush()
     if p.state.hour_range() is None:
         return
-    an = await asyncio.to_thread(run_analysis, p.state, horizons=HORIZONS, now=now)
+    an = await asyncio.to_thread(run_analysis, p.state, horizons=HORIZONS, planned=p.planned, now=now)
     adv = advise(an, MAIN_HORIZON)
     p.exporter.update(an, suspects=adv, samples_seen=p.state.samples_seen)
     for ev in p.tracker.update(an.forecasts[MAIN_HORIZON], links=an.links, advice=adv):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from linkmargin_cli.app import app
-from linkmargin_cli.console import make_console
+from linkmargin_cli.formats import Format, FormatOpt, emit
 from linkmargin_cli.inputs import link_spec_or_exit
 
 if TYPE_CHECKING:
@@ -33,7 +32,6 @@ def _period(text: str) -> str:
 
 HistoryOpt = Annotated[Path, typer.Option("--history", help="Parquet history directory (the collector's)")]
 InventoryOpt = Annotated[Path, typer.Option("--inventory", help="Inventory YAML or CSV")]
-FormatOpt = Annotated[str, typer.Option("--format", help="table | csv | json")]
 
 
 def _inputs(history: Path, inventory: Path) -> tuple[pl.LazyFrame, LinkSpec]:
@@ -47,34 +45,18 @@ def _inputs(history: Path, inventory: Path) -> tuple[pl.LazyFrame, LinkSpec]:
         raise typer.Exit(2) from None
 
 
-def _emit(frame: pl.DataFrame, fmt: str, title: str) -> None:
-    from rich.table import Table
-
-    if fmt == "csv":
-        sys.stdout.write(frame.write_csv())
-    elif fmt == "json":
-        sys.stdout.write(frame.write_json() + "\n")
-    else:
-        table = Table(title=title)
-        for col in frame.columns:
-            table.add_column(col, justify="right" if frame[col].dtype.is_numeric() else "left")
-        for row in frame.iter_rows():
-            table.add_row(*("" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
-        make_console().print(table)
-
-
 @query_app.command("cohorts")
 def cohorts(
     history: HistoryOpt,
     inventory: InventoryOpt,
     every: Annotated[str, typer.Option(help="Period: 1d, 1w, 1mo ...", callback=_period)] = "1mo",
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Margin by connector family x termination per period (median, 5th percentile, lanes, links)."""
     from analyzer import queries
 
     hist, spec = _inputs(history, inventory)
-    _emit(queries.margin_by_cohort(hist, spec, every), fmt, f"Margin by cohort per {every}")
+    emit(queries.margin_by_cohort(hist, spec, every), fmt, f"Margin by cohort per {every}")
 
 
 @query_app.command("trending")
@@ -82,13 +64,26 @@ def trending(
     history: HistoryOpt,
     inventory: InventoryOpt,
     within: Annotated[float, typer.Option(help="Report lanes reaching zero margin within N days")] = 30.0,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
-    """Lanes whose daily-median margin trends to zero within N days, soonest first."""
+    """Lanes below zero margin now, and lanes whose step-aware trend reaches zero within N days."""
+    import polars as pl
+
     from analyzer import queries
 
     hist, spec = _inputs(history, inventory)
-    _emit(queries.trending(hist, spec, within), fmt, f"Lanes trending to zero margin within {within:g} d")
+    tr = queries.trending(hist, spec, within)
+    if fmt is Format.table:
+        below = tr.lanes.filter(pl.col("status") == "below zero").drop("status", "days_to_zero")
+        heading = tr.lanes.filter(pl.col("status") == "heading to zero").drop("status")
+        if below.height:
+            emit(below, fmt, "Lanes already below zero margin")
+        if heading.height or not below.height:
+            emit(heading, fmt, f"Lanes heading to zero margin within {within:g} d")
+    else:
+        emit(tr.lanes, fmt, f"Lanes below or heading to zero margin within {within:g} d")
+    if tr.note:
+        typer.echo(tr.note, err=fmt is not Format.table)
 
 
 @query_app.command("sql")
@@ -96,10 +91,10 @@ def sql(
     query: Annotated[str, typer.Argument(help="SQL over samples, margins, lanes, points, events")],
     history: HistoryOpt,
     inventory: InventoryOpt,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = Format.table,
 ) -> None:
     """Run SQL (polars dialect) over the history joined with the inventory."""
     from analyzer import queries
 
     hist, spec = _inputs(history, inventory)
-    _emit(queries.sql(hist, spec, query), fmt, "query")
+    emit(queries.sql(hist, spec, query), fmt, "query")

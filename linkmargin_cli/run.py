@@ -23,11 +23,12 @@ def run(
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
 ) -> None:
     """Collector and analyzer in one process on the in-process bus, for the inventory's devices."""
-    from linkmargin_cli.inputs import load_inventory_or_exit
+    from linkmargin_cli.inputs import load_inventory_or_exit, secrets_or_exit
     from linkmargin_cli.pipeline import run_pipeline
     from linkmargin_cli.views import live_view, print_preflight
 
     inv = load_inventory_or_exit(inventory)
+    secrets_or_exit(inv, "run")
     console = make_console()
     p = asyncio.run(
         run_pipeline(

@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from analyzer.advice import advise
-from linkmargin_cli.pipeline import MAIN_HORIZON, Pipeline
+from linkmargin_cli.pipeline import HORIZONS, MAIN_HORIZON, Pipeline
 
 
 def live_view(p: Pipeline, url: str, started: float, rows: int = 12) -> Group:
@@ -68,5 +68,12 @@ def print_preflight(p: Pipeline, console: Console) -> None:
     if p.analysis is None:
         console.print("[yellow]no analysis yet: run longer (--duration) to gather an hour of samples[/]")
         return
-    table = report.risk_table(p.analysis, MAIN_HORIZON, advise(p.analysis, MAIN_HORIZON, min_probability=0.0))
+    baseline = None
+    if p.planned is not None and p.planned.height:  # the inventory plans work: show P without it too
+        from analyzer.analysis import add_forecast
+
+        baseline = f"{MAIN_HORIZON} without planned work"
+        add_forecast(p.analysis, baseline, HORIZONS[MAIN_HORIZON], planned=None, now=p.clock())
+    adv = advise(p.analysis, MAIN_HORIZON, min_probability=0.0)
+    table = report.risk_table(p.analysis, MAIN_HORIZON, adv, baseline=baseline)
     report.render(table, MAIN_HORIZON, console=console, limit=15)

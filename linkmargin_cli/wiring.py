@@ -1,6 +1,7 @@
 """Adapters between the core inventory and each part's own inputs. The only place they meet.
 
 - :func:`spec_from_inventory`: the analyzer's lane / point / event tables from the recorded channels.
+- :func:`planned_from_inventory`: the analyzer's planned matings from the inventory's maintenance windows.
 - :func:`targets_from_inventory`: the collector's SNMP targets, made as its own config makes them.
 """
 
@@ -8,11 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.spec import LinkSpec
+import polars as pl
+
+from analyzer.spec import EVENT_SCHEMA, LinkSpec
 from collector.config import SnmpConf, targets_for
 from collector.transport import Target
 from linkmargin.budget import expected_channel_loss
 from linkmargin.catalog import connector, optic
+from linkmargin.inventory.matings import is_mating
 from linkmargin.inventory.models import Inventory, Link
 
 
@@ -66,6 +70,21 @@ def spec_from_inventory(inv: Inventory) -> LinkSpec:
             )
             events += [{"point": cp.id, "ts": ev.at, "kind": ev.kind} for ev in cp.events]
     return LinkSpec.build(lanes, points, events)
+
+
+def planned_from_inventory(inv: Inventory) -> pl.DataFrame:
+    """The planned matings of the inventory's maintenance windows: window, link, point, ts, kind.
+
+    ``ts`` is the window's start; only actions that are a mating (:mod:`linkmargin.inventory.matings`)
+    are kept: a planned cleaning adds no step risk.
+    """
+    rows = [
+        {"window": w, "link": lk, "point": pt, "ts": ts, "kind": kind}
+        for w, lk, pt, ts, kind in inv.planned_work()
+        if is_mating(kind)
+    ]
+    schema = {"window": pl.String(), "link": pl.String(), **EVENT_SCHEMA}
+    return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
 
 
 def targets_from_inventory(inv: Inventory, timeout: float = 2.0) -> list[Target]:

@@ -17,6 +17,7 @@ from linkmargin.credentials import SnmpCredentials
 from linkmargin.inventory.matings import matings_of_installed_part
 
 __all__ = [
+    "ACTION_EVENT",
     "EVENT_KINDS",
     "Channel",
     "ConnectionPoint",
@@ -26,11 +27,20 @@ __all__ = [
     "FiberSpan",
     "Inventory",
     "Link",
+    "MaintenanceWindow",
     "Site",
 ]
 
 EventKind = Literal["installed", "terminated", "mated", "unmated", "cleaned", "inspected", "replaced"]
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
+MaintenanceAction = Literal["clean", "mate", "reterminate", "replace"]
+ACTION_EVENT: dict[str, str] = {
+    "clean": "cleaned",
+    "mate": "mated",
+    "reterminate": "terminated",
+    "replace": "replaced",
+}
+"""The event a planned action becomes once done (what counts as a mating: :mod:`.matings`)."""
 MAX_LENGTH_M = 20_000.0  # longer than any catalogued reach x10: anything above is a typo (km for m)
 
 
@@ -141,14 +151,72 @@ class Link(_Strict):
         return Channel(fiber=self.fiber, connections=self.connections)
 
 
+class MaintenanceWindow(_Strict):
+    """Planned work: actions on some links' connection points (or on named points) in a time window.
+
+    Unlike recorded events, its times may lie in the future. ``links`` means every connection point
+    of those links that the actions apply to (a splice is never mated).
+    """
+
+    id: str = Field(min_length=1)
+    start: datetime
+    end: datetime
+    links: list[str] | None = Field(default=None, min_length=1)
+    points: list[str] | None = Field(default=None, min_length=1)
+    actions: list[MaintenanceAction] = Field(min_length=1)
+    note: str | None = None
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("timestamp needs a time zone (e.g. 2026-06-06T08:00:00Z)")
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> MaintenanceWindow:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end.isoformat()} is not after start {self.start.isoformat()}")
+        if (self.links is None) == (self.points is None):
+            raise ValueError("give either links: [...] or points: [...]")
+        return self
+
+
 class Inventory(_Strict):
-    """A validated inventory: site, credential references, devices and links."""
+    """A validated inventory: site, credential references, devices, links and planned maintenance."""
 
     site: Site
     credentials: dict[str, SnmpCredentials] = Field(default_factory=dict)
     devices: list[Device] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list)
+    maintenance: list[MaintenanceWindow] = Field(default_factory=list)
     source: str | None = None
+
+    def planned_work(self) -> list[tuple[str, str, str, datetime, str]]:
+        """Every planned action as (window id, link id, point id, window start, event kind).
+
+        A window on ``links`` covers each of their connection points; ``mate`` skips splices (they
+        are never mated). Times are the window's start: the work may happen any time after it.
+        """
+        where = {cp.id: (lk, cp) for lk in self.links for cp in lk.connections}
+        out: list[tuple[str, str, str, datetime, str]] = []
+        for w in self.maintenance:
+            if w.points is not None:
+                targets = [where[p] for p in w.points if p in where]
+            else:
+                targets = [
+                    (lk, cp)
+                    for lid in (w.links or [])
+                    for lk in self.links
+                    if lk.id == lid
+                    for cp in lk.connections
+                ]
+            for lk, cp in targets:
+                for action in w.actions:
+                    if action == "mate" and cp.catalog.is_splice:
+                        continue
+                    out.append((w.id, lk.id, cp.id, w.start, ACTION_EVENT[action]))
+        return out
 
     def device(self, name: str) -> Device:
         """The device called ``name`` (KeyError if absent)."""

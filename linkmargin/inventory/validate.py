@@ -24,9 +24,10 @@ from linkmargin.inventory.models import (
     FiberSpan,
     Inventory,
     Link,
+    MaintenanceWindow,
     Site,
 )
-from linkmargin.yamlcheck import Loc, Problem, loc_str, pydantic_problems
+from linkmargin.yamlcheck import Loc, Problem, did_you_mean, loc_str, pydantic_problems
 
 __all__ = ["Loc", "Problem", "loc_str", "validate_document"]
 
@@ -115,7 +116,7 @@ def validate_document(doc: Any, now: datetime | None = None) -> tuple[Inventory 
     out: list[Problem] = []
     if not isinstance(doc, Mapping):
         return None, [((), "expected a mapping with keys site, credentials, devices, links")]
-    top = {"site", "credentials", "devices", "links"}
+    top = {"site", "credentials", "devices", "links", "maintenance"}
     for key in doc:
         if key not in top:
             hint = difflib.get_close_matches(str(key), list(top), n=1)
@@ -219,6 +220,54 @@ def validate_document(doc: Any, now: datetime | None = None) -> tuple[Inventory 
                 point_ids[cp.id] = (*loc, "connections", j)
         _check_link(optic_name, span, points, loc, now, out)
 
+    maintenance = _check_maintenance(doc.get("maintenance"), link_ids, point_ids, links, out)
     if out or site is None:
         return None, out
-    return Inventory(site=site, credentials=creds, devices=devices, links=links), out
+    inv = Inventory(site=site, credentials=creds, devices=devices, links=links, maintenance=maintenance)
+    return inv, out
+
+
+def _check_maintenance(
+    raw: Any, link_ids: Mapping[str, int], point_ids: Mapping[str, Loc], links: list[Link], out: list[Problem]
+) -> list[MaintenanceWindow]:
+    """Planned windows: their shape, unique ids, and that every link and point they name exists.
+
+    Future times are allowed here (and only here): a window is work still to be done.
+    """
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        out.append((("maintenance",), "expected a list of maintenance windows"))
+        return []
+    splices = {cp.id for lk in links for cp in lk.connections if _quiet_splice(cp)}
+    windows: list[MaintenanceWindow] = []
+    ids: dict[str, int] = {}
+    for i, w_raw in enumerate(raw):
+        loc: Loc = ("maintenance", i)
+        w = _validate_piece(MaintenanceWindow, w_raw, loc, out)
+        if w is None:
+            continue
+        if w.id in ids:
+            out.append(
+                ((*loc, "id"), f"duplicate maintenance window id {w.id!r} (also maintenance[{ids[w.id]}])")
+            )
+        ids.setdefault(w.id, i)
+        for j, lid in enumerate(w.links or []):
+            if lid not in link_ids:
+                out.append(((*loc, "links", j), f"unknown link {lid!r}" + did_you_mean(lid, link_ids)))
+        for j, pid in enumerate(w.points or []):
+            if pid not in point_ids:
+                msg = f"unknown connection point {pid!r}" + did_you_mean(pid, point_ids)
+                out.append(((*loc, "points", j), msg))
+            elif "mate" in w.actions and pid in splices:
+                out.append(((*loc, "points", j), f"{pid} is a splice; it cannot be mated"))
+        windows.append(w)
+    return windows
+
+
+def _quiet_splice(cp: ConnectionPoint) -> bool:
+    """Whether the point is a splice (False when its type or grade is itself an error)."""
+    try:
+        return cp.catalog.is_splice
+    except (KeyError, ValueError):
+        return False

@@ -47,6 +47,17 @@ def _history(root: Path, days: int = 40) -> None:
     f = pl.DataFrame(rows, schema=["device", "lane", "ts", "value"], orient="row").with_columns(
         port=pl.lit("Ethernet1"), metric=pl.lit("rx_power_dbm")
     )
+    # the modules' temperature behind the swing (0.02 dB/°C): the trend fits it out
+    temp = pl.DataFrame(
+        [
+            (dev, T0 + timedelta(hours=h), 40.0 + 10.0 * np.sin(2 * np.pi * h / 24))
+            for h in range(days * 24)
+            for dev in ("leaf1", "leaf2")
+        ],
+        schema=["device", "ts", "value"],
+        orient="row",
+    ).with_columns(port=pl.lit("Ethernet1"), metric=pl.lit("temperature_c"))
+    f = pl.concat([f, temp], how="diagonal")
     (root / "date=all").mkdir(parents=True)
     conform(f).write_parquet(root / "date=all" / "part-0.parquet")
 
@@ -62,13 +73,15 @@ def test_margin_by_cohort_and_trending(tmp_path: Path) -> None:
     mmc = sept.filter(pl.col("termination") == "field").row(0, named=True)
     assert mmc["median_margin_db"] == pytest.approx(1.5 - 0.05 * 12.5, abs=0.1)  # median of days 0-24
 
-    tr = queries.trending(hist, spec, within_days=30)
+    tr = queries.trending(hist, spec, within_days=30).lanes
     assert set(tr["link"]) == {"field-link"}  # the flat factory link is not trending
+    assert tr["status"].to_list() == ["heading to zero"] * 2
     assert tr["slope_db_per_day"].to_list() == pytest.approx([-0.05, -0.05], abs=0.003)
-    # last day's median margin ~ 1.5 - 0.05 * 24.5 = 0.275 dB, so about 5.5 days to zero
-    assert tr["margin_now_db"].to_list() == pytest.approx([0.275, 0.275], abs=0.05)
-    assert tr["days_to_zero"].to_list() == pytest.approx([5.5, 5.5], abs=1.0)
-    assert queries.trending(hist, spec, within_days=3).is_empty()
+    # the fitted margin at the last hour: 1.5 - 0.05 * 599 / 24 = 0.25 dB, so 5 days to zero
+    assert tr["margin_now_db"].to_list() == pytest.approx([0.25, 0.25], abs=0.05)
+    assert tr["days_to_zero"].to_list() == pytest.approx([5.0, 5.0], abs=1.0)
+    empty = queries.trending(hist, spec, within_days=3)
+    assert empty.lanes.is_empty() and empty.note is not None and "within 3 days" in empty.note
 
 
 def test_sql_over_margins(tmp_path: Path) -> None:
@@ -89,3 +102,50 @@ def test_cli_reports_a_missing_history(tmp_path: Path) -> None:
     )  # fmt: skip
     assert out.returncode == 2
     assert "no Parquet files" in out.stderr and "Traceback" not in out.stderr
+
+
+def _stepped_history(root: Path, hours: int) -> None:
+    """leaf1: flat 2 dB margin with a 1.5 dB loss step at a mating half way (no drift at all);
+    leaf2: already 0.5 dB below zero, flat. Both with their module temperature."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for h in range(hours):
+        ts = T0 + timedelta(hours=h)
+        temp = 40.0 + 10.0 * np.sin(2 * np.pi * h / 24)
+        for lane in (1, 2):
+            step = 1.5 if h >= hours // 2 else 0.0
+            rows.append(("leaf1", lane, "rx_power_dbm", ts, SENS + 2.0 - step + rng.normal(0, 0.02)))
+            rows.append(("leaf2", lane, "rx_power_dbm", ts, SENS - 0.5 + rng.normal(0, 0.02)))
+        rows += [("leaf1", None, "temperature_c", ts, temp), ("leaf2", None, "temperature_c", ts, temp)]
+    f = pl.DataFrame(rows, schema=["device", "lane", "metric", "ts", "value"], orient="row")
+    (root / "date=all").mkdir(parents=True)
+    conform(f.with_columns(port=pl.lit("Ethernet1"))).write_parquet(root / "date=all" / "part-0.parquet")
+
+
+def test_trending_fits_around_a_mating_step_and_separates_lanes_below_zero(tmp_path: Path) -> None:
+    _stepped_history(tmp_path, hours=6 * 24)
+    tr = queries.trending(queries.scan_history(tmp_path), _spec(), within_days=30)
+    # a straight line through the step would say -0.3 dB/day and 0.5 dB left: "zero in 2 days";
+    # with the step as a regressor, leaf1 is flat at 0.5 dB and not heading anywhere
+    assert "factory-link" not in set(tr.lanes["link"])
+    below = tr.lanes.filter(pl.col("status") == "below zero")
+    assert set(below["link"]) == {"field-link"} and below.height == 2
+    assert below["days_to_zero"].to_list() == [0.0, 0.0]  # never a negative number of days
+    assert below["margin_now_db"].to_list() == pytest.approx([-0.5, -0.5], abs=0.05)
+    assert tr.note is None and tr.fitted == 4
+
+
+def test_trending_says_why_it_is_empty(tmp_path: Path) -> None:
+    _stepped_history(tmp_path, hours=10)
+    tr = queries.trending(queries.scan_history(tmp_path), _spec(), within_days=30)
+    assert tr.lanes.is_empty()
+    assert tr.note == "a trend needs 12 hours of readings per lane; the history spans 10 hours"
+    inv = tmp_path / "inv.yaml"
+    inv.write_text("site: s\nlinks: []\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "linkmargin_cli", "query", "trending", "--history", str(tmp_path),
+         "--inventory", str(inv), "--format", "json"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 0 and out.stdout.strip() == "[]"
+    assert "no Rx power readings" in out.stderr  # the inventory knows none of these lanes
