@@ -1,6 +1,7 @@
-"""What several commands read from the user before wiring anything: the inventory, as a typed model.
+"""What several commands read from the user before wiring anything: the inventory, as a typed model,
+and the lab scenario.
 
-Every error in it is printed as FILE:LINE:COL: path: message and the command exits 2.
+Every error in them is printed as FILE:LINE:COL: path: message and the command exits 2.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import typer
 
 if TYPE_CHECKING:
     from analyzer.spec import LinkSpec
+    from lab.scenario import Scenario
     from linkmargin.inventory import Inventory
 
 EXIT_INVALID = 2
@@ -24,6 +26,18 @@ def load_inventory_or_exit(path: Path, devices_from: Path | None = None) -> Inve
     try:
         return load_inventory(path, devices_from=devices_from)
     except InventoryError as exc:
+        for err in exc.errors:
+            typer.echo(str(err), err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+def scenario_or_exit(name_or_path: str | Path, seed: int | None = None) -> Scenario:
+    """The lab scenario (a file or a shipped name), or every error on stderr and exit 2."""
+    from lab.scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(name_or_path, seed)
+    except ScenarioError as exc:
         for err in exc.errors:
             typer.echo(str(err), err=True)
         raise typer.Exit(EXIT_INVALID) from None
