@@ -83,7 +83,10 @@ class Scenario:
 def parse_time(text: str, start: datetime) -> datetime:
     """Parse '2026-01-01T00:00:00Z', or an offset from start like '36h', '2d', '90m', '30s', '1w'."""
     with contextlib.suppress(DurationError):
-        return start + timedelta(seconds=parse_duration(text))
+        try:
+            return start + timedelta(seconds=parse_duration(text))
+        except OverflowError:
+            raise ValueError(f"{text!r}: too far from the start") from None
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -102,6 +105,7 @@ class ScenarioError(FileIssues):
 MAX_DURATION_S = 366 * 86400.0  # a year of simulated time; a longer run is a typo (21w for 21d)
 MIN_STEP_S = 1.0  # the physics advances in steps: a zero step never gets anywhere
 MAX_STEPS = 10_000_000  # duration / step: more would run for days
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)  # a start to simulate
 MAX_COUNT = 100_000  # switches, ports per switch, faults: far above any fabric the lab can serve
 MAX_LINKS = 1_000_000
 
@@ -375,6 +379,9 @@ def load_scenario(name_or_path: str | Path, seed: int | None = None) -> Scenario
             out.append((("start",), str(exc)))
             start = datetime(2026, 11, 1, tzinfo=UTC)
     start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    if not EARLIEST <= start <= LATEST:
+        out.append((("start",), f"must be between {EARLIEST:%Y} and {LATEST:%Y}, got {start.isoformat()}"))
+        start = datetime(2026, 11, 1, tzinfo=UTC)
     duration_s, events = _check(doc, start, out)
     if out:
         raise ScenarioError(issues_at(name, root, out))

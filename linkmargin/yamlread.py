@@ -384,7 +384,7 @@ def read_file(path: str | Path, *, limit: int | None = None, max_depth: int = MA
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        col = len(raw[raw.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", "replace")) + 1
         raise YamlReadError(line, col, f"not UTF-8 text (byte 0x{raw[exc.start]:02x})") from None
     return YamlDoc(load_text(text, max_depth=max_depth), text)
 
