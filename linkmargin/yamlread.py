@@ -46,9 +46,10 @@ __all__ = [
     "read_file",
 ]
 
-# 64 MiB: an inventory with full channel histories takes about 700 bytes a link, so this is about
-# 90k links (180k optics), more than the largest training fabrics; the reader takes about 20 s per
-# 50 MB on one core (bench/yaml_load.py), so the bound is also a bound on the time to load.
+# 64 MiB: an inventory with channel histories takes 500-700 bytes a link, so this is 100k links or
+# more (200k optics), beyond the largest training fabrics. The reader does about 4,000 links/s and a
+# whole inventory load about 2,000 links/s on a shared core (bench/results/yaml_load.md), so the
+# bound is also a bound on the time to load (about a minute) and on memory (about 1.2 GB).
 MAX_BYTES = 64 * 2**20
 MAX_DEPTH = 64  # an inventory nests 7 levels deep; anything near 64 is not a hand-written file
 ALIAS_NODES_MIN = 1_000_000

@@ -1,7 +1,7 @@
 """Inputs that used to hang or explode, each in a real `linkmargin` process with its time and peak
 memory measured: a YAML alias bomb fails fast at its position, an inventory over the size bound is
 refused before it is read, and a large but legal inventory loads. The bounds are safety bounds for a
-loaded CI machine, not speed claims (those are in bench/yaml_load.py)."""
+loaded CI machine, not speed claims (those are in bench/yaml_load_bench.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.yaml_load_bench import inventory_text
 from linkmargin.yamlread import MAX_BYTES, MAX_DEPTH, YamlLimitError, YamlReadError, load_text, positions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,33 +89,9 @@ def test_inventory_over_the_size_bound_is_refused_before_reading(tmp_path: Path)
     assert code == 2 and "over the 1 MiB limit" in err
 
 
-def _inventory(n_links: int) -> str:
-    n_dev = n_links // 16 + 2
-    parts = ["site: big\ncredentials:\n  ro: {version: 2c, community_env: C}\ndevices:\n"]
-    parts += [f"  - {{name: sw{d:05d}, address: 127.0.0.1, credentials: ro}}\n" for d in range(n_dev)]
-    parts.append("links:\n")
-    for i in range(n_links):
-        a, b = i % n_dev, (i + 1) % n_dev
-        parts.append(
-            f"  - id: link-{i:07d}\n"
-            f"    a: {{device: sw{a:05d}, port: Ethernet{i}/1}}\n"
-            f"    b: {{device: sw{b:05d}, port: Ethernet{i}/2}}\n"
-            "    optic: 400GBASE-SR8\n"
-            "    fiber: {type: OM4, length_m: 62}\n"
-            "    connections:\n"
-            f"      - id: p{i:07d}-1\n"
-            "        type: MTP-16\n        grade: low-loss\n        termination: factory\n"
-            "        events:\n"
-            "          - {at: 2026-01-10T08:00:00Z, kind: mated}\n"
-            "          - {at: 2026-05-02T13:25:00Z, kind: inspected, result: pass}\n"
-            f"      - {{id: p{i:07d}-2, type: MMC, termination: field}}\n"
-        )
-    return "".join(parts)
-
-
 def test_large_legal_inventory_loads_in_bounded_time_and_memory(tmp_path: Path) -> None:
     f = tmp_path / "big.yaml"
-    f.write_text(_inventory(10_000))  # about 5 MB: 10k links, 20k connection points
+    f.write_text(inventory_text(10_000))  # about 5 MB: 10k links, 20k connection points
     code, wall, rss, out, err = _run("inventory", "check", str(f))
     assert code == 0, err
     assert "10000 links, 20000 connection points" in out
@@ -122,7 +99,7 @@ def test_large_legal_inventory_loads_in_bounded_time_and_memory(tmp_path: Path) 
 
 
 def test_an_error_deep_in_a_large_inventory_has_its_position(tmp_path: Path) -> None:
-    text = _inventory(3000)
+    text = inventory_text(3000)
     broken = text.replace("link-0002500\n    a:", "link-0002500\n    optik: x\n    a:")
     f = tmp_path / "big.yaml"
     f.write_text(broken)
