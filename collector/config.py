@@ -386,6 +386,13 @@ def _bus_secret_problems(bus: BusConf | None) -> list[Problem]:
     return out
 
 
+EMPTY_SECTION = {
+    "inventory": "expected the inventory file's path",
+    "credentials": "expected a mapping of name -> credentials",
+    "devices": "expected a list of devices",
+}
+
+
 def validate_config(doc: Any, check_secrets: bool = True) -> tuple[CollectorConfig | None, list[Problem]]:
     """Validate a config document (plain data); the config (None on any problem) and every problem.
 
@@ -399,6 +406,11 @@ def validate_config(doc: Any, check_secrets: bool = True) -> tuple[CollectorConf
     if not isinstance(doc, dict):
         return None, [((), "expected a mapping with keys inventory, intervals, bus ...")]
     out: list[Problem] = []
+    for key, want in EMPTY_SECTION.items():  # `credentials:` with nothing under it, or `devices: null`
+        if key in doc and doc[key] is None:
+            out.append(((key,), f"empty: {want}, or remove the key"))
+    if out:
+        return None, out
     rest = {k: v for k, v in doc.items() if k not in ("credentials", "devices", "bus")}
     _piece(CollectorConfig, rest, (), out)
     inline = "devices" in doc or "credentials" in doc

@@ -11,9 +11,9 @@ from importlib import resources
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from ruamel.yaml import YAML
 
 from linkmargin.units import oma_to_avg_dbm
+from linkmargin.yamlread import load_text
 
 __all__ = [
     "ConnectorType",
@@ -182,7 +182,7 @@ class ConnectorType(BaseModel):
 
 def _load(name: str) -> Any:
     text = resources.files("linkmargin.data").joinpath(name).read_text(encoding="utf-8")
-    return YAML(typ="safe", pure=True).load(text)
+    return load_text(text)
 
 
 @cache

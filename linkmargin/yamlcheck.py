@@ -1,15 +1,15 @@
 """Checked YAML files: every problem as ``FILE:LINE:COL: path.to.field: message``, all at once.
 
 The mechanism the inventory introduced, shared so that every YAML file a user writes (inventory,
-collector config ...) reports errors the same way: ruamel's round-trip loader keeps the line and
-column of every key and item; validation (pydantic models plus cross-checks) works on plain data
-and yields (location path, message) pairs; :func:`issues_at` maps each path back to a file position.
+collector config, profiles, lab scenarios) reports errors the same way: :func:`read_yaml` reads the
+file within limits (size, depth, alias expansion: :mod:`linkmargin.yamlread`) into plain data;
+validation (pydantic models plus cross-checks) works on that data and yields (location path,
+message) pairs; :func:`issues_at` maps each path back to a file position.
 """
 
 from __future__ import annotations
 
 import difflib
-import io
 import types
 import typing
 from collections.abc import Iterable
@@ -19,15 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from linkmargin.yamlread import YamlDoc, YamlReadError, positions, read_file
 
 __all__ = [
     "FileIssue",
     "FileIssues",
     "Loc",
     "Problem",
+    "YamlDoc",
     "did_you_mean",
     "issues_at",
     "loc_str",
@@ -78,26 +79,21 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML file with the round-trip loader (positions kept); raises FileIssues on failure."""
+def read_yaml(path: str | Path, max_bytes: int | None = None) -> YamlDoc:
+    """Read a YAML file within the reader's limits (:mod:`linkmargin.yamlread`); ``max_bytes``
+    overrides the size bound. Raises FileIssues on failure, at the position of the problem."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileIssues([FileIssue(name, 1, 1, "(file)", f"cannot read: {exc}")]) from None
-    try:
-        return YAML(typ="rt").load(io.StringIO(text))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        msg = ": ".join(str(p) for p in (exc.context, exc.problem) if p) or str(exc)
-        raise FileIssues([FileIssue(name, line, col, "(yaml)", msg)]) from None
-    except YAMLError as exc:
-        raise FileIssues([FileIssue(name, 1, 1, "(yaml)", str(exc))]) from None
+        return read_file(path, limit=max_bytes)
+    except YamlReadError as exc:
+        where = "(file)" if exc.message.startswith(("cannot read", "file is", "not UTF-8")) else "(yaml)"
+        raise FileIssues([FileIssue(name, exc.line, exc.col, where, exc.message)]) from None
 
 
 def plain(node: Any) -> Any:
-    """ruamel round-trip nodes -> plain dicts, lists and aware datetimes."""
+    """A read document's plain data (ruamel round-trip nodes -> plain dicts, lists, aware datetimes)."""
+    if isinstance(node, YamlDoc):
+        return node.data
     if isinstance(node, dict):
         return {str(k): plain(v) for k, v in node.items()}
     if isinstance(node, list):
@@ -123,6 +119,8 @@ def locate(root: Any, loc: Loc, on_key: bool) -> tuple[int, int]:
 
     ``on_key`` points at the key itself rather than its value (an unknown key has no useful value).
     """
+    if isinstance(root, YamlDoc):
+        return positions(root.text, [(loc, on_key)])[0]
     node = root
     line, col = (getattr(root, "lc", None) and (root.lc.line, root.lc.col)) or (0, 0)
     for i, part in enumerate(loc):
@@ -140,11 +138,16 @@ def locate(root: Any, loc: Loc, on_key: bool) -> tuple[int, int]:
 
 def issues_at(file: str, root: Any, problems: Iterable[Problem]) -> list[FileIssue]:
     """Each (location, message) as a FileIssue at its position in the round-trip ``root``."""
-    out = []
-    for loc, msg in problems:
-        line, col = locate(root, loc, on_key=msg.startswith("unknown key"))
-        out.append(FileIssue(file, line, col, loc_str(loc), msg))
-    return out
+    probs = list(problems)
+    wanted = [(loc, msg.startswith("unknown key")) for loc, msg in probs]
+    if isinstance(root, YamlDoc):  # one pass over the text for all of them
+        where = positions(root.text, wanted) if wanted else []
+    else:
+        where = [locate(root, loc, on_key) for loc, on_key in wanted]
+    return [
+        FileIssue(file, line, col, loc_str(loc), msg)
+        for (loc, msg), (line, col) in zip(probs, where, strict=True)
+    ]
 
 
 def _models_in(annotation: Any) -> tuple[list[type[BaseModel]], bool]:

@@ -43,9 +43,11 @@ def backtest(
     from rich.table import Table
 
     from linkmargin_cli.backtest_run import run_backtest, score_run
+    from linkmargin_cli.inputs import scenario_or_exit
     from linkmargin_cli.params import seconds
 
-    # every duration checked before the long run starts
+    # every duration and the scenario checked before the long run starts
+    scenario_or_exit(scenario, seed)
     horizon_s, step_s = seconds(horizon, "--horizon"), seconds(step, "--step")
     analyze_s, min_lead_s = seconds(analyze_every, "--analyze-every"), seconds(min_lead, "--min-lead")
     console = make_console(stderr=True)

@@ -44,9 +44,11 @@ def demo(
     from rich.rule import Rule
 
     from linkmargin_cli.harness import lab_run
+    from linkmargin_cli.inputs import scenario_or_exit
     from linkmargin_cli.pipeline import Pipeline, run_pipeline
     from linkmargin_cli.views import live_view, print_preflight
 
+    scenario_or_exit(scenario)  # every error in the file before anything starts
     console = make_console()
     _check_scenario(scenario)
     moved = _fresh_history(workdir / "history")

@@ -1,6 +1,7 @@
-"""What several commands read from the user before wiring anything: the inventory, as a typed model.
+"""What several commands read from the user before wiring anything: the inventory, as a typed model,
+and the lab scenario.
 
-Every error in it is printed as FILE:LINE:COL: path: message and the command exits 2.
+Every error in them is printed as FILE:LINE:COL: path: message and the command exits 2.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from analyzer.spec import LinkSpec
+    from lab.scenario import Scenario
     from linkmargin.inventory import Inventory
 
 EXIT_INVALID = 2
@@ -50,6 +52,18 @@ def secrets_or_exit(inv: Inventory, command: str) -> None:
         if len(problems) > 1:
             typer.echo(f"also: {'; '.join(problems[1:])}", err=True)
         raise typer.Exit(EXIT_INVALID)
+
+
+def scenario_or_exit(name_or_path: str | Path, seed: int | None = None) -> Scenario:
+    """The lab scenario (a file or a shipped name), or every error on stderr and exit 2."""
+    from lab.scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(name_or_path, seed)
+    except ScenarioError as exc:
+        for err in exc.errors:
+            typer.echo(str(err), err=True)
+        raise typer.Exit(EXIT_INVALID) from None
 
 
 def link_spec_or_exit(spec_dir: Path | None, inventory: Path | None) -> LinkSpec:

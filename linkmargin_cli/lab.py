@@ -25,13 +25,19 @@ SeedOpt = Annotated[int | None, typer.Option(help="Override the scenario's seed"
 
 @contextlib.contextmanager
 def _optic_errors(scenario: str) -> Iterator[None]:
-    """An optic the lab cannot simulate is one line on stderr and exit 2, not a traceback."""
+    """An optic the lab cannot simulate, or a broken inventory the scenario names, is a line or a few
+    on stderr and exit 2, not a traceback."""
     from lab.physics.optics import LabOpticError
+    from linkmargin.yamlcheck import FileIssues
 
     try:
         yield
     except LabOpticError as e:
         typer.echo(f"error: scenario {scenario}: {e}", err=True)
+        raise typer.Exit(2) from None
+    except FileIssues as e:
+        for err in e.errors:
+            typer.echo(str(err), err=True)
         raise typer.Exit(2) from None
 
 
@@ -61,9 +67,9 @@ def serve(
     """Serve every simulated switch on loopback UDP (v2c and v3 authPriv SHA/AES) until interrupted."""
     from lab.agent import AgentServer
     from lab.fabric import LabFabric
-    from lab.scenario import load_scenario
+    from linkmargin_cli.inputs import scenario_or_exit
 
-    sc = load_scenario(scenario, seed)
+    sc = scenario_or_exit(scenario, seed)
     host, base = _listen(listen)
     if refresh is None:
         refresh = max(0.2, min(5.0, sc.step_s / max(speed, 1e-9)))
@@ -102,10 +108,10 @@ def snapshot(
     seed: SeedOpt = None,
 ) -> None:
     """Write each switch at time T as an .snmprec file (serve them with snmpsim as an independent check)."""
-    from lab.scenario import load_scenario
     from lab.snapshot import write_snapshot
+    from linkmargin_cli.inputs import scenario_or_exit
 
-    sc = load_scenario(scenario, seed)
+    sc = scenario_or_exit(scenario, seed)
     with _optic_errors(scenario):
         paths = write_snapshot(sc, sc.at(at), out)
     for p in paths:
@@ -123,10 +129,11 @@ def truth(
 ) -> None:
     """Run the scenario and write its ground truth and the inventory it implies."""
     from lab.physics.sim import FabricSim
-    from lab.scenario import load_scenario
     from lab.truth import write_truth
+    from linkmargin_cli.inputs import scenario_or_exit
 
+    sc = scenario_or_exit(scenario, seed)
     with _optic_errors(scenario):
-        sim = FabricSim(load_scenario(scenario, seed))
+        sim = FabricSim(sc)
     for name, p in write_truth(sim, out, base_port).items():
         typer.echo(f"{name}: {p}")

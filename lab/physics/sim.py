@@ -355,14 +355,14 @@ def load_inventory_yaml(scenario: Scenario, path: str) -> dict[str, Any]:
     """Read an inventory YAML (docs/ARCHITECTURE.md "The inventory"), relative to the scenario file."""
     from pathlib import Path
 
-    from ruamel.yaml import YAML
+    from linkmargin.yamlcheck import FileIssue, FileIssues, plain, read_yaml
 
     p = Path(path)
     if not p.is_absolute() and scenario.path is not None:
         p = scenario.path.parent / p
-    data = YAML(typ="safe").load(p.read_text())
+    data = plain(read_yaml(p))  # the one bounded YAML reader; FileIssues (FILE:LINE:COL) if broken
     if not isinstance(data, dict) or "links" not in data or "devices" not in data:
-        raise ValueError(f"{p}: an inventory needs 'devices' and 'links'")
+        raise FileIssues([FileIssue(str(p), 1, 1, "(root)", "an inventory needs 'devices' and 'links'")])
     return data
 
 

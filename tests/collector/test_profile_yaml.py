@@ -106,7 +106,7 @@ def test_malformed_profile_gives_file_line_col(tmp_path: Path, monkeypatch: pyte
     ]
     broken = ACME.replace("classify:", "classify: [")  # not YAML at all
     assert _errors(tmp_path, monkeypatch, broken) == [
-        f"{f}:12:7: (yaml): while parsing a flow node: expected the node content, but found '-'"
+        f"{f}:12:7: (yaml): while parsing a flow node: did not find expected node content"
     ]
 
 

@@ -84,7 +84,7 @@ CASES = {
     ),
     "unreadable": (
         "site: t\nlinks:\n  - id: [unclosed\n    optic: x\n",
-        ["unreadable.yaml:4:10: (yaml): while parsing a flow sequence: expected ',' or ']', but got ':'"],
+        ["unreadable.yaml:4:10: (yaml): while parsing a flow sequence: did not find expected ',' or ']'"],
     ),
     "inline_secret": (
         BASE.replace("community_env: C", "community: public"),
