@@ -16,7 +16,7 @@ Names (prefix ``linkmargin_``, unit in the name; lane labels = link, device, por
 | ``linkmargin_time_to_zero_margin_days`` | link | days until the worst lane's mean path hits zero |
 | ``linkmargin_degradation_db_per_day`` | link, device, port, lane | drift (shrunk toward the cohort) |
 | ``linkmargin_excess_loss_db`` | link | measured minus expected channel loss, worst lane |
-| ``linkmargin_link_suspect_point_info`` | link, point, cause | 1; likeliest faulty point (alert grouping) |
+| ``linkmargin_link_suspect_point_info`` | link, point, cause, action | 1; likeliest faulty point |
 | ``linkmargin_cohort_step_probability`` | family, termination | P(loss step per mating) |
 | ``linkmargin_cohort_step_db`` | family, termination | mean loss step size |
 | ``linkmargin_cohort_drift_db_per_day`` | family, termination | cohort drift |
@@ -168,16 +168,21 @@ class AnalyzerCollector(Collector):
         yield from (fmean, flow, risk, ttc)
         info = GaugeMetricFamily(
             "linkmargin_link_suspect_point_info",
-            "The connection point most likely at fault (1); link-level when none stands out",
-            labels=["link", "point", "cause"],
+            "The connection point most likely at fault, the likely cause and the action to take (value 1); "
+            "point link:<id> when none stands out",
+            labels=["link", "point", "cause", "action"],
         )
-        known: dict[str, tuple[str, str]] = {}
+        known: dict[str, tuple[str, str, str]] = {}
         if suspects is not None:
             for row in suspects.iter_rows(named=True):
-                known[row["link"]] = (row["point"] or f"link:{row['link']}", row["cause"])
+                known[row["link"]] = (
+                    row["point"] or f"link:{row['link']}",
+                    row["cause"],
+                    row["action"] or "none",
+                )
         for link in an.links["link"].to_list():
-            point, cause = known.get(link, (f"link:{link}", "none"))
-            info.add_metric([link, point, cause], 1.0)
+            point, cause, action = known.get(link, (f"link:{link}", "none", "none"))
+            info.add_metric([link, point, cause, action], 1.0)
         yield info
         cohort = {
             "p_step": GaugeMetricFamily(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import re
 import time
 import urllib.request
 from pathlib import Path
@@ -49,7 +50,7 @@ def test_analyze_command_serves_metrics(tmp_path: Path) -> None:
             except OSError:
                 continue
         assert 'linkmargin_risk_probability{horizon="21d",link="L-optic"}' in text
-        assert 'linkmargin_link_suspect_point_info{cause="optic_tx_failing",link="L-optic"' in text
+        assert re.search(r'linkmargin_link_suspect_point_info\{action="[^"]+",cause="optic_tx_failing",link="L-optic"', text)
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=10)
