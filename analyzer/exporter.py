@@ -98,7 +98,9 @@ class AnalyzerCollector(Collector):
                 labels=LANE_LABELS,
             ),
             "ber_margin_dec": GaugeMetricFamily(
-                "linkmargin_ber_margin_decades", "log10(FEC limit) - log10(pre-FEC BER)", labels=LANE_LABELS
+                "linkmargin_ber_margin_decades",
+                "log10(FEC limit) - log10(pre-FEC BER), decades",
+                labels=LANE_LABELS,
             ),
             "ber_margin_db": GaugeMetricFamily(
                 "linkmargin_ber_margin_db", "OMA margin the pre-FEC BER implies, dB", labels=LANE_LABELS
@@ -146,7 +148,7 @@ class AnalyzerCollector(Collector):
         )
         risk = GaugeMetricFamily(
             "linkmargin_risk_probability",
-            "P(margin or FEC limit crossed before the horizon)",
+            "Probability (0 to 1) that the link crosses zero margin or the FEC limit before the horizon",
             labels=["link", "horizon"],
         )
         ttc = GaugeMetricFamily(
@@ -187,7 +189,7 @@ class AnalyzerCollector(Collector):
         cohort = {
             "p_step": GaugeMetricFamily(
                 "linkmargin_cohort_step_probability",
-                "P(loss step per mating)",
+                "Probability (0 to 1) that one mating of this connector family leaves a loss step",
                 labels=["family", "termination"],
             ),
             "step_db": GaugeMetricFamily(
@@ -198,7 +200,7 @@ class AnalyzerCollector(Collector):
             ),
             "thermal_db_per_c": GaugeMetricFamily(
                 "linkmargin_cohort_thermal_db_per_celsius",
-                "Cohort thermal sensitivity",
+                "Rx power change per degree of module temperature in the cohort, dB per degree Celsius",
                 labels=["family", "termination"],
             ),
         }
