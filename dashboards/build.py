@@ -628,13 +628,12 @@ def link() -> db.Dashboard:
                     ),
                     ts(
                         "Days to zero margin",
-                        "Days until the worst lane's expected path reaches zero margin "
-                        "(absent when it is not "
-                        "heading there within ten years).",
+                        "Days until the worst lane's expected path reaches zero margin. Empty, and marked "
+                        "'not heading to zero', when it does not get there within ten years.",
                         [q('linkmargin_time_to_zero_margin_days{link="$link"}', "days to zero")],
                         "d",
                         w=8,
-                    ),
+                    ).no_value("not heading to zero"),
                     ts(
                         "Degradation rate per lane",
                         "How fast each lane's received power falls, dB per day (negative is falling).",
