@@ -6,9 +6,12 @@ STAMP   := $(VENV)/.installed
 APT_PKGS := mosquitto mosquitto-clients snmpd snmp prometheus prometheus-alertmanager prometheus-snmp-exporter
 APT_BINS := /usr/sbin/mosquitto /usr/sbin/snmpd /usr/bin/snmpbulkwalk /usr/bin/prometheus /usr/bin/prometheus-alertmanager /usr/bin/prometheus-snmp-exporter
 
+SCHEMA_PKG := tests/dashboards/grafana-schema
+SCHEMA_STAMP := $(SCHEMA_PKG)/node_modules/.installed
+
 .PHONY: setup demo test lint typecheck pytest bench clean gnmi-stubs
 
-setup: $(STAMP) apt
+setup: $(STAMP) apt $(SCHEMA_STAMP)
 
 # Reinstall only when the project metadata changed: a few seconds when everything is there.
 $(STAMP): pyproject.toml
@@ -27,6 +30,16 @@ apt:
 	  fi; \
 	fi
 .PHONY: apt
+
+# Grafana's dashboard types (@grafana/schema) and the generator the dashboard tests turn them into a JSON
+# schema with, at the versions package-lock.json pins (Node.js and npm from Debian when missing).
+$(SCHEMA_STAMP): $(SCHEMA_PKG)/package-lock.json
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; \
+	  else echo "missing npm; run as root: apt-get install -y nodejs npm" >&2; exit 1; fi; }
+	npm ci --prefix $(SCHEMA_PKG) --no-audit --no-fund --loglevel=error
+	touch $@
 
 # The embedded demo: lab fabric, collector, analyzer and /metrics, with a live table (Ctrl-C ends it).
 demo: setup
@@ -50,7 +63,7 @@ bench: setup
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(SCHEMA_PKG)/node_modules
 
 # The gNMI stubs (linkmargin/gnmi/*_pb2*.py, committed) from the vendored protos, with the pinned
 # grpcio-tools of the dev extra; the generated code checks the protobuf runtime at import.

@@ -13,10 +13,10 @@ Names (prefix ``linkmargin_``, unit in the name; lane labels = link, device, por
 | ``linkmargin_margin_forecast_db`` | link, horizon | forecast margin at the horizon |
 | ``linkmargin_margin_forecast_low_db`` | link, horizon | lower end of the 90 % prediction interval |
 | ``linkmargin_risk_probability`` | link, horizon | P(zero margin or FEC limit crossed before H) |
-| ``linkmargin_time_to_zero_margin_days`` | link, horizon | days until the mean path hits zero |
+| ``linkmargin_time_to_zero_margin_days`` | link | days until the worst lane's mean path hits zero |
 | ``linkmargin_degradation_db_per_day`` | link, device, port, lane | drift (shrunk toward the cohort) |
 | ``linkmargin_excess_loss_db`` | link | measured minus expected channel loss, worst lane |
-| ``linkmargin_link_suspect_point_info`` | link, point, cause | 1; likeliest faulty point (alert grouping) |
+| ``linkmargin_link_suspect_point_info`` | link, point, cause, action | 1; likeliest faulty point |
 | ``linkmargin_cohort_step_probability`` | family, termination | P(loss step per mating) |
 | ``linkmargin_cohort_step_db`` | family, termination | mean loss step size |
 | ``linkmargin_cohort_drift_db_per_day`` | family, termination | cohort drift |
@@ -39,8 +39,28 @@ from analyzer.analysis import Analysis
 LANE_LABELS = ("link", "device", "port", "lane", "direction")
 
 
+TTZ_MAX_DAYS = 3650.0
+"""Beyond ten years a time to zero margin is "not heading to zero", not a number to plot or alert on."""
+
+
 def _ok(v: float | None) -> bool:
     return v is not None and math.isfinite(v)
+
+
+def _time_to_zero(an: Analysis) -> list[tuple[str, float]]:
+    """Per link, one time to zero margin whatever the horizon: its earliest lane on any horizon's
+    expected path (a longer horizon counts more expected steps); none above the bound."""
+    if not an.lane_forecasts:
+        return []
+    return (
+        pl.concat([f.select("link", "days_to_cross") for f in an.lane_forecasts.values()])
+        .filter(pl.col("days_to_cross").is_finite())
+        .group_by("link")
+        .agg(pl.col("days_to_cross").min())
+        .filter(pl.col("days_to_cross") <= TTZ_MAX_DAYS)
+        .sort("link")
+        .rows()
+    )
 
 
 class AnalyzerCollector(Collector):
@@ -78,7 +98,9 @@ class AnalyzerCollector(Collector):
                 labels=LANE_LABELS,
             ),
             "ber_margin_dec": GaugeMetricFamily(
-                "linkmargin_ber_margin_decades", "log10(FEC limit) - log10(pre-FEC BER)", labels=LANE_LABELS
+                "linkmargin_ber_margin_decades",
+                "log10(FEC limit) - log10(pre-FEC BER), decades",
+                labels=LANE_LABELS,
             ),
             "ber_margin_db": GaugeMetricFamily(
                 "linkmargin_ber_margin_db", "OMA margin the pre-FEC BER implies, dB", labels=LANE_LABELS
@@ -126,11 +148,14 @@ class AnalyzerCollector(Collector):
         )
         risk = GaugeMetricFamily(
             "linkmargin_risk_probability",
-            "P(margin or FEC limit crossed before the horizon)",
+            "Probability (0 to 1) that the link crosses zero margin or the FEC limit before the horizon",
             labels=["link", "horizon"],
         )
         ttc = GaugeMetricFamily(
-            "linkmargin_time_to_zero_margin_days", "Expected days to zero margin", labels=["link", "horizon"]
+            "linkmargin_time_to_zero_margin_days",
+            "Days until the link's worst lane reaches zero margin on its expected path (drift and the steps "
+            f"expected within the horizons), days; absent when not within {TTZ_MAX_DAYS:g} days",
+            labels=["link"],
         )
         for label, fc in an.forecasts.items():
             for row in fc.iter_rows(named=True):
@@ -140,26 +165,31 @@ class AnalyzerCollector(Collector):
                     flow.add_metric(key, row["forecast_lo_db"])
                 if _ok(row["p_cross"]):
                     risk.add_metric(key, row["p_cross"])
-                if _ok(row["days_to_cross"]):
-                    ttc.add_metric(key, row["days_to_cross"])
+        for link, days in _time_to_zero(an):
+            ttc.add_metric([link], days)
         yield from (fmean, flow, risk, ttc)
         info = GaugeMetricFamily(
             "linkmargin_link_suspect_point_info",
-            "The connection point most likely at fault (1); link-level when none stands out",
-            labels=["link", "point", "cause"],
+            "The connection point most likely at fault, the likely cause and the action to take (value 1); "
+            "point link:<id> when none stands out",
+            labels=["link", "point", "cause", "action"],
         )
-        known: dict[str, tuple[str, str]] = {}
+        known: dict[str, tuple[str, str, str]] = {}
         if suspects is not None:
             for row in suspects.iter_rows(named=True):
-                known[row["link"]] = (row["point"] or f"link:{row['link']}", row["cause"])
+                known[row["link"]] = (
+                    row["point"] or f"link:{row['link']}",
+                    row["cause"],
+                    row["action"] or "none",
+                )
         for link in an.links["link"].to_list():
-            point, cause = known.get(link, (f"link:{link}", "none"))
-            info.add_metric([link, point, cause], 1.0)
+            point, cause, action = known.get(link, (f"link:{link}", "none", "none"))
+            info.add_metric([link, point, cause, action], 1.0)
         yield info
         cohort = {
             "p_step": GaugeMetricFamily(
                 "linkmargin_cohort_step_probability",
-                "P(loss step per mating)",
+                "Probability (0 to 1) that one mating of this connector family leaves a loss step",
                 labels=["family", "termination"],
             ),
             "step_db": GaugeMetricFamily(
@@ -170,7 +200,7 @@ class AnalyzerCollector(Collector):
             ),
             "thermal_db_per_c": GaugeMetricFamily(
                 "linkmargin_cohort_thermal_db_per_celsius",
-                "Cohort thermal sensitivity",
+                "Rx power change per degree of module temperature in the cohort, dB per degree Celsius",
                 labels=["family", "termination"],
             ),
         }

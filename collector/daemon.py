@@ -6,18 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
 from collector.config import InProcessBusConf, MqttBusConf, load_config, targets_from
 from collector.exposition.http import serve
+from collector.exposition.text import Identity
 from collector.gnmi.client import GnmiTarget
 from collector.gnmi.metrics import GnmiMetrics
 from collector.gnmi.stream import GnmiStream
 from collector.publisher import MqttPublisher
 from collector.scheduler import DEFAULT_INTERVALS, Breaker, Scheduler
-from collector.selfmetrics import SelfMetrics
+from collector.selfmetrics import DeviceHealth, SelfMetrics
 from collector.sinks import Sink, fanout
 from collector.sinks.bus import BusSink
 from collector.sinks.parquet import ParquetSink
@@ -64,7 +66,6 @@ class Collector:
         )
         if self.parquet is not None:
             sinks.append(self.parquet)
-        self.prometheus.identity = self._identity
         sink = fanout(*sinks)
         # gNMI devices stream into the same sinks as the SNMP polls (docs/ARCHITECTURE.md "gNMI")
         self.gnmi_metrics = GnmiMetrics(self.registry)
@@ -82,15 +83,7 @@ class Collector:
             breaker=breaker,
             metrics=self.metrics,
         )
-
-    def _identity(self) -> list[tuple[str, str, str, str, str, int]]:
-        out = []
-        for d in self.scheduler.devices:
-            st = d.state
-            for port, (vendor, model, serial) in st.transceivers.items():
-                n = sum(1 for s in st.swaps if s[0] == port)
-                out.append((st.name, port, vendor, model, serial, n))
-        return out
+        expose_device_state(self.scheduler, self.prometheus)
 
     def serve_metrics(self, port: int, addr: str = "127.0.0.1") -> None:
         """Expose the registry over HTTP in a thread (samples rendered from columns, see ``serve``)."""
@@ -103,6 +96,27 @@ class Collector:
         if self.parquet is not None:
             tasks.append(asyncio.create_task(self.parquet.run(stop)))
         await asyncio.gather(*tasks)
+
+
+def expose_device_state(scheduler: Scheduler, prometheus: PrometheusSink) -> None:
+    """Put what the scheduler knows about its devices on /metrics, read at scrape time: module identity
+    (``linkmargin_transceiver_info``, swaps) and each device's breaker state and whether it answered."""
+
+    def identity() -> list[Identity]:
+        out = []
+        for d in scheduler.devices:
+            st = d.state
+            for port, (vendor, model, serial) in st.transceivers.items():
+                n = sum(1 for s in st.swaps if s[0] == port)
+                out.append((st.name, port, vendor, model, serial, n))
+        return out
+
+    def health() -> list[DeviceHealth]:
+        now = time.monotonic()
+        return [(d.target.name, not d.breaker.allow(now), bool(d.polls)) for d in scheduler.devices]
+
+    prometheus.identity = identity
+    scheduler.metrics.watch_devices(health)
 
 
 async def run_config(path: str, transport: str | None = None) -> None:

@@ -193,6 +193,11 @@ def analyze(
         typer.echo(f"rebuilt state from {state.rebuild(str(history))} samples in {history}")
     collector = AnalyzerCollector()
     REGISTRY.register(collector)
+    if inventory is not None:  # both ends of each link and its connector events: port alerts and dashboards
+        from linkmargin.inventory.metrics import InventoryCollector
+        from linkmargin_cli.inputs import load_inventory_or_exit
+
+        REGISTRY.register(InventoryCollector(load_inventory_or_exit(inventory)))
     start_http_server(metrics_port, addr="127.0.0.1")
     typer.echo(f"metrics on http://127.0.0.1:{metrics_port}/metrics")
     consumer = BatchConsumer(state)

@@ -11,7 +11,7 @@ from linkmargin_cli.app import app
 from linkmargin_cli.console import make_console
 
 dashboards_app = typer.Typer(
-    help="Grafana dashboards (JSON model, generated from code).", no_args_is_help=True
+    help="Grafana dashboards (JSON model, built with Grafana's Python SDK).", no_args_is_help=True
 )
 app.add_typer(dashboards_app, name="dashboards")
 
@@ -25,7 +25,7 @@ def build_cmd(
         str, typer.Option(help="Where Grafana reads the files from (named in provisioning.yaml).")
     ] = "/var/lib/grafana/dashboards/linkmargin",
 ) -> None:
-    """Generate the fleet, per-lane and collector dashboards plus a Grafana provisioning file."""
+    """Generate the fleet, link, per-lane and collector dashboards plus a Grafana provisioning file."""
     from dashboards.build import build
 
     console = make_console()

@@ -27,6 +27,7 @@ from analyzer.events import RiskTracker
 from analyzer.exporter import AnalyzerCollector
 from analyzer.ingestmetrics import IngestCollector
 from analyzer.state import LaneState
+from collector.daemon import expose_device_state
 from collector.exposition.http import serve
 from collector.scheduler import Scheduler
 from collector.selfmetrics import SelfMetrics
@@ -92,6 +93,7 @@ def build_pipeline(
         profiles=profiles_from_inventory(inv),
         metrics=SelfMetrics(registry),
     )
+    expose_device_state(scheduler, prom)  # module identity, breaker state, devices that never answered
     clock = lab.sim_time if lab is not None else (lambda: datetime.now(UTC))
     state = LaneState(spec_from_inventory(inv), clock=clock)
     consumer = BatchConsumer(state)

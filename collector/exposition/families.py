@@ -21,6 +21,7 @@ from collector.exposition.names import (
     TRANSCEIVER_HELP,
     exposition_name,
     help_of,
+    scale_of,
 )
 from collector.exposition.text import Identity
 from linkmargin.samples import MetricKind, metric_kind
@@ -44,6 +45,7 @@ def families(
         kind = metric_kind(m)
         name = exposition_name(m)
         vals = part.filter(pl.col("value").is_not_null())
+        mul, div = scale_of(m)  # to the name's base unit, as the text path does: divide, then multiply
         fam = fams.get(name)
         if fam is None:
             if kind is MetricKind.COUNTER:
@@ -57,9 +59,9 @@ def families(
             if kind is MetricKind.THRESHOLD:
                 mt = THRESHOLD.match(m)
                 if mt:
-                    fam.add_metric([dev, port, lane, mt.group(1), mt.group(2)], value)
+                    fam.add_metric([dev, port, lane, mt.group(1), mt.group(2)], value / div * mul)
             else:
-                fam.add_metric([dev, port, lane], value)
+                fam.add_metric([dev, port, lane], value / div * mul)
         for dev, port, lane, reason in (
             part.filter(pl.col("value").is_null())
             .select("device", "port", "lane", pl.col("reason").cast(pl.String))

@@ -20,6 +20,7 @@ from collector.exposition.names import (
     TRANSCEIVER_HELP,
     exposition_name,
     help_of,
+    scale_of,
 )
 from collector.tables import collect_all
 from linkmargin.samples import METRIC_NAMES, MetricKind, metric_kind
@@ -40,6 +41,7 @@ def _meta() -> tuple[pl.DataFrame, dict[str, str]]:
     so the constant labels of a threshold sit between lane and port, and after port.
     """
     rows: dict[str, list[str]] = {k: [] for k in ("metric", "family", "mid", "post", "a_mid")}
+    scales: list[tuple[float, float]] = []
     headers: dict[str, str] = {}
     for m in METRIC_NAMES:
         kind = metric_kind(m)
@@ -57,8 +59,13 @@ def _meta() -> tuple[pl.DataFrame, dict[str, str]]:
         rows["mid"].append(mid)
         rows["post"].append(post)
         rows["a_mid"].append(f'",metric="{m}",port="')
+        scales.append(scale_of(m))
     headers[ABSENT] = f"# HELP {ABSENT} {ABSENT_HELP}\n# TYPE {ABSENT} gauge\n"
-    return pl.DataFrame(rows), headers
+    mul, div = zip(*scales, strict=True)
+    meta = pl.DataFrame(rows).with_columns(
+        pl.Series("mul", mul, dtype=pl.Float64), pl.Series("div", div, dtype=pl.Float64)
+    )
+    return meta, headers
 
 
 _META, HEADERS = _meta()
@@ -109,6 +116,7 @@ def render_batch(frame: pl.DataFrame) -> dict[str, str]:
         )
         .join(_META.lazy(), on="metric", how="inner")
     )
+    f = f.with_columns(pl.col("value") / pl.col("div") * pl.col("mul"))  # to the name's base unit
     has = pl.col("value").is_not_null()
     head = pl.concat_str(pl.lit('{device="'), "d", pl.lit('",lane="'), "l")
     line = pl.concat_str("family", head, "mid", "p", "post", _go_float("value"), pl.lit("\n"))

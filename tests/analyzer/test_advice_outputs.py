@@ -5,6 +5,7 @@ from dataclasses import replace
 import polars as pl
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from analyzer.advice import advise
 from analyzer.analysis import analyze
@@ -52,10 +53,15 @@ def test_exporter_exposes_documented_metrics(analysis) -> None:
     text = generate_latest(reg).decode()
     assert 'linkmargin_margin_db{device="leaf3",direction="rx",lane="1",link="L-ok",port="Ethernet1"}' in text
     assert 'linkmargin_risk_probability{horizon="21d",link="L-optic"}' in text
-    assert (
-        'linkmargin_link_suspect_point_info{cause="step_at_point",link="L-dirty",point="L-dirty-mmc"} 1.0'
-        in text
-    )
+    fams = {f.name: f for f in text_string_to_metric_families(text)}
+    suspect = {s.labels["link"]: s.labels for s in fams["linkmargin_link_suspect_point_info"].samples}
+    assert suspect["L-dirty"]["point"] == "L-dirty-mmc" and suspect["L-dirty"]["cause"] == "step_at_point"
+    assert suspect["L-dirty"]["action"] not in ("", "none")  # the action a technician takes, by name
+    # one time to zero margin per link whatever the horizon, and never an astronomical number
+    ttz = fams["linkmargin_time_to_zero_margin_days"].samples
+    assert ttz and all(set(s.labels) == {"link"} for s in ttz)
+    assert len({s.labels["link"] for s in ttz}) == len(ttz)
+    assert all(0.0 <= s.value <= 3650.0 for s in ttz)
     assert 'linkmargin_cohort_step_probability{family="MMC",termination="field"}' in text
     assert f"linkmargin_analyzer_samples_total {float(st.samples_seen)}" in text
     for name in (
