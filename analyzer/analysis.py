@@ -233,8 +233,9 @@ def planned_step_risk(
         )
         .with_columns(
             pl.col("p_step").fill_null(fleet["p_step"]),
-            pl.col("step_db").fill_null(fleet["step_db"]).fill_nan(0.5),
-            pl.col("step_db_sd").fill_null(fleet["step_db_sd"]).fill_nan(0.25),
+            # every cohort has a size from the catalog's prior at least: no made-up default here
+            pl.col("step_db").fill_null(fleet["step_db"]),
+            pl.col("step_db_sd").fill_null(fleet["step_db_sd"]),
         )
     )
     # one Binomial per link: the matings' mean probability, and the size mixture of their cohorts
