@@ -60,7 +60,7 @@ def _suspect(e: Evidence) -> str | None:
 def _step_words(e: Evidence) -> str:
     return (
         f"{_f(e['step_loss'])} dB added loss at {e['step_point']}"
-        f" at the {e['step_kind']} on {e['step_ts']:%Y-%m-%d %H:%M}Z"
+        f" ({e['step_kind']} on {e['step_ts']:%Y-%m-%d %H:%M}Z)"
     )
 
 

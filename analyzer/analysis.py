@@ -103,8 +103,13 @@ def analyze(
     )
     # every signal is evidence: a port that flapped or passed uncorrected errors is out of margin,
     # whatever its DOM and its BER say
+    # (where codewords failed, the corrected-codeword count saturates: its BER is a floor, no margin)
     base = pl.concat([base, evidence], how="horizontal").with_columns(
-        pl.min_horizontal("effective_margin_db", "evidence_margin_db").alias("effective_margin_db")
+        pl.min_horizontal("effective_margin_db", "evidence_margin_db").alias("effective_margin_db"),
+        *(
+            pl.when(pl.col("uncorrectable_cw") > 0).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("ber_margin_db", "ber_margin_dec")
+        ),
     )
     coh = cohorts.lookup(base["link"]).select(
         pl.col("family"),

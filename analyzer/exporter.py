@@ -23,6 +23,7 @@ Names (prefix ``linkmargin_``, unit in the name; lane labels = link, device, por
 | ``linkmargin_cohort_step_db`` | family, termination | mean loss step size |
 | ``linkmargin_cohort_drift_db_per_day`` | family, termination | cohort drift |
 | ``linkmargin_cohort_thermal_db_per_celsius`` | family, termination | cohort thermal sensitivity |
+| ``linkmargin_cohort_matings`` | family, termination | recorded matings behind the cohort figures |
 | ``linkmargin_analyzer_samples_total`` | | samples folded into the state |
 """
 
@@ -176,6 +177,11 @@ class AnalyzerCollector(Collector):
             "thermal_db_per_c": GaugeMetricFamily(
                 "linkmargin_cohort_thermal_db_per_celsius",
                 "Cohort thermal sensitivity",
+                labels=["family", "termination"],
+            ),
+            "matings": GaugeMetricFamily(
+                "linkmargin_cohort_matings",
+                "Recorded matings the cohort's figures rest on (beside the catalog prior)",
                 labels=["family", "termination"],
             ),
         }
