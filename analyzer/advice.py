@@ -7,6 +7,7 @@ bias trends, attributed and unexplained steps, drift, excess loss, the link's fi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -45,11 +46,19 @@ def _laser_aging(e: Evidence) -> bool:
     """The far-end laser is aging: bias well above its own baseline, or output falling as bias climbs."""
     if e["laser_failing"]:
         return True
+    # the Tx and bias trends are fitted without temperature: under a day of history, the daily swing
+    # (output falls and bias rises as a module warms) is indistinguishable from aging
+    if (e["history_hours"] or 0) < TREND_MIN_HOURS:
+        return False
     return (e["tx_drift"] or 0) < -0.05 and (e["bias_drift"] or 0) > 0
 
 
+TREND_MIN_HOURS: Final = 24
+"""One daily thermal cycle: the least history on which a far-end Tx/bias trend says anything."""
+
+
 def _f(x: Any, fmt: str = "+.2f") -> str:
-    return "n/a" if x is None else format(x, fmt)
+    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, fmt)
 
 
 def _suspect(e: Evidence) -> str | None:
@@ -67,12 +76,21 @@ def _step_words(e: Evidence) -> str:
 def _unexplained_words(e: Evidence) -> str:
     return (
         f"{_f(e['unexplained_loss'])} dB step on lane(s) {e['unexplained_lanes']}"
-        f" ({e['unexplained_direction']}) on {e['unexplained_ts']:%Y-%m-%d %H:%M}Z with no recorded event"
+        f" ({e['unexplained_direction']}) on {e['unexplained_ts']:%Y-%m-%d %H:%M}Z with no recorded event:"
+        " contamination, damage or a bend"
     )
 
 
 def _has_evidence(cause: str) -> Callable[[Evidence], bool]:
     return lambda e: bool(e["evidence_cause"] == cause)
+
+
+def _laser_words(e: Evidence) -> str:
+    return (
+        f"far-end bias {_f(e['bias_rise'], '+.0%')} over its own baseline"
+        f" (climbing {_f(e['bias_climb'], '+.0%')}/day), "
+        f"Tx {_f(e['tx_drift'], '+.3f')} dB/day, bias {_f(e['bias_drift'], '+.3f')} mA/day"
+    )
 
 
 def _evidence_point(e: Evidence) -> str | None:
@@ -86,10 +104,10 @@ def _evidence_point(e: Evidence) -> str | None:
 def _evidence_action(e: Evidence, point: str | None) -> str:
     if e["step_point"] is not None:
         fam, term = e["step_family"], e["step_termination"]
-        return f"clean and inspect {point} ({fam}, {term}): the loss appeared there"
+        return f"clean and inspect {point} ({fam}, {term})"
     if _laser_aging(e):
         return f"replace the optic at {e['optic']}"
-    return f"inspect and clean the channel end to end, starting at {point or 'the patch panel'}"
+    return f"inspect and clean end to end, starting at {point or 'the patch panel'}"
 
 
 def _evidence_words(e: Evidence) -> str:
@@ -118,15 +136,18 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
     Rule(
         "optic_tx_failing",
-        _laser_aging,
+        lambda e: bool(e["laser_failing"]),
         lambda e: None,  # an optic, never a connection point: the optic column names it
         lambda e, p: f"replace the optic at {e['optic']}",
-        lambda e: (
-            f"far-end bias {_f(e['bias_rise'], '+.0%')} over its own baseline"
-            f" (climbing {_f(e['bias_climb'], '+.0%')}/day), "
-            f"Tx {_f(e['tx_drift'], '+.3f')} dB/day, bias {_f(e['bias_drift'], '+.3f')} mA/day"
-        ),
-        True,
+        _laser_words,
+        True,  # the laser estimator's finding (bias over its own baseline): news at any risk
+    ),
+    Rule(
+        "optic_tx_failing",
+        _laser_aging,  # output falling as bias climbs: a trend, advised only where there is risk
+        lambda e: None,
+        lambda e, p: f"replace the optic at {e['optic']}",
+        _laser_words,
     ),
     Rule(
         "repeated_steps_field_point",
@@ -150,10 +171,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "unexplained_step",
         lambda e: e["unexplained_loss"] is not None,
         _suspect,
-        lambda e, p: (
-            f"inspect and clean the channel end to end, starting at {p or 'the patch panel'}"
-            " (no recorded event explains the step: contamination, damage or a bend)"
-        ),
+        lambda e, p: f"inspect and clean end to end, starting at {p or 'the patch panel'}",
         _unexplained_words,
         True,
     ),
@@ -243,6 +261,7 @@ def gather_evidence(analysis: Analysis, links: list[str]) -> list[Evidence]:
             "far_device": row["far_device"],
             "far_port": row["far_port"],
             "optic": _optic(row["far_device"], row["far_port"], row["direction"]),
+            "history_hours": row["history_hours"],
             "tx_drift": row["tx_drift_db_per_day"],
             "bias_drift": row["bias_drift_ma_per_day"],
             "bias_rise": row["far_bias_rise"],

@@ -477,6 +477,17 @@ class LaneState:
             if m not in state.columns:
                 state = state.with_columns(pl.lit(None, dtype=pl.Float64).alias(m))
         admin_down = state.filter(pl.col(Metric.ADMIN_STATUS.value) > UP).select("device", "port", "hour")
+        # a port taken down by hand takes its link down: its peer's oper-down is planned too
+        peers = self.spec.lanes.select("device", "port", "far_device", "far_port").unique()
+        admin_down = pl.concat(
+            [
+                admin_down,
+                admin_down.join(peers, on=["device", "port"], how="inner").select(
+                    pl.col("far_device").alias("device"), pl.col("far_port").alias("port"), "hour"
+                ),
+            ],
+            how="vertical",
+        )
         # the hour after an admin-down hour too: the port's return to service moves ifLastChange
         planned = (
             pl.concat([admin_down, admin_down.with_columns(pl.col("hour") + 1)], how="vertical")
