@@ -7,6 +7,7 @@ bias trends, attributed and unexplained steps, drift, excess loss, the link's fi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -14,18 +15,25 @@ from typing import Any, Final
 import polars as pl
 
 from analyzer.analysis import Analysis
+from analyzer.evidence import CAUSES
 
 Evidence = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One cause: when it applies, what to do, and how to phrase the evidence."""
+    """One cause: when it applies, the point (or optic) it names, what to do there, and the evidence.
+
+    ``point`` is the one place the action names: the action is phrased from it, so the report's
+    point column and its action never disagree.
+    """
 
     cause: str
     applies: Callable[[Evidence], bool]
-    action: Callable[[Evidence], str]
+    point: Callable[[Evidence], str | None]
+    action: Callable[[Evidence, str | None], str]
     evidence: Callable[[Evidence], str]
+    finding: bool = False  # a fault found (a step, a failing laser): advised even when the risk is low
 
 
 def _drifting(e: Evidence) -> bool:
@@ -38,53 +46,140 @@ def _laser_aging(e: Evidence) -> bool:
     """The far-end laser is aging: bias well above its own baseline, or output falling as bias climbs."""
     if e["laser_failing"]:
         return True
+    # the Tx and bias trends are fitted without temperature: under a day of history, the daily swing
+    # (output falls and bias rises as a module warms) is indistinguishable from aging
+    if (e["history_hours"] or 0) < TREND_MIN_HOURS:
+        return False
     return (e["tx_drift"] or 0) < -0.05 and (e["bias_drift"] or 0) > 0
 
 
+TREND_MIN_HOURS: Final = 24
+"""One daily thermal cycle: the least history on which a far-end Tx/bias trend says anything."""
+
+
 def _f(x: Any, fmt: str = "+.2f") -> str:
-    return "n/a" if x is None else format(x, fmt)
+    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, fmt)
+
+
+def _suspect(e: Evidence) -> str | None:
+    """Where to start on a channel with no recorded event to go by: its field point, else its first."""
+    return e["field_point"] or e["first_point"]
+
+
+def _step_words(e: Evidence) -> str:
+    return (
+        f"{_f(e['step_loss'])} dB added loss at {e['step_point']}"
+        f" ({e['step_kind']} on {e['step_ts']:%Y-%m-%d %H:%M}Z)"
+    )
+
+
+def _unexplained_words(e: Evidence) -> str:
+    return (
+        f"{_f(e['unexplained_loss'])} dB step on lane(s) {e['unexplained_lanes']}"
+        f" ({e['unexplained_direction']}) on {e['unexplained_ts']:%Y-%m-%d %H:%M}Z with no recorded event:"
+        " contamination, damage or a bend"
+    )
+
+
+def _has_evidence(cause: str) -> Callable[[Evidence], bool]:
+    return lambda e: bool(e["evidence_cause"] == cause)
+
+
+def _laser_words(e: Evidence) -> str:
+    return (
+        f"far-end bias {_f(e['bias_rise'], '+.0%')} over its own baseline"
+        f" (climbing {_f(e['bias_climb'], '+.0%')}/day), "
+        f"Tx {_f(e['tx_drift'], '+.3f')} dB/day, bias {_f(e['bias_drift'], '+.3f')} mA/day"
+    )
+
+
+def _evidence_point(e: Evidence) -> str | None:
+    if e["step_point"] is not None:
+        return str(e["step_point"])
+    if _laser_aging(e):
+        return None
+    return _suspect(e)
+
+
+def _evidence_action(e: Evidence, point: str | None) -> str:
+    if e["step_point"] is not None:
+        fam, term = e["step_family"], e["step_termination"]
+        return f"clean and inspect {point} ({fam}, {term})"
+    if _laser_aging(e):
+        return f"replace the optic at {e['optic']}"
+    return f"inspect and clean end to end, starting at {point or 'the patch panel'}"
+
+
+def _evidence_words(e: Evidence) -> str:
+    also = (
+        _step_words(e)
+        if e["step_point"] is not None
+        else _unexplained_words(e)
+        if e["unexplained_loss"] is not None
+        else ""
+    )
+    return f"{e['evidence_text']}" + (f"; {also}" if also else "")
 
 
 RULES: Final[tuple[Rule, ...]] = (
+    # the counters first: a link that flaps or passes uncorrected errors is out of margin now
+    *(
+        Rule(
+            cause,
+            _has_evidence(cause),
+            _evidence_point,
+            _evidence_action,
+            _evidence_words,
+            True,
+        )
+        for _, cause, _ in CAUSES
+    ),
     Rule(
         "optic_tx_failing",
-        _laser_aging,
-        lambda e: f"replace the optic at {e['far_device']} {e['far_port']}",
-        lambda e: (
-            f"far-end bias {_f(e['bias_rise'], '+.0%')} over its own baseline"
-            f" (climbing {_f(e['bias_climb'], '+.0%')}/day), "
-            f"Tx {_f(e['tx_drift'], '+.3f')} dB/day, bias {_f(e['bias_drift'], '+.3f')} mA/day"
-        ),
+        lambda e: bool(e["laser_failing"]),
+        lambda e: None,  # an optic, never a connection point: the optic column names it
+        lambda e, p: f"replace the optic at {e['optic']}",
+        _laser_words,
+        True,  # the laser estimator's finding (bias over its own baseline): news at any risk
+    ),
+    Rule(
+        "optic_tx_failing",
+        _laser_aging,  # output falling as bias climbs: a trend, advised only where there is risk
+        lambda e: None,
+        lambda e, p: f"replace the optic at {e['optic']}",
+        _laser_words,
     ),
     Rule(
         "repeated_steps_field_point",
         lambda e: e["step_point"] is not None and e["step_termination"] == "field" and e["step_count"] >= 2,
-        lambda e: (
-            f"re-terminate {e['step_point']} or replace the field {e['step_family']} with a factory assembly"
-        ),
+        lambda e: e["step_point"],
+        lambda e, p: f"re-terminate {p} or replace the field {e['step_family']} with a factory assembly",
         lambda e: (
             f"{e['step_count']} loss steps at {e['step_point']} after matings, last {_f(e['step_loss'])} dB"
         ),
+        True,
     ),
     Rule(
         "step_at_point",
         lambda e: e["step_point"] is not None,
-        lambda e: f"clean and inspect {e['step_point']} ({e['step_family']}, {e['step_termination']})",
-        lambda e: f"{_f(e['step_loss'])} dB added loss at {e['step_kind']} on {e['step_ts']:%Y-%m-%d %H:%M}Z",
+        lambda e: e["step_point"],
+        lambda e, p: f"clean and inspect {p} ({e['step_family']}, {e['step_termination']})",
+        _step_words,
+        True,
     ),
     Rule(
         "unexplained_step",
         lambda e: e["unexplained_loss"] is not None,
-        lambda e: "inspect the whole channel end to end (no recorded event explains the step)",
-        lambda e: (
-            f"{_f(e['unexplained_loss'])} dB step on {e['unexplained_ts']:%Y-%m-%d %H:%M}Z with no event: "
-            "contamination or damage elsewhere"
-        ),
+        _suspect,
+        lambda e, p: f"inspect and clean end to end, starting at {p or 'the patch panel'}",
+        _unexplained_words,
+        True,
     ),
     Rule(
         "drift_field_point",
         lambda e: _drifting(e) and e["field_point"] is not None,
-        lambda e: f"re-terminate {e['field_point']} or replace the field connector with a factory assembly",
+        lambda e: e["field_point"],
+        lambda e, p: f"re-terminate {p} or replace the field connector with a factory assembly",
         lambda e: (
             f"drift {_f(e['drift'], '+.3f')} dB/day on a channel with field termination {e['field_point']}"
         ),
@@ -92,20 +187,23 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(
         "excess_loss",
         lambda e: (e["excess_loss"] or 0) > 1.0,
-        lambda e: f"inspect and clean, starting at {e['first_point'] or 'the patch panel'}",
+        lambda e: e["first_point"],
+        lambda e, p: f"inspect and clean, starting at {p or 'the patch panel'}",
         lambda e: f"excess loss {_f(e['excess_loss'])} dB over the link budget",
     ),
     Rule(
         "drift",
         _drifting,
-        lambda e: f"inspect and clean {e['first_point'] or 'the connection points'}; watch the trend",
+        lambda e: e["first_point"],
+        lambda e, p: f"inspect and clean {p or 'the connection points'}; watch the trend",
         lambda e: f"drift {_f(e['drift'], '+.3f')} dB/day",
     ),
     Rule(
         "low_margin",
         lambda e: True,
-        lambda e: "inspect the channel",
-        lambda e: "low margin, no trend or step",
+        _suspect,
+        lambda e, p: f"inspect and clean the channel, starting at {p or 'the patch panel'}",
+        lambda e: f"margin {_f(e['margin'])} dB, no trend or step",
     ),
 )
 
@@ -121,12 +219,24 @@ def _offset_note(e: Evidence) -> str:
     return f"; this module's Rx reads {off:+.2f} dB against its own pre-FEC BER (margin corrected)"
 
 
+ADVICE_P_FLOOR: Final = 0.05
+"""Below this P(crossing before the horizon) and without a finding, a link gets no advice."""
+ADVICE_MARGIN_DB: Final = 0.75
+"""...unless its margin is below this: one mated pair at the TIA-568 maximum (0.75 dB) would take it."""
+
+
+def _optic(far_device: str, far_port: str, direction: str | None) -> str:
+    side = direction.split("->")[0] if direction and "->" in direction else None
+    return f"{far_device} {far_port}" + (f" (side {side})" if side else "")
+
+
 def gather_evidence(analysis: Analysis, links: list[str]) -> list[Evidence]:
-    """One evidence row per link: worst lane's trends, the link's largest steps, its points."""
+    """One evidence row per link: worst lane's trends and counters, the link's largest steps, its points."""
     lanes = analysis.lanes.filter(pl.col("link").is_in(links))
     worst = lanes.sort("forecast_base_db", nulls_last=True).group_by("link", maintain_order=True).first()
     steps = analysis.steps.filter(pl.col("link").is_in(links) & (pl.col("loss_db") > 0))
     pts = analysis.cohorts.points.filter(pl.col("link").is_in(links)).sort("position")
+    margins = dict(analysis.links.select("link", "link_margin_db").iter_rows())
     out = []
     for row in worst.iter_rows(named=True):
         link = row["link"]
@@ -136,13 +246,22 @@ def gather_evidence(analysis: Analysis, links: list[str]) -> list[Evidence]:
             pl.col("event_ts").n_unique().alias("n"), pl.col("loss_db").max()
         )
         last = expl.sort("step_ts").tail(1)
-        unexpl = s.filter(~pl.col("explained")).sort("loss_db").tail(1)
+        # one unexplained event per (direction, hour), with the lanes that saw it
+        unexpl = (
+            s.filter(~pl.col("explained"))
+            .group_by("direction", "step_ts")
+            .agg(pl.col("loss_db").median(), pl.col("lane").unique().sort())
+            .sort("loss_db")
+            .tail(1)
+        )
         lp = pts.filter(pl.col("link") == link)
         field = lp.filter(pl.col("termination") == "field")
         e: Evidence = {
             "link": link,
             "far_device": row["far_device"],
             "far_port": row["far_port"],
+            "optic": _optic(row["far_device"], row["far_port"], row["direction"]),
+            "history_hours": row["history_hours"],
             "tx_drift": row["tx_drift_db_per_day"],
             "bias_drift": row["bias_drift_ma_per_day"],
             "bias_rise": row["far_bias_rise"],
@@ -151,6 +270,9 @@ def gather_evidence(analysis: Analysis, links: list[str]) -> list[Evidence]:
             "drift": row["drift_shrunk"],
             "drift_sd": row["drift_shrunk_sd"],
             "excess_loss": row["excess_loss_db"],
+            "margin": margins.get(link),
+            "evidence_cause": row["evidence_cause"],
+            "evidence_text": row["evidence_text"],
             "step_point": last["point"][0] if last.height else None,
             "step_family": last["family"][0] if last.height else None,
             "step_termination": last["termination"][0] if last.height else None,
@@ -162,6 +284,8 @@ def gather_evidence(analysis: Analysis, links: list[str]) -> list[Evidence]:
             else 0,
             "unexplained_loss": unexpl["loss_db"][0] if unexpl.height else None,
             "unexplained_ts": unexpl["step_ts"][0] if unexpl.height else None,
+            "unexplained_lanes": ",".join(map(str, unexpl["lane"][0])) if unexpl.height else None,
+            "unexplained_direction": unexpl["direction"][0] if unexpl.height else None,
             "field_point": field["point"][0] if field.height else None,
             "first_point": lp["point"][0] if lp.height else None,
             "rx_offset": row["rx_offset_db"],
@@ -170,24 +294,37 @@ def gather_evidence(analysis: Analysis, links: list[str]) -> list[Evidence]:
     return out
 
 
-def advise(analysis: Analysis, label: str, *, min_probability: float = 0.2) -> pl.DataFrame:
-    """Cause, action and evidence for every link whose risk at ``label`` is at least ``min_probability``."""
-    fc = analysis.forecasts[label]
-    risky = fc.filter(pl.col("p_cross") >= min_probability)
+def advise(analysis: Analysis, label: str, *, min_probability: float = ADVICE_P_FLOOR) -> pl.DataFrame:
+    """Cause, point (or optic), action and evidence for every link at risk at ``label``.
+
+    At risk: P(crossing) at least ``min_probability`` (never below ``ADVICE_P_FLOOR``), margin below
+    ``ADVICE_MARGIN_DB``, or out of margin on the counters' evidence. A link with a finding (a loss
+    step, a failing laser) is advised whatever its risk: the finding is the news. Every other link
+    gets no row: no "inspect the channel" at +4 dB and P = 0.
+    """
+    fc = analysis.forecasts[label].join(
+        analysis.links.select("link", "link_margin_db"), on="link", how="left"
+    )
+    floor = max(min_probability, ADVICE_P_FLOOR)
+    risky = set(
+        fc.filter((pl.col("p_cross").fill_nan(0.0) >= floor) | (pl.col("link_margin_db") < ADVICE_MARGIN_DB))[
+            "link"
+        ].to_list()
+    )
     rows = []
-    for e in gather_evidence(analysis, risky["link"].to_list()):
+    for e in gather_evidence(analysis, fc["link"].to_list()):
         rule = next(r for r in RULES if r.applies(e))
-        point = (
-            e["step_point"]
-            if rule.cause.startswith(("step", "repeated"))
-            else e["field_point"] or e["first_point"]
-        )
+        if not (rule.finding or e["link"] in risky):
+            continue
+        point = rule.point(e)
+        optic = e["optic"] if point is None and _laser_aging(e) else None
         rows.append(
             {
                 "link": e["link"],
                 "cause": rule.cause,
                 "point": point,
-                "action": rule.action(e),
+                "optic": optic,
+                "action": rule.action(e, point),
                 "evidence": rule.evidence(e) + _offset_note(e),
             }
         )
@@ -195,6 +332,7 @@ def advise(analysis: Analysis, label: str, *, min_probability: float = 0.2) -> p
         "link": pl.String,
         "cause": pl.String,
         "point": pl.String,
+        "optic": pl.String,
         "action": pl.String,
         "evidence": pl.String,
     }

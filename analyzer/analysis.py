@@ -15,6 +15,7 @@ import polars as pl
 
 from analyzer.calibration import rx_offsets
 from analyzer.cohorts import CohortModel, fit_cohorts, mating_outcomes, shrink_drift
+from analyzer.evidence import EVIDENCE_HOURS, judge
 from analyzer.forecast import LaneForecast, StepRisk, forecast_lanes
 from analyzer.laser import bias_climb, bias_rise, decline_prior, failing, relative_bias
 from analyzer.margin import lane_margins, link_margins
@@ -95,9 +96,20 @@ def analyze(
     with _quiet():
         temp_sd = np.nanstd(temp, axis=1) if temp.size else np.full(rx.shape[0], np.nan)
 
-    offset, offset_hours = dom_offsets(state, hours, rx)
+    offset, offset_hours = dom_offsets(state, hours, rx, steps)
+    evidence = judge(state.evidence(EVIDENCE_HOURS), spec.lanes)
     base = lane_margins(
         state.lane_latest().sort("li").with_columns(pl.Series("rx_offset_db", offset).fill_nan(None))
+    )
+    # every signal is evidence: a port that flapped or passed uncorrected errors is out of margin,
+    # whatever its DOM and its BER say
+    # (where codewords failed, the corrected-codeword count saturates: its BER is a floor, no margin)
+    base = pl.concat([base, evidence], how="horizontal").with_columns(
+        pl.min_horizontal("effective_margin_db", "evidence_margin_db").alias("effective_margin_db"),
+        *(
+            pl.when(pl.col("uncorrectable_cw") > 0).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("ber_margin_db", "ber_margin_dec")
+        ),
     )
     coh = cohorts.lookup(base["link"]).select(
         pl.col("family"),
@@ -149,6 +161,7 @@ def analyze(
             pl.coalesce(pl.col("level_dbm") - pl.col("sensitivity_dbm"), pl.col("margin_db"))
             - pl.col("rx_offset_db").fill_null(0.0),
             pl.col("ber_margin_db"),
+            pl.col("evidence_margin_db"),
         ).alias("forecast_base_db")
     )
     analysis = Analysis(lanes, link_margins(lanes), attributed, cohorts)
@@ -157,14 +170,34 @@ def analyze(
     return analysis
 
 
-def dom_offsets(state: LaneState, hours: np.ndarray, rx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per lane: its module's DOM Rx offset from the BER (NaN: unknown) and the hours it rests on."""
+def dom_offsets(
+    state: LaneState, hours: np.ndarray, rx: np.ndarray, steps: pl.DataFrame | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per lane: its module's DOM Rx offset from the BER (NaN: unknown) and the hours it rests on.
+
+    Hours in which the receiving port flapped, was down or counted uncorrectable codewords are left
+    out, and ``steps`` (li, hour_idx: the detected Rx steps) split the hours the offset must be
+    stable across (:func:`analyzer.calibration.rx_offsets`).
+    """
     spec = state.spec.lanes
     if hours.size == 0:
         return np.full(spec.height, np.nan), np.zeros(spec.height, dtype=np.int64)
     span = (int(hours[0]), int(hours[-1]))
     _, lane_ber = state.matrix(Metric.PRE_FEC_BER, hours=span)
     _, port_ber = state.matrix(Metric.PRE_FEC_BER, module=True, hours=span)
+    disturbed = np.zeros(rx.shape, dtype=bool)
+    for metric, module, above in (
+        (Metric.FEC_UNCORRECTED_CW, True, 0.0),
+        (Metric.FEC_UNCORRECTED_CW, False, 0.0),
+        (Metric.LAST_CHANGE_CS, True, 0.0),
+        (Metric.OPER_STATUS, True, 1.0),
+    ):
+        _, mat = state.matrix(metric, module=module, hours=span)
+        disturbed |= np.nan_to_num(mat, nan=0.0) > above
+    segment = np.zeros(rx.shape, dtype=np.int64)
+    if steps is not None and steps.height:
+        np.add.at(segment, (steps["li"].to_numpy(), steps["hour_idx"].to_numpy()), 1)
+        segment = np.cumsum(segment, axis=1)
     sens = spec["sensitivity_dbm"].fill_null(np.nan).to_numpy()
     port = spec.select(pl.struct("device", "port").rank("dense")).to_series().to_numpy().astype(np.int64)
     return rx_offsets(
@@ -172,6 +205,8 @@ def dom_offsets(state: LaneState, hours: np.ndarray, rx: np.ndarray) -> tuple[np
         np.where(np.isfinite(lane_ber), lane_ber, port_ber),
         spec["fec_limit_ber"].fill_null(np.nan).to_numpy(),
         port,
+        disturbed=disturbed,
+        segment=segment,
     )
 
 
@@ -203,8 +238,9 @@ def planned_step_risk(
         )
         .with_columns(
             pl.col("p_step").fill_null(fleet["p_step"]),
-            pl.col("step_db").fill_null(fleet["step_db"]).fill_nan(0.5),
-            pl.col("step_db_sd").fill_null(fleet["step_db_sd"]).fill_nan(0.25),
+            # every cohort has a size from the catalog's prior at least: no made-up default here
+            pl.col("step_db").fill_null(fleet["step_db"]),
+            pl.col("step_db_sd").fill_null(fleet["step_db_sd"]),
         )
     )
     # one Binomial per link: the matings' mean probability, and the size mixture of their cohorts
@@ -263,12 +299,14 @@ def add_forecast(
             background_sd_db=0.5 * bg["mu"].to_numpy(),
         ),
     )
+    # out of margin now on the counters' evidence: crossed already, whatever the forecast says
+    out = lanes["evidence_cause"].is_not_null().to_numpy()
     lf = lanes.select("li", "link", "device", "port", "lane", "direction").with_columns(
         pl.Series("forecast_db", fc.mean_db),
         pl.Series("forecast_lo_db", fc.lo_db),
         pl.Series("forecast_hi_db", fc.hi_db),
-        pl.Series("p_cross", fc.p_cross),
-        pl.Series("days_to_cross", fc.days_to_cross),
+        pl.Series("p_cross", np.where(out, 1.0, fc.p_cross)),
+        pl.Series("days_to_cross", np.where(out, 0.0, fc.days_to_cross)),
         pl.Series("planned_matings", lj["planned"].fill_null(0).to_numpy()),
     )
     analysis.lane_forecasts[label] = lf

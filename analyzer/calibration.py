@@ -12,6 +12,22 @@ with m_l the lane's DOM margin (Rx minus sensitivity) and BER(m) the Gaussian-de
 lanes; lane-level counters are averaged the same way, so both read alike. The offset is the median
 over those hours. It holds the DOM error and how far this receiver is from the PMD's worst-case
 sensitivity; either way it is the distance between the DOM reading and the FEC limit.
+
+An offset is a property of the meter, so it must be stable against the module's own BER over time;
+only then may it correct a reading:
+
+- hours in which the port flapped, was down or counted uncorrectable codewords say nothing: there the
+  corrected-codeword count saturates (most codewords errored, many beyond correction) and the BER it
+  gives is a floor, not a measurement;
+- the hours are split at the lane's Rx steps; the offset is read over the hours since the last one,
+  and where hours before it were informative too, both sides must agree within ``STABLE_DB`` — a step
+  in Rx that moved the BER with it is loss, not offset, and a DOM that stepped while the BER did not
+  is a meter that cannot be trusted either way;
+- an offset that would *raise* the margin (the DOM reads low against the BER) across a step inside
+  the hours read needs the BER to have been informative before that step as well: when a step is
+  what made the BER informative, the step cannot be told from a meter error, and the DOM reading
+  stands;
+- the hourly offsets must agree among themselves (robust spread at most ``STABLE_DB``).
 """
 
 from __future__ import annotations
@@ -28,6 +44,8 @@ MAX_MARGIN_DB: Final = 4.0
 """Beyond this implied margin the BER says little (counts are few, real receivers hit error floors)."""
 BOUND_DB: Final = 3.0
 """The MSA's DOM accuracy: an offset at this bound means the model does not fit the port."""
+STABLE_DB: Final = 0.5
+"""How far the offset read on the two sides of a step (or hour to hour) may differ and still be one."""
 
 F64 = npt.NDArray[np.float64]
 
@@ -38,6 +56,8 @@ def rx_offsets(
     ber_limit: F64,
     group: npt.NDArray[np.int64],
     *,
+    disturbed: npt.NDArray[np.bool_] | None = None,
+    segment: npt.NDArray[np.int64] | None = None,
     max_margin_db: float = MAX_MARGIN_DB,
     min_hours: int = 3,
     last_hours: int = 72,
@@ -47,12 +67,17 @@ def rx_offsets(
 
     ``margin_db`` and ``ber`` are (lanes x hours) hourly matrices, ``ber_limit`` per lane and
     ``group`` the lane's receiving port (any integer id). Only the last ``last_hours`` hours count.
+    ``disturbed`` (lanes x hours) marks hours the counters or port state rule out; ``segment`` (lanes x
+    hours) numbers the lane's Rx steps so far (0 before the first).
     """
     n_lanes = margin_db.shape[0]
     out, used = np.full(n_lanes, np.nan), np.zeros(n_lanes, dtype=np.int64)
     if n_lanes == 0 or margin_db.shape[1] == 0:
         return out, used
     m, b = margin_db[:, -last_hours:], ber[:, -last_hours:]
+    if disturbed is not None:
+        b = np.where(disturbed[:, -last_hours:], np.nan, b)
+    seg = np.zeros(m.shape, dtype=np.int64) if segment is None else segment[:, -last_hours:]
     order = np.argsort(group, kind="stable")
     g_sorted = group[order]
     starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
@@ -88,10 +113,23 @@ def rx_offsets(
         lo = np.where(too_high, lo, mid)
     d = (lo + hi) / 2
     good = ok[keep] & (np.abs(d) < BOUND_DB - 1e-3)
+    # a port's segment: a step on any of its lanes starts a new one
+    port_seg = np.maximum.reduceat(seg[order], starts, axis=0)[keep]
+    cur = good & (port_seg == port_seg[:, -1:])
+    early = good & (port_seg < port_seg[:, -1:])
     with _quiet():
-        off = np.nanmedian(np.where(good, d, np.nan), axis=1)
-    n_good = good.sum(axis=1)
-    off = np.where(n_good >= min_hours, off, np.nan)
+        off = np.nanmedian(np.where(cur, d, np.nan), axis=1)
+        off_early = np.nanmedian(np.where(early, d, np.nan), axis=1)
+        spread = 1.4826 * np.nanmedian(np.abs(np.where(cur, d, np.nan) - off[:, None]), axis=1)
+    n_good = cur.sum(axis=1)
+    stepped = port_seg[:, -1] > port_seg[:, 0]  # a step inside the hours read
+    stable = (
+        (n_good >= min_hours)
+        & (spread <= STABLE_DB)
+        & ~(early.any(axis=1) & ~(np.abs(off - off_early) <= STABLE_DB))
+        & ~(stepped & ~early.any(axis=1) & (off < 0))
+    )
+    off = np.where(stable, off, np.nan)
     lane_off = np.repeat(off, sub_n)
     lane_used = np.repeat(n_good, sub_n)
     out[order[rows]] = lane_off

@@ -3,8 +3,12 @@
 Per cohort, from the whole fleet:
 - P(step per mating): of the recorded matings (mated / terminated / replaced) observed with enough
   history around them, the fraction followed by an attributed loss step of at least the detector's
-  ``min_db``; Beta posterior (prior: the fleet-wide rate worth 2 matings) with a 95 % interval.
-- step size (dB of added loss): mean over attributed steps with a bootstrap 95 % interval, and sd.
+  ``min_db``; Beta posterior with a 95 % interval. The prior is the connector catalog's figure for
+  the cohort's termination (``linkmargin/data/connectors.yaml`` ``mating_priors``) worth
+  ``PRIOR_MATINGS`` matings, so a fleet's own matings outweigh it within tens of matings; the
+  ``matings`` column says how many the figure rests on.
+- step size (dB of added loss): the catalog's step size worth ``PRIOR_STEPS`` steps, updated by the
+  attributed steps (bootstrap 95 % interval once there are two), and the sd (prior: half the size).
 - drift (dB/day): random-effects mean over the cohort's lanes (DerSimonian-Laird between-lane
   variance tau²) with its interval.
 - thermal sensitivity (dB/°C): random-effects mean over lanes, like drift.
@@ -21,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from analyzer.spec import LinkSpec
+from linkmargin.catalog import mating_prior
 from linkmargin.inventory.matings import MATING_KINDS
 
 _Z = 1.959963984540054
@@ -28,6 +33,18 @@ _RNG_SEED = 20260101
 PRIOR_LINK_DAYS = 365.0
 """Prior exposure of the unexplained-step rate: half a step per link-year until the fleet says
 otherwise (a modelling assumption, not a measured figure)."""
+PRIOR_MATINGS = 4.0
+"""Weight of the catalog's P(step per mating) in matings: after 40 of its own, a cohort's estimate is
+at least 90 % its data (a modelling choice: weak enough to be overruled, strong enough that one mating
+does not swing a fresh cohort to 0 or 1)."""
+PRIOR_STEPS = 2.0
+"""Weight of the catalog's step size, in steps."""
+
+
+def _prior(termination: str) -> tuple[float, float]:
+    """The catalog's P(step per mating) and step size for a termination (``*``: the weaker, field)."""
+    pr = mating_prior("field" if termination == "*" else termination)
+    return float(pr.p_step.value or 0.0), float(pr.step_db.value or 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,11 +161,6 @@ def fit_cohorts(
     lanes = lanes.with_columns(
         pl.col("family").fill_null("unknown"), pl.col("termination").fill_null("unknown")
     )
-    n_all, k_all = outcomes.height, int(outcomes["stepped"].sum()) if outcomes.height else 0
-    p_fleet = (k_all + 1) / (n_all + 2)
-    # never weaker than Jeffreys' Beta(1/2, 1/2): with a fleet that has seen no step, a prior worth
-    # 2 x (tiny rate) would put all its mass at 0 and give a [0, 0] interval after hundreds of matings
-    a0, b0 = max(2 * p_fleet, 0.5), max(2 * (1 - p_fleet), 0.5)
     keys = (
         pl.concat(
             [lanes.select("family", "termination"), outcomes.select("family", "termination")], how="vertical"
@@ -180,10 +192,17 @@ def fit_cohorts(
             o = outcomes.filter((pl.col("family") == fam) & (pl.col("termination") == term))
             li = lanes.filter((pl.col("family") == fam) & (pl.col("termination") == term))["li"].to_numpy()
         n, k = o.height, int(o["stepped"].sum()) if o.height else 0
-        a, b = a0 + k, b0 + n - k
+        p0, s0 = _prior(term)
+        a, b = PRIOR_MATINGS * p0 + k, PRIOR_MATINGS * (1 - p0) + n - k
         p_lo, p_hi = _beta_interval(a, b, rng)
         sizes = o.filter(pl.col("stepped"))["loss_db"].to_numpy()
-        s_mean, s_lo, s_hi = _boot_mean(sizes, rng)
+        _, s_lo, s_hi = _boot_mean(sizes, rng)
+        s_mean = (PRIOR_STEPS * s0 + sizes.sum()) / (PRIOR_STEPS + sizes.size)
+        # pooled with the prior's spread (half the prior size) worth PRIOR_STEPS - 1 degrees of freedom
+        ss = float(((sizes - sizes.mean()) ** 2).sum()) if sizes.size > 1 else 0.0
+        s_sd = float(
+            np.sqrt(((PRIOR_STEPS - 1) * (0.5 * s0) ** 2 + ss) / (PRIOR_STEPS - 1 + max(sizes.size - 1, 0)))
+        )
         mu, mu_se, tau2 = random_effects(lane_drift[li], lane_drift_se[li])
         th_mu, th_se, _ = random_effects(lane_thermal[li], lane_thermal_se[li])
         th_med, th_lo, th_hi = th_mu, th_mu - _Z * th_se, th_mu + _Z * th_se
@@ -198,6 +217,7 @@ def fit_cohorts(
                 "family": fam,
                 "termination": term,
                 "matings": n,
+                "prior_matings": PRIOR_MATINGS,
                 "steps": k,
                 "unexplained_steps": u.height,
                 "unexplained_per_day": (0.5 + u.height) / (exposure + PRIOR_LINK_DAYS),
@@ -208,7 +228,7 @@ def fit_cohorts(
                 "step_db": s_mean,
                 "step_db_lo": s_lo,
                 "step_db_hi": s_hi,
-                "step_db_sd": float(np.std(sizes, ddof=1)) if sizes.size > 1 else np.nan,
+                "step_db_sd": s_sd,
                 "drift_db_per_day": mu,
                 "drift_lo": mu - _Z * mu_se,
                 "drift_hi": mu + _Z * mu_se,

@@ -16,11 +16,14 @@ Names (prefix ``linkmargin_``, unit in the name; lane labels = link, device, por
 | ``linkmargin_time_to_zero_margin_days`` | link | days until the worst lane's mean path hits zero |
 | ``linkmargin_degradation_db_per_day`` | link, device, port, lane | drift (shrunk toward the cohort) |
 | ``linkmargin_excess_loss_db`` | link | measured minus expected channel loss, worst lane |
-| ``linkmargin_link_suspect_point_info`` | link, point, cause, action | 1; likeliest faulty point |
+| ``linkmargin_link_flaps`` | link, device, port | flaps of the receiving port, last 24 h |
+| ``linkmargin_uncorrectable_rate`` | link, device, port | uncorrectable codewords/s, last 24 h |
+| ``linkmargin_link_suspect_point_info`` | link, point, cause, action | 1; suspect point or ``optic:DEV P`` |
 | ``linkmargin_cohort_step_probability`` | family, termination | P(loss step per mating) |
 | ``linkmargin_cohort_step_db`` | family, termination | mean loss step size |
 | ``linkmargin_cohort_drift_db_per_day`` | family, termination | cohort drift |
 | ``linkmargin_cohort_thermal_db_per_celsius`` | family, termination | cohort thermal sensitivity |
+| ``linkmargin_cohort_matings`` | family, termination | recorded matings behind the cohort figures |
 | ``linkmargin_analyzer_samples_total`` | | samples folded into the state |
 """
 
@@ -138,6 +141,7 @@ class AnalyzerCollector(Collector):
                 excess.add_metric([row["link"]], row["excess_loss_db"])
         yield link_margin
         yield excess
+        yield from _evidence(an.lanes)
         fmean = GaugeMetricFamily(
             "linkmargin_margin_forecast_db", "Forecast margin, dB", labels=["link", "horizon"]
         )
@@ -177,11 +181,9 @@ class AnalyzerCollector(Collector):
         known: dict[str, tuple[str, str, str]] = {}
         if suspects is not None:
             for row in suspects.iter_rows(named=True):
-                known[row["link"]] = (
-                    row["point"] or f"link:{row['link']}",
-                    row["cause"],
-                    row["action"] or "none",
-                )
+                # an optic pages apart from every connection point: its own grouping key
+                where = row["point"] or (f"optic:{row['optic']}" if row.get("optic") else None)
+                known[row["link"]] = (where or f"link:{row['link']}", row["cause"], row["action"] or "none")
         for link in an.links["link"].to_list():
             point, cause, action = known.get(link, (f"link:{link}", "none", "none"))
             info.add_metric([link, point, cause, action], 1.0)
@@ -203,9 +205,40 @@ class AnalyzerCollector(Collector):
                 "Rx power change per degree of module temperature in the cohort, dB per degree Celsius",
                 labels=["family", "termination"],
             ),
+            "matings": GaugeMetricFamily(
+                "linkmargin_cohort_matings",
+                "Recorded matings the cohort's figures rest on (beside the catalog prior)",
+                labels=["family", "termination"],
+            ),
         }
         for row in an.cohorts.table.iter_rows(named=True):
             for col, fam in cohort.items():
                 if _ok(row[col]):
                     fam.add_metric([row["family"], row["termination"]], row[col])
         yield from cohort.values()
+
+
+def _evidence(lanes: pl.DataFrame) -> Iterator[Metric]:
+    """Flaps and the uncorrectable-codeword rate per receiving port (what the link's margin rests on)."""
+    flaps = GaugeMetricFamily(
+        "linkmargin_link_flaps",
+        "Oper-status flaps of the receiving port in the analyzer's evidence window",
+        labels=["link", "device", "port"],
+    )
+    unc = GaugeMetricFamily(
+        "linkmargin_uncorrectable_rate",
+        "Uncorrectable FEC codewords per second over the analyzer's evidence window",
+        labels=["link", "device", "port"],
+    )
+    if "flaps" in lanes.columns:
+        ports = lanes.group_by("link", "device", "port", maintain_order=True).agg(
+            pl.col("flaps").max(), pl.col("uncorrectable_rate").max()
+        )
+        for row in ports.iter_rows(named=True):
+            key = [row["link"], row["device"], row["port"]]
+            if _ok(row["flaps"]):
+                flaps.add_metric(key, row["flaps"])
+            if _ok(row["uncorrectable_rate"]):
+                unc.add_metric(key, row["uncorrectable_rate"])
+    yield flaps
+    yield unc

@@ -51,9 +51,23 @@ GAUGES: Final = (
     Metric.PRE_FEC_BER,
     Metric.THR_RX_POWER_DBM_LOW_WARN,
     Metric.THR_RX_POWER_DBM_LOW_ALARM,
+    Metric.OPER_STATUS,
+    Metric.ADMIN_STATUS,
 )
 BER_COUNTERS: Final = (Metric.FEC_CORRECTED_CW,)
-_CTR_METRICS: Final = (*BER_COUNTERS, Metric.COUNTER_DISCONTINUITY_CS)
+EVIDENCE_COUNTERS: Final = (
+    Metric.FEC_UNCORRECTED_CW,
+    Metric.PCS_BIT_ERRORS,
+    Metric.FCS_ERRORS,
+    Metric.PHY_STATE_CHANGES,
+    Metric.LAST_CHANGE_CS,
+)
+"""Counters kept as increments per poll (their hourly ``sum`` is the count in the hour): errors no
+FEC corrected, and the port's oper-status transitions. ``last_change_cs`` (ifLastChange) is not a
+counter but moves only when the port changes state, so its increment is read as "moved" (1)."""
+_COUNTED: Final = (*BER_COUNTERS, *EVIDENCE_COUNTERS)
+_CTR_METRICS: Final = (*_COUNTED, Metric.COUNTER_DISCONTINUITY_CS)
+UP: Final = 1.0  # IF-MIB ifOperStatus / ifAdminStatus up(1)
 _KEY_SCHEMA: Final = {
     "device": pl.Categorical(),
     "port": pl.Categorical(),
@@ -267,8 +281,21 @@ class LaneState:
 
     def _counter_rates(self, rows: pl.DataFrame) -> pl.DataFrame:
         """Turn raw counter readings into pre-FEC BER readings; keep each counter's last raw value."""
+        # ifLastChange travels as a TimeTicks value: give it a 32-bit counter so a reboot (sysUpTime
+        # back) is told from a move by the one counter-delta rule
+        lc = pl.col("metric") == Metric.LAST_CHANGE_CS.value
+        rows = rows.with_columns(
+            pl.when(lc & pl.col("counter").is_null() & (pl.col("value") >= 0))
+            .then(pl.col("value").cast(pl.UInt64, strict=False))
+            .otherwise(pl.col("counter"))
+            .alias("counter"),
+            pl.when(lc)
+            .then(pl.lit(32, dtype=pl.UInt8))
+            .otherwise(pl.col("counter_bits"))
+            .alias("counter_bits"),
+        )
         ctr = rows.filter(
-            pl.col("metric").is_in([m.value for m in BER_COUNTERS]) & pl.col("counter").is_not_null()
+            pl.col("metric").is_in([m.value for m in _COUNTED]) & pl.col("counter").is_not_null()
         ).select(_CTR_COLS)
         if ctr.height == 0:
             self._with_discontinuity(ctr, rows)  # still remember the ports' discontinuity times
@@ -289,6 +316,9 @@ class LaneState:
             same &= eq.fill_null(False).to_numpy()
         idx = np.nonzero(same)[0]
         cur = both[idx].join(self._rates, on=["device", "port"], how="left", maintain_order="left")
+        is_fec = (
+            cur["metric"].is_in([Metric.FEC_CORRECTED_CW.value, Metric.FEC_UNCORRECTED_CW.value]).to_numpy()
+        )
         # corrected codewords cannot outrun the codewords the line carries: a wrap implying more is a reset
         line_bps = np.where(
             cur["lane"].is_null().to_numpy(), cur["port_rate_bps"].to_numpy(), cur["lane_rate_bps"].to_numpy()
@@ -309,10 +339,13 @@ class LaneState:
             cur_uptime_cs=up[idx],
             prev_disc=disc[idx - 1],
             cur_disc=disc[idx],
-            max_rate=np.where(np.isfinite(max_cw), max_cw, DEFAULT_MAX_RATE),
+            max_rate=np.where(is_fec & np.isfinite(max_cw), max_cw, DEFAULT_MAX_RATE),
         )
         self._ctr = both.group_by(*KEY[:3], "metric").agg(pl.all().last()).select(*_CTR_COLS, "disc")
         keep = d.valid & cur["in_spec"].fill_null(False).to_numpy()
+        ber_rows = cur["metric"].is_in([m.value for m in BER_COUNTERS]).to_numpy()
+        counted = self._increments(cur, d.delta, keep & ~ber_rows)
+        keep &= ber_rows
         rated = (
             cur.filter(pl.Series(keep))
             .select(*KEY, "ts", "port_rate_bps", "lane_rate_bps", "fec_n_symbols", "fec_symbol_bits")
@@ -333,7 +366,19 @@ class LaneState:
             pl.Series("value", ber, dtype=pl.Float64),
             pl.lit(Metric.PRE_FEC_BER.value).cast(SAMPLE_SCHEMA["metric"]).alias("metric"),
         )
-        return rated.select(*KEY, "ts", "value")
+        return pl.concat([rated.select(*KEY, "ts", "value"), counted], how="vertical")
+
+    @staticmethod
+    def _increments(cur: pl.DataFrame, delta: np.ndarray, keep: np.ndarray) -> pl.DataFrame:
+        """Evidence counters as their increment since the previous poll (ifLastChange: 1 if it moved)."""
+        inc = cur.select(*KEY, "ts").with_columns(pl.Series("value", delta, dtype=pl.Float64))
+        inc = inc.filter(pl.Series(keep))
+        return inc.with_columns(
+            pl.when(pl.col("metric") == Metric.LAST_CHANGE_CS.value)
+            .then((pl.col("value") > 0).cast(pl.Float64))
+            .otherwise(pl.col("value"))
+            .alias("value")
+        )
 
     def rebuild(self, history_dir: str, *, chunk_rows: int = 2_000_000) -> int:
         """Rebuild the state from a directory of sample Parquet files (any depth); returns samples read."""
@@ -405,6 +450,100 @@ class LaneState:
             j = idx.join(h, on=["device", "port", "lane"], how="inner")
         out[j["li"].to_numpy(), j["hour"].to_numpy() - h0] = j["mean"].to_numpy()
         return grid, out
+
+    def evidence(self, window_hours: int) -> pl.DataFrame:
+        """Per spec lane, what the receiving port's counters and state say over the last ``window_hours``.
+
+        Columns: ``uncorrectable_cw``, ``post_fec_errors`` (PCS bit errors after FEC), ``fcs_errors``,
+        ``flaps`` (oper-status transitions: ifLastChange moves or PHY state changes / 2, whichever is
+        more), ``down_hours`` (hours the port was seen oper-down while admin-up), ``counter_hours``
+        (hours with an uncorrectable-codeword reading: the exposure). Hours in which the port was
+        administratively down (and the hour after) count no flap: planned work is not a fault.
+        """
+        lanes = self.spec.lanes.select("device", "port").with_row_index("li")
+        cols = ("uncorrectable_cw", "post_fec_errors", "fcs_errors", "flaps", "down_hours", "counter_hours")
+        rng = self.hour_range()
+        if rng is None:
+            return lanes.with_columns(*(pl.lit(0.0).alias(c) for c in cols)).drop("device", "port")
+        lo = rng[1] - window_hours + 1
+        h = self.hourly().filter(pl.col("hour") >= lo - 1)
+        state = (
+            h.filter(pl.col("metric").is_in([Metric.OPER_STATUS.value, Metric.ADMIN_STATUS.value]))
+            .filter(pl.col("lane").is_null())
+            .with_columns(pl.col("metric").cast(pl.String))
+            .pivot(on="metric", index=["device", "port", "hour"], values="max", aggregate_function="max")
+        )
+        for m in (Metric.OPER_STATUS.value, Metric.ADMIN_STATUS.value):
+            if m not in state.columns:
+                state = state.with_columns(pl.lit(None, dtype=pl.Float64).alias(m))
+        admin_down = state.filter(pl.col(Metric.ADMIN_STATUS.value) > UP).select("device", "port", "hour")
+        # a port taken down by hand takes its link down: its peer's oper-down is planned too
+        peers = self.spec.lanes.select("device", "port", "far_device", "far_port").unique()
+        admin_down = pl.concat(
+            [
+                admin_down,
+                admin_down.join(peers, on=["device", "port"], how="inner").select(
+                    pl.col("far_device").alias("device"), pl.col("far_port").alias("port"), "hour"
+                ),
+            ],
+            how="vertical",
+        )
+        # the hour after an admin-down hour too: the port's return to service moves ifLastChange
+        planned = (
+            pl.concat([admin_down, admin_down.with_columns(pl.col("hour") + 1)], how="vertical")
+            .unique()
+            .with_columns(pl.lit(True).alias("planned"))
+        )
+        down = (
+            state.filter(pl.col("hour") >= lo)
+            .join(planned, on=["device", "port", "hour"], how="left")
+            .filter((pl.col(Metric.OPER_STATUS.value) > UP) & pl.col("planned").is_null())
+            .group_by("device", "port")
+            .agg(pl.len().cast(pl.Float64).alias("down_hours"))
+        )
+        ctr = (
+            h.filter(pl.col("hour") >= lo, pl.col("metric").is_in([m.value for m in EVIDENCE_COUNTERS]))
+            .join(planned, on=["device", "port", "hour"], how="left")
+            .filter(pl.col("planned").is_null() | (pl.col("metric") != Metric.LAST_CHANGE_CS.value))
+            .with_columns(pl.col("metric").cast(pl.String))
+        )
+        # a port-level counter where there is one, else the sum of its lanes' counters
+        per_port = (
+            ctr.group_by("device", "port", "metric")
+            .agg(
+                pl.col("sum").filter(pl.col("lane").is_null()).sum().alias("port_sum"),
+                pl.col("lane").is_null().any().alias("has_port"),
+                pl.col("sum").filter(pl.col("lane").is_not_null()).sum().alias("lane_sum"),
+                pl.col("hour").n_unique().cast(pl.Float64).alias("hours"),
+            )
+            .with_columns(
+                pl.when(pl.col("has_port")).then(pl.col("port_sum")).otherwise(pl.col("lane_sum")).alias("n")
+            )
+        )
+        wide = per_port.pivot(on="metric", index=["device", "port"], values="n", aggregate_function="sum")
+        exposure = per_port.filter(pl.col("metric") == Metric.FEC_UNCORRECTED_CW.value).select(
+            "device", "port", pl.col("hours").alias("counter_hours")
+        )
+        for m in EVIDENCE_COUNTERS:
+            if m.value not in wide.columns:
+                wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(m.value))
+        wide = wide.select(
+            "device",
+            "port",
+            pl.col(Metric.FEC_UNCORRECTED_CW.value).alias("uncorrectable_cw"),
+            pl.col(Metric.PCS_BIT_ERRORS.value).alias("post_fec_errors"),
+            pl.col(Metric.FCS_ERRORS.value).alias("fcs_errors"),
+            pl.max_horizontal(
+                pl.col(Metric.LAST_CHANGE_CS.value), (pl.col(Metric.PHY_STATE_CHANGES.value) / 2).ceil()
+            ).alias("flaps"),
+        )
+        return (
+            lanes.join(wide, on=["device", "port"], how="left", maintain_order="left")
+            .join(down, on=["device", "port"], how="left", maintain_order="left")
+            .join(exposure, on=["device", "port"], how="left", maintain_order="left")
+            .sort("li")
+            .select(*(pl.col(c).cast(pl.Float64).fill_null(0.0) for c in cols))
+        )
 
     def lane_latest(self) -> pl.DataFrame:
         """Spec lanes with their latest Rx, far-end Tx, BER, temperature and module low-warn threshold."""

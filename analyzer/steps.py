@@ -60,7 +60,10 @@ def detect_steps(
         yk = yk - np.where(np.isfinite(tk), k[:, None] * (tk - tm), 0.0)
     n_read = int(np.isfinite(yk).sum(axis=1).max()) if n_lanes else 0
     yk = yk[:, :n_read]
-    if n_read < 2 * window:
+    # a boundary needs half a window of readings on each side (``enough`` below), so a lane with
+    # ``window`` readings can already show a step in its middle: the threshold grows for the shorter
+    # medians, which is what keeps a young lane from false steps, not a blanket wait
+    if n_read < window:
         return _empty()
     pad = np.full((n_lanes, window), np.nan)
     yp = np.concatenate([pad, yk, pad], axis=1)
@@ -77,11 +80,14 @@ def detect_steps(
             1.4826 * np.nanmedian(np.abs(d1 - np.nanmedian(d1, axis=1, keepdims=True)), axis=1) / np.sqrt(2)
         )
     noise = np.nan_to_num(noise, nan=0.0)
-    # a median of w values has about 1.25 sigma/sqrt(w) spread; the difference of two, sqrt(2) more
-    thr = np.maximum(min_db, k_sigma * noise * 1.25 * np.sqrt(2.0 / window))
+    # a median of n values has about 1.25 sigma/sqrt(n) spread; the difference of two medians of nb and
+    # na readings sqrt(1/nb + 1/na) sigma x 1.25 (= sqrt(2/w) with full windows)
+    nb = np.maximum(cnt[:, 0:n_read], 1)
+    na = np.maximum(cnt[:, window : window + n_read], 1)
+    thr = np.maximum(min_db, k_sigma * noise[:, None] * 1.25 * np.sqrt(1.0 / nb + 1.0 / na))
     mag = np.abs(diff)
     local = sliding_window_view(np.pad(mag, ((0, 0), (window, window))), 2 * window + 1, axis=1).max(axis=2)
-    is_peak = (mag >= thr[:, None]) & (mag >= local) & (mag > 0)
+    is_peak = (mag >= thr) & (mag >= local) & (mag > 0)
     li, ki = np.nonzero(is_peak)
     if li.size == 0:
         return _empty()

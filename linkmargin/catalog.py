@@ -29,6 +29,7 @@ __all__ = [
     "fec",
     "fiber",
     "fiber_attenuation_db_per_km",
+    "mating_prior",
     "resolve_connector",
 ]
 
@@ -192,6 +193,25 @@ def _optics_doc() -> tuple[dict[str, OpticPMD], dict[str, Fec], dict[str, Fiber]
     fibers = {k: Fiber(name=k, **v) for k, v in doc["fibers"].items()}
     optics = {o["name"]: OpticPMD(**o) for o in doc["optics"]}
     return optics, fecs, fibers
+
+
+class MatingPrior(BaseModel):
+    """Prior figures for one mating of a termination kind: P(visible loss step) and the step's size."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    p_step: Figure
+    step_db: Figure
+
+
+@cache
+def _mating_priors() -> dict[str, MatingPrior]:
+    return {k: MatingPrior(**v) for k, v in _load("connectors.yaml")["mating_priors"].items()}
+
+
+def mating_prior(termination: str) -> MatingPrior:
+    """The prior for a termination (``factory``/``field``); an unknown one gets the field figures."""
+    priors = _mating_priors()
+    return priors.get(termination, priors["field"])
 
 
 @cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -92,5 +93,85 @@ def build(t0: datetime = T0) -> tuple[LinkSpec, pl.DataFrame]:
         )
     frame = pl.concat(rows, how="diagonal").with_columns(
         (pl.lit(t0) + pl.duration(minutes=pl.col("hour") * 60 + 30)).alias("ts")
+    )
+    return spec, conform(frame).sort("ts")
+
+
+FLAP_DAYS = 8
+FLAP_MATED_AT_H = 5 * 24 + 3.5
+
+
+def _p_fail(p_sym: float, n: int = 544, t: int = 15) -> float:
+    """P(more than t of n symbols errored): the test's own binomial tail, not the analyzer's."""
+    return 1.0 - sum(math.comb(n, k) * p_sym**k * (1 - p_sym) ** (n - k) for k in range(t + 1))
+
+
+def flapping_after_mating(
+    loss_db: float = 4.0, margin_before_db: float = 2.0, seed: int = 5, t0: datetime = T0
+) -> tuple[LinkSpec, pl.DataFrame]:
+    """One 4-lane KP4 link (helpers.one_link_spec) polled every 15 min for 8 days: ``loss_db`` added at
+    a recorded mating of its field point P-mmc; below -1.5 dB the link flaps (down half the time).
+
+    The receiving port reports DOM per lane and its FEC counters (corrected, uncorrectable), oper
+    and admin status and ifLastChange, as IF-MIB and the MAU MIB do. The DOM is exact: no offset.
+    """
+    from linkmargin.budget import ber_at_margin_db
+
+    from .helpers import one_link_spec
+
+    rng = np.random.default_rng(seed)
+    base = one_link_spec(4)
+    spec = LinkSpec.build(
+        base.lanes,
+        base.points,
+        [{"point": "P-mmc", "ts": t0 + timedelta(hours=FLAP_MATED_AT_H), "kind": "mated"}],
+    )
+    sens, n_polls, dt_s = -10.0, FLAP_DAYS * 96, 900.0
+    hours = np.arange(n_polls) * 0.25
+    after = hours > FLAP_MATED_AT_H
+    margin = margin_before_db - np.where(after, loss_db, 0.0)
+    temp = 40 + 3 * np.sin(2 * np.pi * hours / 24)
+    cw_per_s = 4 * 53.125e9 / 5440
+    ber = ber_at_margin_db(margin, 2.4e-4)
+    p_sym = -np.expm1(10 * np.log1p(-ber))
+    p_err = -np.expm1(544 * np.log1p(-p_sym))
+    p_fail = np.clip([_p_fail(float(p)) for p in p_sym], 0.0, 1.0)
+    flapping = margin < -1.5
+    up_share = np.where(flapping, rng.uniform(0.2, 0.8, n_polls), 1.0)
+    cw = cw_per_s * dt_s * up_share
+    corrected = np.cumsum(rng.poisson(cw * np.clip(p_err - p_fail, 0, 1))).astype(np.uint64)
+    uncorrected = np.cumsum(rng.poisson(cw * p_fail)).astype(np.uint64)
+    uptime_cs = ((1e6 + np.arange(1, n_polls + 1) * dt_s) * 100).astype(np.int64)
+    oper = np.where(flapping & (rng.random(n_polls) < 0.5), 2.0, 1.0)
+    last_change = np.maximum.accumulate(np.where(flapping, uptime_cs - 3000, 100)).astype(np.float64)
+    ts = [t0 + timedelta(hours=float(h)) for h in hours]
+    frames = []
+    for ln in range(1, 5):
+        rx = sens + margin + rng.normal(0, 0.03, n_polls) - 0.02 * (temp - 40)
+        frames.append(
+            pl.DataFrame({"ts": ts, "lane": ln, "metric": "rx_power_dbm", "value": np.round(rx, 2)})
+        )
+    frames.append(pl.DataFrame({"ts": ts, "metric": "temperature_c", "value": temp}))
+    for metric, vals in (
+        ("oper_status", oper),
+        ("admin_status", np.ones(n_polls)),
+        ("last_change_cs", last_change),
+    ):
+        frames.append(pl.DataFrame({"ts": ts, "metric": metric, "value": vals, "uptime_cs": uptime_cs}))
+    for metric, ctr in (("fec_corrected_cw", corrected), ("fec_uncorrected_cw", uncorrected)):
+        frames.append(
+            pl.DataFrame(
+                {
+                    "ts": ts,
+                    "metric": metric,
+                    "value": ctr.astype(np.float64),
+                    "counter": pl.Series(ctr, dtype=pl.UInt64),
+                    "counter_bits": pl.Series(np.full(n_polls, 64), dtype=pl.UInt8),
+                    "uptime_cs": uptime_cs,
+                }
+            )
+        )
+    frame = pl.concat(frames, how="diagonal_relaxed").with_columns(
+        pl.lit("dev-b").alias("device"), pl.lit("p1").alias("port")
     )
     return spec, conform(frame).sort("ts")

@@ -82,3 +82,50 @@ def test_offset_does_not_depend_on_lane_count(n_lanes: int) -> None:
     ber = np.broadcast_to(ber_at_margin_db(true, KP4).mean(axis=0), true.shape)
     off, _ = rx_offsets(true + 0.7, ber, np.full(n_lanes, KP4), np.zeros(n_lanes, np.int64))
     np.testing.assert_allclose(off, 0.7, atol=1e-3)
+
+
+def _stepped(
+    before_db: float, after_db: float, offset_db: float, ber_after_db: float | None = None, hours: int = 96
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One lane: true margin ``before_db`` then ``after_db`` from hour 32 of 96, DOM = true + offset.
+
+    The BER follows the true margin, or after the step the margin ``ber_after_db`` (a saturated
+    count reads a margin far better than the truth). Returns DOM margin, BER and the step segment.
+    """
+    half = hours // 3
+    true = np.r_[np.full(half, before_db), np.full(hours - half, after_db)][None, :]
+    ber_margin = true.copy()
+    if ber_after_db is not None:
+        ber_margin[:, half:] = ber_after_db
+    seg = (np.arange(hours) >= half).astype(np.int64)[None, :]
+    return true + offset_db, ber_at_margin_db(ber_margin, KP4), seg
+
+
+def _one(dom: np.ndarray, ber: np.ndarray, **kw: object) -> float:
+    off, _ = rx_offsets(dom, ber, np.full(1, KP4), np.zeros(1, np.int64), last_hours=96, **kw)  # type: ignore[arg-type]
+    return float(off[0])
+
+
+def test_a_step_that_moves_the_ber_with_it_is_loss_not_offset() -> None:
+    # +2.0 dB, then 4 dB lost: the DOM reads -2.0 while the saturated count says +0.8
+    dom, ber, seg = _stepped(2.0, -2.0, 0.0, ber_after_db=0.8)
+    # without the step split the median of the hours takes the loss for a meter error (the old answer)
+    assert _one(dom, ber) == pytest.approx(-2.8, abs=0.05)
+    assert np.isnan(_one(dom, ber, segment=seg))  # the two sides disagree by 2.8 dB: no offset
+    # the hours the counters rule out (uncorrectables, flaps) say nothing either
+    assert _one(dom, ber, disturbed=seg.astype(bool)) == pytest.approx(0.0, abs=0.02)
+
+
+def test_an_offset_that_would_raise_the_margin_needs_the_ber_before_the_step() -> None:
+    # +6 dB before (the BER says nothing there), then a step to +1.0 on the DOM with a BER at +3.0
+    dom, ber, seg = _stepped(6.0, 1.0, 0.0, ber_after_db=3.0)
+    assert _one(dom, ber) == pytest.approx(-2.0, abs=0.05)  # one side only: looks like an offset
+    assert np.isnan(_one(dom, ber, segment=seg))  # the step made the BER informative: DOM stands
+    # the other way (the DOM reads high against the BER) lowers the margin: evidence, applied
+    dom, ber, seg = _stepped(6.0, 1.0, 0.0, ber_after_db=0.4)
+    assert _one(dom, ber, segment=seg) == pytest.approx(0.6, abs=0.05)
+
+
+def test_a_real_offset_is_the_same_on_both_sides_of_a_step() -> None:
+    dom, ber, seg = _stepped(2.0, 1.0, -0.5)
+    assert _one(dom, ber, segment=seg) == pytest.approx(-0.5, abs=0.03)

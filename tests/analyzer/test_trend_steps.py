@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import numpy as np
 import polars as pl
+import pytest
 
 from analyzer.spec import LinkSpec
 from analyzer.steps import attribute_steps, detect_steps
@@ -118,3 +119,18 @@ def test_a_device_polled_every_6_hours_still_shows_its_mating_step() -> None:
     dense = detect_steps(sparse[:, ::6], temp[:, ::6])
     np.testing.assert_allclose(dense["size_db"].to_numpy(), steps["size_db"].to_numpy(), rtol=1e-12)
     assert dense["hour_idx"].to_list() == [42, 42]
+
+
+def test_a_step_shows_with_half_a_window_of_readings_after_it_and_noise_alone_does_not() -> None:
+    """At the demo's pace (a simulated hour every 6 s) a lane has 9 hourly readings when a step 3
+    readings ago must already show; 200 noise-only lanes of 6-9 readings must show none."""
+    from analyzer.steps import detect_steps
+
+    rng = np.random.default_rng(4)
+    y = -3.0 + rng.normal(0, 0.05, (1, 9))
+    y[0, 6:] -= 1.0
+    st = detect_steps(y)
+    assert st.height == 1 and st["hour_idx"][0] == 6 and st["size_db"][0] == pytest.approx(-1.0, abs=0.1)
+    noise = -3.0 + rng.normal(0, 0.05, (200, 9))
+    noise[:100, 6:] = np.nan  # lanes with only 6 readings
+    assert detect_steps(noise).height == 0

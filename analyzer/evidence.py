@@ -1,0 +1,119 @@
+"""What the counters and the port state say about a link, whatever its DOM says.
+
+Every signal is evidence and none is explained away: a receiving port that, in the recent window,
+flapped (oper status down and up), was down while administratively up, or passed errors the FEC
+did not correct (uncorrectable codewords, post-FEC bit errors, FCS errors) is out of margin now.
+Its margin is at most 0 dB, and where uncorrectable codewords were counted, at most the margin their
+rate implies: the share of codewords with more than t errored symbols inverted to a pre-FEC BER
+(independent symbol errors, RS(n, 514) with t = (n - 514) / 2: IEEE 802.3 Clause 91, see
+docs/ARCHITECTURE.md "Optical conventions") and that BER to an OMA margin
+(:func:`linkmargin.budget.ber_margin_db`). Bursts put more errors in fewer codewords, so that margin
+is an upper bound.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from linkmargin.budget import ber_margin_db
+
+EVIDENCE_HOURS: Final = 24
+"""The recent window: a flap or an uncorrectable codeword in the last day marks the link now."""
+RS_K_SYMBOLS: Final = 514  # data symbols of both IEEE 802.3 Clause 91 codes (RS(528,514), RS(544,514))
+
+CAUSES: Final = (
+    ("flaps", "link_flapping", "{} flaps"),
+    ("down_hours", "link_down", "{} h down"),
+    ("uncorrectable_cw", "uncorrectable_codewords", "{} uncorrectable codewords"),
+    ("post_fec_errors", "post_fec_errors", "{} post-FEC bit errors"),
+    ("fcs_errors", "fcs_errors", "{} FCS errors"),
+)
+"""Evidence column, cause name, words: the first present names the cause (most direct first)."""
+
+F64 = npt.NDArray[np.float64]
+
+
+def _log_binom_tail(n: F64, t: F64, p_sym: F64) -> F64:
+    """log P(more than t of n symbols errored), vectorized over lanes (n, t whole numbers)."""
+    kmax = int(np.nanmax(n)) if n.size else 0
+    k = np.arange(kmax + 1, dtype=np.float64)[None, :]
+    lg = np.vectorize(math.lgamma)
+    log_c = lg(n[:, None] + 1) - lg(k + 1) - lg(np.maximum(n[:, None] - k, 0) + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = log_c + k * np.log(p_sym[:, None]) + (n[:, None] - k) * np.log1p(-p_sym[:, None])
+    terms = np.where((k > t[:, None]) & (k <= n[:, None]), terms, -np.inf)
+    top = terms.max(axis=1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    return (top + np.log(np.exp(terms - top).sum(axis=1, keepdims=True)))[:, 0]
+
+
+def ber_from_uncorrectable_fraction(frac: F64, n_symbols: F64, symbol_bits: F64, *, iters: int = 48) -> F64:
+    """Pre-FEC BER at which a share ``frac`` of codewords fails (independent symbol errors); NaN: unknown."""
+    out = np.full(frac.shape, np.nan)
+    ok = np.isfinite(frac) & (frac > 0) & np.isfinite(n_symbols) & np.isfinite(symbol_bits)
+    if not ok.any():
+        return out
+    n, m, f = n_symbols[ok], symbol_bits[ok], np.minimum(frac[ok], 0.999)
+    t = np.floor((n - RS_K_SYMBOLS) / 2)
+    lo, hi = np.full(f.shape, -12.0), np.full(f.shape, math.log10(0.5))  # log10 of the symbol error rate
+    target = np.log(f)
+    for _ in range(iters):
+        mid = (lo + hi) / 2
+        above = _log_binom_tail(n, t, 10.0**mid) > target
+        hi, lo = np.where(above, mid, hi), np.where(above, lo, mid)
+    p_sym = 10.0 ** ((lo + hi) / 2)
+    out[ok] = -np.expm1(np.log1p(-p_sym) / m)
+    return out
+
+
+def judge(evidence: pl.DataFrame, lanes: pl.DataFrame, window_hours: int = EVIDENCE_HOURS) -> pl.DataFrame:
+    """Per lane (spec order): the evidence counts, ``uncorrectable_rate`` (per second), the cause
+    (null: no evidence), the margin the evidence allows (null: no bound) and the evidence in words."""
+    ev = evidence.with_columns(
+        lanes.select("port_rate_bps", "fec_n_symbols", "fec_symbol_bits", "fec_limit_ber")
+    )
+    n = ev["fec_n_symbols"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    m = ev["fec_symbol_bits"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    secs = ev["counter_hours"].to_numpy() * 3600.0
+    unc = ev["uncorrectable_cw"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(secs > 0, unc / secs, 0.0)
+        cw_per_s = ev["port_rate_bps"].fill_null(np.nan).to_numpy() / (n * m)
+        frac = rate / cw_per_s
+    ber = ber_from_uncorrectable_fraction(frac, n, m)
+    implied = ber_margin_db(ber, ev["fec_limit_ber"].fill_null(np.nan).to_numpy())
+    cause = pl.lit(None, dtype=pl.String)
+    for col, name, _ in reversed(CAUSES):
+        cause = pl.when(pl.col(col) > 0).then(pl.lit(name)).otherwise(cause)
+    words = [
+        pl.when(pl.col(col) > 0).then(pl.format(text, _count(col))).otherwise(None) for col, _, text in CAUSES
+    ]
+    return ev.select("uncorrectable_cw", "post_fec_errors", "fcs_errors", "flaps", "down_hours").with_columns(
+        pl.Series("uncorrectable_rate", rate),
+        cause.alias("evidence_cause"),
+        pl.when(cause.is_not_null())
+        .then(pl.min_horizontal(pl.Series(implied).fill_nan(None), pl.lit(0.0)))
+        .otherwise(None)
+        .alias("evidence_margin_db"),
+        pl.when(cause.is_not_null())
+        .then(
+            pl.format(
+                f"{{}} in the last {window_hours} h", pl.concat_str(words, separator=", ", ignore_nulls=True)
+            )
+        )
+        .otherwise(None)
+        .alias("evidence_text"),
+    )
+
+
+def _count(col: str) -> pl.Expr:
+    """A count as a person reads it: whole numbers below a million, else 3 significant digits."""
+    c = pl.col(col)
+    exp = c.log10().floor()
+    sci = pl.format("{}e{}", (c / pl.lit(10.0).pow(exp)).round(2), exp.cast(pl.Int64))
+    return pl.when(c < 1e6).then(c.cast(pl.Int64).cast(pl.String)).otherwise(sci)
