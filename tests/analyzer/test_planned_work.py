@@ -156,7 +156,8 @@ def test_a_window_re_mating_a_field_mmc_point_raises_p_by_the_cohorts_step_risk(
     by = {r["link"]: r for r in planned["links"]}
     cohort = next(c for c in planned["cohorts"] if (c["family"], c["termination"]) == ("MMC-field", "field"))
     p, mu, s = cohort["p_step"], cohort["step_db"], cohort["step_db_sd"]
-    assert cohort["matings"] >= 6 and 1.8 <= mu <= 2.4  # the fleet's own matings, not a default
+    # the fleet's own matings: its 1.8-2.4 dB steps, shrunk a little toward the catalog's 1.0 dB prior
+    assert cohort["matings"] >= 6 and 1.5 <= mu <= 2.4
     t = by["L-target"]
     assert t["planned_matings"] == 1
     p0, m = t["p_cross_without_plan"], t["margin_now_db"]
