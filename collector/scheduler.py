@@ -96,6 +96,8 @@ class Scheduler:
         self.metrics = metrics or SelfMetrics()
         for d in self.devices:
             self.metrics.register_device(d.target.name)
+        for group in self.intervals:
+            self.metrics.overruns.labels(group)  # "no overrun yet" is a 0 series, not a missing one
 
     def deadline(self, dev: Device, group: str) -> float:
         """A poll's wall-time budget: never more than its interval."""
