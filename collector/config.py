@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
+    ByteSize,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -38,8 +39,9 @@ from collector.scheduler import DEFAULT_INTERVALS
 from collector.transport import Target
 from linkmargin.credentials import SnmpCredentials, secret_ref_problem
 from linkmargin.inventory.models import Device
-from linkmargin.inventory.validate import validate_document
+from linkmargin.inventory.validate import DEVICE_NAME_RULE, validate_document
 from linkmargin.mqtt import MqttConfigError, MqttSettings
+from linkmargin.wire import topic_safe
 from linkmargin.yamlcheck import (
     FileIssue,
     FileIssues,
@@ -128,6 +130,13 @@ class DeviceConf(_Strict):
     retries: int | None = Field(default=None, ge=0, le=10)
     max_repetitions: int | None = Field(default=None, ge=1, le=200)
 
+    @field_validator("name")
+    @classmethod
+    def _topic_level(cls, v: str) -> str:
+        if not topic_safe(v):
+            raise ValueError(DEVICE_NAME_RULE)
+        return v
+
     def device(self) -> Device:
         """The inventory's view of this device."""
         return Device(
@@ -205,6 +214,7 @@ class MqttBusConf(_Strict):
     port: Port = 1883
     outbox_dir: str = "outbox"
     max_messages: int = Field(default=100_000, ge=1)
+    max_bytes: ByteSize = Field(default=ByteSize(1 << 30), ge=4096)  # 1073741824 or "1GiB", "512MB"
     username: str | None = None
     password_file: str | None = None
     password_env: str | None = None

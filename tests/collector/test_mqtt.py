@@ -18,6 +18,7 @@ from collector.outbox import Outbox
 from collector.publisher import MqttPublisher
 from collector.selfmetrics import SelfMetrics
 from collector.sinks.bus import BusSink
+from linkmargin.mqtt import MqttSettings
 from linkmargin.samples import conform
 from linkmargin.wire import SAMPLES_WILDCARD, decode_batch
 from tests.services import Mosquitto, mosquitto, wait_until
@@ -64,7 +65,7 @@ async def test_broker_outage_loses_nothing(broker: Mosquitto, tmp_path: Path) ->
 
     sub = asyncio.create_task(subscriber())
     await asyncio.wait_for(sub_ready.wait(), 10)
-    pub = MqttPublisher("127.0.0.1", broker.port, tmp_path / "outbox", reconnect_s=0.1)
+    pub = MqttPublisher(MqttSettings(port=broker.port), tmp_path / "outbox", reconnect_s=0.1)
     metrics = SelfMetrics()
     metrics.watch_bus(pub)
 
