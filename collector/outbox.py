@@ -11,6 +11,8 @@ during a long outage. A consumer sees the loss as a gap in the per-device ``seq`
 
 - ``max_messages`` and ``max_bytes`` (from the collector config): reasons ``max_messages``,
   ``max_bytes`` (a single message larger than ``max_bytes`` is itself dropped);
+- the message being sent (between :meth:`Outbox.peek` and :meth:`Outbox.ack`) is never the one
+  dropped: a bound may be exceeded by it alone;
 - the disk itself: a full disk (ENOSPC, EDQUOT) drops the oldest messages until the new one fits, or
   the new one if nothing is left to drop (``disk_full``);
 - any other write error (EIO, EROFS, EACCES …) drops the new message (``write_error``); a message file
@@ -61,6 +63,7 @@ class Outbox:
         self.dropped_by: Counter[str] = Counter(dict.fromkeys(DROP_REASONS, 0))
         self._logged: dict[str, tuple[float, int]] = {}  # reason -> (last logged at, drops since)
         self._lock = threading.Lock()
+        self._inflight: int | None = None  # the message peek() gave, until ack()
         self.tmp_removed = 0
         ids: list[int] = []
         self._bytes = 0
@@ -101,11 +104,9 @@ class Outbox:
             if len(data) > self.max_bytes:
                 self._drop("max_bytes", f"a {len(data)} B message is larger than max_bytes {self.max_bytes}")
                 return False
-            while self._ids and len(self._ids) >= self.max_messages:
-                self._pop()
+            while len(self._ids) >= self.max_messages and self._evict():
                 self._drop("max_messages", f"{self.max_messages} messages queued; oldest dropped")
-            while self._ids and self._bytes + len(data) > self.max_bytes:
-                self._pop()
+            while self._bytes + len(data) > self.max_bytes and self._evict():
                 self._drop("max_bytes", f"{self.max_bytes} B queued; oldest dropped")
             i = self._next
             while True:
@@ -113,8 +114,7 @@ class Outbox:
                     self._write(i, data)
                     break
                 except OSError as exc:
-                    if exc.errno in _FULL and self._ids:
-                        self._pop()  # make room: the oldest goes first, as at any bound
+                    if exc.errno in _FULL and self._evict():  # make room: the oldest go first
                         self._drop("disk_full", f"disk full ({exc.strerror}); oldest dropped")
                         continue
                     reason = "disk_full" if exc.errno in _FULL else "write_error"
@@ -149,15 +149,21 @@ class Outbox:
             os.close(dfd)
 
     def peek(self) -> tuple[str, bytes] | None:
-        """The oldest message, or None; one that cannot be read is dropped (``invalid``)."""
+        """The oldest message, or None; one that cannot be read is dropped (``invalid``).
+
+        It stays in the outbox until :meth:`ack`, and no bound drops it meanwhile (it is being sent).
+        """
         with self._lock:
+            self._inflight = None
             while self._ids:
                 f = self._file(self._ids[0])
                 try:
                     raw = f.read_bytes()
                     topic, sep, payload = raw.partition(b"\n")
                     if sep and topic:
-                        return topic.decode(), payload
+                        out = topic.decode(), payload
+                        self._inflight = self._ids[0]
+                        return out
                     why = "no topic line"
                 except (OSError, UnicodeDecodeError) as exc:
                     why = str(exc)
@@ -166,10 +172,11 @@ class Outbox:
             return None
 
     def ack(self) -> None:
-        """Remove the oldest message (delivered)."""
+        """Remove the message :meth:`peek` gave (delivered)."""
         with self._lock:
-            if self._ids:
+            if self._ids and self._ids[0] == self._inflight:
                 self._pop()
+            self._inflight = None
 
     def discard(self, why: str) -> None:
         """Drop the oldest message as one that can never be delivered (``invalid``)."""
@@ -178,9 +185,27 @@ class Outbox:
                 name = self._file(self._ids[0]).name
                 self._pop()
                 self._drop("invalid", f"message {name}: {why}")
+            self._inflight = None
+
+    def _evict(self) -> bool:
+        """Remove the oldest message to make room, sparing the one being sent; False if none can go."""
+        if self._ids and self._ids[0] == self._inflight:
+            if len(self._ids) < 2:
+                return False
+            victim = self._ids[1]
+            del self._ids[1]
+            self._unlink(victim)
+            return True
+        if not self._ids:
+            return False
+        self._pop()
+        return True
 
     def _pop(self) -> None:
-        f = self._file(self._ids.popleft())
+        self._unlink(self._ids.popleft())
+
+    def _unlink(self, i: int) -> None:
+        f = self._file(i)
         try:
             size = f.stat().st_size
             f.unlink()
