@@ -41,7 +41,7 @@ from linkmargin.credentials import SnmpCredentials, secret_ref_problem
 from linkmargin.inventory.models import Device
 from linkmargin.inventory.validate import DEVICE_NAME_RULE, validate_document
 from linkmargin.mqtt import MqttConfigError, MqttSettings
-from linkmargin.wire import topic_safe
+from linkmargin.topics import topic_safe
 from linkmargin.yamlcheck import (
     FileIssue,
     FileIssues,

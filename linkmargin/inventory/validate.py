@@ -26,7 +26,7 @@ from linkmargin.inventory.models import (
     Link,
     Site,
 )
-from linkmargin.wire import MAX_NAME_CHARS, topic_safe
+from linkmargin.topics import MAX_NAME_CHARS, topic_safe
 from linkmargin.yamlcheck import Loc, Problem, loc_str, pydantic_problems
 
 __all__ = ["DEVICE_NAME_RULE", "Loc", "Problem", "loc_str", "validate_document"]
