@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -381,9 +382,23 @@ def fleet_problems(
     return out
 
 
+def _dir_problem(path: str) -> str | None:
+    """Why the directory ``path`` cannot be created or written (None when it can)."""
+    p = Path(path).absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    if not p.is_dir():
+        return f"{path}: {p} is not a directory"
+    if not os.access(p, os.W_OK | os.X_OK):
+        return f"{path}: {p} is not writable by this user"
+    return None
+
+
 def _bus_secret_problems(bus: BusConf | None) -> list[Problem]:
     out: list[Problem] = []
     if isinstance(bus, MqttBusConf):
+        if (why := _dir_problem(bus.outbox_dir)) is not None:
+            out.append((("bus", "outbox_dir"), why))
         for field in ("password_file", "password_env"):
             ref = getattr(bus, field)
             if ref is not None and (msg := secret_ref_problem(field, ref)) is not None:

@@ -164,3 +164,16 @@ def test_bounds_come_from_the_config() -> None:
     assert MqttBusConf(kind="mqtt").max_bytes == 1 << 30
     with pytest.raises(ValueError, match="greater than or equal to 4096"):
         MqttBusConf.model_validate({"kind": "mqtt", "max_bytes": "1KB"})
+
+
+def test_an_outbox_dir_that_cannot_be_made_is_a_config_error(tmp_path: Path) -> None:
+    from collector.config import validate_config
+
+    (tmp_path / "afile").write_text("")
+    doc = {"inventory": "inv.yaml", "bus": {"kind": "mqtt", "outbox_dir": str(tmp_path / "afile" / "ob")}}
+    _, problems = validate_config(doc)
+    assert problems == [
+        (("bus", "outbox_dir"), f"{tmp_path / 'afile' / 'ob'}: {tmp_path / 'afile'} is not a directory")
+    ]
+    doc["bus"]["outbox_dir"] = str(tmp_path / "new" / "ob")  # type: ignore[index]  # made at start
+    assert validate_config(doc)[1] == []
