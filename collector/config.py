@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
+    ByteSize,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -38,8 +40,9 @@ from collector.scheduler import DEFAULT_INTERVALS
 from collector.transport import Target
 from linkmargin.credentials import SnmpCredentials, secret_ref_problem
 from linkmargin.inventory.models import Device
-from linkmargin.inventory.validate import validate_document
+from linkmargin.inventory.validate import DEVICE_NAME_RULE, validate_document
 from linkmargin.mqtt import MqttConfigError, MqttSettings
+from linkmargin.topics import topic_safe
 from linkmargin.yamlcheck import (
     FileIssue,
     FileIssues,
@@ -128,6 +131,13 @@ class DeviceConf(_Strict):
     retries: int | None = Field(default=None, ge=0, le=10)
     max_repetitions: int | None = Field(default=None, ge=1, le=200)
 
+    @field_validator("name")
+    @classmethod
+    def _topic_level(cls, v: str) -> str:
+        if not topic_safe(v):
+            raise ValueError(DEVICE_NAME_RULE)
+        return v
+
     def device(self) -> Device:
         """The inventory's view of this device."""
         return Device(
@@ -205,6 +215,7 @@ class MqttBusConf(_Strict):
     port: Port = 1883
     outbox_dir: str = "outbox"
     max_messages: int = Field(default=100_000, ge=1)
+    max_bytes: ByteSize = Field(default=ByteSize(1 << 30), ge=4096)  # 1073741824 or "1GiB", "512MB"
     username: str | None = None
     password_file: str | None = None
     password_env: str | None = None
@@ -371,9 +382,23 @@ def fleet_problems(
     return out
 
 
+def _dir_problem(path: str) -> str | None:
+    """Why the directory ``path`` cannot be created or written (None when it can)."""
+    p = Path(path).absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    if not p.is_dir():
+        return f"{path}: {p} is not a directory"
+    if not os.access(p, os.W_OK | os.X_OK):
+        return f"{path}: {p} is not writable by this user"
+    return None
+
+
 def _bus_secret_problems(bus: BusConf | None) -> list[Problem]:
     out: list[Problem] = []
     if isinstance(bus, MqttBusConf):
+        if (why := _dir_problem(bus.outbox_dir)) is not None:
+            out.append((("bus", "outbox_dir"), why))
         for field in ("password_file", "password_env"):
             ref = getattr(bus, field)
             if ref is not None and (msg := secret_ref_problem(field, ref)) is not None:

@@ -131,15 +131,7 @@ async def run_config(path: str, transport: str | None = None) -> None:
     mqtt: MqttPublisher | None = None
     if isinstance(bus, MqttBusConf):
         mqtt = MqttPublisher(
-            bus.host,
-            bus.port,
-            bus.outbox_dir,
-            max_messages=bus.max_messages,
-            username=bus.username,
-            password_file=bus.password_file,
-            password_env=bus.password_env,
-            tls=bus.tls,
-            ca_file=bus.ca_file,
+            bus.settings(), bus.outbox_dir, max_messages=bus.max_messages, max_bytes=bus.max_bytes
         )
         publisher = mqtt
     elif isinstance(bus, InProcessBusConf):

@@ -1,6 +1,10 @@
 """The MQTT :class:`linkmargin.bus.Publisher`: batches go to a disk :class:`~collector.outbox.Outbox`
-at once; a sender task delivers them in order with QoS 1 and deletes a message only after the
-broker's PUBACK, so a broker outage never loses a batch (up to the outbox's bound).
+at once; a sender task delivers them in order over MQTT 5 with QoS 1 and deletes a message only after
+the broker's PUBACK, so a broker outage never loses a batch (up to the outbox's bounds).
+
+Every outbox operation (append with its fsyncs, read, delete) runs on one writer thread, off the
+event loop: a slow or full disk delays the batch that waits for it, never the polls of other devices,
+and one thread keeps the messages in the order they were handed over.
 """
 
 from __future__ import annotations
@@ -9,7 +13,10 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import aiomqtt
 
@@ -18,6 +25,7 @@ from linkmargin.mqtt import MqttConfigError, MqttSettings
 from linkmargin.wire import QOS
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class MqttPublisher:
@@ -32,31 +40,18 @@ class MqttPublisher:
 
     def __init__(
         self,
-        host: str,
-        port: int,
+        settings: MqttSettings,
         outbox_dir: str | Path,
         *,
         max_messages: int = 100_000,
-        username: str | None = None,
-        password_file: str | None = None,
-        password_env: str | None = None,
-        tls: bool = False,
-        ca_file: str | None = None,
+        max_bytes: int = 1 << 30,
         identifier: str | None = None,
         reconnect_s: float = 0.5,
         max_backoff_s: float = 10.0,
     ) -> None:
-        self.settings = MqttSettings(
-            host=host,
-            port=port,
-            username=username,
-            password_file=password_file,
-            password_env=password_env,
-            tls=tls,
-            ca_file=ca_file,
-        )
-        self.host, self.port = host, port
-        self.outbox = Outbox(outbox_dir, max_messages=max_messages)
+        self.settings = settings
+        self.outbox = Outbox(outbox_dir, max_messages=max_messages, max_bytes=max_bytes)
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linkmargin-outbox")
         self.identifier = identifier or f"linkmargin-collector-{uuid.uuid4().hex[:8]}"
         self.reconnect_s = reconnect_s
         self.max_backoff_s = max_backoff_s
@@ -72,9 +67,26 @@ class MqttPublisher:
         """Batches in the outbox, not yet acknowledged by the broker."""
         return len(self.outbox)
 
+    @property
+    def dropped_by(self) -> dict[str, int]:
+        """Batches the outbox dropped, by reason (see :mod:`collector.outbox`)."""
+        return dict(self.outbox.dropped_by)
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes in the outbox."""
+        return self.outbox.size_bytes
+
+    async def _disk(self, fn: Callable[..., T], *args: object) -> T:
+        """Run an outbox operation on the writer thread (in order, off the event loop)."""
+        return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
+
     async def publish(self, topic: str, payload: bytes) -> None:
-        """Queue a message durably; returns at once (delivery is the sender's job)."""
-        self.outbox.append(topic, payload)
+        """Queue a message durably (written and fsynced off the loop); delivery is the sender's job.
+
+        Never raises over the disk: a message the outbox cannot keep is dropped and counted there.
+        """
+        await self._disk(self.outbox.append, topic, payload)
         self._wake.set()
 
     def _failed(self, exc: BaseException) -> None:
@@ -95,7 +107,10 @@ class MqttPublisher:
                 return
             try:
                 async with aiomqtt.Client(
-                    **self.settings.client_kwargs(), identifier=self.identifier, timeout=5
+                    **self.settings.client_kwargs(),
+                    identifier=self.identifier,
+                    protocol=aiomqtt.ProtocolVersion.V5,
+                    timeout=5,
                 ) as client:
                     self.connects += 1
                     self.connected = True
@@ -106,7 +121,7 @@ class MqttPublisher:
                         )
                     self.last_error = None
                     while True:
-                        msg = self.outbox.peek()
+                        msg = await self._disk(self.outbox.peek)
                         if msg is None:
                             if stop.is_set():
                                 return
@@ -114,12 +129,27 @@ class MqttPublisher:
                             with contextlib.suppress(TimeoutError):
                                 await asyncio.wait_for(self._wake.wait(), 0.5)
                             continue
-                        await client.publish(msg[0], msg[1], qos=QOS)  # returns after PUBACK
-                        self.outbox.ack()
+                        try:
+                            await client.publish(msg[0], msg[1], qos=QOS)  # returns after PUBACK
+                        except (ValueError, TypeError) as exc:  # a message no broker takes: never retried
+                            await self._disk(self.outbox.discard, f"not publishable ({exc})")
+                            continue
+                        await self._disk(self.outbox.ack)
                         self.delivered += 1
             except (aiomqtt.MqttError, MqttConfigError) as exc:
                 self.connected = False  # now, not after the backoff below
                 self._failed(exc)
+                if stop.is_set():
+                    return
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+            except Exception as exc:  # supervision: the sender must outlive whatever went wrong
+                self.connected = False
+                self.failures += 1
+                why = f"mqtt sender to {self.settings.broker} failed: {type(exc).__name__}: {exc}"
+                if why != self.last_error:
+                    log.exception("%s; %d batches kept in the outbox, retrying", why, len(self.outbox))
+                self.last_error = why
                 if stop.is_set():
                     return
                 await asyncio.sleep(backoff)

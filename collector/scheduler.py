@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import random
 import time
@@ -24,6 +25,7 @@ from collector.transport import SnmpError, SnmpTimeout, Target, Transport, open_
 
 log = logging.getLogger(__name__)
 DEFAULT_INTERVALS = {"discovery": 3600.0, "dom": 60.0, "counters": 15.0}
+LOG_EVERY_S = 60.0  # a failing sink is logged at most once per reason in this time
 Sink = Callable[[str, str, pl.DataFrame], Awaitable[None]]
 
 
@@ -68,6 +70,13 @@ class Device:
         self.state = DeviceState(name=self.target.name)
 
 
+def sink_error_reason(exc: BaseException) -> str:
+    """The label a sink failure is counted by: the errno name of an OSError, else the exception type."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return errno.errorcode.get(exc.errno, type(exc).__name__)
+    return type(exc).__name__
+
+
 class Scheduler:
     """Polls many devices by group and hands each batch to ``sink(device, group, frame)``."""
 
@@ -98,6 +107,7 @@ class Scheduler:
             self.metrics.register_device(d.target.name)
         for group in self.intervals:
             self.metrics.overruns.labels(group)  # "no overrun yet" is a 0 series, not a missing one
+        self._sink_logged: dict[str, tuple[float, int]] = {}  # reason -> (last logged at, failures since)
 
     def deadline(self, dev: Device, group: str) -> float:
         """A poll's wall-time budget: never more than its interval."""
@@ -139,8 +149,35 @@ class Scheduler:
             dev.polls[group] = dev.polls.get(group, 0) + 1
             self.metrics.last_success.labels(dev.target.name).set(time.time())
             self.metrics.samples.inc(frame.height)
-            await self.sink(dev.target.name, group, frame)
+            try:
+                await self.sink(dev.target.name, group, frame)
+            except Exception as exc:  # a full disk or a name a sink cannot use must not stop polling
+                self._sink_failed(dev.target.name, group, exc)
         return ok
+
+    def _sink_failed(self, device: str, group: str, exc: Exception) -> None:
+        """Count a sink failure by reason (each failure of an exception group) and log it rate-limited."""
+        leaves = list(exc.exceptions) if isinstance(exc, ExceptionGroup) else [exc]
+        now = time.monotonic()
+        for e in leaves:
+            reason = sink_error_reason(e)
+            self.metrics.sink_errors.labels(reason).inc()
+            last, since = self._sink_logged.get(reason, (-LOG_EVERY_S, 0))
+            if now - last < LOG_EVERY_S:
+                self._sink_logged[reason] = (last, since + 1)
+                continue
+            more = f" ({since} more like it in the last {LOG_EVERY_S:.0f} s)" if since else ""
+            first = reason not in self._sink_logged  # the first of its kind with the traceback
+            log.error(
+                "batch of %s/%s not taken by a sink (%s): %s%s; polling goes on",
+                device,
+                group,
+                reason,
+                e,
+                more,
+                exc_info=e if first else None,
+            )
+            self._sink_logged[reason] = (now, 0)
 
     async def _drop_session(self, dev: Device) -> None:
         if dev.transport is not None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 DeviceHealth = tuple[str, bool, bool]  # device, circuit breaker open now, answered at least once
@@ -19,6 +19,30 @@ class BusHealth(Protocol):
 
     @property
     def queued(self) -> int: ...
+
+    @property
+    def queued_bytes(self) -> int: ...
+
+    @property
+    def dropped_by(self) -> Mapping[str, int]: ...
+
+
+class _OutboxDrops(Collector):
+    """``linkmargin_collector_outbox_dropped_total{reason}``, read from the outbox's own counts."""
+
+    def __init__(self, bus: BusHealth) -> None:
+        self.bus = bus
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        fam = CounterMetricFamily(
+            "linkmargin_collector_outbox_dropped",
+            "Batches the outbox dropped, by reason (max_messages, max_bytes, disk_full, write_error, "
+            "invalid)",
+            labels=["reason"],
+        )
+        for reason, n in sorted(self.bus.dropped_by.items()):
+            fam.add_metric([reason], float(n))
+        yield fam
 
 
 class SelfMetrics:
@@ -73,6 +97,12 @@ class SelfMetrics:
         self.samples = Counter(
             "linkmargin_collector_samples", "Readings (samples) handed to the sinks", registry=r
         )
+        self.sink_errors = Counter(
+            "linkmargin_collector_sink_errors",
+            "Polled batches a sink failed to take (polling goes on), by reason",
+            ["reason"],
+            registry=r,
+        )
 
     def watch_bus(self, bus: BusHealth) -> None:
         """Expose the bus publisher's state: a collector that cannot reach or authenticate to its
@@ -87,6 +117,12 @@ class SelfMetrics:
             "Sample batches waiting in the disk outbox for the MQTT broker",
             registry=self.registry,
         ).set_function(lambda: float(bus.queued))
+        Gauge(
+            "linkmargin_collector_outbox_bytes",
+            "Bytes of the batches waiting in the outbox",
+            registry=self.registry,
+        ).set_function(lambda: float(bus.queued_bytes))
+        self.registry.register(_OutboxDrops(bus))
 
     def watch_devices(self, health: Callable[[], Iterable[DeviceHealth]]) -> None:
         """Expose each device's breaker state and whether it ever answered, read at scrape time: a

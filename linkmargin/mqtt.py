@@ -107,7 +107,8 @@ class MqttSettings:
                 return f"mqtt broker {self.broker}: TLS handshake failed ({cause.reason or cause})"
             cause = cause.__cause__ or cause.__context__
         rc = getattr(exc, "rc", None)
-        if rc is not None:
+        # only a CONNACK carries a refusal; a publish on a lost session has an rc too (paho's 4, NO_CONN)
+        if rc is not None and type(exc).__name__ == "MqttConnectError":
             # CONNACK refusals: 4/5 (MQTT 3.1.1) or 0x86/0x87 (MQTT 5) are bad credentials
             who = f"username {self.username!r}" if self.username else "no username"
             return (

@@ -27,6 +27,7 @@ import pyarrow.ipc as ipc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from linkmargin.samples import SCHEMA_VERSION, conform
+from linkmargin.topics import MAX_NAME_CHARS, topic_safe  # re-exported: the rule lives in topics
 
 TOPIC_PREFIX: Final = "linkmargin/v1"
 SAMPLES_TOPIC: Final = TOPIC_PREFIX + "/samples/{device}"
@@ -40,8 +41,6 @@ _META_DEVICE = b"linkmargin.device"
 _META_SEQ = b"linkmargin.seq"
 _META_PRODUCER = b"linkmargin.producer"
 _META_EPOCH = b"linkmargin.epoch"
-_TOPIC_UNSAFE: Final = frozenset("/+#\0")
-MAX_NAME_CHARS: Final = 256
 
 # Arrow type each sample column is read as (enums as strings: conform() checks their values)
 _PLAIN_TYPES: Final[dict[str, pa.DataType]] = {
@@ -67,11 +66,6 @@ class WireError(ValueError):
     def __init__(self, message: str, reason: WireReason = "decode") -> None:
         super().__init__(message)
         self.reason: WireReason = reason
-
-
-def topic_safe(name: str) -> bool:
-    """Whether ``name`` can be one MQTT topic level (non-empty, no wildcard, separator or NUL)."""
-    return 0 < len(name) <= MAX_NAME_CHARS and not (_TOPIC_UNSAFE & set(name))
 
 
 class Envelope(BaseModel):

@@ -29,9 +29,11 @@ class BusSink:
         self.seq: dict[str, int] = defaultdict(int)
 
     async def __call__(self, device: str, group: str, frame: pl.DataFrame) -> None:
-        """Publish one batch on the device's samples topic."""
+        """Publish one batch on the device's samples topic (a name that cannot be one raises WireError
+        before a sequence number is spent, so consumers see no false gap)."""
+        topic = samples_topic(device)
         self.seq[device] += 1
         batch = SampleBatch(
             device=device, seq=self.seq[device], frame=frame, producer=self.producer, epoch=self.epoch
         )
-        await self.publisher.publish(samples_topic(device), encode_batch(batch))
+        await self.publisher.publish(topic, encode_batch(batch))

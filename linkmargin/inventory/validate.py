@@ -27,12 +27,16 @@ from linkmargin.inventory.models import (
     MaintenanceWindow,
     Site,
 )
+from linkmargin.topics import MAX_NAME_CHARS, topic_safe
 from linkmargin.yamlcheck import Loc, Problem, did_you_mean, loc_str, pydantic_problems
 
-__all__ = ["Loc", "Problem", "loc_str", "validate_document"]
+__all__ = ["DEVICE_NAME_RULE", "Loc", "Problem", "loc_str", "validate_document"]
 
 M = TypeVar("M", bound=BaseModel)
 FUTURE_SLACK = timedelta(minutes=5)  # clock skew between the editor's machine and ours
+DEVICE_NAME_RULE = (
+    f"a device name is one MQTT topic level: 1 to {MAX_NAME_CHARS} characters, none of / + # or NUL"
+)
 
 
 def _validate_piece(model: type[BaseModel], data: Any, loc: Loc, out: list[Problem]) -> Any:
@@ -48,6 +52,12 @@ def _known(name: str, known: Mapping[str, object], what: str) -> str:
     return f"unknown {what} {name!r}" + (
         f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(sorted(known))}"
     )
+
+
+def _check_device_name(name: str, loc: Loc, out: list[Problem]) -> None:
+    """A device's name becomes its bus topic level (linkmargin/v1/samples/NAME): it must be one."""
+    if not topic_safe(name):
+        out.append(((*loc, "name"), f"{name[:80]!r}: {DEVICE_NAME_RULE}"))
 
 
 def _quiet(model: type[M], data: Any) -> M | None:
@@ -150,6 +160,7 @@ def validate_document(doc: Any, now: datetime | None = None) -> tuple[Inventory 
         dev = _validate_piece(Device, d, ("devices", i), out)
         if dev is None:
             continue
+        _check_device_name(dev.name, ("devices", i), out)
         if dev.name in by_name:
             out.append(
                 (

@@ -18,6 +18,7 @@ from collector.outbox import Outbox
 from collector.publisher import MqttPublisher
 from collector.selfmetrics import SelfMetrics
 from collector.sinks.bus import BusSink
+from linkmargin.mqtt import MqttSettings
 from linkmargin.samples import conform
 from linkmargin.wire import SAMPLES_WILDCARD, decode_batch
 from tests.services import Mosquitto, mosquitto, wait_until
@@ -64,7 +65,7 @@ async def test_broker_outage_loses_nothing(broker: Mosquitto, tmp_path: Path) ->
 
     sub = asyncio.create_task(subscriber())
     await asyncio.wait_for(sub_ready.wait(), 10)
-    pub = MqttPublisher("127.0.0.1", broker.port, tmp_path / "outbox", reconnect_s=0.1)
+    pub = MqttPublisher(MqttSettings(port=broker.port), tmp_path / "outbox", reconnect_s=0.1)
     metrics = SelfMetrics()
     metrics.watch_bus(pub)
 
@@ -118,3 +119,13 @@ def test_outbox_bound_drops_oldest_and_counts(tmp_path: Path) -> None:
     assert ob.peek() == ("t", b"2")
     again = Outbox(tmp_path, max_messages=3)  # survives a restart, same order
     assert again.peek() == ("t", b"2") and len(again) == 3
+
+
+def test_a_lost_session_is_not_reported_as_a_refused_login() -> None:
+    """paho's rc 4 on a publish is NO_CONN (the broker went away), not CONNACK 4 (bad credentials)."""
+    from aiomqtt.exceptions import MqttCodeError, MqttConnectError
+
+    s = MqttSettings(port=1883)
+    lost = s.explain(MqttCodeError(4, "Could not publish message"))
+    assert "refused" not in lost and "username" not in lost
+    assert "refused the connection" in s.explain(MqttConnectError(5))

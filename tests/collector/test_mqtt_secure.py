@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -138,13 +139,8 @@ async def test_tls_and_password_deliver_exactly_once(
     pw = secret(tmp_path, "mqtt-pass", PASSWORD)
     s = secure.settings(pw)
     pub = MqttPublisher(
-        s.host,
-        s.port,
+        s,
         tmp_path / "outbox",
-        username=USER,
-        password_file=str(pw),
-        tls=True,
-        ca_file=s.ca_file,
         reconnect_s=0.1,
         max_backoff_s=0.5,
     )
@@ -157,14 +153,12 @@ async def test_tls_and_password_deliver_exactly_once(
 
 def quick_publisher(secure: SecureBroker, tmp_path: Path, pw: Path, *, ca_file: str) -> MqttPublisher:
     """A publisher to the TLS listener that retries fast, so a failing setup shows within a second."""
+    settings = MqttSettings(
+        port=secure.broker.port, username=USER, password_file=str(pw), tls=True, ca_file=ca_file
+    )
     return MqttPublisher(
-        "127.0.0.1",
-        secure.broker.port,
+        settings,
         tmp_path / "outbox",
-        username=USER,
-        password_file=str(pw),
-        tls=True,
-        ca_file=ca_file,
         reconnect_s=0.05,
         max_backoff_s=0.2,
     )
@@ -190,7 +184,7 @@ async def test_wrong_password_is_reported_and_loses_nothing(
     assert f"mqtts://127.0.0.1:{secure.broker.port}" in msg
     assert "refused the connection" in msg and "Not authorized" in msg
     assert f"username '{USER}'" in msg and f"password from file {pw}" in msg
-    assert "20 batches kept in the outbox" in msg
+    assert re.search(r"\b\d+ batches kept in the outbox", msg)  # how many: when the first attempt ran
     assert pub.connects == 1 and pub.failures >= 2
     assert wrong not in caplog.text
     assert_no_leak(caplog, secure.tmp / "broker" / "mosquitto.log")
