@@ -91,6 +91,9 @@ class AbsentRules(BaseModel):
     zero_dbm_down: bool = False
     # a module-level power whose raw value is 0 on a port that has lane readings is a lane aggregate
     module_zero_multilane: bool = False
+    # any module-level power on a port that has lane readings is left to the lanes (lane_aggregate):
+    # for agents whose module column repeats one lane or sums them (HUAWEI-ENTITY-EXTENT-MIB)
+    prefer_lanes: bool = False
 
 
 DEFAULT_RULES = AbsentRules()
@@ -143,7 +146,7 @@ def apply_absent(frame: F, rules: AbsentRules) -> F:
     the value. A sentinel rule overrides a decode error (an "N/A" is a sentinel, not garbage).
     """
     m = pl.col("metric").cast(pl.String)
-    gauge = pl.col("counter_bits").is_null()
+    gauge = m.is_in(DOM_METRICS) | m.str.starts_with("thr_")  # readings and thresholds, not counters
     if rules.sentinels or rules.texts:
         hit = pl.lit(False)
         if rules.sentinels:
@@ -152,16 +155,20 @@ def apply_absent(frame: F, rules: AbsentRules) -> F:
             lowered = [t.strip().lower() for t in rules.texts]
             text = pl.col("_text").str.strip_chars().str.to_lowercase()
             hit = hit | text.is_in(pl.lit(lowered, dtype=pl.List(pl.String)).first())
-        open_ = pl.col("reason").is_null() | (pl.col("reason") == Reason.DECODE_ERROR.value)
+        # a sentinel is more specific than what the decoder guessed of it (garbage, or <= 0 mW)
+        open_ = pl.col("reason").is_null() | pl.col("reason").is_in(
+            [Reason.DECODE_ERROR.value, Reason.NO_LIGHT.value]
+        )
         sent = (gauge & hit & open_).fill_null(False)
         frame = frame.with_columns(
             pl.when(sent).then(None).otherwise(pl.col("value")).alias("value"),
             pl.when(sent).then(reason_lit(Reason.SENTINEL)).otherwise(pl.col("reason")).alias("reason"),
         )
-    if rules.module_zero_multilane:
+    if rules.module_zero_multilane or rules.prefer_lanes:
         power = m.is_in(POWER_METRICS)
         has_lanes = (power & pl.col("lane").is_not_null()).any().over("port", "metric")
-        agg = (power & pl.col("lane").is_null() & (pl.col("_raw") == 0) & has_lanes).fill_null(False)
+        zero = pl.lit(True) if rules.prefer_lanes else (pl.col("_raw") == 0)
+        agg = (power & pl.col("lane").is_null() & zero & has_lanes).fill_null(False)
         agg = agg & (pl.col("reason").is_null() | (pl.col("reason") == Reason.NO_LIGHT.value))
         frame = frame.with_columns(
             pl.when(agg).then(None).otherwise(pl.col("value")).alias("value"),
@@ -235,7 +242,9 @@ def map_breakouts(samples: F, subs: pl.DataFrame) -> F:
         return map_breakouts(samples.lazy(), subs).collect()
     owners = subs.select("module", pl.col("rank").alias("_owner"), pl.col("port").alias("_owner_port"))
     f = samples.join(subs.lazy().select("port", "module", "rank", "n"), on="port", how="left")
-    lmax = pl.col("lane").max().over("module")
+    # the module's lanes: those the agent gave a number for ("N/A" lanes of a per-sub-port agent do
+    # not count), so an agent numbering lanes per sub-port (max lane < n) is left alone
+    lmax = pl.col("lane").filter(pl.col("_raw").is_not_null()).max().over("module")
     absolute = pl.col("module").is_not_null() & pl.col("lane").is_not_null() & (lmax >= pl.col("n"))
     f = f.with_columns(
         pl.when(absolute).then((pl.col("lane") - 1) * pl.col("n") // lmax).alias("_owner"),

@@ -34,6 +34,8 @@ class IfColumn(BaseModel):
     unit: Literal["dbm", "mw", "uw", "ua"] | None = None
     aggregate_zero: bool = False  # a 0 on a multi-lane optic is a lane aggregate (Juniper)
     lane: int | None = Field(default=None, ge=1, le=64)  # the lane this column holds (1 = first)
+    # a module-level value every channel row repeats (module tables: temperature, voltage)
+    module_level: bool = False
 
     @model_validator(mode="after")
     def _metric_or_label(self) -> Self:
@@ -82,7 +84,9 @@ class IfIndexLayout:
         ]
 
     async def discover(self, tr: Transport, tables: list[IfIndexSpec], state: DiscoveryState) -> None:
-        """Port names (ifName) and aliases from the discovery group's label columns."""
+        """Port names (ifName) and their aliases (ifDescr, ifAlias) from the discovery group's label
+        columns, joined by ifIndex across tables (ifName is in ifXTable, ifDescr in ifTable)."""
+        lab: pl.DataFrame | None = None
         for t in tables:
             if t.group != "discovery":
                 continue
@@ -90,16 +94,22 @@ class IfIndexLayout:
             for part in await walk_columns(tr, self.poll_oids(t, False)):
                 vb.extend(part)
             state.varbinds += len(vb)
-            lab = labels(t, vb)
-            if "if_name" in lab.columns:
-                lab = lab.with_columns(pl.col("if_name").alias("port"))
-                state.ports = lab.select("ifindex", "port")
-                state.aliases = {}
-                for row in lab.iter_rows(named=True):  # discovery only, hourly: a few hundred rows
-                    if row["port"]:
-                        state.aliases[row["port"]] = row["port"]
-                        if row.get("if_alias"):
-                            state.aliases.setdefault(row["if_alias"], row["port"])
+            got = labels(t, vb)
+            if got.is_empty() or "ifindex" not in got.columns:
+                continue
+            lab = got if lab is None else lab.join(got, on="ifindex", how="full", coalesce=True)
+        if lab is None or "if_name" not in lab.columns:
+            return
+        lab = lab.with_columns(pl.col("if_name").alias("port"))
+        state.ports = lab.select("ifindex", "port")
+        state.aliases = {}
+        for row in lab.iter_rows(named=True):  # discovery only, hourly: a few hundred rows
+            if row["port"]:
+                state.aliases[row["port"]] = row["port"]
+        for row in lab.iter_rows(named=True):
+            for label in ("if_descr", "if_alias"):  # SONiC: the port alias is ifDescr
+                if row["port"] and row.get(label):
+                    state.aliases.setdefault(row[label], row["port"])
 
     def decode(
         self, tables: list[IfIndexSpec], walked: list[dict[str, VarBinds]], state: DiscoveryState

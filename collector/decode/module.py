@@ -198,9 +198,11 @@ async def _by_number(
             whole.setdefault(int(m.group("n")), port)
     rows: list[tuple[str, int | None, str]] = []
     for k, n in number.items():
-        if n in whole:
-            rows.append((k, None, whole[n]))
-        rows += [(k, lane, port) for (sn, lane), port in subs.items() if sn == n]
+        mine = sorted((lane, port) for (sn, lane), port in subs.items() if sn == n)
+        rows += [(k, lane, port) for lane, port in mine]
+        # module-level values: the whole port, or a broken-out module's first sub-port
+        if n in whole or mine:
+            rows.append((k, None, whole[n] if n in whole else mine[0][1]))
     return pl.DataFrame(rows, schema=MAP_SCHEMA, orient="row")
 
 
@@ -211,6 +213,7 @@ _COL_SCHEMA = {
     "mw": pl.Float64,
     "kind": pl.String,
     "col_lane": pl.Int64,
+    "module_level": pl.Boolean,
 }
 
 
@@ -224,6 +227,7 @@ def _columns(table: ModuleSpec) -> pl.DataFrame:
             "mw": [MW_FACTOR.get(c.unit or "") for _, c in cols],
             "kind": [c.kind for _, c in cols],
             "col_lane": [c.lane for _, c in cols],
+            "module_level": [c.module_level for _, c in cols],
         },
         schema=_COL_SCHEMA,
     )
@@ -243,7 +247,12 @@ def decode(
         lane = chan - table.lane_base + 1
     else:
         lane = pl.lit(None, dtype=pl.Int64)
-    long = long.with_columns(pl.coalesce(lane, pl.col("col_lane")).alias("lane"))
+    long = long.with_columns(
+        pl.when(pl.col("module_level"))
+        .then(None)
+        .otherwise(pl.coalesce(lane, pl.col("col_lane")))
+        .alias("lane")
+    )
     # a list column: one value per lane, by position in the string
     is_list = pl.col("kind") == "list"
     lists = (
@@ -289,7 +298,8 @@ def decode(
         "_raw",
         "_text",
     )
-    samples = collect(out)
+    # a module-level value repeated on every channel row: once per port
+    samples = collect(out).unique(["port", "lane", "metric"], keep="first", maintain_order=True)
     unknown = False
     if known is not None:
         seen = collect(long.select(pl.col("mkey").unique()))
