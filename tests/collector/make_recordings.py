@@ -291,8 +291,8 @@ def dell_os10() -> list[Row]:
         ["8.0", "8.1", "8.2", "8.3"],
     )  # fmt: skip
     for k, ifx in enumerate(subs, start=1):
-        r += dell_table(ifx, [f"-0.{k}0", "N/A", "N/A", "N/A"], [f"-2.{k}0", "N/A", "N/A", "N/A"], "30.00", "3.30",
-                        [f"6.{k}", "N/A", "N/A", "N/A"])  # fmt: skip
+        na = ["N/A", "N/A", "N/A"]
+        r += dell_table(ifx, [f"-0.{k}0", *na], [f"-2.{k}0", *na], "30.00", "3.30", [f"6.{k}", *na])
     return r
 
 
@@ -328,6 +328,7 @@ def ocnos() -> list[Row]:
 
 
 HW_OPT = "1.3.6.1.4.1.2011.5.25.31.1.1.3.1"
+HW_VRP = "Huawei Versatile Routing Platform Software VRP (R) software,"
 
 
 def hw_opt(ent_idx: int, cols: dict[int, object]) -> list[Row]:
@@ -340,7 +341,7 @@ def huawei_vrp() -> list[Row]:
     module power is 0 beside per-lane strings with an empty lane and a -40.00 lane."""
     r = system(
         "1.3.6.1.4.1.2011.2.23.419",
-        descr="Huawei Versatile Routing Platform Software VRP (R) software, Version 5.170 (S6720 V200R011C10SPC600)",
+        descr=f"{HW_VRP} Version 5.170 (S6720 V200R011C10SPC600)",
     )
     r += ifaces(
         {
@@ -366,13 +367,13 @@ def huawei_ce() -> list[Row]:
     an SFP reading exactly 0.00 dBm on an up port (a reading)."""
     r = system(
         "1.3.6.1.4.1.2011.2.239.29",
-        descr="Huawei Versatile Routing Platform Software VRP (R) software, Version 8.150 (CE6855HI V200R002C50SPC800)",
+        descr=f"{HW_VRP} Version 8.150 (CE6855HI V200R002C50SPC800)",
     )
     r += ifaces({15: ("100GE1/0/1", "", 1, 1), 16: ("10GE1/0/2", "", 1, 1), 17: ("10GE1/0/3", "", 1, 1)})
     for e, name in ((16850463, "100GE1/0/1"), (16850500, "10GE1/0/2"), (16850501, "10GE1/0/3")):
         r += ent(e, "port", 0, 10, name)
-    r += hw_opt(16850463, {5: 41, 6: 3310, 7: 5900, 8: -121, 9: -25, 13: -1801, 14: 400,
-                           31: "5.90,5.91,5.92,5.93", 32: "-1.21,-1.51,-1.83,-2.18", 33: "-0.25,-0.26,-0.27,-0.23"})  # fmt: skip
+    lanes = {31: "5.90,5.91,5.92,5.93", 32: "-1.21,-1.51,-1.83,-2.18", 33: "-0.25,-0.26,-0.27,-0.23"}
+    r += hw_opt(16850463, {5: 41, 6: 3310, 7: 5900, 8: -121, 9: -25, 13: -1801, 14: 400, **lanes})
     r += hw_opt(16850500, {5: 33, 6: 3300, 7: 7100, 8: -312, 9: -1})
     r += hw_opt(16850501, {5: 34, 6: 3300, 7: 7200, 8: 0, 9: -205})
     return r
@@ -493,6 +494,6 @@ def write(name: str, rows: list[Row]) -> None:
 
 if __name__ == "__main__":
     OUT.mkdir(exist_ok=True)
-    for fn in (arista, cisco, juniper, generic, sonic, acme, dell_os9, dell_os10, ocnos, huawei_vrp, huawei_ce,
-               fs, cumulus, onyx, sonic_mlnx):  # fmt: skip
+    vendors = (dell_os9, dell_os10, ocnos, huawei_vrp, huawei_ce, fs, cumulus, onyx, sonic_mlnx)
+    for fn in (arista, cisco, juniper, generic, sonic, acme, *vendors):
         write(fn.__name__.replace("_", "-"), fn())
