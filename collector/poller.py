@@ -169,7 +169,8 @@ async def poll_tables(
     up: int | None,
     profile_name: str = "auto",
 ) -> pl.DataFrame:
-    """Walk, decode and normalize ``tables`` (all of one group) of a discovered device."""
+    """Walk, decode and normalize ``tables`` (all of one group) of a discovered device. With
+    ``state.tag_tables`` the samples keep a ``_table`` column (the table each came from)."""
     assert state.profile is not None
     walked_by_table = await walk_tables(tr, tables, state.walk_metadata)
     walked: dict[str, VarBinds] = {}
@@ -224,4 +225,8 @@ async def poll_tables(
             "uptime_cs": [up],
         }
     )
+    if state.tag_tables:  # for counting per table: the decoded samples, tagged, not conformed
+        return collect(
+            out.select("port", "lane", "metric", "value", pl.col("reason").cast(pl.String), "_table")
+        )
     return collect(pl.concat([conform(out), conform(uptime_row)]))

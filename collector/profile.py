@@ -47,6 +47,7 @@ __all__ = [
     "Selection",
     "UnknownProfile",
     "all_probe_oids",
+    "describe",
     "load_profile",
     "profile_dirs",
     "profile_names",
@@ -258,6 +259,33 @@ def select_profile(sys_object_id: str | None, probed: dict[str, bool]) -> Select
             return Selection(p, why, p.name == GENERIC)
     why = f"sysObjectID {oid or '(none)'} matches no profile and no probe answered"
     return Selection(load_profile(GENERIC), why, True)
+
+
+def describe(p: Profile) -> dict[str, object]:
+    """What a profile reads, for ``linkmargin profiles``: how it is matched, its rules, and per table
+    its layout, group, root and the metrics it can yield."""
+    tables = [
+        {
+            "name": t.name,
+            "layout": t.layout,
+            "group": t.group,
+            "root": t.root,
+            "metrics": sorted(LAYOUTS.get(t.layout).metrics(t)),
+            **({"when_sys_descr": t.when_sys_descr} if t.when_sys_descr else {}),
+            **({"unless_sys_descr": t.unless_sys_descr} if t.unless_sys_descr else {}),
+        }
+        for t in p.tables
+    ]
+    rules = p.absent.model_dump(exclude_defaults=True)
+    return {
+        "name": p.name,
+        "sys_object_id": list(p.sys_object_ids),
+        "probe": list(p.probe),
+        "priority": p.priority,
+        "absent": rules,
+        "breakout": p.breakout.model_dump() if p.breakout else None,
+        "tables": tables,
+    }
 
 
 def all_probe_oids() -> list[str]:

@@ -42,6 +42,8 @@ class DiscoveryState:
     # module index discovery saw (a polled index outside it is new hardware)
     modules: dict[str, pl.DataFrame] = field(default_factory=dict)
     module_rows: dict[str, pl.Series] = field(default_factory=dict)
+    # tag every decoded sample with its table (``_table``) — for ``poll --explain``, not polls
+    tag_tables: bool = False
     # broken-out sub-ports (port, module, rank, n) under the profile's breakout rule
     breakouts: pl.DataFrame = field(default_factory=pl.DataFrame)
 

@@ -151,7 +151,9 @@ class EntitySensorLayout:
             f, new = decode(t, cols, state.sensors.get(t.name), state.sensor_rows.get(t.name))
             unknown = unknown or new
             if not f.is_empty():
-                frames.append(f.lazy())
+                frames.append(
+                    f.lazy().with_columns(pl.lit(t.name).alias("_table")) if state.tag_tables else f.lazy()
+                )
         if not frames:
             return Decoded(None, unknown)
         return Decoded(frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed"), unknown)

@@ -121,7 +121,7 @@ class IfIndexLayout:
             for part in cols.values():
                 vb.extend(part)
             vbs.append(vb)
-        q = decode_group(tables, vbs)
+        q = decode_group(tables, vbs, tag=state.tag_tables)
         port = pl.coalesce(pl.col("port"), pl.lit("ifIndex") + pl.col("ifindex").cast(pl.String))
         return Decoded(
             q.join(state.ports.lazy(), on="ifindex", how="left")
@@ -200,7 +200,7 @@ def _spec(tables: list[IfIndexSpec]) -> pl.DataFrame:
     return spec
 
 
-def decode_group(tables: list[IfIndexSpec], vbs: list[VarBinds]) -> pl.LazyFrame:
+def decode_group(tables: list[IfIndexSpec], vbs: list[VarBinds], tag: bool = False) -> pl.LazyFrame:
     """Samples of several ifindex tables walked in one poll, decoded in one pass (long form: every
     varbind of a metric column is one sample, so there is no pivot and no per-column frame).
 
@@ -284,7 +284,11 @@ def decode_group(tables: list[IfIndexSpec], vbs: list[VarBinds]) -> pl.LazyFrame
     counter = pl.when(pl.col("bits").is_not_null()).then(
         pl.when(pl.col("is_u64")).then(pl.col("u64")).otherwise(pl.col("int").cast(pl.UInt64, strict=False))
     )
+    table = pl.col("tid").replace_strict(
+        list(range(len(tables))), [t.name for t in tables], return_dtype=pl.String
+    )
     out = f.select(
+        *([table.alias("_table")] if tag else []),
         "sum",
         "ifindex",
         "lane",
@@ -302,7 +306,7 @@ def decode_group(tables: list[IfIndexSpec], vbs: list[VarBinds]) -> pl.LazyFrame
     # PCS lanes are not optical lanes: one total per port (absent if no lane had a number)
     summed = (
         out.filter("sum")
-        .group_by("ifindex", "metric", "counter_bits", maintain_order=True)
+        .group_by("ifindex", "metric", "counter_bits", *(["_table"] if tag else []), maintain_order=True)
         .agg(
             pl.when(pl.col("value").is_not_null().any()).then(pl.col("value").sum()).alias("value"),
             pl.when(pl.col("counter").is_not_null().any()).then(pl.col("counter").sum()).alias("counter"),

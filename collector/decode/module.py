@@ -119,7 +119,9 @@ class ModuleLayout:
                 continue
             f, new = decode(t, vb, mapping, state.module_rows.get(t.name))
             unknown = unknown or new
-            frames.append(f.lazy())
+            frames.append(
+                f.lazy().with_columns(pl.lit(t.name).alias("_table")) if state.tag_tables else f.lazy()
+            )
         if not frames:
             return Decoded(None, unknown)
         return Decoded(pl.concat(frames, how="diagonal_relaxed"), unknown)
