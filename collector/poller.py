@@ -201,6 +201,7 @@ async def poll_tables(
         out = common.apply_absent(out, rules)
         if not state.breakouts.is_empty():
             out = common.map_breakouts(out, state.breakouts)
+    out = out.drop("_raw", "_text", strict=False)  # the raw cells served the rules; joins below carry less
     thr_roots = _threshold_roots(tables)
     if any(len(vb) for root, vb in walked.items() if root in thr_roots):
         out = common.validate_thresholds(out)

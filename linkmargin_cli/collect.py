@@ -41,6 +41,7 @@ def poll(
     from pydantic import ValidationError
 
     from collector.api import ProfileError, UnknownProfile, poll_once
+    from collector.transport import SnmpError
     from collector.transport import Target
     from linkmargin.credentials import SnmpCredentials
 
@@ -73,6 +74,9 @@ def poll(
         frame = asyncio.run(poll_once(tgt, profile=profile, groups=groups.split(","), transport=transport))
     except UnknownProfile as exc:
         typer.echo(f"poll: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except SnmpError as exc:
+        typer.echo(f"poll: {host}:{port}: {exc or type(exc).__name__}", err=True)
         raise typer.Exit(2) from None
     except ProfileError as exc:
         for issue in exc.errors:

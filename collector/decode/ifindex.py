@@ -244,13 +244,10 @@ def decode_group(tables: list[IfIndexSpec], vbs: list[VarBinds], tag: bool = Fal
     parts = pl.col("idx").str.split(".")
     sub = parts.list.get(1, null_on_oob=True).cast(pl.Int64, strict=False)
     # the typed value the column's kind says (an int column holding a string is undecodable)
-    raw = (
-        pl.when(pl.col("is_float"))
-        .then(number_in_text(pl.col("text")))
-        .when(pl.col("is_u64"))
-        .then(pl.col("u64").cast(pl.Float64))
-        .otherwise(pl.col("int").cast(pl.Float64))
-    )
+    # (the text parse and the column lanes only where a table has them: each costs per poll)
+    raw = pl.when(pl.col("is_u64")).then(pl.col("u64")).otherwise(pl.col("int")).cast(pl.Float64)
+    if spec.get_column("is_float").any():
+        raw = pl.when(pl.col("is_float")).then(number_in_text(pl.col("text"))).otherwise(raw)
     f = f.with_columns(
         parts.list.get(0, null_on_oob=True).cast(pl.Int64, strict=False).alias("ifindex"),
         pl.when(pl.col("by_lane"))
