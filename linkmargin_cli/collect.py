@@ -41,8 +41,7 @@ def poll(
     from pydantic import ValidationError
 
     from collector.api import ProfileError, UnknownProfile, poll_once
-    from collector.transport import SnmpError
-    from collector.transport import Target
+    from collector.transport import SnmpError, Target
     from linkmargin.credentials import SnmpCredentials
 
     host, port = _target(target)
