@@ -6,7 +6,9 @@ import polars as pl
 
 from collector.config import ConfigError, load_config
 from collector.daemon import Collector, run_config
+from collector.explain import Explanation, explain
 from collector.poller import DeviceState, poll_group
+from collector.profile import ProfileError, UnknownProfile, describe, load_profile, profile_names
 from collector.publisher import MqttPublisher
 from collector.scheduler import Breaker
 from collector.transport import SnmpCredentials, Target, open_transport
@@ -37,10 +39,17 @@ __all__ = [
     "Breaker",
     "Collector",
     "ConfigError",
+    "Explanation",
     "MqttPublisher",
+    "ProfileError",
     "SnmpCredentials",
     "Target",
+    "UnknownProfile",
+    "describe",
+    "explain",
     "load_config",
+    "load_profile",
     "poll_once",
+    "profile_names",
     "run_from_config",
 ]

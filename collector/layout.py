@@ -10,10 +10,11 @@ a new shape is one class here plus its registration.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Protocol, TypeVar
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from collector.state import DiscoveryState
 from collector.transport.base import Transport, VarBinds
@@ -35,8 +36,21 @@ Group = Literal["discovery", "dom", "counters"]
 GROUPS: tuple[Group, ...] = ("discovery", "dom", "counters")
 
 
+def _compiles(text: str) -> str:
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return text
+
+
 class TableSpec(BaseModel):
-    """What every table of every layout has; a layout's ``spec`` model adds its own fields."""
+    """What every table of every layout has; a layout's ``spec`` model adds its own fields.
+
+    ``when_sys_descr`` / ``unless_sys_descr`` make a release switch: the table is polled only on
+    agents whose sysDescr matches (does not match) the pattern — a vendor that changed a column's
+    unit between releases gets one table per unit.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -44,6 +58,16 @@ class TableSpec(BaseModel):
     layout: str
     group: Group
     root: Oid
+    when_sys_descr: Annotated[str, AfterValidator(_compiles)] | None = None
+    unless_sys_descr: Annotated[str, AfterValidator(_compiles)] | None = None
+
+    def applies(self, sys_descr: str | None) -> bool:
+        """Whether this table is polled on an agent with this sysDescr (None: unknown, so only
+        tables without a release condition)."""
+        text = sys_descr or ""
+        if self.when_sys_descr is not None and not re.search(self.when_sys_descr, text):
+            return False
+        return not (self.unless_sys_descr is not None and re.search(self.unless_sys_descr, text))
 
 
 T = TypeVar("T", bound=TableSpec)

@@ -28,6 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from collector.decode import LAYOUTS
+from collector.decode.common import DEFAULT_RULES, AbsentRules, Breakout
 from collector.layout import Oid, TableSpec, UnknownLayout
 from linkmargin.yamlcheck import (
     FileIssues,
@@ -43,8 +44,10 @@ __all__ = [
     "PROFILE_PATH_ENV",
     "Profile",
     "ProfileError",
+    "Selection",
     "UnknownProfile",
     "all_probe_oids",
+    "describe",
     "load_profile",
     "profile_dirs",
     "profile_names",
@@ -87,6 +90,10 @@ class ProfileDocument(BaseModel):
     name: str
     includes: list[str] = []
     match: Match = Match()
+    # when a value is no reading (sentinels, no-light floor, placeholders); default: the included
+    # profile's, else the SFF-8472/8636 floor only
+    absent: AbsentRules | None = None
+    breakout: Breakout | None = None  # how broken-out sub-ports are named (lanes mapped to them)
     tables: list[object] = []
 
 
@@ -99,10 +106,13 @@ class Profile:
     sys_object_ids: tuple[str, ...] = ()
     probe: tuple[str, ...] = ()
     priority: int = 0
+    absent: AbsentRules = DEFAULT_RULES
+    breakout: Breakout | None = None
+    own_absent: bool = False  # whether ``absent`` is this profile's own (else inherited or default)
 
-    def tables_in(self, group: str) -> list[TableSpec]:
-        """Tables polled by ``group``."""
-        return [t for t in self.tables if t.group == group]
+    def tables_in(self, group: str, sys_descr: str | None = None) -> list[TableSpec]:
+        """Tables polled by ``group`` on an agent with this sysDescr (release switches)."""
+        return [t for t in self.tables if t.group == group and t.applies(sys_descr)]
 
 
 def profile_dirs() -> list[Path]:
@@ -181,6 +191,7 @@ def _load(name: str, dirs: tuple[Path, ...], including: tuple[str, ...]) -> Prof
         seen[table.name] = i
         tables.append(table)
     included: list[TableSpec] = []
+    inherited: list[Profile] = []
     top = data if isinstance(data, dict) else {}
     if isinstance(top.get("name"), str) and top["name"] != name:
         problems.append((("name",), f"the profile in {path.name} must be named {name!r}"))
@@ -193,38 +204,88 @@ def _load(name: str, dirs: tuple[Path, ...], including: tuple[str, ...]) -> Prof
         elif inc == name or inc in including:
             problems.append((("includes", j), f"includes {inc!r}, which includes {name!r}: a cycle"))
         elif not problems:
-            included.extend(_load(inc, dirs, (*including, name)).tables)
+            got = _load(inc, dirs, (*including, name))
+            included.extend(got.tables)
+            inherited.append(got)
     if problems or doc is None:
         raise ProfileError(issues_at(str(path), root, problems))
+    absent = doc.absent or next((p.absent for p in inherited if p.own_absent), DEFAULT_RULES)
+    breakout = doc.breakout or next((p.breakout for p in inherited if p.breakout), None)
     return Profile(
         name=doc.name,
         tables=(*included, *tables),
         sys_object_ids=tuple(doc.match.sys_object_id),
         probe=tuple(doc.match.probe),
         priority=doc.match.priority,
+        absent=absent,
+        breakout=breakout,
+        own_absent=doc.absent is not None or any(p.own_absent for p in inherited),
     )
 
 
-def select_profile(sys_object_id: str | None, probed: dict[str, bool]) -> Profile:
-    """Pick a profile for ``profile: auto``: sysObjectID prefix first, else the first probe that answered.
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which profile ``profile: auto`` chose for a device, and why (one line for ``poll --explain``)."""
+
+    profile: Profile
+    why: str
+    generic: bool  # no vendor profile matched: the generic ENTITY-SENSOR-MIB path
+
+
+GENERIC = "entity-sensor"  # what a device matching no profile gets
+
+
+def select_profile(sys_object_id: str | None, probed: dict[str, bool]) -> Selection:
+    """Pick a profile for ``profile: auto``: the longest sysObjectID prefix (then priority), else the
+    highest-priority profile whose probe OIDs all answered, else the generic ENTITY-SENSOR-MIB one.
 
     ``probed`` maps probe OIDs to whether the agent has anything under them.
     """
     profiles = [load_profile(n) for n in profile_names()]
     oid = (sys_object_id or "").strip(".")
-    best: tuple[int, int, Profile] | None = None
+    best: tuple[int, int, Profile, str] | None = None
     for p in profiles:
         for prefix in p.sys_object_ids:
             if oid == prefix or oid.startswith(prefix + "."):
-                cand = (len(prefix), p.priority, p)
+                cand = (len(prefix), p.priority, p, prefix)
                 if best is None or cand[:2] > best[:2]:
                     best = cand
     if best is not None:
-        return best[2]
+        return Selection(best[2], f"sysObjectID {oid} starts with {best[3]}", best[2].name == GENERIC)
     for p in sorted(profiles, key=lambda p: -p.priority):
-        if p.probe and all(probed.get(o, False) for o in p.probe):
-            return p
-    return load_profile("if-mib")
+        # a probe picks a profile that reads optics; building blocks (mau-fec) come with the generic one
+        if p.probe and p.tables_in("dom") and all(probed.get(o, False) for o in p.probe):
+            why = f"sysObjectID {oid or '(none)'} matches no profile; probe {', '.join(p.probe)} answered"
+            return Selection(p, why, p.name == GENERIC)
+    why = f"sysObjectID {oid or '(none)'} matches no profile and no probe answered"
+    return Selection(load_profile(GENERIC), why, True)
+
+
+def describe(p: Profile) -> dict[str, object]:
+    """What a profile reads, for ``linkmargin profiles``: how it is matched, its rules, and per table
+    its layout, group, root and the metrics it can yield."""
+    tables = [
+        {
+            "name": t.name,
+            "layout": t.layout,
+            "group": t.group,
+            "root": t.root,
+            "metrics": sorted(LAYOUTS.get(t.layout).metrics(t)),
+            **({"when_sys_descr": t.when_sys_descr} if t.when_sys_descr else {}),
+            **({"unless_sys_descr": t.unless_sys_descr} if t.unless_sys_descr else {}),
+        }
+        for t in p.tables
+    ]
+    rules = p.absent.model_dump(exclude_defaults=True)
+    return {
+        "name": p.name,
+        "sys_object_id": list(p.sys_object_ids),
+        "probe": list(p.probe),
+        "priority": p.priority,
+        "absent": rules,
+        "breakout": p.breakout.model_dump() if p.breakout else None,
+        "tables": tables,
+    }
 
 
 def all_probe_oids() -> list[str]:

@@ -37,6 +37,15 @@ class DiscoveryState:
     )  # port -> vendor, model, serial
     transceivers_seen: set[str] = field(default_factory=set)  # ports noted in the current discovery
     swaps: list[tuple[str, str, str]] = field(default_factory=list)  # (port, old serial, new serial)
+    sys_descr: str | None = None  # the agent's sysDescr (release switches between tables)
+    # per module table: (mkey, lane, port) — which port a module index (and lane) is; and every
+    # module index discovery saw (a polled index outside it is new hardware)
+    modules: dict[str, pl.DataFrame] = field(default_factory=dict)
+    module_rows: dict[str, pl.Series] = field(default_factory=dict)
+    # tag every decoded sample with its table (``_table``) — for ``poll --explain``, not polls
+    tag_tables: bool = False
+    # broken-out sub-ports (port, module, rank, n) under the profile's breakout rule
+    breakouts: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def note_transceiver(self, port: str, vendor: str, model: str, serial: str) -> None:
         """Keep a port's module identity; a different serial than last discovery is a module swap."""

@@ -150,6 +150,7 @@ class Reason(StrEnum):
     DECODE_ERROR = "decode_error"  # the agent's answer could not be decoded
     BOGUS_THRESHOLD = "bogus_threshold"  # a threshold dropped as impossible (0 mW, low > high ...)
     LANE_AGGREGATE = "lane_aggregate"  # module-level zero on a multi-lane optic (Juniper)
+    PLACEHOLDER = "placeholder"  # a value standing in for no reading (Rx exactly 0 dBm on an oper-down port)
 
 
 METRIC_NAMES: Final[tuple[str, ...]] = tuple(m.value for m in Metric)

@@ -21,6 +21,7 @@ from linkmargin_cli import demo as _demo  # noqa: F401  (demo)
 from linkmargin_cli import history as _history  # noqa: F401  (history check)
 from linkmargin_cli import inventory as _inventory  # noqa: F401  (inventory check/show)
 from linkmargin_cli import lab as _lab  # noqa: F401  (lab serve/snapshot/truth)
+from linkmargin_cli import profiles as _profiles  # noqa: F401  (profiles)
 from linkmargin_cli import query as _query  # noqa: F401  (query cohorts/trending/sql)
 from linkmargin_cli import run as _run  # noqa: F401  (run)
 from linkmargin_cli.app import app

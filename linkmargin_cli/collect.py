@@ -51,12 +51,14 @@ def poll(
     device: str = typer.Option(None, help="device name in the output (default: the host)"),
     as_json: bool = typer.Option(True, "--json/--no-json", help="one JSON object per sample"),
     timeout: float = typer.Option(2.0, help="seconds per request"),
+    explain: bool = typer.Option(
+        False, "--explain", help="show which profile matched and why, and per table what decoded"
+    ),
 ) -> None:
     """Poll one target once and print its normalized samples (what the collector reads from it)."""
     from pydantic import ValidationError
 
-    from collector.api import poll_once
-    from collector.profile import UnknownProfile
+    from collector.api import ProfileError, UnknownProfile, poll_once
     from collector.transport import SnmpError, SnmpTimeout, Target
     from linkmargin.credentials import SecretError, SnmpCredentials
 
@@ -110,6 +112,9 @@ def poll(
     tgt = Target(name=device or host, host=host, port=port, credentials=creds, timeout=timeout)
     where = f"{host}:{port}"
     try:
+        if explain:
+            _explain(tgt, profile, groups.split(","), transport)
+            return
         frame = asyncio.run(poll_once(tgt, profile=profile, groups=groups.split(","), transport=transport))
     except SnmpTimeout:
         raise _fail(
@@ -125,6 +130,10 @@ def poll(
         if creds.version == "3":
             hint = "the agent refused the v3 request: check --v3-user, --auth, --priv and the key files"
         raise _fail(f"{where}: {text}", hint) from None
+    except ProfileError as exc:
+        for issue in exc.errors:
+            typer.echo(str(issue), err=True)
+        raise typer.Exit(2) from None
     except (UnknownProfile, ValueError) as exc:
         raise _fail(str(exc)) from None
     _print(frame, as_json)
@@ -177,6 +186,24 @@ def _print(frame: object, as_json: bool) -> None:
         if row["aggregate"]:
             doc["aggregate"] = True
         typer.echo(json.dumps(doc) if as_json else " ".join(f"{k}={v}" for k, v in doc.items()))
+
+
+def _explain(tgt: object, profile: str, groups: list[str], transport: str) -> None:
+    """``poll --explain``: the profile and why, then per table decoded / absent by reason / failed."""
+    from collector.api import explain
+
+    ex = asyncio.run(explain(tgt, profile=profile, groups=groups, transport=transport))  # type: ignore[arg-type]
+    generic = " (no vendor profile: the generic ENTITY-SENSOR-MIB path)" if ex.generic else ""
+    typer.echo(f"{ex.device}: profile {ex.profile}{generic}: {ex.why}")
+    if ex.sys_descr:
+        typer.echo(f"sysDescr: {ex.sys_descr}")
+    for t in ex.tables:
+        absent = ", ".join(f"{r} {n}" for r, n in t.absent.items()) or "none"
+        typer.echo(
+            f"  {t.group:<9} {t.table} ({t.layout}): {t.decoded} decoded, absent: {absent}, {t.failed} failed"
+        )
+    for name in ex.not_polled:
+        typer.echo(f"  not polled: {name} (its release condition does not match this sysDescr)")
 
 
 @app.command()

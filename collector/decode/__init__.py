@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collector.decode.entity import EntitySensorLayout
 from collector.decode.ifindex import IfIndexLayout
+from collector.decode.module import ModuleLayout
 from collector.layout import LayoutRegistry
 
 __all__ = ["LAYOUTS"]
@@ -15,3 +16,4 @@ __all__ = ["LAYOUTS"]
 LAYOUTS = LayoutRegistry()
 LAYOUTS.register(IfIndexLayout())
 LAYOUTS.register(EntitySensorLayout())
+LAYOUTS.register(ModuleLayout())

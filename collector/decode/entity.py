@@ -151,7 +151,9 @@ class EntitySensorLayout:
             f, new = decode(t, cols, state.sensors.get(t.name), state.sensor_rows.get(t.name))
             unknown = unknown or new
             if not f.is_empty():
-                frames.append(f.lazy())
+                frames.append(
+                    f.lazy().with_columns(pl.lit(t.name).alias("_table")) if state.tag_tables else f.lazy()
+                )
         if not frames:
             return Decoded(None, unknown)
         return Decoded(frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed"), unknown)
@@ -493,6 +495,8 @@ def decode(
         pl.when(pl.col("reason").is_null()).then(v).alias("value"),
         pl.lit(False).alias("aggregate"),
         "reason",
+        "_raw",
+        pl.col("value_text").alias("_text"),
     )
     # rows discovery never saw, counted in the same collect as the samples
     seen = known.implode() if known is not None else pl.lit([], dtype=pl.List(pl.String))
@@ -564,7 +568,8 @@ def _thresholds(thr: Thresholds, vb: VarBinds, sensors: pl.DataFrame, spec: Enti
         f, pl.col("_raw").is_in(pl.lit(SENTINELS, dtype=pl.List(pl.Float64)).first()), Reason.SENTINEL
     )
     f = null_if(f, pl.col("value").is_null(), Reason.BOGUS_THRESHOLD)
-    return f.select("port", "lane", "metric", "value", "aggregate", "reason").with_columns(
+    f = f.with_columns(pl.col("t_text").alias("_text"))
+    return f.select("port", "lane", "metric", "value", "aggregate", "reason", "_raw", "_text").with_columns(
         pl.when(pl.col("reason") == Reason.BOGUS_THRESHOLD.value)
         .then(reason_lit(Reason.BOGUS_THRESHOLD))
         .otherwise(pl.col("reason"))

@@ -1,5 +1,7 @@
 """Layout ``ifindex``: tables indexed by ifIndex (optionally ifIndex.lane) — IF-MIB, EtherLike,
-IEEE8023-MAU FEC, ARISTA-PHY-MIB, JUNIPER-DOM module and lane tables."""
+IEEE8023-MAU FEC, ARISTA-PHY-MIB, JUNIPER-DOM module and lane tables, and tables with one column
+per lane (``lane:`` on the column) holding numbers as text (``kind: float``: DELL-NETWORKING-IF-
+EXTENSION-MIB, FS-FIBER-MIB)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import ClassVar, Literal, Self
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from collector.decode.common import SENTINELS, MetricName
+from collector.decode.common import MW_FACTOR, SENTINELS, MetricName, number_in_text
 from collector.layout import Decoded, TableSpec
 from collector.state import DiscoveryState
 from collector.tables import collect, to_long, to_long_lazy, to_wide
@@ -22,17 +24,27 @@ class IfColumn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     metric: MetricName | None = None
-    name: Literal["if_name", "if_alias", "lanes"] | None = None  # label columns
-    kind: Literal["int", "u64", "text"] = "int"
+    name: Literal["if_name", "if_alias", "if_descr", "lanes"] | None = None  # label columns
+    # int/u64: the integer; text: a label; float: a number sent as text ("-2.34"); list: numbers
+    # as text, one per lane, comma separated ("-1.21,-1.51,-1.83,-2.18")
+    kind: Literal["int", "u64", "text", "float", "list"] = "int"
     bits: Literal[32, 64] | None = None  # counters: 32 or 64
     scale: float = 1.0  # raw * scale = value in the metric's unit (gauges)
-    unit: Literal["dbm", "mw", "ua"] | None = None  # how to read power/bias before scaling
+    # how to read power before scaling: dbm (already dBm), mw or uw (linear, converted to dBm)
+    unit: Literal["dbm", "mw", "uw", "ua"] | None = None
     aggregate_zero: bool = False  # a 0 on a multi-lane optic is a lane aggregate (Juniper)
+    lane: int | None = Field(default=None, ge=1, le=64)  # the lane this column holds (1 = first)
+    # a module-level value every channel row repeats (module tables: temperature, voltage)
+    module_level: bool = False
 
     @model_validator(mode="after")
     def _metric_or_label(self) -> Self:
         if (self.metric is None) == (self.name is None):
             raise ValueError("a column has either a metric or a (label) name")
+        if self.lane is not None and self.metric is None:
+            raise ValueError("only a metric column has a lane")
+        if self.kind == "list" and self.lane is not None:
+            raise ValueError("a list column holds every lane; it has no lane of its own")
         return self
 
 
@@ -44,6 +56,12 @@ class IfIndexSpec(TableSpec):
     index: Literal["ifindex", "ifindex.lane"] = "ifindex"
     lane_base: int = 1  # the agent's number of the first lane (Juniper: 0)
     lane_index: Literal["sum"] | None = None  # sum: PCS lanes, not optical lanes, summed per port
+
+    @model_validator(mode="after")
+    def _no_lists(self) -> Self:
+        if any(c.kind == "list" for c in self.columns.values()):
+            raise ValueError("kind list (one value per lane in a string) is read by layout: module")
+        return self
 
 
 class IfIndexLayout:
@@ -66,7 +84,9 @@ class IfIndexLayout:
         ]
 
     async def discover(self, tr: Transport, tables: list[IfIndexSpec], state: DiscoveryState) -> None:
-        """Port names (ifName) and aliases from the discovery group's label columns."""
+        """Port names (ifName) and their aliases (ifDescr, ifAlias) from the discovery group's label
+        columns, joined by ifIndex across tables (ifName is in ifXTable, ifDescr in ifTable)."""
+        lab: pl.DataFrame | None = None
         for t in tables:
             if t.group != "discovery":
                 continue
@@ -74,16 +94,22 @@ class IfIndexLayout:
             for part in await walk_columns(tr, self.poll_oids(t, False)):
                 vb.extend(part)
             state.varbinds += len(vb)
-            lab = labels(t, vb)
-            if "if_name" in lab.columns:
-                lab = lab.with_columns(pl.col("if_name").alias("port"))
-                state.ports = lab.select("ifindex", "port")
-                state.aliases = {}
-                for row in lab.iter_rows(named=True):  # discovery only, hourly: a few hundred rows
-                    if row["port"]:
-                        state.aliases[row["port"]] = row["port"]
-                        if row.get("if_alias"):
-                            state.aliases.setdefault(row["if_alias"], row["port"])
+            got = labels(t, vb)
+            if got.is_empty() or "ifindex" not in got.columns:
+                continue
+            lab = got if lab is None else lab.join(got, on="ifindex", how="full", coalesce=True)
+        if lab is None or "if_name" not in lab.columns:
+            return
+        lab = lab.with_columns(pl.col("if_name").alias("port"))
+        state.ports = lab.select("ifindex", "port")
+        state.aliases = {}
+        for row in lab.iter_rows(named=True):  # discovery only, hourly: a few hundred rows
+            if row["port"]:
+                state.aliases[row["port"]] = row["port"]
+        for row in lab.iter_rows(named=True):
+            for label in ("if_descr", "if_alias"):  # SONiC: the port alias is ifDescr
+                if row["port"] and row.get(label):
+                    state.aliases.setdefault(row[label], row["port"])
 
     def decode(
         self, tables: list[IfIndexSpec], walked: list[dict[str, VarBinds]], state: DiscoveryState
@@ -95,7 +121,7 @@ class IfIndexLayout:
             for part in cols.values():
                 vb.extend(part)
             vbs.append(vb)
-        q = decode_group(tables, vbs)
+        q = decode_group(tables, vbs, tag=state.tag_tables)
         port = pl.coalesce(pl.col("port"), pl.lit("ifIndex") + pl.col("ifindex").cast(pl.String))
         return Decoded(
             q.join(state.ports.lazy(), on="ifindex", how="left")
@@ -116,7 +142,9 @@ _SPEC_SCHEMA = {
     "is_u64": pl.Boolean,
     "bits": pl.UInt8,
     "scale": pl.Float64,
-    "mw": pl.Boolean,
+    "mw": pl.Float64,
+    "is_float": pl.Boolean,
+    "col_lane": pl.Int64,
     "agg_zero": pl.Boolean,
     "by_lane": pl.Boolean,
     "lane_base": pl.Int64,
@@ -131,6 +159,8 @@ _OUT_SCHEMA = {
     "counter_bits": pl.UInt8,
     "aggregate": pl.Boolean,
     "reason": pl.String,
+    "_raw": pl.Float64,
+    "_text": pl.String,
 }
 _SPECS: dict[tuple[tuple[str, str], ...], pl.DataFrame] = {}
 
@@ -156,7 +186,9 @@ def _spec(tables: list[IfIndexSpec]) -> pl.DataFrame:
                 c.kind == "u64",
                 c.bits,
                 c.scale,
-                c.unit == "mw",
+                MW_FACTOR.get(c.unit or ""),
+                c.kind == "float",
+                c.lane,
                 c.aggregate_zero,
                 t.index == "ifindex.lane",
                 t.lane_base,
@@ -168,7 +200,7 @@ def _spec(tables: list[IfIndexSpec]) -> pl.DataFrame:
     return spec
 
 
-def decode_group(tables: list[IfIndexSpec], vbs: list[VarBinds]) -> pl.LazyFrame:
+def decode_group(tables: list[IfIndexSpec], vbs: list[VarBinds], tag: bool = False) -> pl.LazyFrame:
     """Samples of several ifindex tables walked in one poll, decoded in one pass (long form: every
     varbind of a metric column is one sample, so there is no pivot and no per-column frame).
 
@@ -212,10 +244,16 @@ def decode_group(tables: list[IfIndexSpec], vbs: list[VarBinds]) -> pl.LazyFrame
     parts = pl.col("idx").str.split(".")
     sub = parts.list.get(1, null_on_oob=True).cast(pl.Int64, strict=False)
     # the typed value the column's kind says (an int column holding a string is undecodable)
+    # (the text parse and the column lanes only where a table has them: each costs per poll)
     raw = pl.when(pl.col("is_u64")).then(pl.col("u64")).otherwise(pl.col("int")).cast(pl.Float64)
+    if spec.get_column("is_float").any():
+        raw = pl.when(pl.col("is_float")).then(number_in_text(pl.col("text"))).otherwise(raw)
     f = f.with_columns(
         parts.list.get(0, null_on_oob=True).cast(pl.Int64, strict=False).alias("ifindex"),
-        pl.when(pl.col("by_lane")).then(sub - pl.col("lane_base") + 1).alias("lane"),
+        pl.when(pl.col("by_lane"))
+        .then(sub - pl.col("lane_base") + 1)
+        .otherwise(pl.col("col_lane"))
+        .alias("lane"),
         raw.alias("_raw"),
     )
     # a lane index outside what any optic has is garbage, not lane 128 (the core's lane is Int8)
@@ -228,18 +266,26 @@ def decode_group(tables: list[IfIndexSpec], vbs: list[VarBinds]) -> pl.LazyFrame
     reason = (
         pl.when(pl.col("bits").is_null() & r.is_in(pl.lit(SENTINELS, dtype=pl.List(pl.Float64)).first()))
         .then(pl.lit(Reason.SENTINEL.value))
-        .when(pl.col("mw") & (r <= 0))
+        .when(pl.col("mw").is_not_null() & (r <= 0))
         .then(pl.lit(Reason.NO_LIGHT.value))
         .when(is_agg)
         .then(pl.lit(Reason.LANE_AGGREGATE.value))
         .when(r.is_null())
         .then(pl.lit(Reason.DECODE_ERROR.value))
     )
-    value = pl.when(pl.col("mw")).then(10.0 * (r * pl.col("scale")).log10()).otherwise(r * pl.col("scale"))
+    value = (
+        pl.when(pl.col("mw").is_not_null())
+        .then(10.0 * (r * pl.col("scale") * pl.col("mw")).log10())
+        .otherwise(r * pl.col("scale"))
+    )
     counter = pl.when(pl.col("bits").is_not_null()).then(
         pl.when(pl.col("is_u64")).then(pl.col("u64")).otherwise(pl.col("int").cast(pl.UInt64, strict=False))
     )
+    table = pl.col("tid").replace_strict(
+        list(range(len(tables))), [t.name for t in tables], return_dtype=pl.String
+    )
     out = f.select(
+        *([table.alias("_table")] if tag else []),
         "sum",
         "ifindex",
         "lane",
@@ -249,13 +295,15 @@ def decode_group(tables: list[IfIndexSpec], vbs: list[VarBinds]) -> pl.LazyFrame
         pl.col("bits").alias("counter_bits"),
         is_agg.alias("aggregate"),
         reason.alias("reason"),
+        "_raw",
+        pl.col("text").alias("_text"),
     )
     if not any(len(vb) for t, vb in zip(tables, vbs, strict=True) if t.lane_index == "sum"):
         return out.drop("sum")  # no PCS-lane rows walked this time: nothing to sum
     # PCS lanes are not optical lanes: one total per port (absent if no lane had a number)
     summed = (
         out.filter("sum")
-        .group_by("ifindex", "metric", "counter_bits", maintain_order=True)
+        .group_by("ifindex", "metric", "counter_bits", *(["_table"] if tag else []), maintain_order=True)
         .agg(
             pl.when(pl.col("value").is_not_null().any()).then(pl.col("value").sum()).alias("value"),
             pl.when(pl.col("counter").is_not_null().any()).then(pl.col("counter").sum()).alias("counter"),

@@ -268,7 +268,8 @@ def test_references_and_secrets(tmp_path: Path, secrets: Path, monkeypatch: pyte
         f"{f}:8:67: devices[0].credentials: 'lab-v4' is not defined in credentials (did you mean 'lab-v3'?)"
         " (defined: lab-v2, lab-v3)",
         f"{f}:8:84: devices[0].profile: unknown profile 'aristta' (did you mean 'arista'?); known: auto, "
-        "arista, cisco, entity-sensor, etherlike, if-mib, juniper, mau-fec, sonic",
+        "arista, cisco, cumulus, dell-os10, dell-os9, entity-sensor, etherlike, fs, huawei-ce, huawei-vrp, "
+        "if-mib, juniper, mau-fec, ocnos, onyx, sonic",
         f"{f}:17:18: bus.password_file: secret file {secrets}/nope does not exist",
     ]
     assert not any(SECRET in e for e in got)

@@ -33,6 +33,7 @@ EXPECTED: dict[str, dict[tuple[str, int | None, str], float | str]] = {
         ("Ethernet1/1", 2, "rx_power_dbm"): "no_light",  # 0 mW
         ("Ethernet1/1", 3, "rx_power_dbm"): "unavailable",  # operStatus 2
         ("Ethernet1/1", 4, "rx_power_dbm"): 0.0,  # 10000 -> 1 mW = a real 0 dBm, kept
+        ("Ethernet1/1", 5, "rx_power_dbm"): "no_light",  # raw 1 at milli/prec 4 = 0.0001 mW = the floor
         ("Ethernet2/1", 1, "rx_power_dbm"): "dark_port",  # 0 mW, admin up, oper down
         ("Ethernet3/1", 1, "rx_power_dbm"): "admin_down",
         ("Ethernet1/1", 1, "thr_rx_power_dbm_low_warn"): -10.0,  # 1000 -> 0.1 mW
@@ -47,6 +48,8 @@ EXPECTED: dict[str, dict[tuple[str, int | None, str], float | str]] = {
     "cisco": {
         ("Ethernet1/1", 1, "rx_power_dbm"): -0.9,  # dBm(14) prec 1: -9
         ("Ethernet1/1", 2, "rx_power_dbm"): "no_light",  # -400 -> -40.0 floor
+        ("Ethernet1/1", 3, "rx_power_dbm"): 0.0,  # 0 -> 0.0 dBm on an up port: a real reading
+        ("Ethernet1/2", 1, "rx_power_dbm"): "placeholder",  # 0 -> 0.0 dBm on an oper-down port
         ("Ethernet1/1", 1, "tx_power_dbm"): -2.3,
         ("Ethernet1/1", None, "temperature_c"): 31.5,
         ("Ethernet1/1", 1, "tx_bias_ma"): 7.5,  # 75 amperes milli prec 1

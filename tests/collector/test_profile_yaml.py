@@ -114,9 +114,9 @@ def test_unknown_layout_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Mon
     f = tmp_path / "acme.yaml"
     assert _errors(tmp_path, monkeypatch, ACME.replace("layout: entity_sensor", "layout: entity_sensr")) == [
         f"{f}:7:13: tables[0].layout: unknown layout 'entity_sensr' (did you mean 'entity_sensor'?); "
-        "known: entity_sensor, ifindex"
+        "known: entity_sensor, ifindex, module"
     ]
-    with pytest.raises(UnknownLayout, match="unknown layout 'nope'; known: entity_sensor, ifindex"):
+    with pytest.raises(UnknownLayout, match="unknown layout 'nope'; known: entity_sensor, ifindex, module"):
         LAYOUTS.get("nope")
 
 
