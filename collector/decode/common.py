@@ -301,12 +301,18 @@ def validate_thresholds(frame: F) -> F:
 def mark_port_state(samples: F, state: pl.DataFrame) -> F:
     """Absent DOM readings on admin-down ports get ADMIN_DOWN, on oper-down ports DARK_PORT.
 
-    ``state``: (port, admin_status, oper_status). Readings that have a value keep it.
+    ``state``: (port, admin_status, oper_status). Readings that have a value keep it, but for a Tx bias
+    of 0 on an admin-down port (the laser is off), which is absent with ADMIN_DOWN like its Tx power.
     """
     if state.is_empty():
         return samples
     st = state.select("port", "admin_status", "oper_status")
     f = samples.join(st.lazy() if isinstance(samples, pl.LazyFrame) else st, on="port", how="left")
+    # a laser an operator switched off reads 0 mA: that is "laser off", not a bias reading
+    off = (pl.col("admin_status") == 2) & (pl.col("metric").cast(pl.String) == "tx_bias_ma") & (
+        pl.col("value") == 0
+    )
+    f = f.with_columns(pl.when(off).then(None).otherwise(pl.col("value")).alias("value"))
     dom = pl.col("metric").cast(pl.String).is_in(DOM_METRICS) & pl.col("value").is_null()
     admin_down = dom & (pl.col("admin_status") == 2)
     dark = dom & (pl.col("admin_status") == 1) & (pl.col("oper_status") != 1)

@@ -117,3 +117,23 @@ def test_rules_are_validated() -> None:
         AbsentRules.model_validate({"sentinel": [-1]})  # unknown key
     with pytest.raises(ValidationError, match="named group"):
         Breakout(pattern=r"^(?P<module>etp\d+)$")
+
+
+def test_a_switched_off_laser_has_no_bias_reading_on_an_admin_down_port() -> None:
+    """Tx bias 0 mA on an admin-down port is "laser off", absent like its Tx power; elsewhere a reading."""
+    from collector.decode.common import mark_port_state
+
+    f = frame(
+        [
+            ("off", 1, "tx_bias_ma", 0.0, None, False, 0.0, None),
+            ("off", 1, "tx_power_dbm", None, "no_light", False, 0.0, None),
+            ("dark", 1, "tx_bias_ma", 0.0, None, False, 0.0, None),  # admin up: a dead laser reads 0
+            ("up", 1, "tx_bias_ma", 6.5, None, False, 6.5, None),
+        ]
+    )
+    state = pl.DataFrame({"port": ["off", "dark", "up"], "admin_status": [2, 1, 1], "oper_status": [2, 2, 1]})
+    got = by_key(mark_port_state(f, state))
+    assert got[("off", 1, "tx_bias_ma")] == (None, "admin_down")
+    assert got[("off", 1, "tx_power_dbm")] == (None, "admin_down")
+    assert got[("dark", 1, "tx_bias_ma")] == (0.0, None)
+    assert got[("up", 1, "tx_bias_ma")] == (6.5, None)
