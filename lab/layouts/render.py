@@ -205,6 +205,10 @@ class SwitchRenderer:
                 ((*e, 5, x), Integer(9 if port_ent else 10)),
                 ((*e, 6, x), Integer(1 if port_ent else pv.n)),
                 ((*e, 7, x), OctetString(pv.name)),
+                # the module's identity, as entPhysicalSerialNum / MfgName / ModelName (RFC 6933)
+                ((*e, 11, x), OctetString(f"LAB{self.dev:03d}{pv.pos:06d}")),
+                ((*e, 12, x), OctetString("LAB OPTICS")),
+                ((*e, 13, x), OctetString(pv.pmd)),
             ]
             if not port_ent:
                 out.append(((*S.ENT_ALIAS, x, 0), ObjectIdentifier((*S.IF_TABLE, 1, pv.if_index))))
