@@ -42,6 +42,7 @@ from linkmargin.credentials import SnmpCredentials, secret_ref_problem
 from linkmargin.inventory.models import Device
 from linkmargin.inventory.validate import DEVICE_NAME_RULE, validate_document
 from linkmargin.mqtt import MqttConfigError, MqttSettings
+from linkmargin.shards import Shard, ShardError, parse_shard
 from linkmargin.topics import topic_safe
 from linkmargin.yamlcheck import (
     FileIssue,
@@ -278,10 +279,26 @@ class CollectorConfig(_Strict):
     exporter: ExporterConf | None = None
     bus: dict[str, Any] | None = None  # checked by kind in validate_config; see .bus_conf
     parquet: ParquetConf | None = None
+    shard: str | None = None  # "i/N": poll only this collector's share of the inventory (linkmargin.shards)
     # deprecated for one release: the devices now live in the inventory
     credentials: dict[str, SnmpCredentials] = {}
     devices: list[DeviceConf] = []
     _fleet: Fleet | None = PrivateAttr(default=None)
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                parse_shard(v)
+            except ShardError as exc:
+                raise ValueError(str(exc)) from None
+        return v
+
+    @property
+    def shard_spec(self) -> Shard:
+        """This collector's shard (``1/1``, the whole fleet, when unset)."""
+        return parse_shard(self.shard) if self.shard else Shard(1, 1)
 
     @property
     def bus_conf(self) -> BusConf:
