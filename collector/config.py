@@ -222,6 +222,13 @@ class MqttBusConf(_Strict):
     password_env: str | None = None
     tls: bool = False
     ca_file: str | None = None
+    protocol: Literal["5", "3.1.1"] = "5"  # 3.1.1 for NATS's MQTT listener (linkmargin.mqtt)
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _protocol_text(cls, v: object) -> object:
+        return str(v) if isinstance(v, int | float) else v  # YAML reads `protocol: 5` as a number
+
     password: None = None  # accepted only to be rejected with a clear message
 
     @field_validator("password", mode="before")
@@ -251,6 +258,7 @@ class MqttBusConf(_Strict):
             password_env=self.password_env,
             tls=self.tls,
             ca_file=self.ca_file,
+            protocol=self.protocol,
         )
 
 
