@@ -484,3 +484,100 @@ def nats_cluster(tmp: Path, size: int = 3) -> Iterator[NatsCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@dataclass
+class Victoria:
+    """VictoriaMetrics single node fed by vmagent (remote_write), with vmalert evaluating rules on it.
+
+    ``metrics`` answers the Prometheus query API (the :class:`Prometheus` helper works on it unchanged).
+    """
+
+    metrics: Prometheus
+    vmalert_url: str | None
+
+    def rules(self) -> list[dict[str, Any]]:
+        """vmalert's rules with their health (``lastError``) and state."""
+        assert self.vmalert_url is not None
+        with urllib.request.urlopen(f"{self.vmalert_url}/api/v1/rules", timeout=10) as r:
+            doc = json.load(r)
+        return [rule for g in doc["data"]["groups"] for rule in g["rules"]]
+
+
+def _spawn(tmp: Path, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=(tmp / f"{name}.log").open("wb"))
+
+
+@contextmanager
+def victoria_metrics(
+    tmp: Path,
+    targets: list[str],
+    rule_files: list[Path] | None = None,
+    alertmanager: str | None = None,
+    interval: str = "1s",
+) -> Iterator[Victoria]:
+    """Debian's ``victoria-metrics`` on 127.0.0.1, ``vmagent`` scraping ``targets`` and remote-writing to
+    it, and (with ``rule_files``) ``vmalert`` evaluating them against it, notifying ``alertmanager``."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    vm_port, agent_port, alert_port = free_port(), free_port(), free_port()
+    vm = f"http://127.0.0.1:{vm_port}"
+    scrape = tmp / "scrape.yml"
+    scrape.write_text(
+        yaml.safe_dump(
+            {
+                "global": {"scrape_interval": interval},
+                "scrape_configs": [{"job_name": "linkmargin", "static_configs": [{"targets": targets}]}],
+            }
+        )
+    )
+    procs = [
+        _spawn(
+            tmp,
+            "victoria-metrics",
+            [
+                require_binary("victoria-metrics"),
+                f"-httpListenAddr=127.0.0.1:{vm_port}",
+                f"-storageDataPath={tmp / 'data'}",
+                "-search.latencyOffset=0s",  # else fresh samples stay invisible to queries for 30 s
+                "-search.disableCache",
+            ],
+        )
+    ]
+    try:
+        wait_http(vm + "/health")
+        procs.append(
+            _spawn(
+                tmp,
+                "vmagent",
+                [
+                    require_binary("vmagent"),
+                    f"-httpListenAddr=127.0.0.1:{agent_port}",
+                    f"-promscrape.config={scrape}",
+                    f"-remoteWrite.url={vm}/api/v1/write",
+                    f"-remoteWrite.tmpDataPath={tmp / 'vmagent'}",
+                    "-remoteWrite.flushInterval=1s",
+                ],
+            )
+        )
+        wait_http(f"http://127.0.0.1:{agent_port}/health")
+        alert_url = None
+        if rule_files:
+            args = [
+                require_binary("vmalert"),
+                f"-httpListenAddr=127.0.0.1:{alert_port}",
+                f"-datasource.url={vm}",
+                f"-remoteWrite.url={vm}",  # alert state (ALERTS series) kept in VictoriaMetrics
+                f"-evaluationInterval={interval}",
+                f"-notifier.url=http://{alertmanager}"
+                if alertmanager
+                else "-notifier.url=http://127.0.0.1:9",
+                *(f"-rule={p.resolve()}" for p in rule_files),
+            ]
+            procs.append(_spawn(tmp, "vmalert", args))
+            alert_url = f"http://127.0.0.1:{alert_port}"
+            wait_http(alert_url + "/health")
+        yield Victoria(Prometheus(vm, procs[0]), alert_url)
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(10)
