@@ -3,8 +3,8 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-APT_PKGS := mosquitto mosquitto-clients snmpd snmp prometheus prometheus-alertmanager prometheus-snmp-exporter
-APT_BINS := /usr/sbin/mosquitto /usr/sbin/snmpd /usr/bin/snmpbulkwalk /usr/bin/prometheus /usr/bin/prometheus-alertmanager /usr/bin/prometheus-snmp-exporter
+APT_PKGS := mosquitto mosquitto-clients snmpd snmp prometheus prometheus-alertmanager prometheus-snmp-exporter victoria-metrics
+APT_BINS := /usr/sbin/mosquitto /usr/sbin/snmpd /usr/bin/snmpbulkwalk /usr/bin/prometheus /usr/bin/prometheus-alertmanager /usr/bin/prometheus-snmp-exporter /usr/bin/victoria-metrics /usr/bin/vmagent /usr/bin/vmalert
 
 SCHEMA_PKG := tests/dashboards/grafana-schema
 SCHEMA_STAMP := $(SCHEMA_PKG)/node_modules/.installed

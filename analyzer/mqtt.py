@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from typing import Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -51,7 +52,8 @@ class MqttSubscriber:
     ) -> None:
         self.settings = settings
         self.consumer = consumer
-        self.topic = topic or shared_subscription(SAMPLES_WILDCARD)
+        # MQTT 3.1.1 has no shared subscriptions: one analyzer takes every batch on the plain wildcard
+        self.topic = topic or (shared_subscription(SAMPLES_WILDCARD) if settings.v5 else SAMPLES_WILDCARD)
         self.identifier = identifier or f"linkmargin-analyzer-{socket.gethostname()}"
         self.session_expiry_s = session_expiry_s
         self.reconnect_s = reconnect_s
@@ -85,10 +87,8 @@ class MqttSubscriber:
                 async with aiomqtt.Client(
                     **self.settings.client_kwargs(),
                     identifier=self.identifier,
-                    protocol=aiomqtt.ProtocolVersion.V5,  # shared subscriptions are MQTT 5
-                    clean_start=self.session_expiry_s <= 0,
-                    properties=self._connect_properties(),
                     timeout=5,
+                    **self._session_kwargs(),
                 ) as client:
                     await client.subscribe(self.topic, qos=QOS)
                     self.connects += 1
@@ -119,6 +119,16 @@ class MqttSubscriber:
                 await asyncio.wait_for(stop.wait(), backoff)
             backoff = min(backoff * 2, self.max_backoff_s)
         self.consumer.flush()
+
+    def _session_kwargs(self) -> dict[str, Any]:
+        """A persistent session: MQTT 5 clean start off with an expiry; 3.1.1 clean session off."""
+        if not self.settings.v5:
+            return {"protocol": aiomqtt.ProtocolVersion.V311, "clean_session": self.session_expiry_s <= 0}
+        return {
+            "protocol": aiomqtt.ProtocolVersion.V5,  # shared subscriptions are MQTT 5
+            "clean_start": self.session_expiry_s <= 0,
+            "properties": self._connect_properties(),
+        }
 
     def _connect_properties(self) -> Properties:
         """CONNECT properties: how long the broker keeps the session (and queues batches) once we are gone."""

@@ -13,6 +13,7 @@ from collector.publisher import MqttPublisher
 from collector.scheduler import Breaker
 from collector.transport import SnmpCredentials, Target, open_transport
 from linkmargin.samples import conform
+from linkmargin.shards import Shard
 
 
 async def poll_once(
@@ -27,12 +28,12 @@ async def poll_once(
     return conform(pl.concat(frames))
 
 
-async def run_from_config(path: object, transport: str | None = None) -> None:
+async def run_from_config(path: object, transport: str | None = None, shard: Shard | None = None) -> None:
     """Run the daemon from a collector config file (see configs/collector.example.yaml).
 
     ``transport`` overrides the file's; raises :class:`ConfigError` (every problem) if it is invalid.
     """
-    await run_config(str(path), transport=transport)
+    await run_config(str(path), transport=transport, shard=shard)
 
 
 __all__ = [

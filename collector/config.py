@@ -42,6 +42,7 @@ from linkmargin.credentials import SnmpCredentials, secret_ref_problem
 from linkmargin.inventory.models import Device
 from linkmargin.inventory.validate import DEVICE_NAME_RULE, validate_document
 from linkmargin.mqtt import MqttConfigError, MqttSettings
+from linkmargin.shards import Shard, ShardError, parse_shard
 from linkmargin.topics import topic_safe
 from linkmargin.yamlcheck import (
     FileIssue,
@@ -221,6 +222,13 @@ class MqttBusConf(_Strict):
     password_env: str | None = None
     tls: bool = False
     ca_file: str | None = None
+    protocol: Literal["5", "3.1.1"] = "5"  # 3.1.1 for NATS's MQTT listener (linkmargin.mqtt)
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _protocol_text(cls, v: object) -> object:
+        return str(v) if isinstance(v, int | float) else v  # YAML reads `protocol: 5` as a number
+
     password: None = None  # accepted only to be rejected with a clear message
 
     @field_validator("password", mode="before")
@@ -250,6 +258,7 @@ class MqttBusConf(_Strict):
             password_env=self.password_env,
             tls=self.tls,
             ca_file=self.ca_file,
+            protocol=self.protocol,
         )
 
 
@@ -278,10 +287,26 @@ class CollectorConfig(_Strict):
     exporter: ExporterConf | None = None
     bus: dict[str, Any] | None = None  # checked by kind in validate_config; see .bus_conf
     parquet: ParquetConf | None = None
+    shard: str | None = None  # "i/N": poll only this collector's share of the inventory (linkmargin.shards)
     # deprecated for one release: the devices now live in the inventory
     credentials: dict[str, SnmpCredentials] = {}
     devices: list[DeviceConf] = []
     _fleet: Fleet | None = PrivateAttr(default=None)
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                parse_shard(v)
+            except ShardError as exc:
+                raise ValueError(str(exc)) from None
+        return v
+
+    @property
+    def shard_spec(self) -> Shard:
+        """This collector's shard (``1/1``, the whole fleet, when unset)."""
+        return parse_shard(self.shard) if self.shard else Shard(1, 1)
 
     @property
     def bus_conf(self) -> BusConf:

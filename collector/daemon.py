@@ -26,6 +26,7 @@ from collector.sinks.parquet import ParquetSink
 from collector.sinks.prometheus import PrometheusSink
 from collector.transport import Target
 from linkmargin.bus import InProcessBus, Publisher
+from linkmargin.shards import Shard
 
 
 class Collector:
@@ -119,13 +120,15 @@ def expose_device_state(scheduler: Scheduler, prometheus: PrometheusSink) -> Non
     scheduler.metrics.watch_devices(health)
 
 
-async def run_config(path: str, transport: str | None = None) -> None:
+async def run_config(path: str, transport: str | None = None, shard: Shard | None = None) -> None:
     """Run the collector described by ``path`` until SIGINT/SIGTERM; raises ConfigError first if invalid.
 
-    ``transport`` (the CLI's option) overrides the file's ``transport`` when given.
+    ``transport`` and ``shard`` (the CLI's options) override the file's ``transport`` and ``shard``.
     """
     cfg = load_config(path)
+    shard = shard or cfg.shard_spec
     targets, profiles = targets_from(cfg)
+    targets = [t for t in targets if shard.owns(t.name)]  # rendezvous hashing: linkmargin.shards
     bus = cfg.bus_conf
     publisher: Publisher | None = None
     mqtt: MqttPublisher | None = None
@@ -146,6 +149,7 @@ async def run_config(path: str, transport: str | None = None) -> None:
         transport=transport or cfg.transport,
         global_limit=cfg.limits.global_,
     )
+    col.metrics.set_shard(shard.index, shard.of)
     if cfg.exporter is not None:
         host, port = cfg.exporter.host_port()
         col.serve_metrics(port, host)

@@ -109,7 +109,7 @@ class MqttPublisher:
                 async with aiomqtt.Client(
                     **self.settings.client_kwargs(),
                     identifier=self.identifier,
-                    protocol=aiomqtt.ProtocolVersion.V5,
+                    protocol=aiomqtt.ProtocolVersion.V5 if self.settings.v5 else aiomqtt.ProtocolVersion.V311,
                     timeout=5,
                 ) as client:
                     self.connects += 1

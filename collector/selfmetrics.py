@@ -124,6 +124,15 @@ class SelfMetrics:
         ).set_function(lambda: float(bus.queued_bytes))
         self.registry.register(_OutboxDrops(bus))
 
+    def set_shard(self, index: int, of: int) -> None:
+        """Say which share of the inventory this collector polls (``--shard i/N``; 1/1 unsharded)."""
+        Gauge(
+            "linkmargin_collector_shard_info",
+            "This collector polls shard `shard` of `of` of the inventory's devices (value 1)",
+            ["shard", "of"],
+            registry=self.registry,
+        ).labels(str(index), str(of)).set(1)
+
     def watch_devices(self, health: Callable[[], Iterable[DeviceHealth]]) -> None:
         """Expose each device's breaker state and whether it ever answered, read at scrape time: a
         device that never answered has no ``last_success`` series, so it shows here as ``answered 0``."""

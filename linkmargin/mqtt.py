@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MqttConfigError", "MqttSettings"]
+__all__ = ["MQTT_PROTOCOLS", "MqttConfigError", "MqttSettings"]
+
+# "5" (the default: persistent sessions with an expiry, shared subscriptions) or "3.1.1", for brokers
+# that speak only that: NATS's MQTT listener, RabbitMQ's plugin before 3.13 (persistent sessions by
+# clean_session false; no shared subscriptions)
+MQTT_PROTOCOLS = ("5", "3.1.1")
 
 
 class MqttConfigError(Exception):
@@ -34,6 +39,16 @@ class MqttSettings:
     password_env: str | None = None
     tls: bool = False
     ca_file: str | None = None  # with tls and no ca_file: the system's trust store
+    protocol: str = "5"  # one of MQTT_PROTOCOLS
+
+    def __post_init__(self) -> None:
+        if self.protocol not in MQTT_PROTOCOLS:
+            raise MqttConfigError(f"mqtt protocol {self.protocol!r}: one of {', '.join(MQTT_PROTOCOLS)}")
+
+    @property
+    def v5(self) -> bool:
+        """Whether sessions speak MQTT 5 (else 3.1.1)."""
+        return self.protocol == "5"
 
     @property
     def broker(self) -> str:

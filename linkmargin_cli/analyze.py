@@ -141,6 +141,13 @@ def analyze(
             "--mqtt-ca-file", help="CA certificates (PEM) to trust for --mqtt-tls (default: system)"
         ),
     ] = None,
+    mqtt_protocol: Annotated[
+        str,
+        typer.Option(
+            "--mqtt-protocol",
+            help="5, or 3.1.1 for brokers without MQTT 5 (NATS): persistent session, no shared subscription",
+        ),
+    ] = "5",
     metrics_port: Annotated[
         int, typer.Option("--metrics-port", help="Serve /metrics on 127.0.0.1:PORT")
     ] = 9109,
@@ -179,11 +186,16 @@ def analyze(
     from analyzer.ingestmetrics import IngestCollector
     from analyzer.mqtt import MqttSubscriber
     from analyzer.state import LaneState
-    from linkmargin.mqtt import MqttSettings
+    from linkmargin.mqtt import MQTT_PROTOCOLS, MqttSettings
     from linkmargin.wire import encode_event
     from linkmargin_cli.inputs import load_inventory_or_exit
     from linkmargin_cli.wiring import planned_from_inventory, spec_from_inventory
 
+    if mqtt_protocol not in MQTT_PROTOCOLS:
+        typer.echo(
+            f"analyze: --mqtt-protocol {mqtt_protocol!r}: one of {', '.join(MQTT_PROTOCOLS)}", err=True
+        )
+        raise typer.Exit(2)
     horizons = {h: parse_horizon(h) for h in (horizon or ["7d", "21d"])}
     inv = load_inventory_or_exit(inventory) if inventory is not None else None
     link_spec = spec_from_inventory(inv) if inv is not None else link_spec_or_exit(spec, None)
@@ -228,6 +240,7 @@ def analyze(
                 password_env=mqtt_password_env,
                 tls=mqtt_tls or mqtt_ca_file is not None,
                 ca_file=str(mqtt_ca_file) if mqtt_ca_file else None,
+                protocol=mqtt_protocol,
             )
             sub = MqttSubscriber(
                 settings, consumer, identifier=mqtt_client_id, session_expiry_s=mqtt_session_expiry

@@ -213,9 +213,22 @@ def collect(
     ),
     transport: str = typer.Option(None, help="gufo | pysnmp (default: the config's transport)"),
     check: bool = typer.Option(False, "--check", help="only validate the config (exit 2 on errors)"),
+    shard: str = typer.Option(
+        None, "--shard", help="i/N: poll only shard i of N of the inventory (default: the config's shard)"
+    ),
 ) -> None:
     """Run the collector daemon: poll every configured device on its group schedules."""
     from collector.api import ConfigError, load_config, run_from_config
+    from linkmargin.shards import ShardError, parse_shard
+
+    try:
+        spec = parse_shard(shard) if shard is not None else None
+    except ShardError as exc:
+        typer.echo(f"collect: --shard: {exc}", err=True)
+        typer.echo(
+            "give --shard i/N with 1 <= i <= N, e.g. --shard 1/2 and --shard 2/2 for two collectors", err=True
+        )
+        raise typer.Exit(2) from None
 
     try:
         # checked before anything starts: every problem as FILE:LINE:COL: field: message, no traceback
@@ -227,4 +240,4 @@ def collect(
     if check:
         typer.echo(f"{config}: ok")
         return
-    asyncio.run(run_from_config(config, transport=transport))
+    asyncio.run(run_from_config(config, transport=transport, shard=spec))

