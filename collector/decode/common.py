@@ -309,8 +309,10 @@ def mark_port_state(samples: F, state: pl.DataFrame) -> F:
     st = state.select("port", "admin_status", "oper_status")
     f = samples.join(st.lazy() if isinstance(samples, pl.LazyFrame) else st, on="port", how="left")
     # a laser an operator switched off reads 0 mA: that is "laser off", not a bias reading
-    off = (pl.col("admin_status") == 2) & (pl.col("metric").cast(pl.String) == "tx_bias_ma") & (
-        pl.col("value") == 0
+    off = (
+        (pl.col("admin_status") == 2)
+        & (pl.col("metric").cast(pl.String) == "tx_bias_ma")
+        & (pl.col("value") == 0)
     )
     f = f.with_columns(pl.when(off).then(None).otherwise(pl.col("value")).alias("value"))
     dom = pl.col("metric").cast(pl.String).is_in(DOM_METRICS) & pl.col("value").is_null()
