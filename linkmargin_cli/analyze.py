@@ -169,7 +169,7 @@ def analyze(
     ] = 300.0,
 ) -> None:
     """Consume samples, keep per-lane state, serve forecasts on /metrics and publish risk events."""
-    from prometheus_client import REGISTRY, start_http_server
+    from prometheus_client import REGISTRY
 
     from analyzer.advice import advise
     from analyzer.analysis import analyze as run_analysis
@@ -179,6 +179,7 @@ def analyze(
     from analyzer.ingestmetrics import IngestCollector
     from analyzer.mqtt import MqttSubscriber
     from analyzer.state import LaneState
+    from linkmargin.exposition.http import serve
     from linkmargin.mqtt import MqttSettings
     from linkmargin.wire import encode_event
     from linkmargin_cli.inputs import load_inventory_or_exit
@@ -198,7 +199,7 @@ def analyze(
         from linkmargin_cli.inputs import load_inventory_or_exit
 
         REGISTRY.register(InventoryCollector(load_inventory_or_exit(inventory)))
-    start_http_server(metrics_port, addr="127.0.0.1")
+    serve(REGISTRY, metrics_port, addr="127.0.0.1")  # the analysis rendered from columns
     typer.echo(f"metrics on http://127.0.0.1:{metrics_port}/metrics")
     consumer = BatchConsumer(state)
     sub: MqttSubscriber | None = None
