@@ -162,7 +162,7 @@ def main() -> None:
     ap.add_argument("--ports", type=int, default=4000, help="ports (x8 lanes) in the ingest benchmark")
     ap.add_argument("--polls", type=int, default=25)
     ap.add_argument("--lanes", type=int, default=500_000)
-    ap.add_argument("--pass-ports", type=int, default=0, help="ports (x8 lanes) in the analysis-pass benchmark")
+    ap.add_argument("--pass-ports", type=int, default=0, help="ports (x8 lanes) in the analysis pass")
     ap.add_argument("--pass-days", type=int, nargs="*", default=[7, 21])
     ap.add_argument("--skip-ingest", action="store_true")
     ap.add_argument("--skip-forecast", action="store_true")
