@@ -396,6 +396,35 @@ class LaneState:
             self.ingest(frame.slice(off, chunk_rows))
         return frame.height
 
+    # ---------------------------------------------------------------- checkpoint
+    def tables(self) -> tuple[dict[str, pl.DataFrame], dict[str, object]]:
+        """Everything the state holds, as frames and scalars (what :mod:`analyzer.checkpoint` writes)."""
+        self._consolidate()
+        hours = pl.concat([*self._closed], how="vertical") if self._closed else self._open.clear()
+        frames = {"latest": self._latest, "ctr": self._ctr, "disc": self._disc, "open": self._open}
+        frames["closed"] = hours
+        scalars: dict[str, object] = {
+            "max_hour": self._max_hour,
+            "samples_seen": self.samples_seen,
+            "rejected": dict(self.rejected),
+        }
+        return frames, scalars
+
+    def restore(self, frames: dict[str, pl.DataFrame], scalars: dict[str, object]) -> None:
+        """Take the state :meth:`tables` gave (cast to this state's schemas); drops anything held."""
+        self._pending, self._pending_rows = [], 0
+        self._latest = frames["latest"].cast(dict(self._latest.schema))  # type: ignore[arg-type]
+        self._ctr = frames["ctr"].cast(dict(self._ctr.schema))  # type: ignore[arg-type]
+        self._disc = frames["disc"].cast(dict(_DISC_SCHEMA))  # type: ignore[arg-type]
+        self._open = frames["open"].cast(dict(_AGG_SCHEMA))  # type: ignore[arg-type]
+        closed = frames["closed"].cast(dict(_AGG_SCHEMA))  # type: ignore[arg-type]
+        self._closed = [closed] if closed.height else []
+        self._hourly_cache = self._by_metric = None
+        mh = scalars.get("max_hour")
+        self._max_hour = None if mh is None else int(mh)  # type: ignore[call-overload]
+        self.samples_seen = int(scalars.get("samples_seen", 0))  # type: ignore[call-overload]
+        self.rejected = Counter({str(k): int(v) for k, v in dict(scalars.get("rejected", {})).items()})  # type: ignore[call-overload]
+
     def ingest_many(self, batches: Iterable[pl.DataFrame]) -> None:
         """Ingest several batches in order."""
         for b in batches:
