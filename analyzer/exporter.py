@@ -1,5 +1,10 @@
 """Prometheus exposition of the latest analysis, as a custom collector (no per-sample metrics state).
 
+Every family is a frame of label columns and a value column, built from the analysis with polars;
+a scrape renders the frames as text from columns (:func:`linkmargin.exposition.text.family_lines`,
+served by :mod:`linkmargin.exposition.http`), any other prometheus-client consumer gets Metric
+families built from the same frames. A lane or link missing from the latest analysis has no series.
+
 Names (prefix ``linkmargin_``, unit in the name; lane labels = link, device, port, lane, direction):
 
 | metric | labels | meaning |
@@ -29,41 +34,279 @@ Names (prefix ``linkmargin_``, unit in the name; lane labels = link, device, por
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import polars as pl
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from analyzer.analysis import Analysis
+from linkmargin.exposition import scrape
+from linkmargin.exposition.text import family_lines, header, label_block, render_families
 
 LANE_LABELS = ("link", "device", "port", "lane", "direction")
+SAMPLES = "linkmargin_analyzer_samples"
+SAMPLES_HELP = "Samples folded into the analyzer state"
 
 
 TTZ_MAX_DAYS = 3650.0
 """Beyond ten years a time to zero margin is "not heading to zero", not a number to plot or alert on."""
 
+_LANE_FAMILIES = (
+    ("margin_db", "linkmargin_margin_db", "Rx power minus PMD sensitivity, dB"),
+    ("warn_margin_db", "linkmargin_warn_margin_db", "Rx power minus the module low-warning threshold, dB"),
+    ("ber_margin_dec", "linkmargin_ber_margin_decades", "log10(FEC limit) - log10(pre-FEC BER), decades"),
+    ("ber_margin_db", "linkmargin_ber_margin_db", "OMA margin the pre-FEC BER implies, dB"),
+    (
+        "rx_offset_db",
+        "linkmargin_dom_rx_offset_db",
+        "DOM Rx reading minus the level the module's pre-FEC BER implies, dB",
+    ),
+)
+_COHORT_FAMILIES = (
+    (
+        "p_step",
+        "linkmargin_cohort_step_probability",
+        "Probability (0 to 1) that one mating of this connector family leaves a loss step",
+    ),
+    ("step_db", "linkmargin_cohort_step_db", "Mean loss step, dB"),
+    ("drift_db_per_day", "linkmargin_cohort_drift_db_per_day", "Cohort drift, dB/day"),
+    (
+        "thermal_db_per_c",
+        "linkmargin_cohort_thermal_db_per_celsius",
+        "Rx power change per degree of module temperature in the cohort, dB per degree Celsius",
+    ),
+    (
+        "matings",
+        "linkmargin_cohort_matings",
+        "Recorded matings the cohort's figures rest on (beside the catalog prior)",
+    ),
+)
 
-def _ok(v: float | None) -> bool:
-    return v is not None and math.isfinite(v)
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One gauge family as columns: a frame whose label columns are named as the labels, a value
+    column, and which rows give a series (``keep``; by default those with a finite value)."""
+
+    name: str
+    help: str
+    labels: tuple[str, ...]
+    frame: pl.LazyFrame
+    value: str
+    keep: pl.Expr | None = None
+    block: str | None = None  # a column holding the rendered label set (shared by several families)
+
+    def rows(self) -> pl.DataFrame:
+        """The kept rows: label columns as strings, then the value."""
+        v = pl.col(self.value).cast(pl.Float64)
+        return (
+            self.frame.filter(v.is_finite() if self.keep is None else self.keep)
+            .select(*(pl.col(k).cast(pl.String) for k in self.labels), v)
+            .collect()
+        )
 
 
-def _time_to_zero(an: Analysis) -> list[tuple[str, float]]:
+def _time_to_zero(an: Analysis) -> pl.LazyFrame:
     """Per link, one time to zero margin whatever the horizon: its earliest lane on any horizon's
     expected path (a longer horizon counts more expected steps); none above the bound."""
     if not an.lane_forecasts:
-        return []
+        return pl.LazyFrame(schema={"link": pl.String, "days_to_cross": pl.Float64})
     return (
-        pl.concat([f.select("link", "days_to_cross") for f in an.lane_forecasts.values()])
+        pl.concat([f.lazy().select("link", "days_to_cross") for f in an.lane_forecasts.values()])
         .filter(pl.col("days_to_cross").is_finite())
         .group_by("link")
         .agg(pl.col("days_to_cross").min())
         .filter(pl.col("days_to_cross") <= TTZ_MAX_DAYS)
         .sort("link")
-        .rows()
     )
+
+
+def _suspect_points(an: Analysis, suspects: pl.DataFrame | None) -> pl.LazyFrame:
+    """Every link of the analysis with its suspect point (``optic:DEV P`` for an optic, ``link:<id>``
+    when none stands out), cause and action (``none`` where unknown)."""
+    links = an.links.lazy().select("link")
+    fallback = pl.concat_str(pl.lit("link:"), pl.col("link"))
+    if suspects is None:
+        return links.with_columns(
+            fallback.alias("point"), pl.lit("none").alias("cause"), pl.lit("none").alias("action")
+        )
+    s = suspects.lazy()
+    optic = pl.col("optic") if "optic" in suspects.columns else pl.lit(None, dtype=pl.String)
+    # an optic pages apart from every connection point: its own grouping key
+    where = (
+        pl.when(pl.col("point").is_not_null() & (pl.col("point") != ""))
+        .then(pl.col("point"))
+        .when(optic.is_not_null() & (optic != ""))
+        .then(pl.concat_str(pl.lit("optic:"), optic))
+    )
+    known = s.select(
+        "link",
+        where.alias("where"),
+        pl.col("cause").cast(pl.String),
+        pl.col("action").cast(pl.String),
+        pl.lit(True).alias("known"),
+    ).unique(subset="link", keep="last", maintain_order=True)
+    return links.join(known, on="link", how="left", maintain_order="left").select(
+        "link",
+        pl.coalesce("where", fallback).alias("point"),
+        pl.when(pl.col("known")).then(pl.col("cause")).otherwise(pl.lit("none")).alias("cause"),
+        pl.col("action").fill_null("none"),
+    )
+
+
+def families(an: Analysis, suspects: pl.DataFrame | None, *, text: bool = False) -> list[Family]:
+    """Every gauge family of ``an`` (and the advice naming each link's suspect point), in export order.
+
+    ``text``: the label sets the six per-lane families share are rendered once, up front.
+    """
+    drift_labels = ("link", "device", "port", "lane")
+    lane_cols = an.lanes.select(
+        *(pl.col(k).cast(pl.String).fill_null("None") for k in LANE_LABELS),
+        *(c for c, *_ in _LANE_FAMILIES),
+        "drift_shrunk",
+    )
+    lane_block = drift_block = None
+    if text:
+        lane_block, drift_block = "_lane_labels", "_drift_labels"
+        lane_cols = lane_cols.with_columns(
+            label_block(LANE_LABELS).alias(lane_block), label_block(drift_labels).alias(drift_block)
+        )
+    lanes = lane_cols.lazy()
+    out = [Family(name, h, LANE_LABELS, lanes, col, block=lane_block) for col, name, h in _LANE_FAMILIES]
+    out.append(
+        Family(
+            "linkmargin_degradation_db_per_day",
+            "Rx power drift, dB/day",
+            drift_labels,
+            lanes,
+            "drift_shrunk",
+            block=drift_block,
+        )
+    )
+    links = an.links.lazy()
+    out.append(
+        Family(
+            "linkmargin_link_margin_db",
+            "Worst effective margin of the link, dB",
+            ("link",),
+            links,
+            "link_margin_db",
+        )
+    )
+    out.append(
+        Family(
+            "linkmargin_excess_loss_db",
+            "Measured minus expected loss, dB",
+            ("link",),
+            links,
+            "excess_loss_db",
+        )
+    )
+    # flaps and the uncorrectable-codeword rate per receiving port (what the link's margin rests on)
+    port_labels = ("link", "device", "port")
+    if "flaps" in an.lanes.columns:
+        ports = (
+            an.lanes.lazy()
+            .group_by(*port_labels, maintain_order=True)
+            .agg(pl.col("flaps").max(), pl.col("uncorrectable_rate").max())
+        )
+    else:
+        ports = pl.LazyFrame(
+            schema={
+                **{k: pl.String for k in port_labels},
+                "flaps": pl.Float64,
+                "uncorrectable_rate": pl.Float64,
+            }
+        )
+    out.append(
+        Family(
+            "linkmargin_link_flaps",
+            "Oper-status flaps of the receiving port in the analyzer's evidence window",
+            port_labels,
+            ports,
+            "flaps",
+        )
+    )
+    out.append(
+        Family(
+            "linkmargin_uncorrectable_rate",
+            "Uncorrectable FEC codewords per second over the analyzer's evidence window",
+            port_labels,
+            ports,
+            "uncorrectable_rate",
+        )
+    )
+    fc = (
+        pl.concat(
+            [
+                f.lazy().select(
+                    "link",
+                    pl.lit(label).alias("horizon"),
+                    pl.col("forecast_db").cast(pl.Float64),
+                    pl.col("forecast_lo_db").cast(pl.Float64).fill_null(float("nan")),
+                    pl.col("p_cross").cast(pl.Float64),
+                )
+                for label, f in an.forecasts.items()
+            ]
+        )
+        if an.forecasts
+        else pl.LazyFrame(
+            schema={
+                "link": pl.String,
+                "horizon": pl.String,
+                "forecast_db": pl.Float64,
+                "forecast_lo_db": pl.Float64,
+                "p_cross": pl.Float64,
+            }
+        )
+    )
+    by = ("link", "horizon")
+    out.append(Family("linkmargin_margin_forecast_db", "Forecast margin, dB", by, fc, "forecast_db"))
+    out.append(
+        Family(
+            "linkmargin_margin_forecast_low_db",
+            "Forecast margin, 5th percentile, dB",
+            by,
+            fc,
+            "forecast_lo_db",
+            keep=pl.col("forecast_db").is_finite(),  # beside every forecast, whatever its value
+        )
+    )
+    out.append(
+        Family(
+            "linkmargin_risk_probability",
+            "Probability (0 to 1) that the link crosses zero margin or the FEC limit before the horizon",
+            by,
+            fc,
+            "p_cross",
+        )
+    )
+    out.append(
+        Family(
+            "linkmargin_time_to_zero_margin_days",
+            "Days until the link's worst lane reaches zero margin on its expected path (drift and the steps "
+            f"expected within the horizons), days; absent when not within {TTZ_MAX_DAYS:g} days",
+            ("link",),
+            _time_to_zero(an),
+            "days_to_cross",
+        )
+    )
+    out.append(
+        Family(
+            "linkmargin_link_suspect_point_info",
+            "The connection point most likely at fault, the likely cause and the action to take (value 1); "
+            "point link:<id> when none stands out",
+            ("link", "point", "cause", "action"),
+            _suspect_points(an, suspects).with_columns(pl.lit(1.0).alias("value")),
+            "value",
+        )
+    )
+    cohorts = an.cohorts.table.lazy()
+    out.extend(Family(name, h, ("family", "termination"), cohorts, col) for col, name, h in _COHORT_FAMILIES)
+    return out
 
 
 class AnalyzerCollector(Collector):
@@ -82,163 +325,36 @@ class AnalyzerCollector(Collector):
         with self._lock:
             self._analysis, self._suspects, self._samples = analysis, suspects, samples_seen
 
-    def collect(self) -> Iterator[Metric]:
-        """Yield every metric family from the current analysis."""
+    def _current(self) -> tuple[Analysis | None, pl.DataFrame | None, int]:
         with self._lock:
-            an, suspects, samples = self._analysis, self._suspects, self._samples
-        yield CounterMetricFamily(
-            "linkmargin_analyzer_samples", "Samples folded into the analyzer state", samples
-        )
+            return self._analysis, self._suspects, self._samples
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield every metric family from the current analysis (nothing when a scrape in this thread
+        renders it from columns: :meth:`render_text`)."""
+        if scrape.claim(self):
+            return
+        an, suspects, samples = self._current()
+        yield CounterMetricFamily(SAMPLES, SAMPLES_HELP, samples)
         if an is None:
             return
-        lane_metrics = {
-            "margin_db": GaugeMetricFamily(
-                "linkmargin_margin_db", "Rx power minus PMD sensitivity, dB", labels=LANE_LABELS
-            ),
-            "warn_margin_db": GaugeMetricFamily(
-                "linkmargin_warn_margin_db",
-                "Rx power minus the module low-warning threshold, dB",
-                labels=LANE_LABELS,
-            ),
-            "ber_margin_dec": GaugeMetricFamily(
-                "linkmargin_ber_margin_decades",
-                "log10(FEC limit) - log10(pre-FEC BER), decades",
-                labels=LANE_LABELS,
-            ),
-            "ber_margin_db": GaugeMetricFamily(
-                "linkmargin_ber_margin_db", "OMA margin the pre-FEC BER implies, dB", labels=LANE_LABELS
-            ),
-            "rx_offset_db": GaugeMetricFamily(
-                "linkmargin_dom_rx_offset_db",
-                "DOM Rx reading minus the level the module's pre-FEC BER implies, dB",
-                labels=LANE_LABELS,
-            ),
-        }
-        drift = GaugeMetricFamily(
-            "linkmargin_degradation_db_per_day",
-            "Rx power drift, dB/day",
-            labels=("link", "device", "port", "lane"),
-        )
-        for row in an.lanes.select(*LANE_LABELS, *lane_metrics, "drift_shrunk").iter_rows(named=True):
-            labels = [str(row[k]) for k in LANE_LABELS]
-            for col, fam in lane_metrics.items():
-                if _ok(row[col]):
-                    fam.add_metric(labels, row[col])
-            if _ok(row["drift_shrunk"]):
-                drift.add_metric(labels[:4], row["drift_shrunk"])
-        yield from lane_metrics.values()
-        yield drift
-        link_margin = GaugeMetricFamily(
-            "linkmargin_link_margin_db", "Worst effective margin of the link, dB", labels=["link"]
-        )
-        excess = GaugeMetricFamily(
-            "linkmargin_excess_loss_db", "Measured minus expected loss, dB", labels=["link"]
-        )
-        for row in an.links.iter_rows(named=True):
-            if _ok(row["link_margin_db"]):
-                link_margin.add_metric([row["link"]], row["link_margin_db"])
-            if _ok(row["excess_loss_db"]):
-                excess.add_metric([row["link"]], row["excess_loss_db"])
-        yield link_margin
-        yield excess
-        yield from _evidence(an.lanes)
-        fmean = GaugeMetricFamily(
-            "linkmargin_margin_forecast_db", "Forecast margin, dB", labels=["link", "horizon"]
-        )
-        flow = GaugeMetricFamily(
-            "linkmargin_margin_forecast_low_db",
-            "Forecast margin, 5th percentile, dB",
-            labels=["link", "horizon"],
-        )
-        risk = GaugeMetricFamily(
-            "linkmargin_risk_probability",
-            "Probability (0 to 1) that the link crosses zero margin or the FEC limit before the horizon",
-            labels=["link", "horizon"],
-        )
-        ttc = GaugeMetricFamily(
-            "linkmargin_time_to_zero_margin_days",
-            "Days until the link's worst lane reaches zero margin on its expected path (drift and the steps "
-            f"expected within the horizons), days; absent when not within {TTZ_MAX_DAYS:g} days",
-            labels=["link"],
-        )
-        for label, fc in an.forecasts.items():
-            for row in fc.iter_rows(named=True):
-                key = [row["link"], label]
-                if _ok(row["forecast_db"]):
-                    fmean.add_metric(key, row["forecast_db"])
-                    flow.add_metric(key, row["forecast_lo_db"])
-                if _ok(row["p_cross"]):
-                    risk.add_metric(key, row["p_cross"])
-        for link, days in _time_to_zero(an):
-            ttc.add_metric([link], days)
-        yield from (fmean, flow, risk, ttc)
-        info = GaugeMetricFamily(
-            "linkmargin_link_suspect_point_info",
-            "The connection point most likely at fault, the likely cause and the action to take (value 1); "
-            "point link:<id> when none stands out",
-            labels=["link", "point", "cause", "action"],
-        )
-        known: dict[str, tuple[str, str, str]] = {}
-        if suspects is not None:
-            for row in suspects.iter_rows(named=True):
-                # an optic pages apart from every connection point: its own grouping key
-                where = row["point"] or (f"optic:{row['optic']}" if row.get("optic") else None)
-                known[row["link"]] = (where or f"link:{row['link']}", row["cause"], row["action"] or "none")
-        for link in an.links["link"].to_list():
-            point, cause, action = known.get(link, (f"link:{link}", "none", "none"))
-            info.add_metric([link, point, cause, action], 1.0)
-        yield info
-        cohort = {
-            "p_step": GaugeMetricFamily(
-                "linkmargin_cohort_step_probability",
-                "Probability (0 to 1) that one mating of this connector family leaves a loss step",
-                labels=["family", "termination"],
-            ),
-            "step_db": GaugeMetricFamily(
-                "linkmargin_cohort_step_db", "Mean loss step, dB", labels=["family", "termination"]
-            ),
-            "drift_db_per_day": GaugeMetricFamily(
-                "linkmargin_cohort_drift_db_per_day", "Cohort drift, dB/day", labels=["family", "termination"]
-            ),
-            "thermal_db_per_c": GaugeMetricFamily(
-                "linkmargin_cohort_thermal_db_per_celsius",
-                "Rx power change per degree of module temperature in the cohort, dB per degree Celsius",
-                labels=["family", "termination"],
-            ),
-            "matings": GaugeMetricFamily(
-                "linkmargin_cohort_matings",
-                "Recorded matings the cohort's figures rest on (beside the catalog prior)",
-                labels=["family", "termination"],
-            ),
-        }
-        for row in an.cohorts.table.iter_rows(named=True):
-            for col, fam in cohort.items():
-                if _ok(row[col]):
-                    fam.add_metric([row["family"], row["termination"]], row[col])
-        yield from cohort.values()
+        for fam in families(an, suspects):
+            g = GaugeMetricFamily(fam.name, fam.help, labels=fam.labels)
+            for *labels, value in fam.rows().iter_rows():
+                g.add_metric(labels, value)
+            yield g
 
-
-def _evidence(lanes: pl.DataFrame) -> Iterator[Metric]:
-    """Flaps and the uncorrectable-codeword rate per receiving port (what the link's margin rests on)."""
-    flaps = GaugeMetricFamily(
-        "linkmargin_link_flaps",
-        "Oper-status flaps of the receiving port in the analyzer's evidence window",
-        labels=["link", "device", "port"],
-    )
-    unc = GaugeMetricFamily(
-        "linkmargin_uncorrectable_rate",
-        "Uncorrectable FEC codewords per second over the analyzer's evidence window",
-        labels=["link", "device", "port"],
-    )
-    if "flaps" in lanes.columns:
-        ports = lanes.group_by("link", "device", "port", maintain_order=True).agg(
-            pl.col("flaps").max(), pl.col("uncorrectable_rate").max()
+    def render_text(self) -> bytes:
+        """Every family as text format 0.0.4 (UTF-8), rendered from columns."""
+        an, suspects, samples = self._current()
+        total = f"{SAMPLES}_total"
+        text = (header(total, SAMPLES_HELP, "counter") + f"{total} {float(samples)!r}\n").encode()
+        if an is None:
+            return text
+        fams = families(an, suspects, text=True)
+        return text + render_families(
+            [
+                (f.name, f.help, "gauge", family_lines(f.name, f.frame, f.labels, f.value, f.keep, f.block))
+                for f in fams
+            ]
         )
-        for row in ports.iter_rows(named=True):
-            key = [row["link"], row["device"], row["port"]]
-            if _ok(row["flaps"]):
-                flaps.add_metric(key, row["flaps"])
-            if _ok(row["uncorrectable_rate"]):
-                unc.add_metric(key, row["uncorrectable_rate"])
-    yield flaps
-    yield unc

@@ -132,6 +132,9 @@ class LaneState:
         self._disc = pl.DataFrame(schema=_DISC_SCHEMA)
         self._open = pl.DataFrame(schema=_AGG_SCHEMA)
         self._closed: list[pl.DataFrame] = []
+        # what a pass reads, built once and dropped whenever the hours change (_merge_hours)
+        self._hourly_cache: pl.DataFrame | None = None
+        self._by_metric: dict[str, pl.DataFrame] | None = None
         self._max_hour: int | None = None
         self._pending: list[pl.DataFrame] = []
         self._pending_rows = 0
@@ -239,6 +242,7 @@ class LaneState:
         "Now" is the clock's hour when there is a clock (a sample can never move it), else the newest
         hour seen. Hours two behind now are closed: late samples within the hour still merge cheaply.
         """
+        self._hourly_cache = self._by_metric = None
         closed_cut = None if self._max_hour is None else self._max_hour - 1
         merged = _sum_hours(pl.concat([self._open, agg], how="vertical"))
         if self.clock is not None:
@@ -392,6 +396,35 @@ class LaneState:
             self.ingest(frame.slice(off, chunk_rows))
         return frame.height
 
+    # ---------------------------------------------------------------- checkpoint
+    def tables(self) -> tuple[dict[str, pl.DataFrame], dict[str, object]]:
+        """Everything the state holds, as frames and scalars (what :mod:`analyzer.checkpoint` writes)."""
+        self._consolidate()
+        hours = pl.concat([*self._closed], how="vertical") if self._closed else self._open.clear()
+        frames = {"latest": self._latest, "ctr": self._ctr, "disc": self._disc, "open": self._open}
+        frames["closed"] = hours
+        scalars: dict[str, object] = {
+            "max_hour": self._max_hour,
+            "samples_seen": self.samples_seen,
+            "rejected": dict(self.rejected),
+        }
+        return frames, scalars
+
+    def restore(self, frames: dict[str, pl.DataFrame], scalars: dict[str, object]) -> None:
+        """Take the state :meth:`tables` gave (cast to this state's schemas); drops anything held."""
+        self._pending, self._pending_rows = [], 0
+        self._latest = frames["latest"].cast(dict(self._latest.schema))  # type: ignore[arg-type]
+        self._ctr = frames["ctr"].cast(dict(self._ctr.schema))  # type: ignore[arg-type]
+        self._disc = frames["disc"].cast(dict(_DISC_SCHEMA))  # type: ignore[arg-type]
+        self._open = frames["open"].cast(dict(_AGG_SCHEMA))  # type: ignore[arg-type]
+        closed = frames["closed"].cast(dict(_AGG_SCHEMA))  # type: ignore[arg-type]
+        self._closed = [closed] if closed.height else []
+        self._hourly_cache = self._by_metric = None
+        mh = scalars.get("max_hour")
+        self._max_hour = None if mh is None else int(mh)  # type: ignore[call-overload]
+        self.samples_seen = int(scalars.get("samples_seen", 0))  # type: ignore[call-overload]
+        self.rejected = Counter({str(k): int(v) for k, v in dict(scalars.get("rejected", {})).items()})  # type: ignore[call-overload]
+
     def ingest_many(self, batches: Iterable[pl.DataFrame]) -> None:
         """Ingest several batches in order."""
         for b in batches:
@@ -405,12 +438,27 @@ class LaneState:
         return self._latest.with_columns(pl.col("device", "port").cast(pl.String))
 
     def hourly(self) -> pl.DataFrame:
-        """All hourly aggregates kept (closed and open hours) with a ``mean`` column."""
+        """All hourly aggregates kept (closed and open hours) with a ``mean`` column.
+
+        Built once and kept until the hours change: a pass reads it many times."""
         self._consolidate()
-        frames = [*self._closed, self._open]
-        return pl.concat(frames, how="vertical").with_columns(
-            pl.col("device", "port").cast(pl.String), (pl.col("sum") / pl.col("n")).alias("mean")
-        )
+        if self._hourly_cache is None:
+            frames = [*self._closed, self._open]
+            self._hourly_cache = pl.concat(frames, how="vertical").with_columns(
+                pl.col("device", "port").cast(pl.String), (pl.col("sum") / pl.col("n")).alias("mean")
+            )
+        return self._hourly_cache
+
+    def _hourly_of(self, metric: Metric) -> pl.DataFrame:
+        """The hourly means of one metric (device, port, lane, hour, mean), split once per change."""
+        h = self.hourly()
+        if self._by_metric is None:
+            parts = h.select("metric", "device", "port", "lane", "hour", "mean").partition_by(
+                "metric", as_dict=True, include_key=False
+            )
+            self._by_metric = {str(k[0]): v for k, v in parts.items()}
+        empty = pl.DataFrame(schema={c: h.schema[c] for c in ("device", "port", "lane", "hour", "mean")})
+        return self._by_metric.get(metric.value, empty)
 
     def hour_range(self) -> tuple[int, int] | None:
         """First and last hour (epoch hours) present in the history, or None when empty."""
@@ -438,7 +486,7 @@ class LaneState:
         h0, h1 = rng
         grid = np.arange(h0, h1 + 1, dtype=np.int64)
         out = np.full((self.spec.lanes.height, grid.size), np.nan)
-        h = self.hourly().filter(pl.col("metric") == metric.value, pl.col("hour").is_between(h0, h1))
+        h = self._hourly_of(metric).filter(pl.col("hour").is_between(h0, h1))
         dev, port = ("far_device", "far_port") if far_end else ("device", "port")
         idx = self.spec.lanes.select(
             pl.col(dev).alias("device"), pl.col(port).alias("port"), "lane"

@@ -1,7 +1,11 @@
-"""Analyzer benchmarks: samples/s per core through the state update, and forecast refresh time.
+"""Analyzer benchmarks: samples/s per core through the state update, forecast refresh time, and the
+full analysis pass over hourly history.
 
 Run: ``POLARS_MAX_THREADS=1 .venv/bin/python bench/analyzer_bench.py`` (one core for the per-core
-figure). Writes nothing; bench/results/analyzer.md records the numbers of a run.
+figure); ``--pass-ports 500 --pass-days 7 21`` times the full pass (steps, trends, cohorts,
+calibration, forecasts) on 500 ports x 8 lanes with 7 and with 21 days of hourly history (one poll
+per hour), ``--skip-ingest --skip-forecast`` for the pass alone. Writes nothing;
+bench/results/analyzer.md records the numbers of a run.
 """
 
 from __future__ import annotations
@@ -128,20 +132,57 @@ def bench_forecast(n_lanes: int, lanes_per_link: int = 8) -> tuple[float, float]
     return t_np, time.perf_counter() - t
 
 
+def history_state(n_ports: int, days: int, seed: int = 2) -> LaneState:
+    """A state holding ``days`` of hourly polls of ``n_ports`` x 8 lanes (the newest hour closed)."""
+    spec = fleet(n_ports)
+    st = LaneState(spec, history_hours=24 * max(days + 2, 60))
+    rng = np.random.default_rng(seed)
+    polls = [poll_batch(spec, T0 + timedelta(hours=i), rng, 1000 + 5000 * i) for i in range(24 * days + 2)]
+    st.ingest_many(polls)
+    st.latest  # noqa: B018  (the deferred merge: not part of the pass)
+    return st
+
+
+def bench_pass(n_ports: int, days: int, repeat: int = 2) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds per full analysis pass (one 21-day horizon) over ``days`` of hourly history."""
+    from analyzer.analysis import analyze
+
+    st = history_state(n_ports, days)
+    out = []
+    for _ in range(repeat):
+        st._hourly_cache = st._by_metric = None  # as after new hours arrive: the pass rebuilds what it reads
+        t, c = time.perf_counter(), time.process_time()
+        analyze(st, horizons={"21d": 21.0})
+        out.append((time.perf_counter() - t, time.process_time() - c))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--ports", type=int, default=4000, help="ports (x8 lanes) in the ingest benchmark")
     ap.add_argument("--polls", type=int, default=25)
     ap.add_argument("--lanes", type=int, default=500_000)
+    ap.add_argument("--pass-ports", type=int, default=0, help="ports (x8 lanes) in the analysis pass")
+    ap.add_argument("--pass-days", type=int, nargs="*", default=[7, 21])
+    ap.add_argument("--skip-ingest", action="store_true")
+    ap.add_argument("--skip-forecast", action="store_true")
     a = ap.parse_args()
     print(f"POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', 'unset')}")
-    rate = bench_ingest(a.ports, a.polls)
-    print(f"state update: {rate:,.0f} samples/s ({a.ports} ports x 8 lanes, {a.polls} polls)")
-    t_np, t_all = bench_forecast(a.lanes)
-    print(
-        f"forecast refresh {a.lanes:,} lanes: numpy {t_np * 1000:.0f} ms,"
-        f" with per-link ranking {t_all * 1000:.0f} ms"
-    )
+    if not a.skip_ingest:
+        rate = bench_ingest(a.ports, a.polls)
+        print(f"state update: {rate:,.0f} samples/s ({a.ports} ports x 8 lanes, {a.polls} polls)")
+    if not a.skip_forecast:
+        t_np, t_all = bench_forecast(a.lanes)
+        print(
+            f"forecast refresh {a.lanes:,} lanes: numpy {t_np * 1000:.0f} ms,"
+            f" with per-link ranking {t_all * 1000:.0f} ms"
+        )
+    for days in a.pass_days if a.pass_ports else []:
+        runs = bench_pass(a.pass_ports, days)
+        print(
+            f"analysis pass {a.pass_ports * 8:,} lanes x {days} days hourly: "
+            + ", ".join(f"{w:.2f} s wall / {c:.2f} s CPU" for w, c in runs)
+        )
 
 
 if __name__ == "__main__":

@@ -35,12 +35,12 @@ from prometheus_client import CollectorRegistry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from collector.exposition.scrape import render_registry
 from collector.poller import DeviceState, poll_group
 from collector.sinks.bus import BusSink
 from collector.sinks.prometheus import PrometheusSink
 from collector.transport import SnmpCredentials, Target, Transport, open_transport
 from linkmargin.bus import InProcessBus
+from linkmargin.exposition.scrape import render_registry
 
 SENS = "1.3.6.1.2.1.99.1.1.1"
 ENT = "1.3.6.1.2.1.47.1.1.1.1"

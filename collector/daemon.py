@@ -12,7 +12,6 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from collector.config import InProcessBusConf, MqttBusConf, load_config, targets_from
-from collector.exposition.http import serve
 from collector.exposition.text import Identity
 from collector.gnmi.client import GnmiTarget
 from collector.gnmi.metrics import GnmiMetrics
@@ -26,6 +25,7 @@ from collector.sinks.parquet import ParquetSink
 from collector.sinks.prometheus import PrometheusSink
 from collector.transport import Target
 from linkmargin.bus import InProcessBus, Publisher
+from linkmargin.exposition.http import serve
 from linkmargin.shards import Shard
 
 

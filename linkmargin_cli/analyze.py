@@ -124,6 +124,12 @@ def analyze(
     history: Annotated[
         Path | None, typer.Option("--history", help="Rebuild state from this Parquet history")
     ] = None,
+    checkpoint_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint", help="Keep the state here after every pass; restart from it (else from --history)"
+        ),
+    ] = None,
     mqtt: Annotated[
         str | None, typer.Option("--mqtt", help="Broker host:port to subscribe to (shared subscription)")
     ] = None,
@@ -176,7 +182,7 @@ def analyze(
     ] = 300.0,
 ) -> None:
     """Consume samples, keep per-lane state, serve forecasts on /metrics and publish risk events."""
-    from prometheus_client import REGISTRY, start_http_server
+    from prometheus_client import REGISTRY
 
     from analyzer.advice import advise
     from analyzer.analysis import analyze as run_analysis
@@ -186,6 +192,7 @@ def analyze(
     from analyzer.ingestmetrics import IngestCollector
     from analyzer.mqtt import MqttSubscriber
     from analyzer.state import LaneState
+    from linkmargin.exposition.http import serve
     from linkmargin.mqtt import MQTT_PROTOCOLS, MqttSettings
     from linkmargin.wire import encode_event
     from linkmargin_cli.inputs import load_inventory_or_exit
@@ -201,7 +208,17 @@ def analyze(
     link_spec = spec_from_inventory(inv) if inv is not None else link_spec_or_exit(spec, None)
     plan = planned_from_inventory(inv) if inv is not None else None
     state = LaneState(link_spec, clock=lambda: datetime.now(UTC), future_skew_s=max_future_skew)
-    if history:
+    from analyzer import checkpoint
+
+    restored = False
+    if checkpoint_dir is not None:
+        try:
+            restored = checkpoint.load(state, checkpoint_dir)
+        except checkpoint.CheckpointError as e:
+            typer.echo(f"{e}; not restored", err=True)
+        if restored:
+            typer.echo(f"restored state from {checkpoint_dir} ({state.samples_seen} samples)")
+    if history and not restored:
         typer.echo(f"rebuilt state from {state.rebuild(str(history))} samples in {history}")
     collector = AnalyzerCollector()
     REGISTRY.register(collector)
@@ -210,7 +227,7 @@ def analyze(
         from linkmargin_cli.inputs import load_inventory_or_exit
 
         REGISTRY.register(InventoryCollector(load_inventory_or_exit(inventory)))
-    start_http_server(metrics_port, addr="127.0.0.1")
+    serve(REGISTRY, metrics_port, addr="127.0.0.1")  # the analysis rendered from columns
     typer.echo(f"metrics on http://127.0.0.1:{metrics_port}/metrics")
     consumer = BatchConsumer(state)
     sub: MqttSubscriber | None = None
@@ -254,6 +271,11 @@ def analyze(
                     an = run_analysis(state, horizons=horizons, planned=plan, now=datetime.now(UTC))
                     adv = advise(an, main_h)
                     collector.update(an, suspects=adv, samples_seen=state.samples_seen)
+                    if checkpoint_dir is not None:
+                        try:
+                            checkpoint.save(state, checkpoint_dir)
+                        except OSError as e:  # a full disk: the analysis goes on, the last checkpoint stays
+                            typer.echo(f"checkpoint {checkpoint_dir} not written: {e}", err=True)
                     for ev in tracker.update(an.forecasts[main_h], links=an.links, advice=adv):
                         if sub is not None:
                             await sub.publish(ev.topic, encode_event(ev))

@@ -28,7 +28,6 @@ from analyzer.exporter import AnalyzerCollector
 from analyzer.ingestmetrics import IngestCollector
 from analyzer.state import LaneState
 from collector.daemon import expose_device_state
-from collector.exposition.http import serve
 from collector.scheduler import Scheduler
 from collector.selfmetrics import SelfMetrics
 from collector.sinks import fanout
@@ -36,6 +35,7 @@ from collector.sinks.bus import BusSink
 from collector.sinks.parquet import ParquetSink
 from collector.sinks.prometheus import PrometheusSink
 from linkmargin.bus import InProcessBus
+from linkmargin.exposition.http import serve
 from linkmargin.inventory import Inventory
 from linkmargin.inventory.metrics import InventoryCollector
 from linkmargin.wire import SAMPLES_WILDCARD, encode_event

@@ -91,7 +91,6 @@ ABSENT = "linkmargin_reading_absent"
 ABSENT_HELP = "1 for each reading the device did not give (never exported as 0), with the reason"
 TRANSCEIVER_HELP = "Transceiver identity from the device's inventory: vendor, model, serial (value 1)"
 SWAPS_HELP = "Transceiver swaps seen on the port (the serial changed between discoveries)"
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def exposition_name(metric: str) -> str:

@@ -23,14 +23,10 @@ from collector.exposition.names import (
     scale_of,
 )
 from collector.tables import collect_all
+from linkmargin.exposition.text import esc_expr, escape, go_float
 from linkmargin.samples import METRIC_NAMES, MetricKind, metric_kind
 
 Identity = tuple[str, str, str, str, str, int]  # device, port, vendor, model, serial, swaps
-
-
-def escape(s: str) -> str:
-    """A label value escaped as the text format wants it (backslash, newline, double quote)."""
-    return s.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
 def _meta() -> tuple[pl.DataFrame, dict[str, str]]:
@@ -71,31 +67,6 @@ def _meta() -> tuple[pl.DataFrame, dict[str, str]]:
 _META, HEADERS = _meta()
 
 
-def _esc_expr(col: str) -> pl.Expr:
-    return (
-        pl.col(col)
-        .fill_null("")
-        .str.replace_all("\\", r"\\", literal=True)
-        .str.replace_all("\n", r"\n", literal=True)
-        .str.replace_all('"', r"\"", literal=True)
-    )
-
-
-def _go_float(col: str) -> pl.Expr:
-    """Values as the text format spells them: shortest round-trip decimal (what Go's ParseFloat reads
-    back exactly), ``+Inf``/``-Inf``/``NaN`` for the non-finite."""
-    v = pl.col(col)
-    return (
-        pl.when(v.is_nan())
-        .then(pl.lit("NaN"))
-        .when(v == float("inf"))
-        .then(pl.lit("+Inf"))
-        .when(v == float("-inf"))
-        .then(pl.lit("-Inf"))
-        .otherwise(v.cast(pl.String))
-    )
-
-
 def render_batch(frame: pl.DataFrame) -> dict[str, str]:
     """One batch's series as text lines per family (family name -> lines), vectorized.
 
@@ -108,9 +79,9 @@ def render_batch(frame: pl.DataFrame) -> dict[str, str]:
         frame.lazy()
         .select(
             pl.col("metric").cast(pl.String),
-            _esc_expr("device").alias("d"),
+            esc_expr("device").alias("d"),
             pl.col("lane").cast(pl.String).fill_null("").alias("l"),
-            _esc_expr("port").alias("p"),
+            esc_expr("port").alias("p"),
             "value",
             pl.col("reason").cast(pl.String).fill_null("unknown").alias("r"),
         )
@@ -119,7 +90,7 @@ def render_batch(frame: pl.DataFrame) -> dict[str, str]:
     f = f.with_columns(pl.col("value") / pl.col("div") * pl.col("mul"))  # to the name's base unit
     has = pl.col("value").is_not_null()
     head = pl.concat_str(pl.lit('{device="'), "d", pl.lit('",lane="'), "l")
-    line = pl.concat_str("family", head, "mid", "p", "post", _go_float("value"), pl.lit("\n"))
+    line = pl.concat_str("family", head, "mid", "p", "post", go_float("value"), pl.lit("\n"))
     absent_line = pl.concat_str(
         pl.lit(ABSENT), head, "a_mid", "p", pl.lit('",reason="'), "r", pl.lit('"} 1.0\n')
     )

@@ -5,7 +5,7 @@ A port or lane that disappears from a device's batch disappears from the exposit
 appear once in ``linkmargin_reading_absent`` with their reason. The sink is a prometheus-client
 collector (:meth:`~PrometheusSink.collect` yields families, :mod:`collector.exposition.families`);
 scrapes render it from columns instead (:meth:`~PrometheusSink.render_text`,
-:mod:`collector.exposition.text`, served by :mod:`collector.exposition.http`).
+:mod:`collector.exposition.text`, served by :mod:`linkmargin.exposition.http`).
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import polars as pl
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from collector.exposition import families, scrape, text
+from collector.exposition import families, text
 from collector.exposition.names import ABSENT
 from collector.exposition.text import Identity
+from linkmargin.exposition import scrape
 
 
 class PrometheusSink(Collector):

@@ -12,10 +12,10 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector.exposition.http import serve
-from collector.exposition.scrape import render_registry
 from collector.poller import DeviceState, poll_group
 from collector.sinks.prometheus import PrometheusSink
+from linkmargin.exposition.http import serve
+from linkmargin.exposition.scrape import render_registry
 from linkmargin.samples import conform
 from tests.collector.test_identity import RECORDING_PROFILES, RECS, load_snmprec
 from tests.collector.test_scheduler import ScriptedTransport

@@ -10,9 +10,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.exposition.names import FAMILIES, exposition_name, help_of
-from collector.exposition.scrape import render_registry
 from collector.selfmetrics import SelfMetrics
 from collector.sinks.prometheus import PrometheusSink
+from linkmargin.exposition.scrape import render_registry
 from linkmargin.samples import METRIC_NAMES, conform, metric_kind
 
 UNIT_WORDS = (

@@ -1,4 +1,4 @@
-"""The HTTP server answering scrapes with :func:`collector.exposition.scrape.render_registry`."""
+"""The HTTP server answering scrapes with :func:`linkmargin.exposition.scrape.render_registry`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client.registry import CollectorRegistry
 
-from collector.exposition.names import CONTENT_TYPE
-from collector.exposition.scrape import render_registry
+from linkmargin.exposition.scrape import render_registry
+from linkmargin.exposition.text import CONTENT_TYPE
 
 
 class _Server(ThreadingMixIn, WSGIServer):

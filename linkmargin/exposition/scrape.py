@@ -18,9 +18,9 @@ from prometheus_client.registry import CollectorRegistry
 
 
 class TextRendered(Protocol):
-    """A collector that can render itself as text format 0.0.4 from columns."""
+    """A collector that can render itself as text format 0.0.4 from columns (str, or UTF-8 bytes)."""
 
-    def render_text(self) -> str: ...
+    def render_text(self) -> str | bytes: ...
 
 
 class _Scrape(threading.local):
@@ -48,4 +48,5 @@ def render_registry(registry: CollectorRegistry) -> bytes:
         others = generate_latest(registry)
     finally:
         _scrape.collectors = None
-    return others + "".join(c.render_text() for c in claimed).encode()
+    texts = (c.render_text() for c in claimed)
+    return b"".join([others, *(t if isinstance(t, bytes) else t.encode() for t in texts)])

@@ -1,0 +1,83 @@
+"""The analyzer state checkpointed to a directory of Parquet files and reloaded on restart.
+
+Layout: ``DIR/state-<n>/`` holds one Parquet file per table of the state (latest readings, counter
+memory, hourly aggregates) and ``scalars.json``; ``DIR/CURRENT`` names the complete generation.
+Each file is written atomically (:func:`linkmargin.history.write_atomic`), the generation's
+directory is fsynced, then ``CURRENT`` is replaced atomically: a crash at any point leaves the
+previous checkpoint whole. Older generations are removed after the switch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import polars as pl
+
+from analyzer.state import LaneState
+from linkmargin.history import write_atomic
+
+CURRENT = "CURRENT"
+TABLES = ("latest", "ctr", "disc", "open", "closed")
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be read: missing tables, unreadable files, a bad CURRENT."""
+
+
+def _fsync_dir(d: Path) -> None:
+    fd = os.open(d, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def save(state: LaneState, root: str | Path) -> Path:
+    """Write ``state`` as a new generation under ``root`` and make it current; returns its directory."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    gens = [int(p.name.split("-", 1)[1]) for p in root.glob("state-*") if p.name.split("-", 1)[1].isdigit()]
+    gen = root / f"state-{max(gens, default=0) + 1}"
+    gen.mkdir()
+    frames, scalars = state.tables()
+    for name in TABLES:
+        write_atomic(frames[name], gen / f"{name}.parquet")
+    tmp = gen / ".scalars.json.tmp"
+    tmp.write_text(json.dumps(scalars))
+    os.replace(tmp, gen / "scalars.json")
+    _fsync_dir(gen)
+    cur_tmp = root / f".{CURRENT}.tmp"
+    with open(cur_tmp, "w") as fh:
+        fh.write(gen.name)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(cur_tmp, root / CURRENT)
+    _fsync_dir(root)
+    for old in root.glob("state-*"):
+        if old != gen:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(old)
+    return gen
+
+
+def load(state: LaneState, root: str | Path) -> bool:
+    """Restore ``state`` from the current checkpoint under ``root``; False when there is none.
+
+    Raises :class:`CheckpointError` (one line: which file, what) when it is there but unreadable.
+    """
+    root = Path(root)
+    cur = root / CURRENT
+    if not cur.exists():
+        return False
+    try:
+        gen = root / cur.read_text().strip()
+        frames = {name: pl.read_parquet(gen / f"{name}.parquet") for name in TABLES}
+        scalars = json.loads((gen / "scalars.json").read_text())
+        state.restore(frames, scalars)
+    except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError) as e:
+        raise CheckpointError(f"checkpoint {root}: {type(e).__name__}: {e}") from e
+    return True
