@@ -114,6 +114,16 @@ class Breakout(BaseModel):
     label: Literal["name", "alias"] = "name"
 
 
+def scaled_value(raw: pl.Expr) -> pl.Expr:
+    """A raw column value times its row's ``scale``; where the row's ``mw`` is set, a power in that
+    many milliwatts per unit, returned in dBm."""
+    return (
+        pl.when(pl.col("mw").is_not_null())
+        .then(10.0 * (raw * pl.col("scale") * pl.col("mw")).log10())
+        .otherwise(raw * pl.col("scale"))
+    )
+
+
 def reason_lit(r: Reason) -> pl.Expr:
     """A literal Reason as a string expression (cast to the enum by ``conform``)."""
     return pl.lit(r.value, dtype=pl.String)

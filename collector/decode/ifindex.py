@@ -10,7 +10,7 @@ from typing import ClassVar, Literal, Self
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from collector.decode.common import MW_FACTOR, SENTINELS, MetricName, number_in_text
+from collector.decode.common import MW_FACTOR, SENTINELS, MetricName, number_in_text, scaled_value
 from collector.layout import Decoded, TableSpec
 from collector.state import DiscoveryState
 from collector.tables import collect, to_long, to_long_lazy, to_wide
@@ -273,11 +273,7 @@ def decode_group(tables: list[IfIndexSpec], vbs: list[VarBinds], tag: bool = Fal
         .when(r.is_null())
         .then(pl.lit(Reason.DECODE_ERROR.value))
     )
-    value = (
-        pl.when(pl.col("mw").is_not_null())
-        .then(10.0 * (r * pl.col("scale") * pl.col("mw")).log10())
-        .otherwise(r * pl.col("scale"))
-    )
+    value = scaled_value(r)
     counter = pl.when(pl.col("bits").is_not_null()).then(
         pl.when(pl.col("is_u64")).then(pl.col("u64")).otherwise(pl.col("int").cast(pl.UInt64, strict=False))
     )

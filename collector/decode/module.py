@@ -23,7 +23,7 @@ from typing import Annotated, ClassVar, Literal, Self
 import polars as pl
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from collector.decode.common import MW_FACTOR, SENTINELS, number_in_text, regex
+from collector.decode.common import MW_FACTOR, SENTINELS, number_in_text, regex, scaled_value
 from collector.decode.entity import ENT_ALIAS, ENT_PHYSICAL, IF_INDEX_OID
 from collector.decode.ifindex import IfColumn
 from collector.layout import Decoded, Oid, TableSpec
@@ -277,11 +277,7 @@ def decode(
         .when(r.is_null())
         .then(pl.lit(Reason.DECODE_ERROR.value))
     )
-    value = (
-        pl.when(pl.col("mw").is_not_null())
-        .then(10.0 * (r * pl.col("scale") * pl.col("mw")).log10())
-        .otherwise(r * pl.col("scale"))
-    )
+    value = scaled_value(r)
     f = f.filter(pl.col("lane").is_null() | pl.col("lane").is_between(1, 64))
     # the port: a broken-out sub-port that owns this lane, else the module's port
     whole = mapping.filter(pl.col("lane").is_null()).select("mkey", "port")
