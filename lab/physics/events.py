@@ -290,7 +290,7 @@ def build_events(
                         0.0,
                         np.zeros((2, MAX_LANES), bool),
                         0.0,
-                        float(rng.uniform(0.3, 1.0)),
+                        np.nan,  # the port's own drawn failure (lab.physics.aging), not a scripted one
                         False,
                     )
                 )
