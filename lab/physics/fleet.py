@@ -15,7 +15,8 @@ import numpy.typing as npt
 from lab.physics.aging import draw_failures
 from lab.physics.connectors import behaviour
 from lab.physics.optics import MAX_LANES, LabOptic, er_correction_db, lab_optic
-from linkmargin.catalog import optic
+from lab.physics.wear import DEFAULT_RATED
+from linkmargin.catalog import connector, optic
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -116,6 +117,7 @@ class Fleet:
     point_gel_per_cycle: F64
     point_gel_per_c: F64
     point_matings_before: I64
+    point_rated_matings: F64  # the catalog's rated mating cycles (lab.physics.wear.DEFAULT_RATED if none)
     point_rl0_db: F64  # return loss at install (reflective gel points; others a fixed high figure)
     point_rl_db_per_cycle: F64  # how fast it worsens with thermal cycles
     pmd_names: list[str] = field(default_factory=list)
@@ -415,6 +417,7 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
         point_gel_per_cycle=np.array([b.gel_db_per_cycle for b in beh]),
         point_gel_per_c=np.array([b.gel_db_per_c for b in beh]),
         point_matings_before=np.array(pts["mb"], dtype=np.int64),
+        point_rated_matings=np.array([_rated(t) for t in pts["type"]], dtype=np.float64),
         point_rl0_db=rl0,
         point_rl_db_per_cycle=rl_drift,
         pmd_names=pmd_names,
@@ -426,6 +429,15 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
         pmd_fec=[pmds[n].fec.name for n in pmd_names],
     )
     return fleet
+
+
+def _rated(ctype: str) -> float:
+    """The catalog's rated mating cycles of a connector type (a published figure, or the lab default)."""
+    try:
+        v = connector(ctype).rated_matings.value
+    except KeyError:
+        v = None
+    return float(v) if v else DEFAULT_RATED
 
 
 def _reach_m(pmd: str, fiber: str) -> float:

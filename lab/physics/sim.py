@@ -106,6 +106,7 @@ class FabricSim:
         self.t = 0.0
         self._next_event = 0
         self.contam = np.zeros((len(f.point_ids), 2, MAX_LANES))
+        self.damage = np.zeros((len(f.point_ids), 2, MAX_LANES))  # end-face wear: cleaning leaves it
         self.point_il = f.point_base_il.copy()
         self.link_extra = np.zeros((n_links, 2, MAX_LANES))
         self.aging_start = f.aging_start_s.copy()
@@ -163,13 +164,15 @@ class FabricSim:
             p = int(ev.point[i])
             cells = ev.cells[i]
             if k == KIND_CODE["mate"]:
-                self.contam[p][cells] += ev.db[i]
+                self.contam[p][cells] += ev.db[i] - ev.perm_db[i]
+                self.damage[p][cells] += ev.perm_db[i]
                 # a clean re-seat moves IL a little (the "usually ~0" part of the mixture)
                 self.point_il[p] = max(0.02, self.point_il[p] + float(self.rng.normal(0.0, 0.02)))
             elif k == KIND_CODE["clean"]:
                 self.contam[p] *= ev.residual[i]
             elif k == KIND_CODE["reterminate"]:
                 self.contam[p] = 0.0
+                self.damage[p] = 0.0
                 self.point_il[p] = f.point_base_il[p]
             elif k == KIND_CODE["contaminate"]:
                 self.contam[p][cells] += ev.db[i]
@@ -254,7 +257,7 @@ class FabricSim:
         gel = np.where(
             f.point_gel, f.point_gel_per_cycle * cycles + f.point_gel_per_c * (rack_at_point - 25.0), 0.0
         )
-        point_loss = self.contam + (self.point_il + gel)[:, None, None]
+        point_loss = self.contam + self.damage + (self.point_il + gel)[:, None, None]
         loss = np.repeat(f.link_fiber_loss_db[:, None, None], 2, axis=1).repeat(MAX_LANES, axis=2).copy()
         np.add.at(loss, f.point_link, point_loss)
         loss += self.link_extra
