@@ -46,7 +46,7 @@ def cohort_truth(sim: FabricSim) -> pl.DataFrame:
             float(np.mean([v[0] for v in vals])),
             float(np.mean([v[1] for v in vals])),
             npoints[(family, term)],
-        )  # fmt: skip
+        )
         for (family, term), vals in sorted(per_point.items())
     ]
     return pl.DataFrame(
