@@ -62,9 +62,9 @@ def table(runs: list[tuple[str, dict[str, Any]]]) -> str:
                 p[k] = p.get(k, 0) + v
     clim = pooled.get("climatology (fleet base rate)", {})
     for label, _ in MODELS:
-        p = pooled.get(label)
-        if not p:
+        if label not in pooled:
             continue
+        p = pooled[label]
         brier = p["brier_sum"] / p["n"] if p["n"] else None
         ref = clim["brier_sum"] / clim["n"] if clim.get("n") else None
         skill = 1 - brier / ref if brier is not None and ref else None
