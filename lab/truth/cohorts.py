@@ -60,3 +60,38 @@ def cohort_truth(sim: FabricSim) -> pl.DataFrame:
         },
         orient="row",
     )
+
+
+def wear_truth(sim: FabricSim, counts: tuple[int, ...] = (10, 50, 200)) -> pl.DataFrame:
+    """The lab's true wear curve per cohort: P(step) per mating and the mean step at ``counts`` earlier
+    matings (lab.physics.wear), averaged over the cohort's points: the answer key for a hazard that
+    depends on the mating count."""
+    f = sim.fleet
+    z = np.linspace(-8.0, 8.0, 4001)
+    w = np.exp(-0.5 * z * z)
+    w /= w.sum()
+    acc: dict[tuple[str, str, int], list[tuple[float, float]]] = {}
+    for p, ctype in enumerate(f.point_type):
+        cat = connector(ctype)
+        if cat.is_splice:
+            continue
+        rated = float(f.point_rated_matings[p])
+        for n in counts:
+            x = n / max(rated, 1.0)
+            size = float(
+                (np.clip(f.point_step_median[p] * np.exp(0.6 * z) * (1.0 + 0.8 * x), 0.5, 6.0) * w).sum()
+            )
+            key = (cat.family, f.point_termination[p], n)
+            acc.setdefault(key, []).append((p_step(float(n), rated, float(f.point_p_dirty[p])), size))
+    rows = [
+        (fam, term, n, float(np.mean([v[0] for v in vals])), float(np.mean([v[1] for v in vals])))
+        for (fam, term, n), vals in sorted(acc.items())
+    ]
+    schema = {
+        "family": pl.Utf8,
+        "termination": pl.Utf8,
+        "matings": pl.Int64,
+        "p_step": pl.Float64,
+        "step_db": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")

@@ -4,6 +4,7 @@ cleaning; re-termination starts the count again."""
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 
 from lab.physics.events import KIND_CODE, build_events
 from lab.physics.sim import FabricSim
@@ -55,3 +56,17 @@ def test_damage_survives_cleaning_and_retermination_resets_the_count() -> None:
     assert np.allclose(sim.damage[p], dmg) and dmg.max() > 0
     sim.advance_to(5.5 * 3600.0)  # re-terminated: a new end face
     assert sim.damage[p].max() == 0.0 and sim.contam[p].max() == 0.0
+
+
+def test_wear_truth_is_the_answer_key_at_10_50_200_matings() -> None:
+    from lab.truth.cohorts import wear_truth
+
+    sim = FabricSim(load_scenario("demo"))
+    wt = wear_truth(sim)
+    mmc = wt.filter(pl.col("family") == "MMC-field").sort("matings")
+    mtp = wt.filter(pl.col("family") == "MTP").sort("matings")
+    assert mmc["matings"].to_list() == [10, 50, 200]
+    p_mmc, p_mtp = mmc["p_step"].to_list(), mtp["p_step"].to_list()
+    assert p_mmc[0] < p_mmc[1] < p_mmc[2] and p_mtp[0] <= p_mtp[1] < p_mtp[2]
+    assert p_mmc[1] - p_mmc[0] > 10 * (p_mtp[1] - p_mtp[0])  # MMC wears at 50, MTP has barely begun
+    assert mmc["step_db"][2] > mmc["step_db"][0]
