@@ -14,7 +14,10 @@ below zero at some time inside the flag's window. Brier is over every (link, iss
 window ended before ``end`` (or that crossed inside it).
 
 :func:`threshold_baseline` turns margin snapshots into the forecast every peer effectively makes:
-p = 1 when Rx is already below the module's low-warning threshold, else 0.
+p = 1 when Rx is already below the module's low-warning threshold, else 0;
+:func:`predict_linear_baseline` is the rule a Prometheus user writes (``predict_linear`` of Rx over 7
+days below the module's low alarm within H); :func:`climatology_baseline` the fleet's base rate, the
+Brier reference. :func:`reliability` bins forecast P against the observed share.
 
 :func:`forecast_pass` is one pass of a backtest: the analyzer's forecasts at a time and the margin
 snapshots for the baseline, in the shapes above.
@@ -25,6 +28,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+import numpy as np
 import polars as pl
 
 from analyzer.analysis import analyze
@@ -33,8 +37,59 @@ from analyzer.state import LaneState
 
 class ForecastPass(NamedTuple):
     forecasts: pl.DataFrame  # link, issued_at, p, until
-    snapshots: pl.DataFrame  # link, issued_at, warn_margin_db, until
+    snapshots: pl.DataFrame  # link, issued_at, warn_margin_db, pl_alarm_db, pl_sens_db, until
     cohorts: pl.DataFrame  # the analysis' cohort table
+
+
+PREDICT_LINEAR_HOURS = 7 * 24
+"""The range of the Prometheus user's rule: ``predict_linear(rx_dbm[7d], H) < low_alarm``."""
+
+
+def predict_linear_margins(state: LaneState, horizon_s: float) -> pl.DataFrame:
+    """Per link, what ``predict_linear(rx_dbm[7d], H)`` gives minus the module's Rx low alarm
+    (``pl_alarm_db``; the PMD sensitivity where the module reports no alarm) and minus the PMD
+    sensitivity (``pl_sens_db``), worst lane: the rule a Prometheus user writes, as numbers.
+
+    predict_linear is a least-squares line over the range's samples; with hourly polls the hourly
+    means carry the same line. Lanes with fewer than two hours in the range give null.
+    """
+    from linkmargin.samples import Metric
+
+    hours, rx = state.matrix(Metric.RX_POWER_DBM)
+    lanes = state.spec.lanes
+    if hours.size == 0 or lanes.height == 0:
+        return pl.DataFrame(schema={"link": pl.String, "pl_alarm_db": pl.Float64, "pl_sens_db": pl.Float64})
+    y = rx[:, -PREDICT_LINEAR_HOURS:]
+    y = np.where(y > -39.0, y, np.nan)  # the DOM floor (no light) is not a reading to fit
+    x = np.arange(y.shape[1], dtype=np.float64)[None, :] - (y.shape[1] - 1)  # hours before now (<= 0)
+    ok = np.isfinite(y)
+    n = ok.sum(axis=1)
+    xm = np.where(ok, x, 0.0).sum(axis=1) / np.maximum(n, 1)
+    ym = np.where(ok, y, 0.0).sum(axis=1) / np.maximum(n, 1)
+    dx = np.where(ok, x - xm[:, None], 0.0)
+    sxx = (dx * dx).sum(axis=1)
+    slope = np.where(
+        sxx > 0, (dx * np.where(ok, y - ym[:, None], 0.0)).sum(axis=1) / np.maximum(sxx, 1e-12), 0.0
+    )
+    pred = np.where(n >= 2, ym + slope * (horizon_s / 3600.0 - xm), np.nan)
+    lat = state.latest
+    alarm = (
+        lat.filter(pl.col("metric") == Metric.THR_RX_POWER_DBM_LOW_ALARM.value)
+        .with_columns(pl.col("device", "port").cast(pl.String))
+        .group_by("device", "port")
+        .agg(pl.col("value").max().alias("alarm_dbm"))  # lane or module rows: the module's limit
+    )
+    tab = (
+        lanes.select("link", "device", "port", "sensitivity_dbm")
+        .with_columns(pl.col("device", "port").cast(pl.String), pl.Series("pred", pred))
+        .join(alarm, on=["device", "port"], how="left")
+        .with_columns(
+            (pl.col("pred") - pl.coalesce("alarm_dbm", "sensitivity_dbm")).alias("pl_alarm_db"),
+            (pl.col("pred") - pl.col("sensitivity_dbm")).alias("pl_sens_db"),
+        )
+        .with_columns(pl.col("pl_alarm_db", "pl_sens_db").fill_nan(None))
+    )
+    return tab.group_by("link").agg(pl.col("pl_alarm_db").min(), pl.col("pl_sens_db").min())
 
 
 def forecast_pass(state: LaneState, now: datetime, end: datetime, horizon_s: float) -> ForecastPass | None:
@@ -46,9 +101,12 @@ def forecast_pass(state: LaneState, now: datetime, end: datetime, horizon_s: flo
     an = analyze(state, horizons={"H": left_s / 86400}, now=now)
     issued = pl.lit(now).alias("issued_at")
     until = pl.lit(now + timedelta(seconds=left_s)).alias("until")
+    snaps = an.links.select("link", issued, "warn_margin_db", until).join(
+        predict_linear_margins(state, left_s), on="link", how="left"
+    )
     return ForecastPass(
         an.forecasts["H"].select("link", issued, pl.col("p_cross").alias("p"), until),
-        an.links.select("link", issued, "warn_margin_db", until),
+        snaps,
         an.cohorts.table,
     )
 
@@ -162,12 +220,103 @@ def threshold_baseline(snapshots: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def predict_linear_baseline(snapshots: pl.DataFrame, column: str = "pl_alarm_db") -> pl.DataFrame:
+    """The Prometheus user's rule as a forecast: p = 1 where predict_linear of Rx over the last 7 days
+    is below the limit at the end of the window (``column``: pl_alarm_db or pl_sens_db < 0)."""
+    extra = ["until"] if "until" in snapshots.columns else []
+    return snapshots.select(
+        "link", "issued_at", (pl.col(column) < 0).cast(pl.Float64).fill_null(0.0).alias("p"), *extra
+    )
+
+
+def climatology_baseline(forecasts: pl.DataFrame, truth: pl.DataFrame, *, horizon: timedelta) -> pl.DataFrame:
+    """The fleet's base rate as a forecast: at each issue time, every link gets the share of the fleet's
+    forecasts (over the whole run) whose window saw a crossing. The Brier reference of a skill score.
+
+    It uses the run's own outcomes (an in-sample base rate): that flatters the reference, so a
+    positive skill against it is, if anything, understated.
+    """
+    until = pl.col("until") if "until" in forecasts.columns else pl.col("issued_at") + pl.lit(horizon)
+    ob = (
+        forecasts.select("link", "issued_at", until.alias("until"))
+        .join(truth.select("link", "crossed_at"), on="link", how="left")
+        .with_columns(
+            (
+                pl.col("crossed_at").is_not_null()
+                & (pl.col("crossed_at") > pl.col("issued_at"))
+                & (pl.col("crossed_at") <= pl.col("until"))
+            ).alias("outcome")
+        )
+        .filter(pl.col("crossed_at").is_null() | (pl.col("crossed_at") > pl.col("issued_at")))
+    )
+    rate = float(ob["outcome"].mean() or 0.0) if ob.height else 0.0  # type: ignore[arg-type]
+    return forecasts.select(
+        "link", "issued_at", pl.lit(rate).alias("p"), *(["until"] if "until" in forecasts.columns else [])
+    )
+
+
+def reliability(
+    forecasts: pl.DataFrame, truth: pl.DataFrame, *, horizon: timedelta, end: datetime | None, bins: int = 10
+) -> list[dict[str, Any]]:
+    """Reliability table: forecasts binned by P, each bin's mean P beside the observed share that crossed.
+
+    Same outcome rule and same scored set as :func:`score`'s Brier.
+    """
+    until = pl.col("until") if "until" in forecasts.columns else pl.col("issued_at") + pl.lit(horizon)
+    ob = (
+        forecasts.select("link", "issued_at", pl.col("p").cast(pl.Float64), until.alias("until"))
+        .drop_nulls("p")
+        .join(truth.select("link", "crossed_at"), on="link", how="left")
+        .with_columns(
+            (
+                pl.col("crossed_at").is_not_null()
+                & (pl.col("crossed_at") > pl.col("issued_at"))
+                & (pl.col("crossed_at") <= pl.col("until"))
+            ).alias("outcome")
+        )
+        .filter(pl.col("crossed_at").is_null() | (pl.col("crossed_at") > pl.col("issued_at")))
+    )
+    if end is not None:
+        ob = ob.filter(pl.col("outcome") | (pl.col("until") <= end))
+    b = (pl.col("p") * bins).floor().clip(0, bins - 1).cast(pl.Int64).alias("bin")
+    tab = (
+        ob.with_columns(b)
+        .group_by("bin")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("p").mean().alias("mean_p"),
+            pl.col("outcome").cast(pl.Float64).mean().alias("observed"),
+        )
+        .sort("bin")
+        .with_columns((pl.col("bin") / bins).alias("p_lo"), ((pl.col("bin") + 1) / bins).alias("p_hi"))
+    )
+    return tab.select("p_lo", "p_hi", "n", "mean_p", "observed").to_dicts()
+
+
 def score_with_baseline(
     forecasts: pl.DataFrame, snapshots: pl.DataFrame, truth: pl.DataFrame, *, horizon: timedelta, **kw: Any
 ) -> dict[str, Any]:
-    """The analyzer's scores with the static-threshold baseline's under ``baseline``, same rules."""
+    """The analyzer's scores beside the baselines', same rules: ``baseline`` (static module thresholds),
+    ``predict_linear`` (vs the module's low alarm) and ``predict_linear_sens`` (vs the PMD
+    sensitivity), ``climatology`` (the fleet's base rate); ``brier_skill`` of each against climatology
+    and the analyzer's ``reliability`` table."""
     out = score(forecasts, truth, horizon=horizon, **kw)
     out["baseline"] = score(threshold_baseline(snapshots), truth, horizon=horizon, **kw)
+    if "pl_alarm_db" in snapshots.columns:
+        out["predict_linear"] = score(predict_linear_baseline(snapshots), truth, horizon=horizon, **kw)
+        out["predict_linear_sens"] = score(
+            predict_linear_baseline(snapshots, "pl_sens_db"), truth, horizon=horizon, **kw
+        )
+    out["climatology"] = score(
+        climatology_baseline(forecasts, truth, horizon=horizon), truth, horizon=horizon, **kw
+    )
+    ref = out["climatology"]["brier"]
+    for d in (
+        out,
+        *(out[k] for k in ("baseline", "predict_linear", "predict_linear_sens", "climatology") if k in out),
+    ):
+        d["brier_skill"] = 1.0 - d["brier"] / ref if ref and d["brier"] is not None else None
+    out["reliability"] = reliability(forecasts, truth, horizon=horizon, end=kw.get("end"))
     return out
 
 

@@ -231,6 +231,24 @@ def p_uncorrectable_cw(ber: float, code: Fec) -> float:
     return min(total, 1.0)
 
 
+WEAR_NEAR_SHARE = 0.8
+"""A point is *near* its rated mating cycles from this share of them on (a margin for the count's
+uncertainty: matings before records are often estimates)."""
+
+
+def wear_flag(mating_count: int, ct: ConnectorType) -> str | None:
+    """``"past"`` / ``"near"`` when a point's matings reach its type's rated cycles (or 80 % of them),
+    None when they do not or the catalog rates none (splices, unknown figures)."""
+    rated = ct.rated_matings.value
+    if not rated or ct.is_splice:
+        return None
+    if mating_count >= rated:
+        return "past"
+    if mating_count >= WEAR_NEAR_SHARE * rated:
+        return "near"
+    return None
+
+
 def connector_rule_flag(pmd: OpticPMD, loss: ChannelLoss) -> bool:
     """Seed rule of thumb: >= 200G link whose connectors' rated IL together exceeds 1.0 dB."""
     return (

@@ -78,23 +78,30 @@ def backtest(
         save=save,
     )
     if as_json:
+        if save:
+            from linkmargin_cli.backtest_plot import reliability_png
+
+            reliability_png(scores.get("reliability", []), save / "reliability.png")
         typer.echo(json.dumps(scores, default=str))
         return
     out = make_console()
     table = Table(title=f"Backtest of {stats['scenario']} at H = {horizon} (flag at P >= {threshold:g})")
     table.add_column("")
-    table.add_column("linkmargin", justify="right")
-    table.add_column("static module thresholds", justify="right")
-    base = scores["baseline"]
-    for key, fmt in (("recall", ".3f"), ("precision", ".3f"), ("median_lead_hours", ".1f"), ("brier", ".4f")):
-        table.add_row(key, _fmt(scores[key], fmt), _fmt(base[key], fmt))
-    table.add_row(
-        "recall, crossings with a precursor",
-        _fmt(scores["recall_foreseeable"], ".3f"),
-        _fmt(base["recall_foreseeable"], ".3f"),
-    )
+    models = [("linkmargin", scores), ("static module thresholds", scores["baseline"])]
+    models += [(name, scores[k]) for k, name in _BASELINES if k in scores]
+    for name, _ in models:
+        table.add_column(name, justify="right")
+    for key, fmt in (
+        ("recall", ".3f"),
+        ("recall_foreseeable", ".3f"),
+        ("precision", ".3f"),
+        ("median_lead_hours", ".1f"),
+        ("brier", ".4f"),
+        ("brier_skill", ".3f"),
+    ):
+        table.add_row(_LABELS.get(key, key), *(_fmt(d.get(key), fmt) for _, d in models))
     for key in ("positives", "positives_sudden", "caught", "flagged", "true_flags"):
-        table.add_row(key, str(scores[key]), str(base[key]))
+        table.add_row(key, *(str(d.get(key, "–")) for _, d in models))
     out.print(table)
     cols = ("link", "cause", "sudden", "crossed_at", "flagged_at", "lead_hours")
     cross = Table(*cols, title="Links that crossed zero margin (sudden: a step inside the lead time)")
@@ -115,6 +122,17 @@ def backtest(
             f"{r['true_step_db']:.2f} {_COVERED[r['step_covered']]}",
         )
     out.print(coh)
+    rel = Table("P bin", "forecasts", "mean P", "observed share", title="Reliability of linkmargin's P")
+    for r in scores.get("reliability", []):
+        rel.add_row(
+            f"{r['p_lo']:.1f}-{r['p_hi']:.1f}", str(r["n"]), f"{r['mean_p']:.3f}", f"{r['observed']:.3f}"
+        )
+    out.print(rel)
+    if save:
+        from linkmargin_cli.backtest_plot import reliability_png
+
+        reliability_png(scores.get("reliability", []), save / "reliability.png")
+        out.print(f"reliability diagram: {save / 'reliability.png'}")
     out.print(
         f"{scores['links']} links, {scores['already_below_zero_at_start']} already below zero at the "
         f"first forecast; {stats['polls']} SNMP polls, {stats['samples']:,} samples, "
@@ -123,6 +141,15 @@ def backtest(
 
 
 _COVERED = {True: "inside", False: "OUTSIDE", None: "–"}
+_BASELINES = (
+    ("predict_linear", "predict_linear 7d vs low alarm"),
+    ("predict_linear_sens", "predict_linear 7d vs sensitivity"),
+    ("climatology", "climatology (base rate)"),
+)
+_LABELS = {
+    "recall_foreseeable": "recall, crossings with a precursor",
+    "brier_skill": "Brier skill vs climatology",
+}
 
 
 def _fmt(v: float | None, fmt: str) -> str:

@@ -16,6 +16,7 @@ from linkmargin.budget import (
     expected_channel_loss,
     expected_rx_window,
     headroom_db,
+    wear_flag,
 )
 from linkmargin.catalog import optic
 from linkmargin.inventory import Inventory, InventoryError, Link, load_inventory
@@ -151,10 +152,14 @@ def show(
             "-" if limit is None else f"{limit:.2f}",
             "-" if head is None else (f"[red]{head:+.2f}[/]" if head < 0 else f"{head:+.2f}"),
             "-" if lo is None else f"{lo:.1f}..{r['rx_window_high_dbm']:.1f}",
-            " ".join(f"[{styles[f]}]{f}[/]" for f in r["flags"]) or "ok",
+            " ".join(f"[{styles.get(f, _wear_style(f))}]{escape(f)}[/]" for f in r["flags"]) or "ok",
         )
     make_console().print(table)
     typer.echo("points: type, (field) if field-terminated, x mating count")
+
+
+def _wear_style(flag: str) -> str:
+    return "red" if ", past rated" in flag else "yellow"
 
 
 def _budget_row(lk: Link) -> dict[str, Any]:
@@ -169,6 +174,10 @@ def _budget_row(lk: Link) -> dict[str, Any]:
         flags.append("connectors > 1.0 dB")
     if head is not None and head < 0:
         flags.append("over PMD max")
+    for cp in lk.connections:  # points near or past their type's rated mating cycles
+        wear = wear_flag(cp.mating_count, cp.catalog)
+        if wear is not None:
+            flags.append(f"{cp.id} mated {cp.mating_count}x, {wear} rated {cp.catalog.rated_matings.value:g}")
     points = ", ".join(
         f"{cp.type}{'(field)' if (cp.termination or cp.catalog.termination) == 'field' else ''}"
         f"x{cp.mating_count}"

@@ -125,7 +125,7 @@ class GnmiRenderer:
                 out.append(
                     ("channel", _p(*base, "laser-bias-current", "instant"), float(dom.bias_ma[p, ln - 1]))
                 )
-            thr = module_thresholds(pv.pmd)
+            thr = module_thresholds(pv.pmd, float(sim.fleet.rx_lw_offset_db[pv.pos]))
             for sev, lv in (("CRITICAL", "a"), ("WARNING", "w")):
                 t = (*x, "thresholds", ("threshold", {"severity": sev}), "state")
                 for kind, leaf in THR.items():

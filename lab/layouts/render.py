@@ -48,10 +48,14 @@ class PortView:
     pmd: str | None
 
 
-def module_thresholds(pmd: str) -> dict[str, dict[str, float]]:
-    """Module alarm/warning limits (dBm, mA, C, V) derived from the PMD window (vendor-like, fire late)."""
+def module_thresholds(pmd: str, rx_lw_offset_db: float = -1.5) -> dict[str, dict[str, float]]:
+    """Module alarm/warning limits (dBm, mA, C, V) derived from the PMD window (vendor-like).
+
+    The Rx low warning sits ``rx_lw_offset_db`` from the datasheet Rx minimum (average power at
+    sensitivity); each module of a fleet has its own (``Fleet.rx_lw_offset_db``, a vendor spread).
+    """
     p = lab_optic(pmd)
-    rx_lw = p.rx_sens_oma_dbm - er_correction_db(p.er_db) - 1.5  # around the datasheet Rx min / LOS
+    rx_lw = p.rx_sens_oma_dbm - er_correction_db(p.er_db) + rx_lw_offset_db
     return {
         "rx": {"ha": p.tx_avg_max_dbm + 2.0, "hw": p.tx_avg_max_dbm + 1.0, "lw": rx_lw, "la": rx_lw - 3.0},
         "tx": {
@@ -330,7 +334,7 @@ def _entity_sensor(r: SwitchRenderer, st: OpticalState, dom: DomReadings) -> lis
     for pv in r.ports:
         if not pv.optic or pv.pmd is None:
             continue
-        thr = module_thresholds(pv.pmd)
+        thr = module_thresholds(pv.pmd, float(r.sim.fleet.rx_lw_offset_db[pv.pos]))
         for kind, lane in r._sensor_list(pv):
             s = idx(pv.if_index, pv.n, kind, lane)
             enc = lay.sensors[kind]
@@ -365,7 +369,7 @@ def _cisco_sensor(r: SwitchRenderer, st: OpticalState, dom: DomReadings) -> list
     for pv in r.ports:
         if not pv.optic or pv.pmd is None:
             continue
-        thr = module_thresholds(pv.pmd)
+        thr = module_thresholds(pv.pmd, float(r.sim.fleet.rx_lw_offset_db[pv.pos]))
         port_ent = PORT_ENTITY[lay.index_scheme](pv.n)
         for kind, lane in r._sensor_list(pv):
             s = idx(pv.if_index, pv.n, kind, lane)
@@ -413,7 +417,7 @@ def _juniper_dom(r: SwitchRenderer, st: OpticalState, dom: DomReadings) -> list[
             continue
         p, i = pv.pos, pv.if_index
         multi = pv.lanes > 1
-        thr = module_thresholds(pv.pmd)
+        thr = module_thresholds(pv.pmd, float(r.sim.fleet.rx_lw_offset_db[pv.pos]))
         m = S.JNX_DOM
         cols: dict[int, int] = {
             5: 0 if multi else _dbm100(int(dom.rx_raw[p, 0])),  # module power reads 0 on multi-lane optics

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lab.physics.fleet import MAX_LANES, Fleet
+from lab.physics.wear import mating_step
 from lab.scenario import EventSpec
 from linkmargin.catalog import connector
 
@@ -46,6 +47,10 @@ class EventTable:
     residual: npt.NDArray[np.float64]  # fraction a cleaning leaves
     rate: npt.NDArray[np.float64]
     recorded: npt.NDArray[np.bool_]
+    perm_db: npt.NDArray[
+        np.float64
+    ]  # the part of a mating's step that cleaning cannot remove (end-face damage)
+    matings_at: npt.NDArray[np.int64]  # a mating: the point's cumulative matings before it (-1 otherwise)
 
     def __len__(self) -> int:
         return len(self.t)
@@ -96,23 +101,29 @@ def build_events(
 ) -> EventTable:
     """Expand scheduled events, background matings/cleanings and random faults into one table."""
     rows: list[tuple[float, int, int, int, int, int, float, npt.NDArray[np.bool_], float, float, bool]] = []
+    draws: list[tuple[float, float]] = []  # per row: a mating's uniform and normal draws (nan otherwise)
+
+    def add(
+        row: tuple[float, int, int, int, int, int, float, npt.NDArray[np.bool_], float, float, bool],
+        u: float = np.nan,
+        z: float = np.nan,
+    ) -> None:
+        rows.append(row)
+        draws.append((u, z))
 
     def mating(t: float, link: int, point: int, recorded: bool = True) -> None:
-        dirty = rng.random() < fleet.point_p_dirty[point]
-        step = (
-            float(np.clip(fleet.point_step_median[point] * rng.lognormal(0.0, 0.6), 0.5, 4.0))
-            if dirty
-            else 0.0
-        )
+        # the draws only: whether it is dirty and how big the step is depend on the point's wear at
+        # that time, settled in time order by :func:`_settle_wear`
+        u, z = float(rng.random()), float(rng.normal())
         cells = rng.random((2, MAX_LANES)) < 0.3
         if not cells.any():
             cells[int(rng.integers(0, 2)), int(rng.integers(0, MAX_LANES))] = True
-        rows.append((t, KIND_CODE["mate"], link, point, -1, -1, step, cells, 0.0, 0.0, recorded))
+        add((t, KIND_CODE["mate"], link, point, -1, -1, 0.0, cells, 0.0, 0.0, recorded), u, z)
 
     def cleaning(t: float, link: int, point: int, recorded: bool = True) -> None:
         res = float(rng.uniform(0.0, 2.0 * fleet.point_clean_residual[point]))
         cells = np.ones((2, MAX_LANES), dtype=bool)
-        rows.append((t, KIND_CODE["clean"], link, point, -1, -1, 0.0, cells, res, 0.0, recorded))
+        add((t, KIND_CODE["clean"], link, point, -1, -1, 0.0, cells, res, 0.0, recorded))
 
     # splices are never mated or unmated; only connectors take part in maintenance
     mateable = np.array([not connector(t).is_splice for t in fleet.point_type], dtype=bool)
@@ -131,7 +142,7 @@ def build_events(
             cleaning(e.at_s, link, point_of(link, e.point), e.recorded)
         elif e.kind == "reterminate":
             p = point_of(link, e.point)
-            rows.append(
+            add(
                 (
                     e.at_s,
                     KIND_CODE["reterminate"],
@@ -147,7 +158,7 @@ def build_events(
                 )
             )
         elif e.kind == "contaminate":
-            rows.append(
+            add(
                 (
                     e.at_s,
                     KIND_CODE["contaminate"],
@@ -163,7 +174,7 @@ def build_events(
                 )
             )
         elif e.kind == "bend":
-            rows.append(
+            add(
                 (
                     e.at_s,
                     KIND_CODE["bend"],
@@ -180,7 +191,7 @@ def build_events(
             )
         elif e.kind == "failing_laser":
             port = int(fleet.link_a_port[link] if e.side == "a" else fleet.link_b_port[link])
-            rows.append(
+            add(
                 (
                     e.at_s,
                     KIND_CODE["failing_laser"],
@@ -200,15 +211,13 @@ def build_events(
             port = int(fleet.link_a_port[link])
             none = np.zeros((2, MAX_LANES), bool)
             end = e.at_s + e.duration_s
-            rows.append(
-                (e.at_s, KIND_CODE["admin_down"], link, -1, port, -1, 0.0, none, 0.0, 0.0, e.recorded)
-            )
+            add((e.at_s, KIND_CODE["admin_down"], link, -1, port, -1, 0.0, none, 0.0, 0.0, e.recorded))
             for pp in np.nonzero((fleet.point_link == link) & mateable)[0]:
                 mating(end - 1.0, link, int(pp), e.recorded)
-            rows.append((end, KIND_CODE["admin_up"], link, -1, port, -1, 0.0, none, 0.0, 0.0, e.recorded))
+            add((end, KIND_CODE["admin_up"], link, -1, port, -1, 0.0, none, 0.0, 0.0, e.recorded))
         elif e.kind == "reboot":
             dev = fleet.device_index(str(e.device))
-            rows.append(
+            add(
                 (
                     e.at_s,
                     KIND_CODE["reboot"],
@@ -246,7 +255,7 @@ def build_events(
             t = float(rng.uniform(0.2, 0.8) * duration_s)
             if kind == "contaminated_trunk":
                 p = point_of(link, None)
-                rows.append(
+                add(
                     (
                         t,
                         KIND_CODE["contaminate"],
@@ -262,7 +271,7 @@ def build_events(
                     )
                 )
             elif kind == "bent_fiber":
-                rows.append(
+                add(
                     (
                         t,
                         KIND_CODE["bend"],
@@ -279,7 +288,7 @@ def build_events(
                 )
             elif kind == "failing_laser":
                 port = int(fleet.link_a_port[link] if rng.random() < 0.5 else fleet.link_b_port[link])
-                rows.append(
+                add(
                     (
                         t,
                         KIND_CODE["failing_laser"],
@@ -290,16 +299,18 @@ def build_events(
                         0.0,
                         np.zeros((2, MAX_LANES), bool),
                         0.0,
-                        float(rng.uniform(0.3, 1.0)),
+                        np.nan,  # the port's own drawn failure (lab.physics.aging), not a scripted one
                         False,
                     )
                 )
             else:
                 raise ValueError(f"unknown random fault {kind!r}")
 
-    rows.sort(key=lambda r: r[0])
+    order = sorted(range(len(rows)), key=lambda i: rows[i][0])  # stable: same-time rows keep their order
+    rows = [rows[i] for i in order]
+    draws = [draws[i] for i in order]
     n = len(rows)
-    return EventTable(
+    table = EventTable(
         t=np.array([r[0] for r in rows], dtype=np.float64),
         kind=np.array([r[1] for r in rows], dtype=np.int64),
         link=np.array([r[2] for r in rows], dtype=np.int64),
@@ -311,4 +322,31 @@ def build_events(
         residual=np.array([r[8] for r in rows], dtype=np.float64),
         rate=np.array([r[9] for r in rows], dtype=np.float64),
         recorded=np.array([r[10] for r in rows], dtype=bool),
+        perm_db=np.zeros(n),
+        matings_at=np.full(n, -1, dtype=np.int64),
     )
+    _settle_wear(table, fleet, np.array(draws, dtype=np.float64).reshape(n, 2))
+    return table
+
+
+def _settle_wear(table: EventTable, fleet: Fleet, draws: npt.NDArray[np.float64]) -> None:
+    """Decide each mating, in time order, from its point's wear (lab.physics.wear) at that time."""
+    count = fleet.point_matings_before.astype(np.int64).copy()
+    mate, reterm = KIND_CODE["mate"], KIND_CODE["reterminate"]
+    for i in range(len(table)):
+        k, p = int(table.kind[i]), int(table.point[i])
+        if k == reterm:
+            count[p] = 0  # a new end face: the wear starts again
+        elif k == mate:
+            n = int(count[p])
+            table.matings_at[i] = n
+            step, perm = mating_step(
+                n,
+                float(fleet.point_rated_matings[p]),
+                float(fleet.point_p_dirty[p]),
+                float(fleet.point_step_median[p]),
+                float(draws[i, 0]),
+                float(draws[i, 1]),
+            )
+            table.db[i], table.perm_db[i] = step, perm
+            count[p] = n + 1

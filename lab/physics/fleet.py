@@ -12,9 +12,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from lab.physics.aging import draw_failures
 from lab.physics.connectors import behaviour
 from lab.physics.optics import MAX_LANES, LabOptic, er_correction_db, lab_optic
-from linkmargin.catalog import optic
+from lab.physics.wear import DEFAULT_RATED
+from linkmargin.catalog import connector, optic
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -78,6 +80,19 @@ class Fleet:
     volt_v: F64
     aging_start_s: F64  # inf when the module does not age
     aging_rate_db_per_day: F64
+    # the lab's own receiver and DOM (lab/physics/receiver.py, lab/physics/aging.py)
+    bias_tempco_per_c: F64  # per port
+    rx_sens_delta_db: F64  # (port, lane) this receiver's sensitivity minus the PMD figure
+    rx_ber_floor: F64  # per port: error floor no power removes
+    dom_rx_tempco_db_per_c: F64  # per port: Rx monitor offset's temperature slope
+    dom_tx_tempco_db_per_c: F64
+    dom_rx_drift_db_per_day: F64  # per port: slow drift of the Rx monitor
+    dom_dark_mw: F64  # per port: the Rx monitor's dark reading (nonlinear near the floor)
+    rx_lw_offset_db: F64  # per port: the module's Rx low-warning threshold vs the datasheet Rx min
+    aging_shape: I64  # per port: lab.physics.aging shape its laser fails with (when it does)
+    aging_bias_per_day: F64  # per port: bias climb of a wear-out laser (fraction of its base per day)
+    aging_step_db: F64  # per port: the drop of an abrupt failure
+    aging_lag_days: F64  # per port: how long an abrupt failure's precursor lasts
     # links
     link_ids: list[str]
     link_a_port: I64
@@ -102,6 +117,9 @@ class Fleet:
     point_gel_per_cycle: F64
     point_gel_per_c: F64
     point_matings_before: I64
+    point_rated_matings: F64  # the catalog's rated mating cycles (lab.physics.wear.DEFAULT_RATED if none)
+    point_rl0_db: F64  # return loss at install (reflective gel points; others a fixed high figure)
+    point_rl_db_per_cycle: F64  # how fast it worsens with thermal cycles
     pmd_names: list[str] = field(default_factory=list)
     # per-pmd vectors
     pmd_sens: F64 = field(default_factory=lambda: np.zeros(0))
@@ -276,7 +294,7 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
     volt = rng.normal(3.30, 0.02, n_ports)
     ages = rng.random(n_ports) < aging_share
     aging_start = np.where(ages, rng.uniform(0.0, 0.6 * duration_s, n_ports), np.inf)
-    aging_rate = np.where(ages, rng.uniform(0.05, 0.3, n_ports), 0.0)
+    shape_u = rng.random(n_ports)  # the failure shape's uniform (drawn here: the stream stays as it was)
 
     # links: fiber and connector chains
     n_links = len(link_a)
@@ -317,6 +335,39 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
         None,
     )
 
+    # lab assumption: monitor calibration is done at a few temperatures, the residual slope and a slow
+    # drift are module-specific; SFF-8472 only bounds the total (+-3 dB over temperature and life)
+    dom_rx_tc = rng.normal(0.0, 0.012, n_ports)
+    dom_tx_tc = rng.normal(0.0, 0.008, n_ports)
+    dom_rx_drift = rng.normal(0.0, 0.01, n_ports)
+    # lab assumption: photodiode dark current + ADC offset reads as 0.1-1 uW (-40..-30 dBm): readings
+    # flatten (read high) as the true Rx approaches it
+    dom_dark = rng.uniform(1e-4, 1e-3, n_ports)
+    # per-receiver sensitivity: a module term and a small lane term; the PMD figure is a worst case
+    # most parts beat, a few miss it (lab assumption, "+-1 dB around the PMD figure")
+    sens_delta = np.clip(
+        rng.normal(-0.3, 0.45, n_ports)[:, None] + rng.normal(0.0, 0.15, (n_ports, MAX_LANES)), -1.0, 1.0
+    )
+    # error floor (lab assumption): PAM4 links on KP4 FEC run with residual pre-FEC errors no power
+    # removes (DSP, crosstalk, jitter), field reports put healthy 400G links around 1e-8..1e-6
+    # (unverified); NRZ links on KR4 sit far lower
+    kp4 = np.array([p >= 0 and pmds[pmd_names[p]].fec.name == "KP4" for p in port_pmd], dtype=bool)
+    u_floor = rng.random(n_ports)
+    ber_floor = np.power(10.0, np.where(kp4, -9.0 + 2.5 * u_floor, -14.0 + 3.0 * u_floor))
+    # lab assumption: vendors write the Rx low warning anywhere from 3 dB under to 1 dB over the
+    # datasheet Rx minimum (EEPROM limits differ by vendor and lot; SFF-8472/CMIS leave them to vendors)
+    rx_lw_off = rng.uniform(-3.0, 1.0, n_ports)
+    # lab assumption: the APC loop raises bias with temperature, by a module-specific 0.3-1.2 %/C
+    bias_tc = rng.uniform(0.003, 0.012, n_ports)
+    laser = draw_failures(rng, n_ports, shape_u)
+    aging_rate = laser.rate_db_per_day
+    gel = np.array([b.gel for b in beh], dtype=bool)
+    # return loss: gel points (field MMC, mechanical splice) 30-45 dB at install (the figure the issue
+    # quotes, unverified), worsening with thermal cycles as the gel ages (lab assumption: lognormal,
+    # median 0.08 dB per cycle); other points 55 dB (UPC-class, lab assumption; APC is better still)
+    rl0 = np.where(gel, rng.uniform(30.0, 45.0, n_pts), 55.0)
+    rl_drift = np.where(gel, rng.lognormal(np.log(0.08), 0.7, n_pts), 0.0)
+
     fleet = Fleet(
         dev_names=dev_names,
         dev_layout=dev_layout,
@@ -337,6 +388,18 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
         volt_v=volt,
         aging_start_s=aging_start,
         aging_rate_db_per_day=aging_rate,
+        bias_tempco_per_c=bias_tc,
+        rx_sens_delta_db=sens_delta,
+        rx_ber_floor=ber_floor,
+        dom_rx_tempco_db_per_c=dom_rx_tc,
+        dom_tx_tempco_db_per_c=dom_tx_tc,
+        dom_rx_drift_db_per_day=dom_rx_drift,
+        dom_dark_mw=dom_dark,
+        rx_lw_offset_db=rx_lw_off,
+        aging_shape=laser.shape,
+        aging_bias_per_day=laser.bias_per_day,
+        aging_step_db=laser.step_db,
+        aging_lag_days=laser.lag_days,
         link_ids=link_ids,
         link_a_port=np.array(link_a, dtype=np.int64),
         link_b_port=np.array(link_b, dtype=np.int64),
@@ -359,6 +422,9 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
         point_gel_per_cycle=np.array([b.gel_db_per_cycle for b in beh]),
         point_gel_per_c=np.array([b.gel_db_per_c for b in beh]),
         point_matings_before=np.array(pts["mb"], dtype=np.int64),
+        point_rated_matings=np.array([_rated(t) for t in pts["type"]], dtype=np.float64),
+        point_rl0_db=rl0,
+        point_rl_db_per_cycle=rl_drift,
         pmd_names=pmd_names,
         pmd_sens=np.array([pmds[n].rx_sens_oma_dbm for n in pmd_names]),
         pmd_er_corr=np.array([er_correction_db(pmds[n].er_db) for n in pmd_names]),
@@ -368,6 +434,15 @@ def build_fleet(fabric: dict[str, Any], rng: np.random.Generator) -> Fleet:
         pmd_fec=[pmds[n].fec.name for n in pmd_names],
     )
     return fleet
+
+
+def _rated(ctype: str) -> float:
+    """The catalog's rated mating cycles of a connector type (a published figure, or the lab default)."""
+    try:
+        v = connector(ctype).rated_matings.value
+    except KeyError:
+        v = None
+    return float(v) if v else DEFAULT_RATED
 
 
 def _reach_m(pmd: str, fiber: str) -> float:

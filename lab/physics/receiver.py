@@ -1,9 +1,20 @@
-"""Receiver and RS-FEC model: pre-FEC BER from OMA margin, codeword failure from the binomial tail.
+"""The lab's receiver: its own BER curve per module, and RS-FEC codeword failure from the binomial tail.
 
-Receiver: a Gaussian-noise decision with Q proportional to 10**(margin_dB/20), calibrated so that
-BER equals the PMD's FEC limit at zero margin (OMA = sensitivity). That slope gives ~0.7 decade of
-BER per dB near the limit, a little gentler than the "about 1 decade per 0.5-1 dB" rule of
-thumb (unverified).
+The lab's receiver is not the analyzer's model (the analyzer reads BER through
+``linkmargin.budget``'s Q mapping; nothing here calls it, tests/lab/test_lab_independence.py checks):
+
+- Each module's receiver has its own sensitivity, the PMD figure plus a spread (``fleet.py`` draws
+  it): datasheets give a worst-case sensitivity and real parts sit around it (lab assumption).
+- The decision quality grows *linearly* with received OMA (photocurrent is proportional to optical
+  power; thermal noise dominates near sensitivity), and signal-dependent noise (RIN, and multi-path
+  interference from reflections) grows with the signal, so Q saturates:
+  ``Q = q0 * r * sqrt((1 + k_rin) / (1 + (k_rin + M_MPI * mpi) * r**2))``, ``r`` the OMA over the
+  module's sensitivity (linear). ``q0`` puts the BER at the FEC limit at r = 1 with no MPI.
+- The BER is the Gaussian tail in its asymptotic form ``exp(-Q^2/2) / (Q sqrt(2 pi))`` (not erfc),
+  plus a per-module error floor (residual DSP/CDR errors that no power removes).
+
+This gives ~1.5-2 decades of BER per dB near the KP4 limit, closer to the "about 1 decade per
+0.5-1 dB" rule of thumb than a Q-proportional-to-amplitude model (the rule itself unverified).
 FEC: RS(n, k) over 10-bit symbols corrects t symbols (IEEE 802.3 Clause 91); a codeword fails
 when more than t of its n symbols are wrong, symbols failing independently (docs/ARCHITECTURE.md
 "Optical conventions").
@@ -13,23 +24,87 @@ from __future__ import annotations
 
 import math
 from functools import cache
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 from lab.physics.optics import fec_params
-from linkmargin.budget import ber_at_margin_db
 
 SYMBOL_BITS = 10
 
+K_RIN: Final = 0.01
+"""Signal-dependent noise (RIN) relative to thermal noise at sensitivity (lab assumption): sets how
+far Q can rise with power before the floor term takes over."""
 
-def ber_from_margin(margin_db: npt.ArrayLike, ber_limit: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """Pre-FEC BER at an OMA margin (dB above sensitivity); BER == ber_limit at margin 0.
+M_MPI: Final = 1200.0
+"""MPI noise weight (lab assumption): a total reflection crosstalk of -35 dB costs ~1 dB of
+sensitivity on PAM4, the order of the penalties in the IEEE 802.3bs MPI contributions (not checked
+against a specific figure)."""
 
-    The Gaussian-decision model is the core's (:func:`linkmargin.budget.ber_at_margin_db`), so the
-    lab and the analyzer's BER-to-margin reading share one formula.
+RX_REFLECTANCE_DB: Final = -26.0
+"""Receiver reflectance, IEEE 802.3 Clause 124 (400GBASE-DR4) receiver table: -26 dB max (from
+memory of the standard's table, not re-checked)."""
+
+
+def _tail(q: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Asymptotic Gaussian tail exp(-q^2/2) / (q sqrt(2 pi)), capped at 0.5."""
+    qq = np.maximum(q, 0.3)
+    with np.errstate(under="ignore"):
+        return np.minimum(np.exp(-0.5 * qq * qq) / (qq * math.sqrt(2.0 * math.pi)), 0.5)
+
+
+@cache
+def q_at_limit(ber_limit: float) -> float:
+    """The Q at which :func:`_tail` equals ``ber_limit`` (bisection; the tail falls monotonically)."""
+    lo, hi = 0.3, 40.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if float(_tail(np.array([mid]))[0]) > ber_limit:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def mpi_penalty_db(mpi: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Extra OMA (dB) the receiver needs to hold the limit BER under reflection crosstalk ``mpi``
+    (linear): r^2 = 1 / (1 - M_MPI * mpi) from the Q form above; 30 dB when it cannot at any power."""
+    x = np.clip(M_MPI * np.asarray(mpi, dtype=np.float64), 0.0, 0.999)
+    return np.minimum(-5.0 * np.log10(1.0 - x), 30.0)
+
+
+def lab_ber(
+    power_margin_db: npt.ArrayLike,
+    ber_limit: npt.ArrayLike,
+    mpi: npt.ArrayLike,
+    floor: npt.ArrayLike,
+) -> npt.NDArray[np.float64]:
+    """Pre-FEC BER at a received OMA ``power_margin_db`` above *this module's* sensitivity.
+
+    ``mpi`` is the linear reflection crosstalk of the channel, ``floor`` the module's error floor.
     """
-    return np.clip(ber_at_margin_db(margin_db, ber_limit), 0.0, 0.5)
+    m = np.asarray(power_margin_db, dtype=np.float64)
+    lim = np.asarray(ber_limit, dtype=np.float64)
+    q0 = (
+        np.vectorize(q_at_limit, otypes=[np.float64])(lim) if lim.ndim else np.float64(q_at_limit(float(lim)))
+    )
+    r = np.power(10.0, np.clip(m, -30.0, 30.0) / 10.0)
+    q = q0 * r * np.sqrt((1.0 + K_RIN) / (1.0 + (K_RIN + M_MPI * np.asarray(mpi, dtype=np.float64)) * r * r))
+    return np.clip(_tail(q) + np.asarray(floor, dtype=np.float64), 0.0, 0.5)
+
+
+def reflection_crosstalk(
+    reflectance: npt.NDArray[np.float64], link: npt.NDArray[np.int64], n_links: int
+) -> npt.NDArray[np.float64]:
+    """Linear MPI crosstalk per link: the sum over pairs of reflectors of R_i * R_j (double reflections
+    that land on the receiver), the receiver itself one of them. ``reflectance`` is linear, per point."""
+    s1 = np.zeros(n_links)
+    s2 = np.zeros(n_links)
+    np.add.at(s1, link, reflectance)
+    np.add.at(s2, link, reflectance * reflectance)
+    r_rx = 10.0 ** (RX_REFLECTANCE_DB / 10.0)
+    return 0.5 * (s1 * s1 - s2) + r_rx * s1
 
 
 def symbol_error_prob(ber: npt.ArrayLike) -> npt.NDArray[np.float64]:

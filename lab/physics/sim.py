@@ -14,13 +14,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from lab.physics.aging import SHAPE_CODE, laser_state
 from lab.physics.events import KIND_CODE, EventTable, build_events
 from lab.physics.fleet import MAX_LANES, Fleet, build_fleet
 from lab.physics.optics import fec_params
 from lab.physics.receiver import (
-    ber_from_margin,
     codeword_failure_prob_fast,
     codewords_per_second,
+    lab_ber,
+    mpi_penalty_db,
+    reflection_crosstalk,
     symbol_error_prob,
 )
 from lab.scenario import Scenario
@@ -32,9 +35,7 @@ LOS_DBM = -40.0  # DOM floor: 0.1 uW (docs/ARCHITECTURE.md "Optical conventions"
 FLAP_DOWN_DB = -3.0  # margin below which the link stays down
 FLAP_ZONE_DB = -1.5  # margin below which the link flaps (down on a step with probability 1/2)
 TX_TEMPCO_DB_PER_C = -0.01  # lab assumption: VCSEL/DML output falls slightly with temperature
-BIAS_TEMPCO_PER_C = 0.006  # lab assumption: APC raises bias with temperature
 OPER_UP, OPER_DOWN, OPER_NOT_PRESENT = 1, 2, 6
-AGING_BIAS_DAYS = 1.0  # lab assumption: length of the bias-rise phase of a failing laser
 
 
 @dataclass
@@ -105,11 +106,13 @@ class FabricSim:
         self.t = 0.0
         self._next_event = 0
         self.contam = np.zeros((len(f.point_ids), 2, MAX_LANES))
+        self.damage = np.zeros((len(f.point_ids), 2, MAX_LANES))  # end-face wear: cleaning leaves it
         self.point_il = f.point_base_il.copy()
         self.link_extra = np.zeros((n_links, 2, MAX_LANES))
         self.aging_start = f.aging_start_s.copy()
         self.admin_up = f.port_admin_up.copy()
         self.aging_rate = f.aging_rate_db_per_day.copy()
+        self.aging_shape = f.aging_shape.copy()
         self.rack_offset = run_rng.normal(0.0, 1.5, n_dev)
         self.boot_s = -run_rng.uniform(5.0, 60.0, n_dev) * 86400.0
         # counters: per port-lane FEC, per port interface counters (int64 holds any Counter64 we reach)
@@ -161,13 +164,15 @@ class FabricSim:
             p = int(ev.point[i])
             cells = ev.cells[i]
             if k == KIND_CODE["mate"]:
-                self.contam[p][cells] += ev.db[i]
+                self.contam[p][cells] += ev.db[i] - ev.perm_db[i]
+                self.damage[p][cells] += ev.perm_db[i]
                 # a clean re-seat moves IL a little (the "usually ~0" part of the mixture)
                 self.point_il[p] = max(0.02, self.point_il[p] + float(self.rng.normal(0.0, 0.02)))
             elif k == KIND_CODE["clean"]:
                 self.contam[p] *= ev.residual[i]
             elif k == KIND_CODE["reterminate"]:
                 self.contam[p] = 0.0
+                self.damage[p] = 0.0
                 self.point_il[p] = f.point_base_il[p]
             elif k == KIND_CODE["contaminate"]:
                 self.contam[p][cells] += ev.db[i]
@@ -176,7 +181,9 @@ class FabricSim:
             elif k == KIND_CODE["failing_laser"]:
                 port = int(ev.port[i])
                 self.aging_start[port] = ev.t[i]
-                self.aging_rate[port] = ev.rate[i]
+                if np.isfinite(ev.rate[i]):  # a scenario's scheduled failure: the scripted shape
+                    self.aging_rate[port] = ev.rate[i]
+                    self.aging_shape[port] = SHAPE_CODE["scripted"]
             elif k == KIND_CODE["admin_down"]:
                 self.admin_up[int(ev.port[i])] = False
             elif k == KIND_CODE["admin_up"]:
@@ -229,13 +236,17 @@ class FabricSim:
         dtemp = (module_c - 45.0)[:, None]
         age_days = np.clip((t - self.aging_start) / 86400.0, 0.0, None)
         age_days = np.where(np.isfinite(age_days), age_days, 0.0)
-        # laser aging: the APC loop raises bias to hold power (up to +50%, the often-quoted EOL
-        # criterion, an estimate not checked against GR-468) over AGING_BIAS_DAYS, then power falls at
-        # the module's rate
-        bias_factor = 1.0 + 0.5 * np.minimum(age_days / AGING_BIAS_DAYS, 1.0)
-        power_drop = self.aging_rate * np.maximum(age_days - AGING_BIAS_DAYS, 0.0)
+        # laser aging: the shape and rates each port's laser fails with (lab.physics.aging)
+        bias_factor, power_drop = laser_state(
+            self.aging_shape,
+            age_days,
+            self.aging_rate,
+            f.aging_bias_per_day,
+            f.aging_step_db,
+            f.aging_lag_days,
+        )
         tx = f.tx_base_dbm + TX_TEMPCO_DB_PER_C * dtemp - power_drop[:, None]
-        bias = f.bias_base_ma * (1.0 + BIAS_TEMPCO_PER_C * dtemp) * bias_factor[:, None]
+        bias = f.bias_base_ma * (1.0 + f.bias_tempco_per_c[:, None] * dtemp) * bias_factor[:, None]
         laser_on = f.port_optic & self.admin_up
         tx = np.where(laser_on[:, None], tx, LOS_DBM)
         bias = np.where(laser_on[:, None], bias, 0.0)
@@ -246,7 +257,7 @@ class FabricSim:
         gel = np.where(
             f.point_gel, f.point_gel_per_cycle * cycles + f.point_gel_per_c * (rack_at_point - 25.0), 0.0
         )
-        point_loss = self.contam + (self.point_il + gel)[:, None, None]
+        point_loss = self.contam + self.damage + (self.point_il + gel)[:, None, None]
         loss = np.repeat(f.link_fiber_loss_db[:, None, None], 2, axis=1).repeat(MAX_LANES, axis=2).copy()
         np.add.at(loss, f.point_link, point_loss)
         loss += self.link_extra
@@ -262,17 +273,38 @@ class FabricSim:
         rx = np.where(f.lane_mask() & f.port_optic[:, None], rx, LOS_DBM)
         pmd = np.maximum(f.port_pmd, 0)
         lit = rx > LOS_DBM
-        margin = np.where(lit, rx + f.pmd_er_corr[pmd][:, None] - f.pmd_sens[pmd][:, None], np.nan)
+        # the lab's own receiver: each module's sensitivity, reflections (MPI) from the channel's
+        # reflective points, an error floor (lab/physics/receiver.py)
+        power_margin = rx + f.pmd_er_corr[pmd][:, None] - f.pmd_sens[pmd][:, None] - f.rx_sens_delta_db
+        rl = f.point_rl0_db - f.point_rl_db_per_cycle * cycles
+        mpi_link = reflection_crosstalk(np.power(10.0, -rl / 10.0), f.point_link, f.n_links)
+        mpi = np.zeros(f.n_ports)
+        mpi[a], mpi[b] = mpi_link, mpi_link
+        # the true margin: OMA above what this receiver needs for the FEC-limit BER under its MPI
+        margin = np.where(lit, power_margin - mpi_penalty_db(mpi)[:, None], np.nan)
         ber = np.where(
-            lit, ber_from_margin(np.nan_to_num(margin, nan=-99.0), f.pmd_ber_limit[pmd][:, None]), 0.5
+            lit,
+            lab_ber(
+                np.nan_to_num(power_margin, nan=-99.0),
+                f.pmd_ber_limit[pmd][:, None],
+                mpi[:, None],
+                f.rx_ber_floor[:, None],
+            ),
+            0.5,
         )
         return OpticalState(t, rack, module_c, tx, bias, loss, rx, margin, ber)
 
     def dom(self, st: OpticalState) -> DomReadings:
         """DOM readings of every module at this state (offset + quantized), as an agent reports them."""
         f = self.fleet
-        tx = np.where(st.tx_dbm > LOS_DBM, st.tx_dbm + f.dom_tx_offset_db[:, None], LOS_DBM)
-        rx = np.where(st.rx_dbm > LOS_DBM, st.rx_dbm + f.dom_rx_offset_db[:, None], LOS_DBM)
+        dtemp = st.module_c - 45.0
+        days = st.t / 86400.0
+        tx_off = f.dom_tx_offset_db + f.dom_tx_tempco_db_per_c * dtemp
+        rx_off = f.dom_rx_offset_db + f.dom_rx_tempco_db_per_c * dtemp + f.dom_rx_drift_db_per_day * days
+        tx = np.where(st.tx_dbm > LOS_DBM, st.tx_dbm + tx_off[:, None], LOS_DBM)
+        # the Rx monitor reads its dark level on top of the light: readings flatten near the floor
+        rx_mw = np.power(10.0, (st.rx_dbm + rx_off[:, None]) / 10.0) + f.dom_dark_mw[:, None]
+        rx = np.where(st.rx_dbm > LOS_DBM, 10.0 * np.log10(rx_mw), LOS_DBM)
         return quantize_dom(tx, rx, st.bias_ma, st.module_c, f.volt_v)
 
     def _oper_status(self, st: OpticalState) -> I64:

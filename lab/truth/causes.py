@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from lab.physics.aging import SHAPE_CODE
 from lab.physics.events import KINDS
 from lab.physics.sim import FabricSim
 
@@ -35,7 +36,15 @@ def crossing_causes(sim: FabricSim, crossings: pl.DataFrame, lead_s: float) -> p
         lasers = on_link & (ev.kind == KINDS.index("failing_laser"))
         ports = (int(f.link_a_port[k]), int(f.link_b_port[k]))
         aged = lasers.any() or any(aging[p] <= t_cross for p in ports)
-        if last_step > t_cross - lead_s:
+        # an abrupt laser failure drops output at start + lag: as sudden as a loss step
+        drops = [
+            float(sim.aging_start[p] + f.aging_lag_days[p] * 86400.0)
+            for p in ports
+            if sim.aging_shape[p] == SHAPE_CODE["abrupt"] and sim.aging_start[p] <= t_cross
+        ]
+        if drops and t_cross - lead_s < max(drops) <= t_cross and max(drops) > last_step:
+            rows.append((link, "failing_laser_abrupt", True))
+        elif last_step > t_cross - lead_s:
             kind = str(KINDS[int(ev.kind[steps][np.argmax(ev.t[steps])])])
             rows.append((link, kind, True))
         elif aged:

@@ -104,3 +104,44 @@ def test_cohort_coverage_is_judged_on_the_intervals() -> None:
     assert r["LC"]["matings"] is None  # a cohort the analyzer never saw is listed, not dropped
     assert r["LC"]["p_covered"] is None and r["LC"]["step_covered"] is None
     assert not math.isnan(r["MTP"]["true_step_db"])
+
+
+def test_baselines_skill_and_reliability_counted_by_hand() -> None:
+    from analyzer.backtest import (
+        climatology_baseline,
+        predict_linear_baseline,
+        reliability,
+        score_with_baseline,
+    )
+
+    links = ["a", "b", "c", "d"]
+    truth = _truth(
+        [("a", 10, 20, False), ("b", None, None, None), ("c", None, None, None), ("d", None, None, None)]
+    )
+    fc = _forecasts({"a": 3}, links)  # a: 0.05 on days 1-2 then 0.9; others 0.05
+    # climatology: a's 9 forecasts before day 10 are positives out of 9 + 3 * 20 scored -> 9 / 69
+    clim = climatology_baseline(fc, truth, horizon=21 * D)
+    assert clim["p"].unique().to_list() == [9 / 69]
+    # the Prometheus rule fires where predict_linear is below the limit; nulls never fire
+    snaps = fc.select("link", "issued_at", "until").with_columns(
+        pl.when(pl.col("link") == "b").then(-1.0).when(pl.col("link") == "c").then(None).otherwise(2.0)
+        .alias("pl_alarm_db"),
+        pl.lit(1.0).alias("pl_sens_db"),
+        pl.lit(3.0).alias("warn_margin_db"),
+    )  # fmt: skip
+    pl_fc = predict_linear_baseline(snaps)
+    assert pl_fc.filter(pl.col("p") == 1)["link"].unique().to_list() == ["b"]
+    out = score_with_baseline(fc, snaps, truth, horizon=21 * D, end=END)
+    assert out["predict_linear"]["flagged"] == 1 and out["predict_linear"]["precision"] == 0.0
+    assert out["predict_linear_sens"]["flagged"] == 0
+    assert out["climatology"]["brier_skill"] == 0.0
+    brier_clim = (9 * (1 - 9 / 69) ** 2 + 60 * (9 / 69) ** 2) / 69
+    assert math.isclose(out["climatology"]["brier"], brier_clim)
+    ours = (2 * 0.95**2 + 7 * 0.1**2 + 60 * 0.05**2) / 69
+    assert math.isclose(out["brier"], ours)
+    assert math.isclose(out["brier_skill"], 1 - ours / brier_clim)
+    # reliability: bin 0 holds the 62 forecasts at 0.05 (2 crossed), bin 9 the 7 at 0.9 (all crossed)
+    rel = {r["p_lo"]: r for r in reliability(fc, truth, horizon=21 * D, end=END)}
+    assert rel[0.0]["n"] == 62 and math.isclose(rel[0.0]["observed"], 2 / 62)
+    assert rel[0.9]["n"] == 7 and rel[0.9]["observed"] == 1.0
+    assert out["reliability"] == list(rel.values())

@@ -174,3 +174,19 @@ def test_help_reads() -> None:
     ):
         r = run(*args, cwd=ROOT)
         assert r.returncode == 0 and "Usage" in r.stdout
+
+
+def test_show_flags_points_near_and_past_their_rated_matings(tmp_path: Path) -> None:
+    worn = BASE.replace(
+        "        events:\n",
+        "        matings_before_records: 398\n        events:\n",  # 398 + 1 = 399 of 500: not yet near
+    ) + (
+        "      - id: p2\n        type: MMC\n        termination: field\n        matings_before_records: 41\n"
+        "      - id: p3\n        type: MTP-16\n        grade: low-loss\n        matings_before_records: 520\n"
+    )
+    (tmp_path / "w.yaml").write_text(worn)
+    r = run("inventory", "show", "w.yaml", "--format", "json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "p2 mated 41x, near rated 50" in r.stdout  # 41 >= 0.8 x 50
+    assert "p3 mated 520x, past rated 500" in r.stdout
+    assert "p1 mated" not in r.stdout

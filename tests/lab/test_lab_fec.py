@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from lab.physics.receiver import (
-    ber_from_margin,
     codeword_failure_prob,
     codeword_failure_prob_fast,
+    lab_ber,
+    mpi_penalty_db,
 )
 
 # pre-FEC BER -> (KR4, KP4) P(uncorrectable codeword), binomial tail over 10-bit symbols, by hand
@@ -52,8 +53,21 @@ def test_fast_path_matches_exact_tail() -> None:
 
 @pytest.mark.parametrize("limit", [5e-5, 2.4e-4])
 def test_receiver_calibrated_to_fec_limit_at_sensitivity(limit: float) -> None:
-    assert float(ber_from_margin(0.0, limit)) == pytest.approx(limit, rel=1e-6)
-    above, below = ber_from_margin(np.array([1.0, -1.0]), limit)
-    # ~1 decade per 0.5-1 dB near the limit (a rule of thumb, unverified): one dB is 0.5..2 decades
-    assert 0.5 < math.log10(limit / above) < 2.0
+    assert float(lab_ber(0.0, limit, 0.0, 0.0)) == pytest.approx(limit, rel=1e-6)
+    above, below = lab_ber(np.array([1.0, -1.0]), limit, 0.0, 0.0)
+    # ~1 decade per 0.5-1 dB near the limit (a rule of thumb, unverified): one dB is 0.5..2.5 decades
+    assert 0.5 < math.log10(limit / above) < 2.5
     assert 0.3 < math.log10(below / limit) < 2.0
+
+
+def test_the_lab_receiver_has_an_error_floor_and_a_reflection_penalty() -> None:
+    limit = 2.4e-4
+    # far above sensitivity the BER is the module's floor, not an ever-falling tail
+    assert float(lab_ber(15.0, limit, 0.0, 1e-12)) == pytest.approx(1e-12, rel=0.05)
+    # reflections raise the BER at the same received power ...
+    clean, reflective = lab_ber(np.array([1.0, 1.0]), limit, np.array([0.0, 10**-3.5]), 0.0)
+    assert reflective > 10 * clean
+    # ... and the penalty is the extra power that brings it back to the limit
+    pen = float(mpi_penalty_db(10**-3.5))
+    assert 0.5 < pen < 2.0
+    assert float(lab_ber(pen, limit, 10**-3.5, 0.0)) == pytest.approx(limit, rel=1e-3)

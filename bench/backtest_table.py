@@ -1,0 +1,104 @@
+"""Markdown tables from `linkmargin backtest --json` outputs: `python -m bench.backtest_table A.json ...`.
+
+One row per run and model (linkmargin and each baseline of the same run), then a pooled row per model
+(counts summed over the runs), then the pooled reliability table of linkmargin's P.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+MODELS = (
+    ("linkmargin", None),
+    ("static module thresholds", "baseline"),
+    ("predict_linear 7d < low alarm", "predict_linear"),
+    ("predict_linear 7d < sensitivity", "predict_linear_sens"),
+    ("climatology (fleet base rate)", "climatology"),
+)
+
+
+def _f(v: float | None, fmt: str) -> str:
+    return "–" if v is None else format(v, fmt)
+
+
+def _ratio(a: int, b: int) -> str:
+    return f"{a / b:.3f} ({a} of {b})" if b else "– (0 of 0)"
+
+
+def table(runs: list[tuple[str, dict[str, Any]]]) -> str:
+    """The per-run, per-model table and the pooled rows."""
+    head = (
+        "| seed | model | recall (all) | recall (with a precursor) | precision | median lead h | Brier | "
+        "Brier skill vs climatology |\n|---|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    pooled: dict[str, dict[str, float]] = {}
+    for name, sc in runs:
+        for label, key in MODELS:
+            d = sc if key is None else sc.get(key)
+            if d is None:
+                continue
+            fore = d.get("positives_foreseeable", 0)
+            caught_fore = round((d.get("recall_foreseeable") or 0.0) * fore)
+            rows.append(
+                f"| {name} | {label} | {_ratio(d['caught'], d['positives'])} | {_ratio(caught_fore, fore)} | "
+                f"{_ratio(d['true_flags'], d['flagged'])} | {_f(d['median_lead_hours'], '.0f')} | "
+                f"{_f(d['brier'], '.4f')} | {_f(d.get('brier_skill'), '+.3f')} |"
+            )
+            p = pooled.setdefault(label, {})
+            for k, v in (
+                ("caught", d["caught"]),
+                ("positives", d["positives"]),
+                ("caught_fore", caught_fore),
+                ("fore", fore),
+                ("true_flags", d["true_flags"]),
+                ("flagged", d["flagged"]),
+                ("brier_sum", (d["brier"] or 0.0) * d["forecasts_scored"]),
+                ("n", d["forecasts_scored"]),
+            ):
+                p[k] = p.get(k, 0) + v
+    clim = pooled.get("climatology (fleet base rate)", {})
+    for label, _ in MODELS:
+        if label not in pooled:
+            continue
+        p = pooled[label]
+        brier = p["brier_sum"] / p["n"] if p["n"] else None
+        ref = clim["brier_sum"] / clim["n"] if clim.get("n") else None
+        skill = 1 - brier / ref if brier is not None and ref else None
+        rows.append(
+            f"| **pooled** | {label} | {_ratio(int(p['caught']), int(p['positives']))} | "
+            f"{_ratio(int(p['caught_fore']), int(p['fore']))} | "
+            f"{_ratio(int(p['true_flags']), int(p['flagged']))} | | {_f(brier, '.4f')} | "
+            f"{_f(skill, '+.3f')} |"
+        )
+    return head + "\n".join(rows) + "\n"
+
+
+def reliability(runs: list[tuple[str, dict[str, Any]]]) -> str:
+    """linkmargin's reliability pooled over the runs."""
+    bins: dict[float, list[float]] = {}
+    for _, sc in runs:
+        for r in sc.get("reliability", []):
+            b = bins.setdefault(r["p_lo"], [r["p_hi"], 0.0, 0.0, 0.0])
+            b[1] += r["n"]
+            b[2] += r["mean_p"] * r["n"]
+            b[3] += r["observed"] * r["n"]
+    out = "| P bin | forecasts | mean P | observed share |\n|---|---|---|---|\n"
+    for lo in sorted(bins):
+        hi, n, sp, so = bins[lo]
+        out += f"| {lo:.1f}-{hi:.1f} | {int(n)} | {sp / n:.3f} | {so / n:.3f} |\n"
+    return out
+
+
+def main(argv: list[str]) -> int:
+    runs = [(Path(a).stem, json.loads(Path(a).read_text())) for a in argv]
+    print(table(runs))
+    print(reliability(runs))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
