@@ -43,6 +43,20 @@ AnyPanel = cogbuilder.Builder[dm.Panel]
 # ---- PromQL pieces -------------------------------------------------------------------------------
 
 
+def _state_column(
+    name: str, zero: tuple[str, str], one: tuple[str, str]
+) -> tuple[str, list[dm.DynamicConfigValue]]:
+    """A table column override showing a 0/1 state as coloured words (``(text, color)`` for each)."""
+    options = {"0": {"text": zero[0], "color": zero[1]}, "1": {"text": one[0], "color": one[1]}}
+    return (
+        name,
+        [
+            dm.DynamicConfigValue(id_val="mappings", value=[{"type": "value", "options": options}]),
+            dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"}),
+        ],
+    )
+
+
 def link_ends(selector: str) -> str:
     """``linkmargin_link_info`` of the matching links, once per end, with that end's ``device`` and
     ``port`` labels: what joins a link to the collector's per-port series."""
@@ -1029,46 +1043,8 @@ def collector() -> db.Dashboard:
                         w=12,
                         h=8,
                         overrides=[
-                            (
-                                "Answered",
-                                [
-                                    dm.DynamicConfigValue(
-                                        id_val="mappings",
-                                        value=[
-                                            {
-                                                "type": "value",
-                                                "options": {
-                                                    "0": {"text": "never answered", "color": "red"},
-                                                    "1": {"text": "answered", "color": "green"},
-                                                },
-                                            }
-                                        ],
-                                    ),
-                                    dm.DynamicConfigValue(
-                                        id_val="custom.cellOptions", value={"type": "color-text"}
-                                    ),
-                                ],
-                            ),
-                            (
-                                "Breaker open",
-                                [
-                                    dm.DynamicConfigValue(
-                                        id_val="mappings",
-                                        value=[
-                                            {
-                                                "type": "value",
-                                                "options": {
-                                                    "0": {"text": "closed", "color": "green"},
-                                                    "1": {"text": "open", "color": "red"},
-                                                },
-                                            }
-                                        ],
-                                    ),
-                                    dm.DynamicConfigValue(
-                                        id_val="custom.cellOptions", value={"type": "color-text"}
-                                    ),
-                                ],
-                            ),
+                            _state_column("Answered", ("never answered", "red"), ("answered", "green")),
+                            _state_column("Breaker open", ("closed", "green"), ("open", "red")),
                         ],
                     ),
                     ts(
