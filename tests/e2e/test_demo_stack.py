@@ -59,36 +59,31 @@ def _variable_values(prom: Prometheus, query: str, regex: str, values: dict[str,
     return sorted({mm.group(1) for line in lines if (mm := pattern.search(line))})
 
 
-@pytest.mark.timeout(420)
-def test_demo_feeds_prometheus_alertmanager_and_every_dashboard(tmp_path: Path) -> None:
+def start_demo(tmp_path: Path) -> tuple[Path, Path, int, Webhook, subprocess.Popen[str]]:
+    """The shipped rules and Alertmanager config with test timings, a webhook, and the demo running
+    as a user starts it (its /metrics on a free port); the test ends the demo with SIGINT (Ctrl-C)
+    once it has seen enough, 300 s being only the bound."""
     rules = tmp_path / "rules.yml"
     rules.write_text(_fast((ROOT / "configs/prometheus/rules.yml").read_text()))
     am_cfg = tmp_path / "alertmanager.yml"
     am_cfg.write_text(_fast((ROOT / "configs/alertmanager.example.yml").read_text()))
     port = free_port()
-    hook = Webhook()
     demo = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "linkmargin_cli",
-            "demo",
-            "--duration",
-            "300",  # an upper bound: the test ends the demo with SIGINT (Ctrl-C) once it has seen enough
-            "--speed",
-            "1800",
-            "--poll",
-            "1",
-            "--metrics-port",
-            str(port),
-            "--workdir",
-            str(tmp_path / "demo"),
+            *(sys.executable, "-m", "linkmargin_cli", "demo", "--duration", "300", "--speed", "1800"),
+            *("--poll", "1", "--metrics-port", str(port), "--workdir", str(tmp_path / "demo")),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={"COLUMNS": "160", "PATH": "/usr/bin:/bin"},
     )
+    return rules, am_cfg, port, Webhook(), demo
+
+
+@pytest.mark.timeout(420)
+def test_demo_feeds_prometheus_alertmanager_and_every_dashboard(tmp_path: Path) -> None:
+    rules, am_cfg, port, hook, demo = start_demo(tmp_path)
     try:
         with (
             alertmanager(tmp_path / "am", am_cfg, webhook_url=hook.url) as am,

@@ -7,36 +7,19 @@ tests/e2e/test_demo_stack.py checks them against Prometheus.
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from dashboards.build import dashboards, panel_queries, variable_queries
-from tests.e2e.test_demo_stack import DEMO_LACKS, NOT_EVERY_DEVICE, ROOT, _fast, _subst, _variable_values
-from tests.services import Webhook, alertmanager, free_port, victoria_metrics
+from tests.e2e.test_demo_stack import DEMO_LACKS, NOT_EVERY_DEVICE, _subst, _variable_values, start_demo
+from tests.services import alertmanager, victoria_metrics
 
 
 @pytest.mark.timeout(420)
 def test_demo_through_vmagent_victoria_metrics_and_vmalert(tmp_path: Path) -> None:
-    rules = tmp_path / "rules.yml"
-    rules.write_text(_fast((ROOT / "configs/prometheus/rules.yml").read_text()))
-    am_cfg = tmp_path / "alertmanager.yml"
-    am_cfg.write_text(_fast((ROOT / "configs/alertmanager.example.yml").read_text()))
-    port = free_port()
-    hook = Webhook()
-    demo = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "linkmargin_cli", "demo", "--duration", "300", "--speed", "1800"),
-            *("--poll", "1", "--metrics-port", str(port), "--workdir", str(tmp_path / "demo")),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={"COLUMNS": "160", "PATH": "/usr/bin:/bin"},
-    )
+    rules, am_cfg, port, hook, demo = start_demo(tmp_path)
     try:
         with (
             alertmanager(tmp_path / "am", am_cfg, webhook_url=hook.url) as am,
