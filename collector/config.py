@@ -20,7 +20,7 @@ import ipaddress
 import logging
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -35,10 +35,12 @@ from pydantic import (
     model_validator,
 )
 
+from collector.gnmi.client import GnmiTarget
+from collector.gnmi.profile import gnmi_profile_names
 from collector.profile import profile_names
 from collector.scheduler import DEFAULT_INTERVALS
 from collector.transport import Target
-from linkmargin.credentials import SnmpCredentials, secret_ref_problem
+from linkmargin.credentials import GnmiCredentials, SnmpCredentials, secret_ref_problem
 from linkmargin.inventory.models import Device
 from linkmargin.inventory.validate import DEVICE_NAME_RULE, validate_document
 from linkmargin.mqtt import MqttConfigError, MqttSettings
@@ -58,6 +60,7 @@ from linkmargin.yamlcheck import (
 )
 
 __all__ = [
+    "GNMI_AUTO_PROFILE",
     "BusConf",
     "CollectorConfig",
     "ConfigError",
@@ -66,7 +69,10 @@ __all__ = [
     "InProcessBusConf",
     "MqttBusConf",
     "SnmpConf",
+    "gnmi_targets_for",
+    "gnmi_targets_from",
     "load_config",
+    "targets_for",
     "targets_from",
     "validate_config",
 ]
@@ -78,6 +84,7 @@ DEPRECATED_INLINE = (
     "devices and credentials in the collector config are deprecated: move them to the inventory and "
     "set inventory: FILE (this form is removed in the next release)"
 )
+GNMI_AUTO_PROFILE = "openconfig"  # a gNMI device's profile when the inventory says auto
 _warned: set[str] = set()  # files whose deprecation was logged (once per file and process)
 
 
@@ -274,6 +281,7 @@ class Fleet:
     devices: tuple[Device, ...]
     credentials: Mapping[str, SnmpCredentials]
     source: str
+    gnmi_credentials: Mapping[str, GnmiCredentials] = field(default_factory=dict)
 
 
 class CollectorConfig(_Strict):
@@ -384,26 +392,47 @@ def _inline_device_problems(
 
 
 def fleet_problems(
-    devices: Mapping[int, Device], creds: Mapping[str, SnmpCredentials], check_secrets: bool
+    devices: Mapping[int, Device],
+    creds: Mapping[str, SnmpCredentials],
+    check_secrets: bool,
+    gnmi_creds: Mapping[str, GnmiCredentials] | None = None,
 ) -> list[Problem]:
-    """What the collector needs of a fleet beyond a valid inventory: known profiles, agent addresses,
-    and (``check_secrets``) readable secrets for the credentials some device uses."""
+    """What the collector needs of a fleet beyond a valid inventory: known profiles (SNMP or gNMI, by
+    the device's transport), agent addresses, and (``check_secrets``) readable secrets and TLS files
+    for the credentials some device uses."""
     out: list[Problem] = []
-    profiles = ["auto", *profile_names()]
+    snmp_profiles = ["auto", *profile_names()]
+    gnmi_profiles = ["auto", *gnmi_profile_names()]
     for i, d in devices.items():
+        profiles, what = (
+            (gnmi_profiles, "gNMI profile") if d.transport == "gnmi" else (snmp_profiles, "profile")
+        )
         if d.profile not in profiles:
             hint = did_you_mean(d.profile, profiles)
-            msg = f"unknown profile {d.profile!r}{hint}; known: {', '.join(profiles)}"
+            msg = f"unknown {what} {d.profile!r}{hint}; known: {', '.join(profiles)}"
             out.append((("devices", i, "profile"), msg))
         with contextlib.suppress(ValueError):
             if ipaddress.ip_address(d.address).is_unspecified:
                 out.append((("devices", i, "address"), f"{d.address} is not an agent's address"))
     if check_secrets:
         # only credentials some device uses: an unused entry's missing secret stops nothing
-        for name in sorted({d.credentials for d in devices.values()} & set(creds)):
-            for field, ref in creds[name].secret_refs():
-                if (why := secret_ref_problem(field, ref)) is not None:
-                    out.append((("credentials", name, field), why))
+        snmp_used = {d.credentials for d in devices.values() if d.transport == "snmp"}
+        for name in sorted(snmp_used & set(creds)):
+            for key, ref in creds[name].secret_refs():
+                if (why := secret_ref_problem(key, ref)) is not None:
+                    out.append((("credentials", name, key), why))
+        out += gnmi_secret_problems(
+            {d.credentials for d in devices.values() if d.transport == "gnmi"}, gnmi_creds or {}
+        )
+    return out
+
+
+def gnmi_secret_problems(used: Iterable[str], gnmi_creds: Mapping[str, GnmiCredentials]) -> list[Problem]:
+    """Unset password variables and unreadable password, CA, certificate and key files of the gNMI
+    credentials named in ``used`` (never a secret's content)."""
+    out: list[Problem] = []
+    for name in sorted(set(used) & set(gnmi_creds)):
+        out += [(("gnmi_credentials", name, k), why) for k, why in gnmi_creds[name].reference_problems()]
     return out
 
 
@@ -521,7 +550,9 @@ def _inventory_issues(
     inv, problems = validate_document(plain(root))
     here: list[Problem] = []
     if inv is not None:
-        problems += fleet_problems(dict(enumerate(inv.devices)), inv.credentials, check_secrets)
+        problems += fleet_problems(
+            dict(enumerate(inv.devices)), inv.credentials, check_secrets, inv.gnmi_credentials
+        )
         names = [d.name for d in inv.devices]
         for name in cfg.snmp.per_device:
             if name not in names:
@@ -530,7 +561,8 @@ def _inventory_issues(
     issues = issues_at(str(inv_path), root, problems)
     if inv is None or problems:
         return None, here, issues
-    return Fleet(tuple(inv.devices), dict(inv.credentials), str(inv_path)), here, issues
+    fleet = Fleet(tuple(inv.devices), dict(inv.credentials), str(inv_path), dict(inv.gnmi_credentials))
+    return fleet, here, issues
 
 
 def load_config(path: str | Path, check_secrets: bool = True) -> CollectorConfig:
@@ -565,10 +597,12 @@ def load_config(path: str | Path, check_secrets: bool = True) -> CollectorConfig
 def targets_for(
     devices: Iterable[Device], credentials: Mapping[str, SnmpCredentials], snmp: SnmpConf
 ) -> tuple[list[Target], dict[str, str]]:
-    """One SNMP target per device (secrets stay references until a transport reads them), and each
-    device's profile name."""
+    """One SNMP target per SNMP device (secrets stay references until a transport reads them), and each
+    one's profile name; gNMI devices are :func:`gnmi_targets_for`'s."""
     targets, profiles = [], {}
     for d in devices:
+        if d.transport != "snmp":
+            continue
         timeout, retries, max_repetitions = snmp.for_device(d.name)
         targets.append(
             Target(
@@ -586,5 +620,29 @@ def targets_for(
 
 
 def targets_from(cfg: CollectorConfig) -> tuple[list[Target], dict[str, str]]:
-    """Targets and per-device profile names from a loaded config."""
+    """SNMP targets and per-device profile names from a loaded config."""
     return targets_for(cfg.fleet.devices, cfg.fleet.credentials, cfg.snmp)
+
+
+def gnmi_targets_for(
+    devices: Iterable[Device], credentials: Mapping[str, GnmiCredentials], timeout: float = 5.0
+) -> list[GnmiTarget]:
+    """One gNMI target per ``transport: gnmi`` device (its password stays a reference until a channel
+    opens); profile ``auto`` is the OpenConfig profile."""
+    return [
+        GnmiTarget(
+            name=d.name,
+            host=d.address,
+            port=d.port,
+            credentials=credentials[d.credentials],
+            profile=GNMI_AUTO_PROFILE if d.profile == "auto" else d.profile,
+            timeout=timeout,
+        )
+        for d in devices
+        if d.transport == "gnmi"
+    ]
+
+
+def gnmi_targets_from(cfg: CollectorConfig) -> list[GnmiTarget]:
+    """The gNMI targets of a loaded config's fleet."""
+    return gnmi_targets_for(cfg.fleet.devices, cfg.fleet.gnmi_credentials)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from collector.config import InProcessBusConf, MqttBusConf, load_config, targets_from
+from collector.config import InProcessBusConf, MqttBusConf, gnmi_targets_from, load_config, targets_from
 from collector.exposition.text import Identity
 from collector.gnmi.client import GnmiTarget
 from collector.gnmi.metrics import GnmiMetrics
@@ -123,12 +123,16 @@ def expose_device_state(scheduler: Scheduler, prometheus: PrometheusSink) -> Non
 async def run_config(path: str, transport: str | None = None, shard: Shard | None = None) -> None:
     """Run the collector described by ``path`` until SIGINT/SIGTERM; raises ConfigError first if invalid.
 
+    SNMP devices are polled by the scheduler, ``transport: gnmi`` devices streamed (one Subscribe each);
+    the shard applies to both.
+
     ``transport`` and ``shard`` (the CLI's options) override the file's ``transport`` and ``shard``.
     """
     cfg = load_config(path)
     shard = shard or cfg.shard_spec
     targets, profiles = targets_from(cfg)
     targets = [t for t in targets if shard.owns(t.name)]  # rendezvous hashing: linkmargin.shards
+    streams = [t for t in gnmi_targets_from(cfg) if shard.owns(t.name)]  # gNMI devices: one stream each
     bus = cfg.bus_conf
     publisher: Publisher | None = None
     mqtt: MqttPublisher | None = None
@@ -148,6 +152,7 @@ async def run_config(path: str, transport: str | None = None, shard: Shard | Non
         profiles=profiles,
         transport=transport or cfg.transport,
         global_limit=cfg.limits.global_,
+        gnmi_targets=streams,
     )
     col.metrics.set_shard(shard.index, shard.of)
     if cfg.exporter is not None:

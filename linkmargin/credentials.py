@@ -273,6 +273,17 @@ class GnmiCredentials(BaseModel):
         """The (field, reference) pairs this entry's secrets are read from."""
         return [(f, v) for f in ("password_env", "password_file") if (v := getattr(self, f)) is not None]
 
+    def reference_problems(self) -> list[tuple[str, str]]:
+        """(field, why) for each password reference and TLS file (CA, certificate, key) that cannot be
+        read now: an unset variable, a missing or unreadable file. Never reads a secret's content."""
+        files = [(k, v) for k in ("ca_file", "cert_file", "key_file") if (v := getattr(self, k)) is not None]
+        out = []
+        for key, ref in [*self.secret_refs(), *files]:
+            why = secret_ref_problem(key if key.endswith("_env") else "password_file", ref)
+            if why is not None:
+                out.append((key, why if key.startswith("password") else why.replace("secret file", "file")))
+        return out
+
     def password_secret(self) -> str | None:
         """The password from its env var or file (None without a username); raises SecretError."""
         if not self.username:

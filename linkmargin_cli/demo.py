@@ -39,6 +39,9 @@ def demo(
     metrics_port: Annotated[int, typer.Option(help="Serve /metrics on 127.0.0.1:PORT (0: any)")] = 9108,
     workdir: WorkdirOpt = Path("var/demo"),
     poll: Annotated[float, typer.Option(help="Wall seconds between polls of each device")] = 2.0,
+    transport: Annotated[
+        str, typer.Option(help="How the switches are read: snmp, gnmi (a gNMI server each) or mixed")
+    ] = "snmp",
 ) -> None:
     """Everything embedded: a lab fabric, the collector, the analyzer and /metrics, with a live table."""
     from rich.rule import Rule
@@ -49,6 +52,9 @@ def demo(
     from linkmargin_cli.views import live_view, print_preflight
 
     scenario_or_exit(scenario)  # every error in the file before anything starts
+    if transport not in ("snmp", "gnmi", "mixed"):
+        typer.echo(f"demo: --transport {transport!r}: one of snmp, gnmi, mixed", err=True)
+        raise typer.Exit(2)
     console = make_console()
     _check_scenario(scenario)
     moved = _fresh_history(workdir / "history")
@@ -59,8 +65,12 @@ def demo(
         "simulated time; Ctrl-C stops and prints the pre-flight report."
     )
 
+    if transport != "snmp":
+        which = "every switch" if transport == "gnmi" else "every second switch"
+        console.print(f"gNMI: {which} streamed from its own gNMI server (Subscribe, password by file).")
+
     async def main() -> Pipeline:
-        async with lab_run(scenario, workdir, speed=speed) as lab:
+        async with lab_run(scenario, workdir, speed=speed, transport=transport) as lab:
             return await run_pipeline(
                 lab.inventory,
                 workdir / "history",

@@ -1,4 +1,5 @@
-"""A lab fabric started as real SNMP agents on loopback, with the inventory it implies.
+"""A lab fabric started as real SNMP agents (and, per ``transport``, gNMI servers) on loopback, with the
+inventory it implies.
 
 Used by ``demo`` and ``backtest``: the collector polls the agents over UDP exactly as it polls a
 switch, and the analyzer reads the implied inventory through the same loader a user's file goes
@@ -13,7 +14,7 @@ import random
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,11 +23,21 @@ from ruamel.yaml import YAML
 
 from lab.agent import AgentServer
 from lab.fabric import LabFabric
+from lab.gnmi.login import lab_login
+from lab.gnmi.server import LabGnmiServer, serve_fabric, stop_all
 from lab.scenario import Scenario, load_scenario
 from lab.truth import inventory as implied_inventory
 from linkmargin.inventory import Inventory, load_inventory
 
 Sink = Callable[[str, str, pl.DataFrame], Awaitable[None]]
+LAB_TRANSPORTS = ("snmp", "gnmi", "mixed")
+
+
+def gnmi_devices(devices: list[str], transport: str) -> list[str]:
+    """The lab switches read over gNMI: none (``snmp``), all (``gnmi``) or every second one (``mixed``)."""
+    if transport not in LAB_TRANSPORTS:
+        raise ValueError(f"unknown lab transport {transport!r}; one of: {', '.join(LAB_TRANSPORTS)}")
+    return {"snmp": [], "gnmi": list(devices), "mixed": devices[1::2]}[transport]
 
 
 def free_udp_block(n: int, host: str = "127.0.0.1", tries: int = 200) -> int:
@@ -58,6 +69,7 @@ class LabRun:
     server: AgentServer
     inventory: Inventory
     inventory_path: Path
+    gnmi: dict[str, LabGnmiServer] = field(default_factory=dict)  # the switches served over gNMI
 
     def sim_time(self) -> datetime:
         """The fabric's simulated wall clock (UTC)."""
@@ -101,14 +113,50 @@ async def lab_run(
     seed: int | None = None,
     refresh_s: float = 1.0,
     clock: Callable[[], float] | None = None,
+    transport: str = "snmp",
 ) -> AsyncIterator[LabRun]:
-    """Serve ``scenario`` on loopback and load its implied inventory; stop the agents on exit."""
+    """Serve ``scenario`` on loopback and load its implied inventory; stop the agents on exit.
+
+    ``transport`` (:data:`LAB_TRANSPORTS`): which switches the inventory reads over gNMI, each from its
+    own password-protected gNMI server on a free loopback port (the SNMP agents serve every switch).
+    """
     sc = replay_in_past(load_scenario(scenario, seed))
     kwargs = {"clock": clock} if clock is not None else {}
     fabric = LabFabric(sc, speed=speed, start_s=sc.at(start), refresh_s=refresh_s, **kwargs)
-    workdir.mkdir(parents=True, exist_ok=True)
     base = free_udp_block(len(fabric.devices))
-    doc = implied_inventory(fabric.sim, base_port=base, secrets_dir=(workdir / "secrets").resolve())
+    server = AgentServer("127.0.0.1")
+    fabric.on_reboot = server.reboot
+    gnmi: dict[str, LabGnmiServer] = {}
+    try:
+        gnmi = await serve_fabric(fabric, gnmi_devices(fabric.devices, transport))
+        inv_path = write_implied_inventory(fabric, workdir, base, {d: s.port for d, s in gnmi.items()})
+        os.environ.setdefault("LINKMARGIN_LAB_COMMUNITY", sc.community)
+        inv = load_inventory(inv_path)
+        await server.start(fabric.endpoints(base))
+        yield LabRun(sc, fabric, server, inv, inv_path, gnmi)
+    finally:
+        with suppress(Exception):
+            server.close()
+        await stop_all(gnmi.values())
+
+
+def write_implied_inventory(
+    fabric: LabFabric,
+    workdir: Path,
+    snmp_base: int,
+    gnmi_ports: dict[str, int] | None = None,
+    host: str = "127.0.0.1",
+) -> Path:
+    """Write ``workdir/inventory.yaml`` (the inventory the fabric implies: SNMP agents from
+    ``snmp_base``, the switches in ``gnmi_ports`` over gNMI) and the secrets files it refers to."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    doc = implied_inventory(
+        fabric.sim,
+        host=host,
+        base_port=snmp_base,
+        secrets_dir=(workdir / "secrets").resolve(),
+        gnmi_ports=gnmi_ports,
+    )
     inv_path = workdir / "inventory.yaml"
     yaml = YAML()
     yaml.default_flow_style = None
@@ -116,25 +164,17 @@ async def lab_run(
     with inv_path.open("w") as fh:
         yaml.dump(doc, fh)
     _write_secrets(workdir / "secrets")
-    os.environ.setdefault("LINKMARGIN_LAB_COMMUNITY", sc.community)
-    inv = load_inventory(inv_path)
-    server = AgentServer("127.0.0.1")
-    fabric.on_reboot = server.reboot
-    await server.start(fabric.endpoints(base))
-    try:
-        yield LabRun(sc, fabric, server, inv, inv_path)
-    finally:
-        with suppress(Exception):
-            server.close()
+    return inv_path
 
 
 def _write_secrets(sdir: Path) -> None:
-    """The lab agents' v3 passphrases as files, so the collector reads them as it would in production."""
+    """The lab agents' v3 passphrases and the gNMI servers' password as files, so the collector reads
+    them as it would in production."""
     from lab.fabric import v3_keys
 
     auth, priv = v3_keys()
     sdir.mkdir(parents=True, exist_ok=True)
-    for name, secret in (("auth", auth), ("priv", priv)):
+    for name, secret in (("auth", auth), ("priv", priv), ("gnmi", lab_login()[1])):
         p = sdir / name
         p.write_text(secret + "\n")
         p.chmod(0o600)

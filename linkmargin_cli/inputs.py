@@ -36,21 +36,29 @@ def load_inventory_or_exit(path: Path, devices_from: Path | None = None) -> Inve
 def secrets_or_exit(inv: Inventory, command: str) -> None:
     """Refuse to start when a secret the inventory's devices need cannot be read now (exit 2).
 
-    Names every unset variable and unreadable file (never a secret's value), as two lines at most.
+    Names every unset variable and unreadable file (never a secret's value) of the SNMP and gNMI
+    credentials some device uses (gNMI: password, CA, certificate and key files), as two lines.
     """
     from linkmargin.credentials import secret_ref_problem
 
-    used = sorted({d.credentials for d in inv.devices})
     problems: list[str] = []
-    for name in used:
+    for name in sorted({d.credentials for d in inv.devices if d.transport == "snmp"}):
         for field, ref in inv.credentials[name].secret_refs():
             why = secret_ref_problem(field, ref)
             if why is not None:
                 problems.append(f"credentials {name}.{field}: {why}")
+    for name in sorted({d.credentials for d in inv.devices if d.transport == "gnmi"}):
+        for field, why in inv.gnmi_credentials[name].reference_problems():
+            problems.append(f"gnmi_credentials {name}.{field}: {why}")
     if problems:
         typer.echo(f"{command}: {problems[0]}", err=True)
         if len(problems) > 1:
             typer.echo(f"also: {'; '.join(problems[1:])}", err=True)
+        else:
+            typer.echo(
+                "set the variable or make the file readable (secrets stay references), then start again",
+                err=True,
+            )
         raise typer.Exit(EXIT_INVALID)
 
 

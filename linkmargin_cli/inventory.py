@@ -19,7 +19,7 @@ from linkmargin.budget import (
     wear_flag,
 )
 from linkmargin.catalog import optic
-from linkmargin.inventory import Inventory, InventoryError, Link, load_inventory
+from linkmargin.inventory import Device, Inventory, InventoryError, Link, load_inventory
 from linkmargin_cli.app import app
 from linkmargin_cli.console import make_console
 from linkmargin_cli.formats import Format, FormatOpt, emit
@@ -66,7 +66,8 @@ def check(
             continue
         points = sum(len(lk.connections) for lk in inv.links)
         out.print(
-            f"{f}: ok ({len(inv.devices)} devices, {len(inv.links)} links, {points} connection points)",
+            f"{f}: ok ({len(inv.devices)} devices, {len(inv.links)} links, {points} connection points)"
+            + _transports(inv),
             markup=False,
             highlight=False,
         )
@@ -114,8 +115,19 @@ def show(
             if rows
             else pl.DataFrame(schema={c: pl.String for c in cols})
         )
-        emit(frame, fmt, f"{inv.site.name}: expected link budgets", doc={"site": inv.site.name})
+        doc = {"site": inv.site.name, "devices": [_device_row(inv, d) for d in inv.devices]}
+        emit(frame, fmt, f"{inv.site.name}: expected link budgets", doc=doc)
         return
+    if inv.devices:
+        devs = Table(title=f"{escape(inv.site.name)}: devices")
+        for col in ("device", "endpoint", "transport", "credentials", "profile"):
+            devs.add_column(col)
+        for d in inv.devices:
+            r = _device_row(inv, d)
+            devs.add_row(
+                *(escape(str(r[c])) for c in ("device", "endpoint", "transport", "credentials", "profile"))
+            )
+        make_console().print(devs)
     table = Table(
         title=f"{escape(inv.site.name)}: expected link budgets (losses in dB, powers in dBm)",
         caption=(
@@ -156,6 +168,26 @@ def show(
         )
     make_console().print(table)
     typer.echo("points: type, (field) if field-terminated, x mating count")
+
+
+def _transports(inv: Inventory) -> str:
+    """`` transport: snmp 3, gnmi 2`` (devices per transport), or nothing without devices."""
+    counts: dict[str, int] = {}
+    for d in inv.devices:
+        counts[d.transport] = counts.get(d.transport, 0) + 1
+    return " transport: " + ", ".join(f"{t} {n}" for t, n in counts.items()) if counts else ""
+
+
+def _device_row(inv: Inventory, d: Device) -> dict[str, Any]:
+    """One device as plain values: how it is reached and with which credentials (never a secret)."""
+    creds = inv.credentials_of(d)
+    return {
+        "device": d.name,
+        "endpoint": f"[{d.address}]:{d.port}" if ":" in d.address else f"{d.address}:{d.port}",
+        "transport": d.transport,
+        "credentials": f"{d.credentials} ({creds.describe()})",
+        "profile": d.profile,
+    }
 
 
 def _wear_style(flag: str) -> str:

@@ -63,13 +63,27 @@ def serve(
     ] = 5.0,
     seed: SeedOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the endpoint table as JSON")] = False,
+    transport: Annotated[
+        str, typer.Option(help="snmp; gnmi or mixed: also serve all or every second switch over gNMI")
+    ] = "snmp",
+    inventory_dir: Annotated[
+        Path | None,
+        typer.Option(help="Write DIR/inventory.yaml (and DIR/secrets) for the served endpoints"),
+    ] = None,
 ) -> None:
-    """Serve every simulated switch on loopback UDP (v2c and v3 authPriv SHA/AES) until interrupted."""
+    """Serve every simulated switch on loopback UDP (v2c and v3 authPriv SHA/AES) until interrupted;
+    with ``--transport gnmi|mixed`` also as gNMI servers (password auth) on free loopback ports."""
     from lab.agent import AgentServer
     from lab.fabric import LabFabric
+    from lab.gnmi.login import lab_login
+    from lab.gnmi.server import serve_fabric, stop_all
+    from linkmargin_cli.harness import LAB_TRANSPORTS, gnmi_devices, write_implied_inventory
     from linkmargin_cli.inputs import scenario_or_exit
 
     sc = scenario_or_exit(scenario, seed)
+    if transport not in LAB_TRANSPORTS:
+        typer.echo(f"lab serve: --transport {transport!r}: one of {', '.join(LAB_TRANSPORTS)}", err=True)
+        raise typer.Exit(2)
     host, base = _listen(listen)
     if refresh is None:
         refresh = max(0.2, min(5.0, sc.step_s / max(speed, 1e-9)))
@@ -80,19 +94,33 @@ def serve(
         server = AgentServer(host)
         fabric.on_reboot = server.reboot
         bound = await server.start(fabric.endpoints(base))
-        rows = fabric.table(bound)
-        if as_json:
-            typer.echo(json.dumps([r.__dict__ for r in rows]), nl=True)
-            sys.stdout.flush()
-        else:
-            typer.echo(f"{'device':<10} {'endpoint':<22} {'community':<10} {'v3 user':<8} layout")
-            for r in rows:
-                ep = f"{r.host}:{r.port}"
-                typer.echo(f"{r.device:<10} {ep:<22} {r.community:<10} {r.v3_user:<8} {r.layout}")
+        gnmi = await serve_fabric(fabric, gnmi_devices(fabric.devices, transport), host)
         try:
+            rows = fabric.table(bound)
+            user = lab_login()[0]
+            if as_json:
+                gn = [
+                    {"device": d, "host": host, "port": g.port, "transport": "gnmi", "username": user}
+                    for d, g in gnmi.items()
+                ]
+                typer.echo(json.dumps([r.__dict__ for r in rows] + gn), nl=True)
+            else:
+                typer.echo(f"{'device':<10} {'endpoint':<22} {'community':<10} {'v3 user':<8} layout")
+                for r in rows:
+                    ep = f"{r.host}:{r.port}"
+                    typer.echo(f"{r.device:<10} {ep:<22} {r.community:<10} {r.v3_user:<8} {r.layout}")
+                for d, g in gnmi.items():
+                    ep = f"{host}:{g.port}"
+                    typer.echo(f"{d:<10} {ep:<22} {'gnmi':<10} {user:<8} openconfig (plaintext, password)")
+            if inventory_dir is not None:
+                ports = {d: g.port for d, g in gnmi.items()}
+                path = write_implied_inventory(fabric, inventory_dir, base, ports, host)
+                typer.echo(f"inventory: {path}", err=as_json)
+            sys.stdout.flush()
             await asyncio.Event().wait()
         finally:
             server.close()
+            await stop_all(gnmi.values())
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())

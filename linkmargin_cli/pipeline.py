@@ -10,7 +10,7 @@ import contextlib
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +28,8 @@ from analyzer.exporter import AnalyzerCollector
 from analyzer.ingestmetrics import IngestCollector
 from analyzer.state import LaneState
 from collector.daemon import expose_device_state
+from collector.gnmi.metrics import GnmiMetrics
+from collector.gnmi.stream import GnmiStream
 from collector.scheduler import Scheduler
 from collector.selfmetrics import SelfMetrics
 from collector.sinks import fanout
@@ -41,6 +43,7 @@ from linkmargin.inventory.metrics import InventoryCollector
 from linkmargin.wire import SAMPLES_WILDCARD, encode_event
 from linkmargin_cli.harness import LabRun
 from linkmargin_cli.wiring import (
+    gnmi_targets_from_inventory,
     planned_from_inventory,
     profiles_from_inventory,
     spec_from_inventory,
@@ -65,6 +68,7 @@ class Pipeline:
     parquet: ParquetSink
     analysis: Analysis | None = None
     planned: pl.DataFrame | None = None  # the inventory's planned matings (maintenance windows)
+    streams: list[GnmiStream] = field(default_factory=list)  # one per gNMI device, into the same sink
     events: int = 0
     last_event: str = ""
 
@@ -94,6 +98,8 @@ def build_pipeline(
         metrics=SelfMetrics(registry),
     )
     expose_device_state(scheduler, prom)  # module identity, breaker state, devices that never answered
+    gnmi_metrics = GnmiMetrics(registry)
+    streams = [GnmiStream(t, sink, intervals, metrics=gnmi_metrics) for t in gnmi_targets_from_inventory(inv)]
     clock = lab.sim_time if lab is not None else (lambda: datetime.now(UTC))
     state = LaneState(spec_from_inventory(inv), clock=clock)
     consumer = BatchConsumer(state)
@@ -107,7 +113,9 @@ def build_pipeline(
     registry.register(InventoryCollector(inv, clock))
     tracker = RiskTracker(MAIN_HORIZON)
     planned = planned_from_inventory(inv)
-    return Pipeline(clock, bus, scheduler, state, consumer, exporter, tracker, parquet, planned=planned)
+    return Pipeline(
+        clock, bus, scheduler, state, consumer, exporter, tracker, parquet, planned=planned, streams=streams
+    )
 
 
 async def analyze_once(p: Pipeline, now: datetime) -> None:
@@ -151,6 +159,7 @@ async def run_pipeline(
         loop.add_signal_handler(signal.SIGTERM, stop.set)
     consumer_task = asyncio.create_task(p.consumer.run(p.bus.subscribe(SAMPLES_WILDCARD)))
     poll_task = asyncio.create_task(p.scheduler.run(stop))
+    stream_tasks = [asyncio.create_task(s.run(stop)) for s in p.streams]  # gNMI devices
     history_task = asyncio.create_task(p.parquet.run(stop))  # writes every flush_s: kill -9 loses little
     started = time.monotonic()
     if not live:
@@ -170,6 +179,7 @@ async def run_pipeline(
                 if duration is not None and now - started >= duration:
                     stop.set()
         await poll_task
+        await asyncio.gather(*stream_tasks)
         await history_task
         await p.bus.close()
         await consumer_task

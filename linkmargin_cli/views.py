@@ -18,7 +18,7 @@ def live_view(p: Pipeline, url: str, started: float, rows: int = 12) -> Group:
     head.add_row("time", p.clock().strftime("%Y-%m-%d %H:%M UTC"), "metrics", url)
     head.add_row(
         "devices",
-        str(len(p.scheduler.devices)),
+        str(len(p.scheduler.devices) + len(p.streams)),  # SNMP polled + gNMI streamed
         "samples analyzed",
         f"{p.state.samples_seen:,}",
     )

@@ -3,6 +3,7 @@
 - :func:`spec_from_inventory`: the analyzer's lane / point / event tables from the recorded channels.
 - :func:`planned_from_inventory`: the analyzer's planned matings from the inventory's maintenance windows.
 - :func:`targets_from_inventory`: the collector's SNMP targets, made as its own config makes them.
+- :func:`gnmi_targets_from_inventory`: the collector's gNMI targets (``transport: gnmi`` devices).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 import polars as pl
 
 from analyzer.spec import EVENT_SCHEMA, LinkSpec
-from collector.config import SnmpConf, targets_for
+from collector.config import SnmpConf, gnmi_targets_for, targets_for
+from collector.gnmi.client import GnmiTarget
 from collector.transport import Target
 from linkmargin.budget import expected_channel_loss
 from linkmargin.catalog import connector, optic
@@ -88,8 +90,13 @@ def planned_from_inventory(inv: Inventory) -> pl.DataFrame:
 
 
 def targets_from_inventory(inv: Inventory, timeout: float = 2.0) -> list[Target]:
-    """One SNMP target per inventory device, as the collector's config would make it."""
+    """One SNMP target per SNMP device of the inventory, as the collector's config would make it."""
     return targets_for(inv.devices, inv.credentials, SnmpConf(timeout=timeout))[0]
+
+
+def gnmi_targets_from_inventory(inv: Inventory) -> list[GnmiTarget]:
+    """One gNMI target per ``transport: gnmi`` device, as the collector's config would make it."""
+    return gnmi_targets_for(inv.devices, inv.gnmi_credentials)
 
 
 def profiles_from_inventory(inv: Inventory) -> dict[str, str]:

@@ -194,6 +194,11 @@ def _load_named(name: str, dirs: tuple[Path, ...]) -> GnmiProfileDocument:
     )
 
 
+def gnmi_profile_names() -> list[str]:
+    """Every gNMI profile name found (site directories and the packaged ones)."""
+    return sorted({p.stem for d in profile_dirs() if d.is_dir() for p in d.glob("*.yaml")})
+
+
 def load_gnmi_profile(name: str) -> GnmiProfileDocument:
     """A gNMI profile by name (site directories first)."""
     return _load_named(name, tuple(profile_dirs()))

@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 
 import grpc
 import grpc.aio
 
 from lab.fabric import LabFabric
+from lab.gnmi.login import lab_login
 from lab.gnmi.render import GnmiRenderer, Leaf, Style, path_of, typed
 from linkmargin.gnmi import gnmi_pb2 as g
 from linkmargin.gnmi import gnmi_pb2_grpc
@@ -192,3 +193,27 @@ class LabGnmiServer(gnmi_pb2_grpc.gNMIServicer):
             with contextlib.suppress(Exception):
                 await self.server.stop(0.1)
             self.server = None
+
+
+async def serve_fabric(
+    fabric: LabFabric, devices: list[str], host: str = "127.0.0.1", style: Style | None = None
+) -> dict[str, LabGnmiServer]:
+    """One password-protected (``lab_login``) plaintext gNMI server per named switch, each on a free
+    loopback port (``server.port``); stop them with :func:`stop_all`."""
+    user, password = lab_login()
+    out: dict[str, LabGnmiServer] = {}
+    try:
+        for d in devices:
+            srv = LabGnmiServer(fabric, d, style, username=user, password=password)
+            await srv.start(host, 0)
+            out[d] = srv
+    except BaseException:
+        await stop_all(out.values())
+        raise
+    return out
+
+
+async def stop_all(servers: Iterable[LabGnmiServer]) -> None:
+    """Stop every server (open streams end)."""
+    for srv in servers:
+        await srv.stop()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from lab.gnmi.login import LAB_GNMI_USER
 from lab.physics.events import KINDS
 from lab.physics.sim import FabricSim
 
@@ -18,9 +20,17 @@ INSTALLED_DAYS_BEFORE = (
 
 
 def inventory(
-    sim: FabricSim, host: str = "127.0.0.1", base_port: int = 16100, secrets_dir: Path | None = None
+    sim: FabricSim,
+    host: str = "127.0.0.1",
+    base_port: int = 16100,
+    secrets_dir: Path | None = None,
+    gnmi_ports: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    """The inventory this scenario implies, as a user would record it (ARCHITECTURE.md "The inventory")."""
+    """The inventory this scenario implies, as a user would record it (ARCHITECTURE.md "The inventory").
+
+    Devices named in ``gnmi_ports`` are read over gNMI on that port (``transport: gnmi``, the lab's
+    username and its password in ``secrets_dir/gnmi``); the others over SNMP at ``base_port + i``.
+    """
     f, sc = sim.fleet, sim.scenario
     installed = sc.start - timedelta(days=INSTALLED_DAYS_BEFORE)
     sdir = secrets_dir or Path("secrets")
@@ -70,8 +80,20 @@ def inventory(
         {"name": n, "address": host, "port": base_port + i, "credentials": "lab-v2c", "profile": "auto"}
         for i, n in enumerate(f.dev_names)
     ]
+    gnmi: dict[str, Any] = {}
+    for d in devices:
+        if gnmi_ports and d["name"] in gnmi_ports:
+            d.update(transport="gnmi", port=gnmi_ports[d["name"]], credentials="lab-gnmi")
+    if gnmi_ports:
+        user = LAB_GNMI_USER
+        gnmi = {
+            "gnmi_credentials": {
+                "lab-gnmi": {"tls": False, "username": user, "password_file": str(sdir / "gnmi")}
+            }
+        }
     return {
         "site": f"lab-{sc.name}",
+        **gnmi,
         "credentials": {
             "lab-v2c": {"version": "2c", "community_env": "LINKMARGIN_LAB_COMMUNITY"},
             "lab-v3": {

@@ -140,6 +140,10 @@ def load_csv(path: str | Path, base: Inventory | None = None) -> Inventory:
     if base is not None:
         doc_all["site"] = base.site.model_dump()
         doc_all["credentials"] = {k: v.model_dump(exclude_none=True) for k, v in base.credentials.items()}
+        if base.gnmi_credentials:
+            doc_all["gnmi_credentials"] = {
+                k: v.model_dump(exclude_none=True) for k, v in base.gnmi_credentials.items()
+            }
         doc_all["devices"] = [d.model_dump() for d in base.devices]
     inv, problems = validate_document(doc_all)
     rev_link = {v: k for k, v in LINK_COLUMNS.items()}

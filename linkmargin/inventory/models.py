@@ -7,18 +7,21 @@ limited to what the collector's transports implement.
 
 from __future__ import annotations
 
+import difflib
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from linkmargin.catalog import ConnectorType, resolve_connector
-from linkmargin.credentials import SnmpCredentials
+from linkmargin.credentials import GnmiCredentials, SnmpCredentials
 from linkmargin.inventory.matings import matings_of_installed_part
 
 __all__ = [
     "ACTION_EVENT",
+    "DEFAULT_PORTS",
     "EVENT_KINDS",
+    "TRANSPORTS",
     "Channel",
     "ConnectionPoint",
     "Device",
@@ -41,6 +44,10 @@ ACTION_EVENT: dict[str, str] = {
     "replace": "replaced",
 }
 """The event a planned action becomes once done (what counts as a mating: :mod:`.matings`)."""
+DeviceTransport = Literal["snmp", "gnmi"]
+TRANSPORTS: tuple[str, ...] = get_args(DeviceTransport)
+DEFAULT_PORTS: dict[str, int] = {"snmp": 161, "gnmi": 9339}
+"""A device's port when the inventory gives none: SNMP's 161, gNMI's IANA-assigned 9339."""
 MAX_LENGTH_M = 20_000.0  # longer than any catalogued reach x10: anything above is a typo (km for m)
 
 
@@ -55,13 +62,37 @@ class Site(_Strict):
 
 
 class Device(_Strict):
-    """A switch the collector polls."""
+    """A switch the collector reads: polled over SNMP, or streamed over gNMI (``transport: gnmi``).
+
+    ``credentials`` names an entry of the inventory's ``credentials`` (SNMP) or ``gnmi_credentials``
+    (gNMI), by the device's transport; the port defaults to the transport's (161 or 9339).
+    """
 
     name: str = Field(min_length=1)
     address: str = Field(min_length=1)
     port: int = Field(default=161, ge=1, le=65535)
     credentials: str
     profile: str = "auto"
+    transport: DeviceTransport = "snmp"
+
+    @field_validator("transport", mode="before")
+    @classmethod
+    def _transport(cls, v: object) -> object:
+        if v in TRANSPORTS:
+            return v
+        text = str(v)
+        hint = difflib.get_close_matches(text.lower(), TRANSPORTS, n=1)
+        if text.lower() in TRANSPORTS:
+            hint = [text.lower()]
+        said = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise ValueError(f"unknown transport {text!r}{said}; one of: {', '.join(TRANSPORTS)}")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _transport_port(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "port" not in data and data.get("transport") in DEFAULT_PORTS:
+            return {**data, "port": DEFAULT_PORTS[data["transport"]]}
+        return data
 
 
 class End(_Strict):
@@ -187,6 +218,7 @@ class Inventory(_Strict):
 
     site: Site
     credentials: dict[str, SnmpCredentials] = Field(default_factory=dict)
+    gnmi_credentials: dict[str, GnmiCredentials] = Field(default_factory=dict)
     devices: list[Device] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list)
     maintenance: list[MaintenanceWindow] = Field(default_factory=list)
@@ -217,6 +249,12 @@ class Inventory(_Strict):
                         continue
                     out.append((w.id, lk.id, cp.id, w.start, ACTION_EVENT[action]))
         return out
+
+    def credentials_of(self, device: Device) -> SnmpCredentials | GnmiCredentials:
+        """The credentials entry ``device`` names, from the map of its transport (KeyError if absent)."""
+        if device.transport == "gnmi":
+            return self.gnmi_credentials[device.credentials]
+        return self.credentials[device.credentials]
 
     def device(self, name: str) -> Device:
         """The device called ``name`` (KeyError if absent)."""

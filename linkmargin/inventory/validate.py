@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from linkmargin import catalog
-from linkmargin.credentials import SnmpCredentials
+from linkmargin.credentials import GnmiCredentials, SnmpCredentials
 from linkmargin.inventory.models import (
     ConnectionPoint,
     Device,
@@ -58,6 +58,35 @@ def _check_device_name(name: str, loc: Loc, out: list[Problem]) -> None:
     """A device's name becomes its bus topic level (linkmargin/v1/samples/NAME): it must be one."""
     if not topic_safe(name):
         out.append(((*loc, "name"), f"{name[:80]!r}: {DEVICE_NAME_RULE}"))
+
+
+def _check_device_credentials(
+    dev: Device, loc: Loc, snmp: Mapping[str, Any], gnmi: Mapping[str, Any], out: list[Problem]
+) -> None:
+    """The device's credentials name an entry of its transport's map (SNMP: credentials, gNMI:
+    gnmi_credentials); an entry of the other map is named as such. An entry with errors of its own is
+    still defined: one error, not two."""
+    own, other = (gnmi, snmp) if dev.transport == "gnmi" else (snmp, gnmi)
+    section = "gnmi_credentials" if dev.transport == "gnmi" else "credentials"
+    if dev.credentials in own:
+        return
+    if dev.credentials in other:
+        kind = "SNMP" if dev.transport == "gnmi" else "gNMI"
+        msg = (
+            f"{dev.credentials!r} are {kind} credentials but the device's transport is {dev.transport}; "
+            f"name an entry of {section}" + (f" (defined: {', '.join(sorted(map(str, own)))})" if own else "")
+        )
+        out.append((loc, msg))
+        return
+    names = {str(k): None for k in own}
+    out.append(
+        (
+            loc,
+            _known(dev.credentials, names, f"{section} entry")
+            if names
+            else (f"unknown {section} entry {dev.credentials!r}; the inventory defines no {section}"),
+        )
+    )
 
 
 def _quiet(model: type[M], data: Any) -> M | None:
@@ -126,7 +155,7 @@ def validate_document(doc: Any, now: datetime | None = None) -> tuple[Inventory 
     out: list[Problem] = []
     if not isinstance(doc, Mapping):
         return None, [((), "expected a mapping with keys site, credentials, devices, links")]
-    top = {"site", "credentials", "devices", "links", "maintenance"}
+    top = {"site", "credentials", "gnmi_credentials", "devices", "links", "maintenance"}
     for key in doc:
         if key not in top:
             hint = difflib.get_close_matches(str(key), list(top), n=1)
@@ -149,6 +178,15 @@ def validate_document(doc: Any, now: datetime | None = None) -> tuple[Inventory 
         got = _validate_piece(SnmpCredentials, c, ("credentials", str(name)), out)
         if got is not None:
             creds[str(name)] = got
+    gcreds: dict[str, GnmiCredentials] = {}
+    raw_gcreds = doc.get("gnmi_credentials") or {}
+    if not isinstance(raw_gcreds, Mapping):
+        out.append((("gnmi_credentials",), "expected a mapping of name -> gNMI credentials"))
+        raw_gcreds = {}
+    for name, c in raw_gcreds.items():
+        gc = _validate_piece(GnmiCredentials, c, ("gnmi_credentials", str(name)), out)
+        if gc is not None:
+            gcreds[str(name)] = gc
 
     devices: list[Device] = []
     by_name: dict[str, int] = {}
@@ -169,8 +207,7 @@ def validate_document(doc: Any, now: datetime | None = None) -> tuple[Inventory 
                 )
             )
         by_name.setdefault(dev.name, i)
-        if dev.credentials not in raw_creds:
-            out.append((("devices", i, "credentials"), _known(dev.credentials, creds or {}, "credentials")))
+        _check_device_credentials(dev, ("devices", i, "credentials"), raw_creds, raw_gcreds, out)
         devices.append(dev)
 
     links: list[Link] = []
@@ -234,7 +271,14 @@ def validate_document(doc: Any, now: datetime | None = None) -> tuple[Inventory 
     maintenance = _check_maintenance(doc.get("maintenance"), link_ids, point_ids, links, out)
     if out or site is None:
         return None, out
-    inv = Inventory(site=site, credentials=creds, devices=devices, links=links, maintenance=maintenance)
+    inv = Inventory(
+        site=site,
+        credentials=creds,
+        gnmi_credentials=gcreds,
+        devices=devices,
+        links=links,
+        maintenance=maintenance,
+    )
     return inv, out
 
 
