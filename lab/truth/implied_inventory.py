@@ -76,21 +76,16 @@ def inventory(
                 "connections": conns,
             }
         )
-    devices = [
+    gp = gnmi_ports or {}
+    devices: list[dict[str, Any]] = [
         {"name": n, "address": host, "port": base_port + i, "credentials": "lab-v2c", "profile": "auto"}
+        if n not in gp
+        else {"name": n, "address": host, "port": gp[n], "credentials": "lab-gnmi", "transport": "gnmi"}
         for i, n in enumerate(f.dev_names)
     ]
-    gnmi: dict[str, Any] = {}
-    for d in devices:
-        if gnmi_ports and d["name"] in gnmi_ports:
-            d.update(transport="gnmi", port=gnmi_ports[d["name"]], credentials="lab-gnmi")
-    if gnmi_ports:
-        user = LAB_GNMI_USER
-        gnmi = {
-            "gnmi_credentials": {
-                "lab-gnmi": {"tls": False, "username": user, "password_file": str(sdir / "gnmi")}
-            }
-        }
+    # plaintext on loopback with the lab's password (lab.gnmi.login): a user's entry would add ca_file
+    login = {"tls": False, "username": LAB_GNMI_USER, "password_file": str(sdir / "gnmi")}
+    gnmi = {"gnmi_credentials": {"lab-gnmi": login}} if gp else {}
     return {
         "site": f"lab-{sc.name}",
         **gnmi,
