@@ -197,6 +197,9 @@ def validate_document(doc: Any, now: datetime | None = None) -> tuple[Inventory 
     for i, d in enumerate(raw_devs):
         dev = _validate_piece(Device, d, ("devices", i), out)
         if dev is None:
+            # its own errors are reported; links naming it are not wrong too
+            if isinstance(d, Mapping) and isinstance(d.get("name"), str):
+                by_name.setdefault(d["name"], i)
             continue
         _check_device_name(dev.name, ("devices", i), out)
         if dev.name in by_name:
