@@ -44,3 +44,18 @@ async def test_lab_serve_mixed_writes_a_usable_inventory(tmp_path: Path) -> None
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+@pytest.mark.parametrize("command", [["demo"], ["lab", "serve"]])
+def test_an_unknown_lab_transport_is_one_line_and_exit_2(command: list[str], tmp_path: Path) -> None:
+    r = subprocess.run(
+        [str(EXE), *command, "--transport", "gmni", "--workdir" if command == ["demo"] else "--seed", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"{' '.join(command)}: --transport 'gmni': one of snmp, gnmi, mixed"
+    ], r.stderr
