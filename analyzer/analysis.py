@@ -138,9 +138,9 @@ def analyze(
         prior_se,
     )
     # a laser without a day's baseline yet is judged against its own first readings
-    early, early_climb = early_rise(bias, far_temp)
+    early, early_climb, gradual = early_rise(bias, far_temp)
     early = np.where(np.isfinite(rise), np.nan, early)
-    laser_failing = failing(rise, climb) | failing_early(early, early_climb)
+    laser_failing = failing(rise, climb) | failing_early(early, gradual)
     shrunk, shrunk_sd, onset = recent_onset(rx, temp, pairs, shrunk, shrunk_sd, evidence=laser_failing)
     # a failing laser whose output has not started to fall yet: forecast the fall the fleet's
     # failing lasers show (or the assumed one), with its spread, instead of the flat past

@@ -144,20 +144,23 @@ def early_rise(
     first_hours: int = 2,
     recent_hours: int = 2,
     max_tempco: float = MAX_BIAS_TEMPCO,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per lane: bias rise over the laser's first readings that temperature cannot explain, and its climb.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per lane: bias rise over the laser's first readings that temperature cannot explain, its climb,
+    and whether it came gradually.
 
     For a laser with too little history for :func:`relative_bias` (a day), judged against its own
     first ``first_hours`` hourly means: the recent bias (mean of the last ``recent_hours``) over that
     baseline, minus one, less ``max_tempco`` times the module's warming since (a cooling module is not
-    credited), less the fleet's common move (the median over lanes, where positive). The second array
-    is the climb (fraction of the first readings per day, :func:`bias_climb` of the uncorrected ratio).
-    NaN where the laser has no first readings apart from its recent ones, or no temperature to bound.
+    credited), less the fleet's common move (the median over lanes, where positive). The climb is
+    :func:`bias_climb` of the bias over its first readings (fraction per day, for the words). Gradual:
+    no two hours carry half the rise, as they do when a module is swapped for one that runs higher.
+    NaN (and not gradual) where the laser has no first readings apart from its recent ones, or no
+    temperature to bound the rise with.
     """
     n_lanes, n_hours = bias.shape
     nan = np.full(n_lanes, np.nan)
     if n_hours < first_hours + recent_hours:
-        return nan, nan.copy()
+        return nan, nan.copy(), np.zeros(n_lanes, dtype=bool)
     b = np.where(np.isfinite(bias) & (bias > 0), bias, np.nan)  # a dark laser reports 0 mA
     t = temp if temp is not None and temp.shape == bias.shape else np.full_like(bias, np.nan)
     seen = np.cumsum(np.isfinite(b), axis=1)
@@ -172,12 +175,14 @@ def early_rise(
         rise = now_b / base_b - 1.0 - max_tempco * np.maximum(now_t - base_t, 0.0)
         rise = np.where(ok, rise, np.nan)
         common = np.nanmedian(rise) if np.isfinite(rise).any() else 0.0
-        climb = bias_climb(b / base_b[:, None] - 1.0, hours=6)
-    return rise - max(float(common), 0.0), np.where(ok, climb, np.nan)
+        ratio = b / base_b[:, None]
+        climb = bias_climb(ratio - 1.0, hours=6)
+        jump = np.nanmax(np.abs(ratio[:, 2:] - ratio[:, :-2]), axis=1)
+    gradual = ok & np.isfinite(jump) & (jump <= 0.5 * (now_b / base_b - 1.0))
+    return rise - max(float(common), 0.0), np.where(ok, climb, np.nan), gradual
 
 
-def failing_early(rise: np.ndarray, climb: np.ndarray) -> np.ndarray:
-    """Lanes whose far-end laser fails within its first hours: well above its first readings
-    beyond temperature (:func:`early_rise`), and still climbing (not a one-off step such as a swap)."""
-    r, c = np.nan_to_num(rise, nan=0.0), np.nan_to_num(climb, nan=0.0)
-    return (r >= EARLY_RISE) & (c >= CLIMB_PER_DAY)
+def failing_early(rise: np.ndarray, gradual: np.ndarray) -> np.ndarray:
+    """Lanes whose far-end laser fails within its first hours: well above its first readings beyond
+    temperature and the fleet (:func:`early_rise`), reached gradually (not a swapped module)."""
+    return (np.nan_to_num(rise, nan=0.0) >= EARLY_RISE) & gradual
