@@ -117,7 +117,7 @@ def _findings(t: pl.DataFrame) -> list[Text]:
     for r in adv.iter_rows(named=True):
         line = Text("- ")
         line.append(r["link"], style="bold")
-        line.append(f": {_where(r)}. {r['evidence']}. Action: {r['action']}.")
+        line.append(f": {_where(r)}\n  {r['evidence']}\n  action: {r['action']}")
         out.append(line)
     notes = t["notes"].drop_nulls().str.split("; ").explode().unique(maintain_order=True)
     out.extend(Text(f"- {n}") for n in notes.to_list())
