@@ -86,6 +86,12 @@ def _has_evidence(cause: str) -> Callable[[Evidence], bool]:
 
 
 def _laser_words(e: Evidence) -> str:
+    early = e.get("bias_early_rise")
+    if early is not None and math.isfinite(early):  # no day's baseline yet: its first readings
+        return (
+            f"far-end bias {_f(early, '+.0%')} over its first readings beyond what its warming explains"
+            f" (climbing {_f(e['bias_climb_early'], '+.0%')}/day)"
+        )
     return (
         f"far-end bias {_f(e['bias_rise'], '+.0%')} over its own baseline"
         f" (climbing {_f(e['bias_climb'], '+.0%')}/day), "
@@ -267,6 +273,8 @@ def gather_evidence(analysis: Analysis, links: list[str]) -> list[Evidence]:
             "bias_rise": row["far_bias_rise"],
             "bias_climb": row["far_bias_climb_per_day"],
             "laser_failing": bool(row["laser_failing"]),
+            "bias_early_rise": row.get("far_bias_early_rise"),
+            "bias_climb_early": row.get("far_bias_early_climb_per_day"),
             "drift": row["drift_shrunk"],
             "drift_sd": row["drift_shrunk_sd"],
             "excess_loss": row["excess_loss_db"],

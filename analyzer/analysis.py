@@ -15,9 +15,17 @@ import polars as pl
 
 from analyzer.calibration import rx_offsets
 from analyzer.cohorts import CohortModel, fit_cohorts, mating_outcomes, shrink_drift
-from analyzer.evidence import EVIDENCE_HOURS, judge
+from analyzer.evidence import EVIDENCE_HOURS, counter_resets, judge
 from analyzer.forecast import LaneForecast, StepRisk, forecast_lanes
-from analyzer.laser import bias_climb, bias_rise, decline_prior, failing, relative_bias
+from analyzer.laser import (
+    bias_climb,
+    bias_rise,
+    decline_prior,
+    early_rise,
+    failing,
+    failing_early,
+    relative_bias,
+)
 from analyzer.margin import lane_margins, link_margins
 from analyzer.state import LaneState
 from analyzer.steps import attribute_steps, detect_steps
@@ -36,6 +44,8 @@ class Analysis:
     cohorts: CohortModel
     forecasts: dict[str, pl.DataFrame] = field(default_factory=dict)  # horizon label -> per link
     lane_forecasts: dict[str, pl.DataFrame] = field(default_factory=dict)
+    # per device, its last counter reset (evidence, not a fault): analyzer.evidence.counter_resets
+    devices: pl.DataFrame = field(default_factory=lambda: counter_resets(pl.DataFrame(), pl.DataFrame()))
 
 
 def analyze(
@@ -127,7 +137,10 @@ def analyze(
         coh["cohort_tau"].fill_null(0.0).to_numpy(),
         prior_se,
     )
-    laser_failing = failing(rise, climb)
+    # a laser without a day's baseline yet is judged against its own first readings
+    early, early_climb, gradual = early_rise(bias, far_temp)
+    early = np.where(np.isfinite(rise), np.nan, early)
+    laser_failing = failing(rise, climb) | failing_early(early, gradual)
     shrunk, shrunk_sd, onset = recent_onset(rx, temp, pairs, shrunk, shrunk_sd, evidence=laser_failing)
     # a failing laser whose output has not started to fall yet: forecast the fall the fleet's
     # failing lasers show (or the assumed one), with its spread, instead of the flat past
@@ -151,6 +164,8 @@ def analyze(
         pl.Series("bias_drift_ma_per_day", bias_fit.drift_db_per_day),
         pl.Series("far_bias_rise", rise),
         pl.Series("far_bias_climb_per_day", climb),
+        pl.Series("far_bias_early_rise", early),
+        pl.Series("far_bias_early_climb_per_day", early_climb),
         pl.Series("laser_failing", laser_failing),
         pl.Series("offset_hours", offset_hours),
     )
@@ -165,6 +180,7 @@ def analyze(
         ).alias("forecast_base_db")
     )
     analysis = Analysis(lanes, link_margins(lanes), attributed, cohorts)
+    analysis.devices = counter_resets(state.resets, state.hourly())
     for label, days in (horizons or {}).items():
         add_forecast(analysis, label, days, planned=planned, now=now)
     return analysis

@@ -117,3 +117,85 @@ def _count(col: str) -> pl.Expr:
     exp = c.log10().floor()
     sci = pl.format("{}e{}", (c / pl.lit(10.0).pow(exp)).round(2), exp.cast(pl.Int64))
     return pl.when(c < 1e6).then(c.cast(pl.Int64).cast(pl.String)).otherwise(sci)
+
+
+SPIKE_FACTOR: Final = 10.0
+"""A reset read as a wrap would add ~2**32 or 2**64 to a counter: a rate this many times the hours
+before it is a spike. Anything a reset did to the rates shows far above this."""
+
+
+def counter_resets(resets: pl.DataFrame, hourly: pl.DataFrame) -> pl.DataFrame:
+    """Per device, its last counter reset as evidence (not a fault): when, how many counters, and
+    whether the rates derived across it spiked.
+
+    ``resets`` is :attr:`analyzer.state.LaneState.resets`; ``hourly`` the state's hourly aggregates.
+    Spiked: in the hour of the reset or the next, a port's pre-FEC BER above ``SPIKE_FACTOR`` times
+    its highest of the three hours before, or errors (uncorrectable codewords, post-FEC bit errors,
+    FCS errors) counted where the hours before counted none.
+    Columns: device, at, rebooted, counters, ports, spiked, text.
+    """
+    schema = pl.Schema(
+        {
+            "device": pl.String(),
+            "at": pl.Datetime("us", "UTC"),
+            "rebooted": pl.Boolean(),
+            "counters": pl.UInt32(),
+            "ports": pl.UInt32(),
+            "spiked": pl.Boolean(),
+            "text": pl.String(),
+        }
+    )
+    if resets.height == 0:
+        return pl.DataFrame(schema=schema)
+    last = resets.sort("at").group_by("device", maintain_order=True).last()
+    last = last.with_columns((pl.col("at").dt.epoch("s") // 3600).alias("h0"))
+    errs = ("fec_uncorrected_cw", "pcs_bit_errors", "fcs_errors")
+    h = (
+        hourly.filter(pl.col("metric").cast(pl.String).is_in(["pre_fec_ber", *errs]))
+        .select(
+            pl.col("device").cast(pl.String),
+            "port",
+            "lane",
+            pl.col("metric").cast(pl.String),
+            "hour",
+            "mean",
+            "sum",
+        )
+        .join(last.select("device", "h0"), on="device", how="inner")
+        .filter(pl.col("hour").is_between(pl.col("h0") - 3, pl.col("h0") + 1))
+        .with_columns((pl.col("hour") >= pl.col("h0")).alias("after"))
+    )
+    value = pl.when(pl.col("metric") == "pre_fec_ber").then(pl.col("mean")).otherwise(pl.col("sum"))
+    per_key = (
+        h.with_columns(value.alias("v"))
+        .group_by("device", "port", "lane", "metric")
+        .agg(
+            pl.col("v").filter(~pl.col("after")).max().alias("before"),
+            pl.col("v").filter(pl.col("after")).max().alias("after"),
+        )
+        .with_columns(
+            pl.when(pl.col("metric") == "pre_fec_ber")
+            .then(pl.col("after") > SPIKE_FACTOR * pl.col("before"))
+            .otherwise((pl.col("after") > 0) & (pl.col("before").fill_null(0.0) == 0))
+            .fill_null(False)
+            .alias("spike")
+        )
+    )
+    spiked = per_key.group_by("device").agg(pl.col("spike").any().alias("spiked"))
+    out = last.join(spiked, on="device", how="left").with_columns(pl.col("spiked").fill_null(False))
+    what = pl.when(pl.col("rebooted")).then(pl.lit("rebooted")).otherwise(pl.lit("cleared its counters"))
+    rates = (
+        pl.when(pl.col("spiked")).then(pl.lit("rates spiked after it")).otherwise(pl.lit("rates not spiked"))
+    )
+    text = pl.format(
+        "{} {} at {}Z: {} counters on {} ports reset, {} (evidence, not a fault)",
+        "device",
+        what,
+        pl.col("at").dt.strftime("%Y-%m-%d %H:%M"),
+        "counters",
+        "ports",
+        rates,
+    )
+    return out.select("device", "at", "rebooted", "counters", "ports", "spiked", text.alias("text")).cast(
+        dict(schema)  # type: ignore[arg-type]
+    )

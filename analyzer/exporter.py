@@ -24,6 +24,7 @@ Names (prefix ``linkmargin_``, unit in the name; lane labels = link, device, por
 | ``linkmargin_link_flaps`` | link, device, port | flaps of the receiving port, last 24 h |
 | ``linkmargin_uncorrectable_rate`` | link, device, port | uncorrectable codewords/s, last 24 h |
 | ``linkmargin_link_suspect_point_info`` | link, point, cause, action | 1; suspect point or ``optic:DEV P`` |
+| ``linkmargin_device_counter_reset_timestamp_seconds`` | device, rebooted, spiked | last counter reset |
 | ``linkmargin_cohort_step_probability`` | family, termination | P(loss step per mating) |
 | ``linkmargin_cohort_step_db`` | family, termination | mean loss step size |
 | ``linkmargin_cohort_drift_db_per_day`` | family, termination | cohort drift |
@@ -301,6 +302,21 @@ def families(an: Analysis, suspects: pl.DataFrame | None, *, text: bool = False)
             "point link:<id> when none stands out",
             ("link", "point", "cause", "action"),
             _suspect_points(an, suspects).with_columns(pl.lit(1.0).alias("value")),
+            "value",
+        )
+    )
+    out.append(
+        Family(
+            "linkmargin_device_counter_reset_timestamp_seconds",
+            "When the device's counters last reset (its boot time for a reboot), Unix seconds; evidence, "
+            "not a fault: spiked says whether rates derived across it jumped",
+            ("device", "rebooted", "spiked"),
+            an.devices.lazy().select(
+                "device",
+                pl.col("rebooted").cast(pl.String),
+                pl.col("spiked").cast(pl.String),
+                (pl.col("at").dt.epoch("ms") / 1000.0).alias("value"),
+            ),
             "value",
         )
     )

@@ -10,6 +10,8 @@ corrected baseline, minus one.
 
 from __future__ import annotations
 
+from typing import Final
+
 import numpy as np
 
 from analyzer.trend import _quiet
@@ -121,3 +123,66 @@ def decline_prior(
         return default, default / 2
     med = float(np.median(d))
     return med, max(float(np.median(np.abs(d - med))) * 1.4826, med / 4)
+
+
+MAX_BIAS_TEMPCO: Final = 0.025
+"""The most a healthy laser's bias rises per °C (fraction of its bias) under APC at constant output:
+threshold current grows as exp(T/T0), and T0 of 40 K or more (typical of data-center DFB and VCSEL
+lasers; an estimate, not a datasheet figure) keeps that under 2.5 %/°C. A rise beyond this times the
+module's warming is not temperature."""
+
+EARLY_RISE: Final = 0.1
+"""Bias this far (fraction) above the laser's first readings, beyond what its warming can explain
+and beyond the fleet's common move, marks a failing laser before a full baseline exists: aging moves
+bias by percents over months, not ten percent in hours."""
+
+
+def early_rise(
+    bias: np.ndarray,
+    temp: np.ndarray | None,
+    *,
+    first_hours: int = 2,
+    recent_hours: int = 2,
+    max_tempco: float = MAX_BIAS_TEMPCO,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per lane: bias rise over the laser's first readings that temperature cannot explain, its climb,
+    and whether it came gradually.
+
+    For a laser with too little history for :func:`relative_bias` (a day), judged against its own
+    first ``first_hours`` hourly means: the recent bias (mean of the last ``recent_hours``) over that
+    baseline, minus one, less ``max_tempco`` times the module's warming since (a cooling module is not
+    credited), less the fleet's common move (the median over lanes, where positive). The climb is
+    :func:`bias_climb` of the bias over its first readings (fraction per day, for the words). Gradual:
+    no two hours carry half the rise, as they do when a module is swapped for one that runs higher.
+    NaN (and not gradual) where the laser has no first readings apart from its recent ones, or no
+    temperature to bound the rise with.
+    """
+    n_lanes, n_hours = bias.shape
+    nan = np.full(n_lanes, np.nan)
+    if n_hours < first_hours + recent_hours:
+        return nan, nan.copy(), np.zeros(n_lanes, dtype=bool)
+    b = np.where(np.isfinite(bias) & (bias > 0), bias, np.nan)  # a dark laser reports 0 mA
+    t = temp if temp is not None and temp.shape == bias.shape else np.full_like(bias, np.nan)
+    seen = np.cumsum(np.isfinite(b), axis=1)
+    first = np.isfinite(b) & (seen <= first_hours)
+    first[:, n_hours - recent_hours :] = False  # the baseline lies before the recent window
+    with _quiet():
+        base_b = np.nanmean(np.where(first, b, np.nan), axis=1)
+        base_t = np.nanmean(np.where(first & np.isfinite(b), t, np.nan), axis=1)
+        now_b = np.nanmean(b[:, -recent_hours:], axis=1)
+        now_t = np.nanmean(np.where(np.isfinite(b[:, -recent_hours:]), t[:, -recent_hours:], np.nan), axis=1)
+        ok = (first.sum(axis=1) >= first_hours) & (base_b > 0)
+        rise = now_b / base_b - 1.0 - max_tempco * np.maximum(now_t - base_t, 0.0)
+        rise = np.where(ok, rise, np.nan)
+        common = np.nanmedian(rise) if np.isfinite(rise).any() else 0.0
+        ratio = b / base_b[:, None]
+        climb = bias_climb(ratio - 1.0, hours=6)
+        jump = np.nanmax(np.abs(ratio[:, 2:] - ratio[:, :-2]), axis=1)
+    gradual = ok & np.isfinite(jump) & (jump <= 0.5 * (now_b / base_b - 1.0))
+    return rise - max(float(common), 0.0), np.where(ok, climb, np.nan), gradual
+
+
+def failing_early(rise: np.ndarray, gradual: np.ndarray) -> np.ndarray:
+    """Lanes whose far-end laser fails within its first hours: well above its first readings beyond
+    temperature and the fleet (:func:`early_rise`), reached gradually (not a swapped module)."""
+    return (np.nan_to_num(rise, nan=0.0) >= EARLY_RISE) & gradual

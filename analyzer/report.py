@@ -34,8 +34,10 @@ COLUMNS = (
     "planned_matings",
     "cause",
     "point",
+    "optic",
     "action",
     "evidence",
+    "notes",
 )
 
 
@@ -60,7 +62,15 @@ def risk_table(
         fc = fc.with_columns(pl.lit(None, dtype=pl.Float64).alias("p_cross_without_plan"))
     if links is not None:
         fc = fc.filter(pl.col("link").is_in(links))
-    lanes = analysis.lanes.select("device", "port", "lane", "direction", "drift_shrunk")
+    # drift the lane's own fit cannot identify yet (too few hours) reads as unknown, not as the
+    # cohort's prior it is shrunk to: no false zero
+    lanes = analysis.lanes.select(
+        "device",
+        "port",
+        "lane",
+        "direction",
+        pl.when(pl.col("drift_db_per_day").is_finite()).then(pl.col("drift_shrunk")).alias("drift_shrunk"),
+    )
     lm = analysis.links.select("link", pl.col("link_margin_db").alias("margin_now_db"), "excess_loss_db")
     t = (
         fc.join(lanes, on=["device", "port", "lane", "direction"], how="left")
@@ -72,14 +82,34 @@ def risk_table(
     )
     if advice is not None and advice.height:
         t = t.join(advice, on="link", how="left")
+        if "optic" not in t.columns:
+            t = t.with_columns(pl.lit(None, dtype=pl.String).alias("optic"))
     else:
         t = t.with_columns(
-            *(pl.lit(None, dtype=pl.String).alias(c) for c in ("cause", "point", "action", "evidence"))
+            *(
+                pl.lit(None, dtype=pl.String).alias(c)
+                for c in ("cause", "point", "optic", "action", "evidence")
+            )
         )
+    t = t.join(device_notes(analysis), on="link", how="left")
     t = t.sort(
         pl.col("p_cross").fill_nan(None), pl.col("forecast_db"), descending=[True, False], nulls_last=True
     )
     return t.with_row_index("rank", offset=1).select(COLUMNS)
+
+
+def device_notes(analysis: Analysis) -> pl.DataFrame:
+    """Per link: what happened to the devices at its ends (counter resets: evidence, not a fault)."""
+    ends = analysis.lanes.select("link", "device", "far_device").unique()
+    ends = pl.concat(
+        [ends.select("link", "device"), ends.select("link", pl.col("far_device").alias("device"))]
+    ).unique()
+    return (
+        ends.join(analysis.devices.select("device", "text"), on="device", how="inner")
+        .sort("link", "device")
+        .group_by("link", maintain_order=True)
+        .agg(pl.col("text").str.join("; ").alias("notes"))
+    )
 
 
 def render(table: pl.DataFrame, label: str, console: Console | None = None, limit: int = 30) -> None:
@@ -129,6 +159,9 @@ def render(table: pl.DataFrame, label: str, console: Console | None = None, limi
     if planned:
         tab.caption = "P planned: with the planned maintenance inside the horizon; P no work: without it"
     console.print(tab)
+    notes = table["notes"].drop_nulls().str.split("; ").explode().unique(maintain_order=True)
+    for note in notes.to_list():
+        console.print(note, markup=False, highlight=False)
 
 
 def _days(d: float | None) -> str:
@@ -152,6 +185,7 @@ def to_json(
     generated_at: datetime | None = None,
     cohorts: pl.DataFrame | None = None,
     planned: pl.DataFrame | None = None,
+    devices: pl.DataFrame | None = None,
 ) -> str:
     """The report as one JSON object: horizon, generation time, the ranked links, and (when given)
     the cohort table the forecasts used and the planned matings they include."""
@@ -164,6 +198,8 @@ def to_json(
         doc["cohorts"] = _rows(cohorts)
     if planned is not None:
         doc["planned"] = _rows(planned)
+    if devices is not None:
+        doc["devices"] = _rows(devices)  # counter resets per device: evidence, not faults
     return json.dumps(doc, default=str, indent=1)
 
 

@@ -98,6 +98,18 @@ _DISC_SCHEMA: Final = pl.Schema(
 )
 
 
+_RESET_SCHEMA: Final = pl.Schema(
+    {
+        "device": pl.String(),
+        "ts": SAMPLE_SCHEMA["ts"],  # the poll that saw the reset
+        "at": SAMPLE_SCHEMA["ts"],  # when it happened: the boot time for a reboot, else the poll
+        "counters": pl.UInt32(),
+        "ports": pl.UInt32(),
+        "rebooted": pl.Boolean(),
+    }
+)
+
+
 def _sum_hours(frame: pl.DataFrame) -> pl.DataFrame:
     """Hourly aggregates with one row per (key, hour): partial aggregates of an hour added up."""
     return frame.group_by(*KEY, "hour").agg(
@@ -147,6 +159,8 @@ class LaneState:
             pl.lit(True).alias("in_spec"),
         )
         self._rates = ports
+        # counter resets seen, per device and poll: what a reboot or a cleared counter looks like
+        self.resets = pl.DataFrame(schema=_RESET_SCHEMA)
 
     # ---------------------------------------------------------------- ingest
     def window(self) -> tuple[datetime, datetime] | None:
@@ -345,6 +359,8 @@ class LaneState:
             cur_disc=disc[idx],
             max_rate=np.where(is_fec & np.isfinite(max_cw), max_cw, DEFAULT_MAX_RATE),
         )
+        if d.reset.any():
+            self._note_resets(cur, d.reset, up[idx - 1], up[idx])
         self._ctr = both.group_by(*KEY[:3], "metric").agg(pl.all().last()).select(*_CTR_COLS, "disc")
         keep = d.valid & cur["in_spec"].fill_null(False).to_numpy()
         ber_rows = cur["metric"].is_in([m.value for m in BER_COUNTERS]).to_numpy()
@@ -371,6 +387,43 @@ class LaneState:
             pl.lit(Metric.PRE_FEC_BER.value).cast(SAMPLE_SCHEMA["metric"]).alias("metric"),
         )
         return pl.concat([rated.select(*KEY, "ts", "value"), counted], how="vertical")
+
+    def _note_resets(self, cur: pl.DataFrame, reset: np.ndarray, prev_up: np.ndarray, up: np.ndarray) -> None:
+        """Keep the counter resets of this batch: per device and poll, how many counters on how many
+        ports, and whether the agent's sysUpTime went back (a reboot, dated by its new uptime)."""
+        r = (
+            cur.select("device", "port", "ts")
+            .with_columns(pl.Series("up", up).fill_nan(None), pl.Series("back", up < prev_up))
+            .filter(pl.Series(reset))
+        )
+        new = r.group_by("device", "ts").agg(
+            pl.len().cast(pl.UInt32).alias("counters"),
+            pl.col("port").n_unique().cast(pl.UInt32).alias("ports"),
+            pl.col("back").any().alias("rebooted"),
+            (pl.col("ts") - pl.duration(milliseconds=(pl.col("up") * 10).cast(pl.Int64)))
+            .min()
+            .alias("boot_ts"),
+        )
+        new = new.with_columns(
+            pl.when(pl.col("rebooted")).then(pl.col("boot_ts")).otherwise(pl.col("ts")).alias("at")
+        ).select(_RESET_SCHEMA.names())
+        # one row per reset event (a reboot seen by several polls is one), the last 8 per device
+        self.resets = (
+            pl.concat([self.resets, new.cast(dict(_RESET_SCHEMA))], how="vertical")  # type: ignore[arg-type]
+            .sort("ts")
+            .group_by("device", pl.col("at").dt.truncate("1m").alias("_m"), maintain_order=True)
+            .agg(
+                pl.col("ts").first(),
+                pl.col("at").first(),
+                pl.col("counters").sum(),
+                pl.col("ports").max(),
+                pl.col("rebooted").any(),
+            )
+            .drop("_m")
+            .group_by("device", maintain_order=True)
+            .tail(8)
+            .select(_RESET_SCHEMA.names())
+        )
 
     @staticmethod
     def _increments(cur: pl.DataFrame, delta: np.ndarray, keep: np.ndarray) -> pl.DataFrame:

@@ -104,7 +104,14 @@ def risk(
         report.plot(an, horizon, days, png, top=min(top, 10), table=table)
     if fmt is Format.json:
         sys.stdout.write(
-            report.to_json(table, horizon=horizon, generated_at=now, cohorts=an.cohorts.table, planned=plan)
+            report.to_json(
+                table,
+                horizon=horizon,
+                generated_at=now,
+                cohorts=an.cohorts.table,
+                planned=plan,
+                devices=an.devices,
+            )
             + "\n"
         )
     elif fmt is Format.csv:

@@ -90,6 +90,7 @@ def demo(
     except LabOpticError as exc:
         typer.echo(f"demo: scenario {scenario}: {exc}", err=True)
         raise typer.Exit(2) from None
+    console.line()  # the live table's last frame ends without a newline when written to a pipe
     console.print(Rule("Pre-flight report"), width=min(console.width, 120))
     print_preflight(p, console)
     console.print(f"history: {workdir / 'history'}   inventory: {workdir / 'inventory.yaml'}")

@@ -43,4 +43,5 @@ def run(
             live=False,
         )
     )
+    console.line()  # the live table's last frame ends without a newline when written to a pipe
     print_preflight(p, console)

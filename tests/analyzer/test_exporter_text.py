@@ -65,6 +65,12 @@ FAMILIES = [
         "point link:<id> when none stands out",
     ),
     (
+        "linkmargin_device_counter_reset_timestamp_seconds",
+        "gauge",
+        "When the device's counters last reset (its boot time for a reboot), Unix seconds; evidence, "
+        "not a fault: spiked says whether rates derived across it jumped",
+    ),
+    (
         "linkmargin_cohort_step_probability",
         "gauge",
         "Probability (0 to 1) that one mating of this connector family leaves a loss step",
