@@ -317,26 +317,64 @@ class BoundedTrend:
         n = self.temp_n[idx]
         return np.divide(self.temp_sum[idx], n, out=np.zeros(idx.size), where=n > 0)
 
-    def _design(self, idx: np.ndarray, cols: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(X: lanes x hours x p, y with 0 where missing, valid) for ring columns ``cols``, lanes ``idx``."""
+    def _design(
+        self, idx: np.ndarray, cols: np.ndarray, p: int
+    ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """(the p design columns, each lanes x hours (broadcast), y with 0 where missing, valid) for
+        ring columns ``cols`` of lanes ``idx``."""
         y = self.y[np.ix_(idx, cols)].astype(np.float64)
         valid = np.isfinite(y)
         temp = self.temp[np.ix_(idx, cols)].astype(np.float64)
         tm = self._tmean(idx)[:, None]
         hrs = self.hours[cols]
-        t_days = np.broadcast_to(((hrs - (self.origin or 0)) / 24.0)[None, :], y.shape)
-        xs = [np.ones_like(y), t_days, np.where(np.isfinite(temp), temp, tm)]
+        t_days = ((hrs - (self.origin or 0)) / 24.0)[None, :]
+        xs = [np.ones((1, hrs.size)), t_days, np.where(np.isfinite(temp), temp, tm)]
         for k in range(p - 3):
             xs.append((hrs[None, :] >= self.steps[idx, k][:, None]).astype(np.float64))
-        return np.stack(xs, axis=2), np.where(valid, y, 0.0), valid
+        return xs, np.where(valid, y, 0.0), valid
+
+    @staticmethod
+    def _normal(xs: list[np.ndarray], w: np.ndarray, yz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """X'WX (lanes x p x p) and X'Wy (lanes x p) from the design columns: the first two (constant
+        and time) shared by every lane, so their sums are one matrix product each; the others lane by
+        lane, one elementwise product per pair (few columns over many lanes: memory-bound, so every
+        pass over a lanes x hours array counts)."""
+        p = len(xs)
+        t = xs[1][0]
+        a = np.empty((w.shape[0], p, p))
+        s0 = w @ np.stack([np.ones_like(t), t, t * t], axis=1)  # sum w, sum w t, sum w t^2
+        a[:, 0, 0], a[:, 0, 1], a[:, 1, 1] = s0[:, 0], s0[:, 1], s0[:, 2]
+        a[:, 1, 0] = a[:, 0, 1]
+        wy = w * yz
+        b = np.empty((w.shape[0], p))
+        b[:, :2] = wy @ np.stack([np.ones_like(t), t], axis=1)
+        own = xs[2:]
+        wx = [w * x for x in own]
+        for i, (wxi, xi) in enumerate(zip(wx, own, strict=True)):
+            k = i + 2
+            a[:, k, 0] = a[:, 0, k] = wxi.sum(axis=1)
+            a[:, k, 1] = a[:, 1, k] = wxi @ t
+            for j in range(i, len(own)):
+                a[:, k, j + 2] = a[:, j + 2, k] = (
+                    (wxi * own[j]).sum(axis=1) if j != i else (wxi * xi).sum(axis=1)
+                )
+            b[:, k] = (wy * xi).sum(axis=1)
+        return a, b
+
+    @staticmethod
+    def _predict(xs: list[np.ndarray], beta: np.ndarray) -> np.ndarray:
+        out = beta[:, 0:1] * xs[0]
+        for i in range(1, len(xs)):
+            out = out + beta[:, i : i + 1] * xs[i]
+        return out
 
     def _fold(self, cols: np.ndarray) -> None:
         for idx, p in self._groups():
-            x, yz, valid = self._design(idx, cols, p)
+            xs, yz, valid = self._design(idx, cols, p)
             w = np.where(valid, self.w[np.ix_(idx, cols)], 0.0)
-            xtw = (x * w[:, :, None]).transpose(0, 2, 1)
-            self.a_old[idx, :p, :p] += xtw @ x
-            self.b_old[idx, :p] += (xtw @ yz[:, :, None])[:, :, 0]
+            a, b = self._normal(xs, w, yz)
+            self.a_old[idx, :p, :p] += a
+            self.b_old[idx, :p] += b
             self.n_old[idx] += valid.sum(axis=1)
 
     def _groups(self, chunk: int = 32_768) -> Iterator[tuple[np.ndarray, int]]:
@@ -358,18 +396,16 @@ class BoundedTrend:
         chrono = np.argsort(np.where(self.hours < 0, np.iinfo(np.int64).min, self.hours), kind="stable")
         n_hours = self.n_hours
         for idx, p in self._groups():
-            x, yz, valid = self._design(idx, cols, p)
+            xs, yz, valid = self._design(idx, cols, p)
             a0 = self.a_old[idx, :p, :p] + np.eye(p) * self.ridge
             b0 = self.b_old[idx, :p]
             w = np.where(valid, self.w[idx], 0.0)
             beta = self.beta[idx, :p]
             scale = np.ones(idx.size)
             for _ in range(max(iters, 1)):
-                xtw = (x * w[:, :, None]).transpose(0, 2, 1)
-                beta = np.linalg.solve(a0 + xtw @ x, (b0 + (xtw @ yz[:, :, None])[:, :, 0])[:, :, None])[
-                    :, :, 0
-                ]
-                r = yz - (x @ beta[:, :, None])[:, :, 0]
+                a, b = self._normal(xs, w, yz)
+                beta = np.linalg.solve(a0 + a, (b0 + b)[:, :, None])[:, :, 0]
+                r = yz - self._predict(xs, beta)
                 med = nanmedian_last(np.where(valid, r, np.nan))[:, None]
                 scale = 1.4826 * nanmedian_last(np.where(valid, np.abs(r - med), np.nan))
                 scale = np.where(np.isfinite(scale) & (scale > 1e-9), scale, 1e-9)
@@ -377,7 +413,7 @@ class BoundedTrend:
                 w = np.where(valid, np.minimum(1.0, 1.0 / np.maximum(ar, 1e-12)), 0.0)
             self.w[idx] = np.where(valid, w, 1.0)
             self.beta[idx, :p] = beta
-            cov = np.linalg.inv(a0 + (x * w[:, :, None]).transpose(0, 2, 1) @ x)
+            cov = np.linalg.inv(a0 + self._normal(xs, w, yz)[0])
             rho = _lag1(np.where(valid, r, np.nan)[:, chrono])
             infl = np.sqrt((1 + rho) / (1 - rho))
             se = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)) * (scale * infl)[:, None]

@@ -157,6 +157,45 @@ def bench_pass(n_ports: int, days: int, repeat: int = 2) -> list[tuple[float, fl
     return out
 
 
+def bench_bounded(n_lanes: int, days: int, window: int = 168, seed: int = 4) -> dict[str, float]:
+    """The bounded Rx trend fit (:class:`analyzer.trend.BoundedTrend`, a ring of ``window`` hours) over
+    ``days`` of hourly readings of ``n_lanes`` lanes, handed over a ring at a time, 1 % of lanes with a
+    step: seconds (wall and CPU) of the pass's fit at the end, of the pushes, and peak RSS (MB)."""
+    import resource
+
+    from analyzer.trend import BoundedTrend
+
+    rng = np.random.default_rng(seed)
+    drift = rng.normal(-0.01, 0.01, n_lanes)
+    step_lanes = np.nonzero(rng.random(n_lanes) < 0.01)[0]
+    step_hours = rng.integers(0, 24 * days, step_lanes.size)
+    bt = BoundedTrend(n_lanes, window)
+    push_wall = push_cpu = 0.0
+    for s in range(0, 24 * days, window):
+        h = np.arange(s, min(s + window, 24 * days))
+        temp = (40 + 3 * np.sin(2 * np.pi * h / 24))[None, :] + rng.normal(0, 0.5, (n_lanes, h.size))
+        y = -3 + drift[:, None] * h / 24 + 0.02 * (temp - 40) + rng.normal(0, 0.05, (n_lanes, h.size))
+        y[:, rng.random(h.size) < 0.02] = np.nan
+        t, c = time.perf_counter(), time.process_time()
+        bt.push(h, y.astype(np.float32), temp.astype(np.float32))
+        due = (step_hours >= s) & (step_hours < s + h.size)
+        bt.add_steps(step_lanes[due], step_hours[due])
+        push_wall, push_cpu = push_wall + time.perf_counter() - t, push_cpu + time.process_time() - c
+        del y, temp
+    t, c = time.perf_counter(), time.process_time()
+    fit = bt.fit()
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    assert np.isfinite(fit.drift_db_per_day).mean() > 0.99
+    return {
+        "fit_wall": wall,
+        "fit_cpu": cpu,
+        "push_wall": push_wall,
+        "push_cpu": push_cpu,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "drift_err": float(np.nanmedian(np.abs(fit.drift_db_per_day - drift))),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--ports", type=int, default=4000, help="ports (x8 lanes) in the ingest benchmark")
@@ -166,6 +205,8 @@ def main() -> None:
     ap.add_argument("--pass-days", type=int, nargs="*", default=[7, 21])
     ap.add_argument("--skip-ingest", action="store_true")
     ap.add_argument("--skip-forecast", action="store_true")
+    ap.add_argument("--bounded-lanes", type=int, default=0, help="lanes in the bounded trend-fit bench")
+    ap.add_argument("--bounded-days", type=int, default=21)
     a = ap.parse_args()
     print(f"POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', 'unset')}")
     if not a.skip_ingest:
@@ -176,6 +217,14 @@ def main() -> None:
         print(
             f"forecast refresh {a.lanes:,} lanes: numpy {t_np * 1000:.0f} ms,"
             f" with per-link ranking {t_all * 1000:.0f} ms"
+        )
+    if a.bounded_lanes:
+        r = bench_bounded(a.bounded_lanes, a.bounded_days)
+        print(
+            f"bounded Rx trend fit {a.bounded_lanes:,} lanes x {a.bounded_days} days hourly (168-h ring):"
+            f" fit {r['fit_wall']:.2f} s wall / {r['fit_cpu']:.2f} s CPU; pushes {r['push_wall']:.2f} s wall"
+            f" / {r['push_cpu']:.2f} s CPU; peak RSS {r['rss_mb']:,.0f} MB; median |drift error|"
+            f" {r['drift_err']:.5f} dB/day; load {os.getloadavg()[0]:.1f}"
         )
     for days in a.pass_days if a.pass_ports else []:
         runs = bench_pass(a.pass_ports, days)
