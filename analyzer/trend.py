@@ -279,7 +279,8 @@ class BoundedTrend:
     def push(
         self, hours: np.ndarray, y: np.ndarray, temp: np.ndarray | None = None, *, iters: int = 3
     ) -> None:
-        """Append closed hours (ascending absolute hour indexes; lanes x hours of Rx and temperature).
+        """Append hours (ascending absolute hour indexes; lanes x hours of Rx and temperature); an hour
+        still in the ring is replaced (the newest hour may have been handed over while open).
         Hours that fall out of the window are folded into the sufficient statistics with their weights
         in the last fit (a fit of ``iters`` IRLS iterations runs first if one of them was never fitted:
         a long history goes in window by window; a pass per hour or so never needs the extra fit)."""
@@ -302,6 +303,14 @@ class BoundedTrend:
             self.temp[:, leaving] = np.nan
             self.hours[leaving] = -1
         cols = hours % self.window
+        again = self.hours[cols] == hours  # an hour handed over before (it was still open): replaced
+        if again.any():
+            t_old = self.temp[:, cols[again]].astype(np.float64)
+            ok_old = np.isfinite(t_old) & np.isfinite(self.y[:, cols[again]])
+            tz_old = np.where(ok_old, t_old, 0.0)
+            self.temp_sum -= tz_old.sum(axis=1)
+            self.temp_sq -= (tz_old * tz_old).sum(axis=1)
+            self.temp_n -= ok_old.sum(axis=1)
         self.y[:, cols] = y
         self.temp[:, cols] = temp
         self.w[:, cols] = 1.0

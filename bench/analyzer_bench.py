@@ -143,16 +143,22 @@ def history_state(n_ports: int, days: int, seed: int = 2) -> LaneState:
     return st
 
 
-def bench_pass(n_ports: int, days: int, repeat: int = 2) -> list[tuple[float, float]]:
-    """(wall, CPU) seconds per full analysis pass (one 21-day horizon) over ``days`` of hourly history."""
+def bench_pass(n_ports: int, days: int, repeat: int = 2, bounded: bool = False) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds per full analysis pass (one 21-day horizon) over ``days`` of hourly history;
+    ``bounded``: with :class:`analyzer.bounded.PassState` (7-day window), after a first pass that
+    scans the history (not timed), as a running analyzer's passes are."""
     from analyzer.analysis import analyze
+    from analyzer.bounded import PassState
 
     st = history_state(n_ports, days)
+    ps = PassState(st.spec.lanes.height) if bounded else None
+    if ps is not None:
+        analyze(st, horizons={"21d": 21.0}, bounded=ps)
     out = []
     for _ in range(repeat):
         st._hourly_cache = st._by_metric = None  # as after new hours arrive: the pass rebuilds what it reads
         t, c = time.perf_counter(), time.process_time()
-        analyze(st, horizons={"21d": 21.0})
+        analyze(st, horizons={"21d": 21.0}, bounded=ps)
         out.append((time.perf_counter() - t, time.process_time() - c))
     return out
 
@@ -207,6 +213,7 @@ def main() -> None:
     ap.add_argument("--skip-forecast", action="store_true")
     ap.add_argument("--bounded-lanes", type=int, default=0, help="lanes in the bounded trend-fit bench")
     ap.add_argument("--bounded-days", type=int, default=21)
+    ap.add_argument("--bounded", action="store_true", help="the analysis pass with the bounded estimators")
     a = ap.parse_args()
     print(f"POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', 'unset')}")
     if not a.skip_ingest:
@@ -227,9 +234,10 @@ def main() -> None:
             f" {r['drift_err']:.5f} dB/day; load {os.getloadavg()[0]:.1f}"
         )
     for days in a.pass_days if a.pass_ports else []:
-        runs = bench_pass(a.pass_ports, days)
+        runs = bench_pass(a.pass_ports, days, bounded=a.bounded)
         print(
-            f"analysis pass {a.pass_ports * 8:,} lanes x {days} days hourly: "
+            f"analysis pass{' (bounded)' if a.bounded else ''} {a.pass_ports * 8:,} lanes x {days} days"
+            f" hourly, load {os.getloadavg()[0]:.1f}: "
             + ", ".join(f"{w:.2f} s wall / {c:.2f} s CPU" for w, c in runs)
         )
 
