@@ -19,6 +19,7 @@ Cost per pass: O(lanes x window), whatever the history.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -29,6 +30,7 @@ from analyzer.trend import BoundedTrend, TrendFit
 from linkmargin.samples import Metric
 
 WINDOW_HOURS = 168
+TRENDS = ("rx", "tx", "bias")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,36 @@ class PassState:
             tx_fit=tx_fit,
             bias_fit=bias_fit,
         )
+
+    def tables(self) -> tuple[dict[str, pl.DataFrame], dict[str, object]]:
+        """The whole state as frames and scalars (for :mod:`analyzer.checkpoint`)."""
+        frames: dict[str, pl.DataFrame] = {"steps": self.steps.steps}
+        scalars: dict[str, object] = {
+            "window": self.window,
+            "first_hour": self.first_hour,
+            "last_hour": self.last_hour,
+            "step_first_hour": self.steps.first_hour,
+        }
+        for name in TRENDS:
+            lanes, ring, sc = getattr(self, name).table()
+            frames[f"{name}_lanes"], frames[f"{name}_ring"] = lanes, ring
+            scalars[name] = sc
+        return frames, scalars
+
+    @classmethod
+    def from_tables(cls, frames: dict[str, pl.DataFrame], scalars: dict[str, Any]) -> PassState:
+        """The state :meth:`tables` wrote."""
+        ps = cls(frames["rx_lanes"].height, int(scalars["window"]))
+        for name in TRENDS:
+            setattr(
+                ps,
+                name,
+                BoundedTrend.from_table(frames[f"{name}_lanes"], frames[f"{name}_ring"], scalars[name]),
+            )
+        ps.steps.steps = frames["steps"]
+        ps.steps.first_hour = scalars["step_first_hour"]
+        ps.first_hour, ps.last_hour = scalars["first_hour"], scalars["last_hour"]
+        return ps
 
     def _catch_up(self, state: LaneState, h0: int, h1: int) -> None:
         """Hand over hours h0..h1 a half window at a time, steps detected over the window ending there

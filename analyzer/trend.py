@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 HUBER_K = 1.345
 
@@ -257,6 +258,38 @@ class BoundedTrend:
         self.steps = np.full((n_lanes, kmax), np.iinfo(np.int64).max, dtype=np.int64)
         self.n_steps = np.zeros(n_lanes, dtype=np.int64)
         self.beta = np.zeros((n_lanes, p))
+
+    _LANE_ARRAYS: tuple[str, ...] = (
+        *("a_old", "b_old", "n_old", "temp_sum", "temp_sq", "temp_n"),
+        *("y", "temp", "w", "steps", "n_steps", "beta"),
+    )
+
+    def table(self) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int | None]]:
+        """The whole state as frames (per lane; per ring column) and scalars, for a checkpoint."""
+        lanes = pl.DataFrame(
+            [
+                pl.Series(k, a.reshape(self.n_lanes, -1) if a.ndim > 1 else a)
+                for k in self._LANE_ARRAYS
+                for a in (getattr(self, k),)
+            ]
+        )
+        ring = pl.DataFrame({"hours": self.hours, "fitted": self.fitted})
+        return lanes, ring, {"window": self.window, "kmax": self.kmax, "origin": self.origin}
+
+    @classmethod
+    def from_table(
+        cls, lanes: pl.DataFrame, ring: pl.DataFrame, scalars: dict[str, int | None], ridge: float = 1e-6
+    ) -> BoundedTrend:
+        """The state :meth:`table` wrote."""
+        window, kmax = int(scalars["window"] or 0), int(scalars["kmax"] or 0)
+        bt = cls(lanes.height, window, kmax=kmax, ridge=ridge)
+        for k in cls._LANE_ARRAYS:
+            want = getattr(bt, k)
+            setattr(bt, k, lanes[k].to_numpy().astype(want.dtype).reshape(want.shape))
+        bt.hours = ring["hours"].to_numpy().astype(np.int64)
+        bt.fitted = ring["fitted"].to_numpy().astype(bool)
+        bt.origin = None if scalars["origin"] is None else int(scalars["origin"])
+        return bt
 
     @property
     def n_hours(self) -> np.ndarray:

@@ -72,3 +72,23 @@ def test_bounded_pass_day_by_day(fleet_and_full) -> None:
         an = analyze(st, horizons=H, bounded=ps)
     assert an is not None
     assert_close(an, full)
+
+
+def test_bounded_state_survives_a_checkpoint(fleet_and_full, tmp_path) -> None:
+    """Restart from the checkpoint: the folded statistics come back, the next pass is the same."""
+    from analyzer import checkpoint
+
+    f, st, _ = fleet_and_full
+    ps = PassState(f.spec.lanes.height)
+    before = analyze(st, horizons=H, bounded=ps)
+    checkpoint.save(st, tmp_path, bounded=ps)
+    st2 = LaneState(f.spec)
+    assert checkpoint.load(st2, tmp_path)
+    ps2 = checkpoint.load_bounded(tmp_path)
+    assert ps2 is not None and ps2.rx.n_old.sum() == ps.rx.n_old.sum() > 0
+    np.testing.assert_array_equal(ps2.rx.a_old, ps.rx.a_old)
+    after = analyze(st2, horizons=H, bounded=ps2)
+    again = analyze(st, horizons=H, bounded=ps)
+    assert (after.lanes["drift_shrunk"] - again.lanes["drift_shrunk"]).abs().max() < 1e-12  # type: ignore[operator]
+    assert after.steps.select("li", "hour_idx").equals(before.steps.select("li", "hour_idx"))
+    assert checkpoint.load_bounded(tmp_path / "none") is None
