@@ -87,9 +87,9 @@ class PassState:
         self.tx.push(hours[new], tx[:, new])
         self.bias.push(hours[new], bias[:, new])
         self.last_hour = hi
-        self.steps.update(hours, rx, temp)
+        new_steps = self.steps.update(hours, rx, temp)  # a step keeps the column it got when first seen
+        self.rx.add_steps(new_steps["li"].to_numpy(), new_steps["hour"].to_numpy())
         log = self.steps.steps
-        self.rx.add_steps(log["li"].to_numpy(), log["hour"].to_numpy())
         fit, tx_fit, bias_fit = self.rx.fit(), self.tx.fit(), self.bias.fit()
         in_window = log.filter(pl.col("hour") >= lo)
         first = self.first_hour
@@ -154,9 +154,8 @@ class PassState:
             self.rx.push(hours[new], rx[:, new], temp[:, new])
             self.tx.push(hours[new], tx[:, new])
             self.bias.push(hours[new], bias[:, new])
-            self.steps.update(hours, rx, temp)
-            log = self.steps.steps
-            self.rx.add_steps(log["li"].to_numpy(), log["hour"].to_numpy())
+            new_steps = self.steps.update(hours, rx, temp)
+            self.rx.add_steps(new_steps["li"].to_numpy(), new_steps["hour"].to_numpy())
             self.last_hour = end
             if end >= h1:
                 break

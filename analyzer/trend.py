@@ -256,12 +256,13 @@ class BoundedTrend:
         self.fitted = np.zeros(window, dtype=bool)  # the column's weights come from a fit
         self.origin: int | None = None  # absolute hour of t = 0
         self.steps = np.full((n_lanes, kmax), np.iinfo(np.int64).max, dtype=np.int64)
+        self.given = self.steps.copy()  # each step's hour as handed over (before placing it in the ring)
         self.n_steps = np.zeros(n_lanes, dtype=np.int64)
         self.beta = np.zeros((n_lanes, p))
 
     _LANE_ARRAYS: tuple[str, ...] = (
         *("a_old", "b_old", "n_old", "temp_sum", "temp_sq", "temp_n"),
-        *("y", "temp", "w", "steps", "n_steps", "beta"),
+        *("y", "temp", "w", "steps", "given", "n_steps", "beta"),
     )
 
     def table(self) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int | None]]:
@@ -302,11 +303,11 @@ class BoundedTrend:
         ignored, so the detector's answer can be handed over on every pass."""
         first = int(self.hours[self.hours >= 0].min()) if (self.hours >= 0).any() else 0
         for li, h in zip(np.asarray(lanes, dtype=np.int64), np.asarray(hours, dtype=np.int64), strict=True):
-            h = max(int(h), first)
             k = int(self.n_steps[li])
-            if k >= self.kmax or (self.steps[li, :k] == h).any():
+            if k >= self.kmax or (self.given[li, :k] == h).any():  # known by the hour it was given
                 continue
-            self.steps[li, k] = h
+            self.given[li, k] = h
+            self.steps[li, k] = max(int(h), first)
             self.n_steps[li] = k + 1
 
     def push(

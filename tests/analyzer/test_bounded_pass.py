@@ -2,10 +2,10 @@
 the full recomputation over the whole history, on a 21-day fleet with matings and steps.
 
 Stated tolerance: the same steps, attributed to the same points; cohort step probabilities equal,
-cohort drifts within 1e-4 dB/day; per-lane shrunk drift within 0.005 dB/day (median z against the
-full fit's standard error < 0.25: the folded hours keep the Huber weights they had when they left the
-window, and the residual scale comes from the window); crossing probabilities within 0.03 and
-forecast margins within 0.05 dB per link. Both when the history is scanned at the first pass (a
+cohort drifts within 1e-4 dB/day; per-lane drift within 0.5 of the full fit's standard error (median
+0.1; the folded hours keep the Huber weights they had when they left the window, and the residual
+scale comes from the window), shrunk drift within 0.001 dB/day; crossing probabilities within 0.02
+and forecast margins within 0.01 dB per link. Both when the history is scanned at the first pass (a
 restart) and when it arrives day by day.
 """
 
@@ -42,12 +42,14 @@ def assert_close(b: Analysis, full: Analysis) -> None:
     assert ct["p_step"].to_list() == ft["p_step"].to_list()
     assert (ct["drift_db_per_day"] - ft["drift_db_per_day"]).abs().max() < 1e-4  # type: ignore[operator]
     d = (b.lanes["drift_shrunk"] - full.lanes["drift_shrunk"]).abs()
-    assert d.max() < 0.005  # type: ignore[operator]
-    z = (b.lanes["drift_db_per_day"] - full.lanes["drift_db_per_day"]).abs() / full.lanes["drift_se"]
-    assert float(np.nanmedian(z.to_numpy())) < 0.25
+    assert d.max() < 0.001  # type: ignore[operator]
+    z = (
+        (b.lanes["drift_db_per_day"] - full.lanes["drift_db_per_day"]).abs() / full.lanes["drift_se"]
+    ).to_numpy()
+    assert np.nanmax(z) < 0.5 and float(np.nanmedian(z)) < 0.1
     bf, ff = b.forecasts["21d"].sort("link"), full.forecasts["21d"].sort("link")
-    assert (bf["p_cross"] - ff["p_cross"]).abs().max() < 0.03  # type: ignore[operator]
-    assert (bf["forecast_db"] - ff["forecast_db"]).abs().max() < 0.05  # type: ignore[operator]
+    assert (bf["p_cross"] - ff["p_cross"]).abs().max() < 0.02  # type: ignore[operator]
+    assert (bf["forecast_db"] - ff["forecast_db"]).abs().max() < 0.01  # type: ignore[operator]
 
 
 def test_bounded_pass_after_a_restart_scan(fleet_and_full) -> None:
@@ -56,6 +58,10 @@ def test_bounded_pass_after_a_restart_scan(fleet_and_full) -> None:
     first = analyze(st, horizons=H, bounded=ps)  # 21 days of history, a 7-day window: one scan
     assert_close(first, full)
     assert ps.rx.n_old.max() > 0 and (ps.rx.hours >= 0).sum() == 168
+    # one trend column per step found (a step older than the ring is not added again as it moves on)
+    found = first.steps.group_by("li").len()
+    assert (ps.rx.n_steps[found["li"].to_numpy()] == found["len"].to_numpy()).all()
+    assert ps.rx.n_steps.sum() == first.steps.height
     again = analyze(st, horizons=H, bounded=ps)  # nothing new: the same answer (IRLS goes on converging)
     assert (again.lanes["drift_shrunk"] - first.lanes["drift_shrunk"]).abs().max() < 1e-4  # type: ignore[operator]
 

@@ -93,3 +93,13 @@ def test_a_step_older_than_the_ring_lands_on_its_first_hour(window: int) -> None
     bt.push(h, y, temp)
     bt.add_steps(np.array([0, 0]), np.array([10, 10]))
     assert bt.n_steps[0] == 1 and bt.steps[0, 0] == h[-1] - window + 1
+
+
+def test_a_step_handed_over_again_is_not_added_again() -> None:
+    h, y, temp, _, _ = fleet(5, 300, seed=6)
+    bt = BoundedTrend(5, 24)
+    bt.push(h[:100], y[:, :100], temp[:, :100])
+    bt.add_steps(np.array([1]), np.array([10]))  # older than the ring: placed at its first hour
+    bt.push(h[100:], y[:, 100:], temp[:, 100:])
+    bt.add_steps(np.array([1, 1]), np.array([10, 10]))  # the ring moved on: still the same step
+    assert bt.n_steps[1] == 1 and bt.given[1, 0] == 10
