@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
+from analyzer.bounded import PassState
 from analyzer.calibration import rx_offsets
 from analyzer.cohorts import CohortModel, fit_cohorts, mating_outcomes, shrink_drift
 from analyzer.evidence import EVIDENCE_HOURS, counter_resets, judge
@@ -54,22 +55,39 @@ def analyze(
     horizons: dict[str, float] | None = None,
     planned: pl.DataFrame | None = None,
     now: datetime | None = None,
+    bounded: PassState | None = None,
 ) -> Analysis:
     """Run every estimator on the state; ``horizons`` maps a label (\"21d\") to days.
 
     ``planned`` lists planned matings (point, ts, kind) in maintenance windows; those inside a
-    horizon add their cohort's step risk to that horizon's forecast.
+    horizon add their cohort's step risk to that horizon's forecast. With ``bounded`` (kept by the
+    caller from pass to pass) the pass reads only a recent window and the estimators' state
+    (:mod:`analyzer.bounded`): its cost does not grow with history.
     """
     spec = state.spec
-    hours, rx = state.matrix(Metric.RX_POWER_DBM)
-    _, temp = state.matrix(
-        Metric.TEMPERATURE_C, module=True, hours=(int(hours[0]), int(hours[-1])) if hours.size else None
-    )
-    steps = detect_steps(rx, temp) if hours.size else detect_steps(rx)
-    attributed = attribute_steps(steps, spec, hours)
-    pairs = list(zip(steps["li"].to_list(), steps["hour_idx"].to_list(), strict=True))
-    fit = fit_trends(rx, temp, steps=step_design(rx.shape[0], rx.shape[1], pairs))
-    outcomes = mating_outcomes(spec, attributed, hours)
+    win = bounded.advance(state) if bounded is not None else None
+    if win is None:
+        hours, rx = state.matrix(Metric.RX_POWER_DBM)
+        _, temp = state.matrix(
+            Metric.TEMPERATURE_C, module=True, hours=(int(hours[0]), int(hours[-1])) if hours.size else None
+        )
+        steps = detect_steps(rx, temp) if hours.size else detect_steps(rx)
+        all_steps, grid = steps, hours
+        pairs = list(zip(steps["li"].to_list(), steps["hour_idx"].to_list(), strict=True))
+        fit = fit_trends(rx, temp, steps=step_design(rx.shape[0], rx.shape[1], pairs))
+    else:
+        hours, rx, temp, steps, all_steps, grid, fit = (
+            win.hours,
+            win.rx,
+            win.temp,
+            win.steps,
+            win.all_steps,
+            win.grid,
+            win.fit,
+        )
+        pairs = list(zip(steps["li"].to_list(), steps["hour_idx"].to_list(), strict=True))
+    attributed = attribute_steps(all_steps, spec, grid)
+    outcomes = mating_outcomes(spec, attributed, grid)
     link_days = (
         spec.lanes.select("link")
         .with_columns(pl.Series("days", fit.n_hours / 24.0))
@@ -87,19 +105,14 @@ def analyze(
         link_days=link_days,
     )
     # far-end transmitter and bias trends: the optic's own decline, for the advice
-    _, tx = state.matrix(
-        Metric.TX_POWER_DBM, far_end=True, hours=(int(hours[0]), int(hours[-1])) if hours.size else None
-    )
-    _, bias = state.matrix(
-        Metric.TX_BIAS_MA, far_end=True, hours=(int(hours[0]), int(hours[-1])) if hours.size else None
-    )
-    _, far_temp = state.matrix(
-        Metric.TEMPERATURE_C,
-        far_end=True,
-        module=True,
-        hours=(int(hours[0]), int(hours[-1])) if hours.size else None,
-    )
-    tx_fit, bias_fit = fit_trends(tx, None, iters=4), fit_trends(bias, None, iters=4)
+    if win is None:
+        span = (int(hours[0]), int(hours[-1])) if hours.size else None
+        _, tx = state.matrix(Metric.TX_POWER_DBM, far_end=True, hours=span)
+        _, bias = state.matrix(Metric.TX_BIAS_MA, far_end=True, hours=span)
+        _, far_temp = state.matrix(Metric.TEMPERATURE_C, far_end=True, module=True, hours=span)
+        tx_fit, bias_fit = fit_trends(tx, None, iters=4), fit_trends(bias, None, iters=4)
+    else:
+        bias, far_temp, tx_fit, bias_fit = win.bias, win.far_temp, win.tx_fit, win.bias_fit
     rel_bias = relative_bias(bias, far_temp)
     rise = bias_rise(rel_bias)
     climb = bias_climb(rel_bias)

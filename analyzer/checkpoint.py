@@ -1,7 +1,8 @@
 """The analyzer state checkpointed to a directory of Parquet files and reloaded on restart.
 
 Layout: ``DIR/state-<n>/`` holds one Parquet file per table of the state (latest readings, counter
-memory, hourly aggregates) and ``scalars.json``; ``DIR/CURRENT`` names the complete generation.
+memory, hourly aggregates) and ``scalars.json``, and ``bounded/`` the bounded estimators' state when
+the analyzer keeps one (:class:`analyzer.bounded.PassState`); ``DIR/CURRENT`` names the complete generation.
 Each file is written atomically (:func:`linkmargin.history.write_atomic`), the generation's
 directory is fsynced, then ``CURRENT`` is replaced atomically: a crash at any point leaves the
 previous checkpoint whole. Older generations are removed after the switch.
@@ -17,10 +18,12 @@ from pathlib import Path
 
 import polars as pl
 
+from analyzer.bounded import PassState
 from analyzer.state import LaneState
 from linkmargin.history import write_atomic
 
 CURRENT = "CURRENT"
+BOUNDED = "bounded"
 TABLES = ("latest", "ctr", "disc", "open", "closed")
 
 
@@ -36,8 +39,9 @@ def _fsync_dir(d: Path) -> None:
         os.close(fd)
 
 
-def save(state: LaneState, root: str | Path) -> Path:
-    """Write ``state`` as a new generation under ``root`` and make it current; returns its directory."""
+def save(state: LaneState, root: str | Path, bounded: PassState | None = None) -> Path:
+    """Write ``state`` (and the bounded estimators' state, in ``bounded/``) as a new generation under
+    ``root`` and make it current; returns its directory."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     gens = [int(p.name.split("-", 1)[1]) for p in root.glob("state-*") if p.name.split("-", 1)[1].isdigit()]
@@ -49,6 +53,14 @@ def save(state: LaneState, root: str | Path) -> Path:
     tmp = gen / ".scalars.json.tmp"
     tmp.write_text(json.dumps(scalars))
     os.replace(tmp, gen / "scalars.json")
+    if bounded is not None:
+        sub = gen / BOUNDED
+        sub.mkdir()
+        b_frames, b_scalars = bounded.tables()
+        for name, frame in b_frames.items():
+            write_atomic(frame, sub / f"{name}.parquet")
+        (sub / "scalars.json").write_text(json.dumps(b_scalars))
+        _fsync_dir(sub)
     _fsync_dir(gen)
     cur_tmp = root / f".{CURRENT}.tmp"
     with open(cur_tmp, "w") as fh:
@@ -62,6 +74,24 @@ def save(state: LaneState, root: str | Path) -> Path:
             with contextlib.suppress(OSError):
                 shutil.rmtree(old)
     return gen
+
+
+def load_bounded(root: str | Path) -> PassState | None:
+    """The bounded estimators' state in the current checkpoint under ``root`` (None: none kept).
+
+    Raises :class:`CheckpointError` (one line) when it is there but unreadable."""
+    root = Path(root)
+    cur = root / CURRENT
+    if not cur.exists():
+        return None
+    sub = root / cur.read_text().strip() / BOUNDED
+    if not sub.exists():
+        return None
+    try:
+        frames = {p.stem: pl.read_parquet(p) for p in sub.glob("*.parquet")}
+        return PassState.from_tables(frames, json.loads((sub / "scalars.json").read_text()))
+    except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError) as e:
+        raise CheckpointError(f"checkpoint {root}: bounded state: {type(e).__name__}: {e}") from e
 
 
 def load(state: LaneState, root: str | Path) -> bool:

@@ -39,13 +39,15 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from analyzer.analysis import Analysis
 from linkmargin.exposition import scrape
-from linkmargin.exposition.text import family_lines, header, label_block, render_families
+from linkmargin.exposition.scrape import gzip_member
+from linkmargin.exposition.text import family_lines, header, label_block, split_families
 
 LANE_LABELS = ("link", "device", "port", "lane", "direction")
 SAMPLES = "linkmargin_analyzer_samples"
@@ -325,14 +327,46 @@ def families(an: Analysis, suspects: pl.DataFrame | None, *, text: bool = False)
     return out
 
 
-class AnalyzerCollector(Collector):
-    """Exposes the most recent :class:`Analysis` handed to :meth:`update`."""
+@dataclass(slots=True)
+class _Rendered:
+    """One family as text and as a gzip member, with the fingerprint of the rows it was rendered from."""
 
-    def __init__(self) -> None:
+    fingerprint: tuple[int, int]
+    head: bytes  # HELP and TYPE
+    lines: bytes
+    gz: bytes | None = None
+
+
+def _fingerprint(rows: pl.DataFrame) -> tuple[int, int]:
+    """(rows, order-sensitive 64-bit hash of the rows): equal for the same labels and values."""
+    if rows.height == 0:
+        return (0, 0)
+    h = rows.hash_rows(seed=0).to_numpy()
+    with np.errstate(over="ignore"):
+        mixed = h * (np.arange(1, h.size + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    return (rows.height, int(np.bitwise_xor.reduce(mixed) ^ np.uint64(h.sum(dtype=np.uint64))))
+
+
+class AnalyzerCollector(Collector):
+    """Exposes the most recent :class:`Analysis` handed to :meth:`update`.
+
+    Scrapes are answered from a cache: each family's text (and gzip member) is rendered once per
+    analysis, and a new analysis re-renders only the families whose rows (labels and values) changed.
+    With ``prerender`` (default) :meth:`update` renders the new analysis, text and gzip, in a
+    background thread, so no scrape waits for it unless it arrives while rendering runs.
+    """
+
+    def __init__(self, *, prerender: bool = True) -> None:
         self._lock = threading.Lock()
+        self._render_lock = threading.Lock()  # one render at a time; scrapes wait for it, not redo it
         self._analysis: Analysis | None = None
         self._suspects: pl.DataFrame | None = None
         self._samples = 0
+        self._version = 0
+        self._prerender = prerender
+        self._families: dict[str, _Rendered] = {}  # by family name, of the rendered version
+        self._rendered_version = -1
+        self._body: list[_Rendered] = []  # in export order
 
     def update(
         self, analysis: Analysis, *, suspects: pl.DataFrame | None = None, samples_seen: int = 0
@@ -340,17 +374,20 @@ class AnalyzerCollector(Collector):
         """Swap in a new analysis (and the advice frame naming each link's suspect point)."""
         with self._lock:
             self._analysis, self._suspects, self._samples = analysis, suspects, samples_seen
+            self._version += 1
+        if self._prerender:
+            threading.Thread(target=self.prerender, daemon=True, name="linkmargin-render").start()
 
-    def _current(self) -> tuple[Analysis | None, pl.DataFrame | None, int]:
+    def _current(self) -> tuple[Analysis | None, pl.DataFrame | None, int, int]:
         with self._lock:
-            return self._analysis, self._suspects, self._samples
+            return self._analysis, self._suspects, self._samples, self._version
 
     def collect(self) -> Iterator[Metric]:
         """Yield every metric family from the current analysis (nothing when a scrape in this thread
         renders it from columns: :meth:`render_text`)."""
         if scrape.claim(self):
             return
-        an, suspects, samples = self._current()
+        an, suspects, samples, _ = self._current()
         yield CounterMetricFamily(SAMPLES, SAMPLES_HELP, samples)
         if an is None:
             return
@@ -360,17 +397,70 @@ class AnalyzerCollector(Collector):
                 g.add_metric(labels, value)
             yield g
 
-    def render_text(self) -> bytes:
-        """Every family as text format 0.0.4 (UTF-8), rendered from columns."""
-        an, suspects, samples = self._current()
-        total = f"{SAMPLES}_total"
-        text = (header(total, SAMPLES_HELP, "counter") + f"{total} {float(samples)!r}\n").encode()
-        if an is None:
-            return text
+    def prerender(self) -> None:
+        """Render the current analysis, text and gzip, into the cache (what the next scrape serves)."""
+        self._rendered(gz=True)
+
+    def _rendered(self, *, gz: bool) -> tuple[int, list[_Rendered]]:
+        """The current analysis's families as cached, rendering what changed (and compressing, for
+        ``gz``, what is not compressed yet); returns the samples count beside them."""
+        with self._render_lock:
+            an, suspects, samples, version = self._current()
+            if an is None:
+                return samples, []
+            if version != self._rendered_version:
+                self._render(an, suspects)
+                self._rendered_version = version
+            if gz:
+                for r in self._body:
+                    if r.gz is None:
+                        r.gz = gzip_member(r.head, r.lines)
+            return samples, list(self._body)
+
+    def _render(self, an: Analysis, suspects: pl.DataFrame | None) -> None:
         fams = families(an, suspects, text=True)
-        return text + render_families(
+        rows = pl.collect_all(
             [
-                (f.name, f.help, "gauge", family_lines(f.name, f.frame, f.labels, f.value, f.keep, f.block))
+                f.frame.filter(
+                    pl.col(f.value).cast(pl.Float64).is_finite() if f.keep is None else f.keep
+                ).select(*(pl.col(k) for k in f.labels), pl.col(f.value))
                 for f in fams
             ]
         )
+        prints = [_fingerprint(r) for r in rows]
+        old = self._families
+        changed = [
+            i
+            for i, (f, fp) in enumerate(zip(fams, prints, strict=True))
+            if f.name not in old or old[f.name].fingerprint != fp
+        ]
+        texts = split_families(
+            [
+                (f.name, f.help, "gauge", family_lines(f.name, f.frame, f.labels, f.value, f.keep, f.block))
+                for f in (fams[i] for i in changed)
+            ]
+        )
+        new = {f.name: old[f.name] for f in fams if f.name in old}
+        for i, (head, lines) in zip(changed, texts, strict=True):
+            new[fams[i].name] = _Rendered(prints[i], head, lines)
+        self._families = new
+        self._body = [new[f.name] for f in fams]
+
+    def _samples_text(self, samples: int) -> bytes:
+        total = f"{SAMPLES}_total"
+        return (header(total, SAMPLES_HELP, "counter") + f"{total} {float(samples)!r}\n").encode()
+
+    def render_parts(self, gz: bool) -> list[bytes]:
+        """The text of every family as kept: HELP/TYPE and lines per family, or gzip members (``gz``)."""
+        samples, body = self._rendered(gz=gz)
+        if gz:
+            return [gzip_member(self._samples_text(samples)), *(r.gz or b"" for r in body)]
+        return [self._samples_text(samples), *(p for r in body for p in (r.head, r.lines))]
+
+    def render_text(self) -> bytes:
+        """Every family as text format 0.0.4 (UTF-8), rendered from columns (cached per analysis)."""
+        return b"".join(self.render_parts(False))
+
+    def render_gzip(self) -> bytes:
+        """:meth:`render_text` gzip-compressed (one member per family, kept between scrapes)."""
+        return b"".join(self.render_parts(True))

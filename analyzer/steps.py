@@ -180,3 +180,65 @@ def attribute_steps(
         .drop("sid")
     )
     return out.with_columns(pl.col("kind").alias("event_kind")).drop("kind")
+
+
+class StepLog:
+    """Steps found so far, by lane and absolute hour, with the detector run over a recent window only.
+
+    Each pass hands over the window (the last hours, chronological; e.g. the ring of
+    :class:`analyzer.trend.BoundedTrend`); :func:`detect_steps` runs on it and a step is new unless the
+    lane has one within ``tolerance_h`` hours already. Steps whose boundary lies within ``2 x window``
+    readings of the window's start are left out (their "before" median is cut short; they were judged
+    with their full context in an earlier pass); a step seen again takes the latest pass's placement
+    and size (more readings after it). The noise and thermal estimates come from the window:
+    the cost of a pass is that of the window, whatever the history.
+    """
+
+    def __init__(self, *, tolerance_h: int = 6, **detect: float | int) -> None:
+        self.tolerance_h = tolerance_h
+        self.detect = detect
+        self.steps = _empty().rename({"hour_idx": "hour", "prev_hour_idx": "prev_hour"})
+        self.first_hour: int | None = None  # the first hour ever handed over: no cut context there
+
+    def update(self, hours: np.ndarray, y: np.ndarray, temp: np.ndarray | None = None) -> pl.DataFrame:
+        """Detect over the window (``hours``: absolute hour of each column of ``y``); returns the new
+        steps (li, hour, prev_hour, size_db) and adds them to :attr:`steps`."""
+        if hours.size and self.first_hour is None:
+            self.first_hour = int(hours[0])
+        found = detect_steps(y, temp, **self.detect)  # type: ignore[arg-type]
+        if found.height == 0:
+            return self.steps.clear()
+        window = int(self.detect.get("window", 6))
+        # the reading index of each boundary within its lane: past the history's start, ignore the
+        # first 2 x window readings of the window
+        seen = np.cumsum(np.isfinite(y), axis=1)
+        k = seen[found["li"].to_numpy(), found["hour_idx"].to_numpy()]
+        keep = (k > 2 * window) | (int(hours[0]) <= (self.first_hour or 0))
+        found = found.filter(pl.Series(keep)).select(
+            "li",
+            pl.Series("hour", hours[found["hour_idx"].to_numpy()][keep], dtype=pl.Int64),
+            pl.Series("prev_hour", hours[found["prev_hour_idx"].to_numpy()][keep], dtype=pl.Int64),
+            "size_db",
+        )
+        # a step seen again: its placement and size from the latest pass (more readings after it)
+        pairs = (
+            found.join(self.steps.select("li", pl.col("hour").alias("known")), on="li", how="inner")
+            .filter((pl.col("hour") - pl.col("known")).abs() <= self.tolerance_h)
+            .unique(subset=["li", "known"], keep="last", maintain_order=True)
+        )
+        refreshed = self.steps.join(
+            pairs.select("li", "known", pl.col("hour").alias("h2"), "prev_hour", "size_db").rename(
+                {"prev_hour": "p2", "size_db": "s2"}
+            ),
+            left_on=["li", "hour"],
+            right_on=["li", "known"],
+            how="left",
+        ).select(
+            "li",
+            pl.coalesce("h2", "hour").alias("hour"),
+            pl.coalesce("p2", "prev_hour").alias("prev_hour"),
+            pl.coalesce("s2", "size_db").alias("size_db"),
+        )
+        new = found.join(pairs.select("li", "hour"), on=["li", "hour"], how="anti").sort("li", "hour")
+        self.steps = pl.concat([refreshed, new]).sort("li", "hour")
+        return new

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 HUBER_K = 1.345
 
@@ -219,3 +220,274 @@ def recent_onset(
             eligible & np.isfinite(r) & np.isfinite(se) & (r < -min_rate) & resolvable & (r + zz * se < drift)
         )
     return np.where(onset, r, drift), np.where(onset, se, drift_sd), onset
+
+
+class BoundedTrend:
+    """The trend fit of :func:`fit_trends` at a cost that does not grow with history.
+
+    The last ``window`` hours of every lane are kept in a ring (lanes x window: Rx, temperature and
+    each hour's last Huber weight); an hour leaving the ring is folded into per-lane sufficient
+    statistics (X'WX and X'Wy of the design, with the weight it had in the last fit) and never read
+    again. A fit runs IRLS over the ring alone, with the folded hours' statistics added as they stand,
+    warm-started from the previous fit: O(lanes x window) per pass, whatever the history.
+
+    The answers differ from :func:`fit_trends` on the whole history in three ways, all confined to
+    the hours before the ring: their Huber weights are frozen (not re-weighted by later scale
+    estimates), the robust residual scale and the lag-1 inflation of the interval come from the ring's
+    residuals, and the thermal term is centred on the running mean temperature. ``tests/analyzer/
+    test_bounded_trend.py`` states the tolerance against the full fit. Steps are registered by
+    absolute hour (:meth:`add_steps`) while inside the ring (a detector sees a step a few readings
+    after it); one older than the ring is placed at the ring's first hour.
+    """
+
+    def __init__(self, n_lanes: int, window: int = 168, *, kmax: int = 8, ridge: float = 1e-6) -> None:
+        self.n_lanes, self.window, self.kmax, self.ridge = n_lanes, window, kmax, ridge
+        p = 3 + kmax
+        self.a_old = np.zeros((n_lanes, p, p))
+        self.b_old = np.zeros((n_lanes, p))
+        self.n_old = np.zeros(n_lanes, dtype=np.int64)
+        self.temp_sum = np.zeros(n_lanes)  # over every hour with a reading (ring and folded)
+        self.temp_n = np.zeros(n_lanes, dtype=np.int64)
+        self.temp_sq = np.zeros(n_lanes)
+        self.y = np.full((n_lanes, window), np.nan, dtype=np.float32)  # the ring, oldest first
+        self.temp = np.full((n_lanes, window), np.nan, dtype=np.float32)
+        self.w = np.ones((n_lanes, window), dtype=np.float32)
+        self.hours = np.full(window, -1, dtype=np.int64)  # absolute hour of each ring column (-1: empty)
+        self.fitted = np.zeros(window, dtype=bool)  # the column's weights come from a fit
+        self.origin: int | None = None  # absolute hour of t = 0
+        self.steps = np.full((n_lanes, kmax), np.iinfo(np.int64).max, dtype=np.int64)
+        self.given = self.steps.copy()  # each step's hour as handed over (before placing it in the ring)
+        self.n_steps = np.zeros(n_lanes, dtype=np.int64)
+        self.beta = np.zeros((n_lanes, p))
+
+    _LANE_ARRAYS: tuple[str, ...] = (
+        *("a_old", "b_old", "n_old", "temp_sum", "temp_sq", "temp_n"),
+        *("y", "temp", "w", "steps", "given", "n_steps", "beta"),
+    )
+
+    def table(self) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int | None]]:
+        """The whole state as frames (per lane; per ring column) and scalars, for a checkpoint."""
+        lanes = pl.DataFrame(
+            [
+                pl.Series(k, a.reshape(self.n_lanes, -1) if a.ndim > 1 else a)
+                for k in self._LANE_ARRAYS
+                for a in (getattr(self, k),)
+            ]
+        )
+        ring = pl.DataFrame({"hours": self.hours, "fitted": self.fitted})
+        return lanes, ring, {"window": self.window, "kmax": self.kmax, "origin": self.origin}
+
+    @classmethod
+    def from_table(
+        cls, lanes: pl.DataFrame, ring: pl.DataFrame, scalars: dict[str, int | None], ridge: float = 1e-6
+    ) -> BoundedTrend:
+        """The state :meth:`table` wrote."""
+        window, kmax = int(scalars["window"] or 0), int(scalars["kmax"] or 0)
+        bt = cls(lanes.height, window, kmax=kmax, ridge=ridge)
+        for k in cls._LANE_ARRAYS:
+            want = getattr(bt, k)
+            setattr(bt, k, lanes[k].to_numpy().astype(want.dtype).reshape(want.shape))
+        bt.hours = ring["hours"].to_numpy().astype(np.int64)
+        bt.fitted = ring["fitted"].to_numpy().astype(bool)
+        bt.origin = None if scalars["origin"] is None else int(scalars["origin"])
+        return bt
+
+    @property
+    def n_hours(self) -> np.ndarray:
+        """Hours with a reading per lane, folded and in the ring."""
+        return self.n_old + np.isfinite(self.y).sum(axis=1)
+
+    def add_steps(self, lanes: np.ndarray, hours: np.ndarray) -> None:
+        """Register steps (lane index, absolute hour of the first reading after the change); a lane's
+        first ``kmax`` steps get a column, as in :func:`step_design`. Known (lane, hour) pairs are
+        ignored, so the detector's answer can be handed over on every pass."""
+        first = int(self.hours[self.hours >= 0].min()) if (self.hours >= 0).any() else 0
+        for li, h in zip(np.asarray(lanes, dtype=np.int64), np.asarray(hours, dtype=np.int64), strict=True):
+            k = int(self.n_steps[li])
+            if k >= self.kmax or (self.given[li, :k] == h).any():  # known by the hour it was given
+                continue
+            self.given[li, k] = h
+            self.steps[li, k] = max(int(h), first)
+            self.n_steps[li] = k + 1
+
+    def push(
+        self, hours: np.ndarray, y: np.ndarray, temp: np.ndarray | None = None, *, iters: int = 3
+    ) -> None:
+        """Append hours (ascending absolute hour indexes; lanes x hours of Rx and temperature); an hour
+        still in the ring is replaced (the newest hour may have been handed over while open).
+        Hours that fall out of the window are folded into the sufficient statistics with their weights
+        in the last fit (a fit of ``iters`` IRLS iterations runs first if one of them was never fitted:
+        a long history goes in window by window; a pass per hour or so never needs the extra fit)."""
+        hours = np.asarray(hours, dtype=np.int64)
+        if temp is None:
+            temp = np.full(y.shape, np.nan)
+        if self.origin is None and hours.size:
+            self.origin = int(hours[0])
+        for s in range(0, hours.size, self.window):
+            sl = slice(s, s + self.window)
+            self._push_chunk(hours[sl], np.asarray(y[:, sl]), np.asarray(temp[:, sl]), iters)
+
+    def _push_chunk(self, hours: np.ndarray, y: np.ndarray, temp: np.ndarray, iters: int) -> None:
+        leaving = np.nonzero((self.hours >= 0) & (self.hours <= hours[-1] - self.window))[0]
+        if leaving.size:
+            if not self.fitted[leaving].all():
+                self.fit(iters=iters)  # the leaving hours' weights as the data up to now gives them
+            self._fold(leaving)
+            self.y[:, leaving] = np.nan
+            self.temp[:, leaving] = np.nan
+            self.hours[leaving] = -1
+        cols = hours % self.window
+        again = self.hours[cols] == hours  # an hour handed over before (it was still open): replaced
+        if again.any():
+            t_old = self.temp[:, cols[again]].astype(np.float64)
+            ok_old = np.isfinite(t_old) & np.isfinite(self.y[:, cols[again]])
+            tz_old = np.where(ok_old, t_old, 0.0)
+            self.temp_sum -= tz_old.sum(axis=1)
+            self.temp_sq -= (tz_old * tz_old).sum(axis=1)
+            self.temp_n -= ok_old.sum(axis=1)
+        self.y[:, cols] = y
+        self.temp[:, cols] = temp
+        self.w[:, cols] = 1.0
+        self.hours[cols] = hours
+        self.fitted[cols] = False
+        t_ok = np.isfinite(temp) & np.isfinite(y)
+        tz = np.where(t_ok, temp, 0.0)
+        self.temp_sum += tz.sum(axis=1)
+        self.temp_sq += (tz * tz).sum(axis=1)
+        self.temp_n += t_ok.sum(axis=1)
+
+    def _tmean(self, idx: np.ndarray) -> np.ndarray:
+        n = self.temp_n[idx]
+        return np.divide(self.temp_sum[idx], n, out=np.zeros(idx.size), where=n > 0)
+
+    def _design(
+        self, idx: np.ndarray, cols: np.ndarray, p: int
+    ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """(the p design columns, each lanes x hours (broadcast), y with 0 where missing, valid) for
+        ring columns ``cols`` of lanes ``idx``."""
+        y = self.y[np.ix_(idx, cols)].astype(np.float64)
+        valid = np.isfinite(y)
+        temp = self.temp[np.ix_(idx, cols)].astype(np.float64)
+        tm = self._tmean(idx)[:, None]
+        hrs = self.hours[cols]
+        t_days = ((hrs - (self.origin or 0)) / 24.0)[None, :]
+        xs = [np.ones((1, hrs.size)), t_days, np.where(np.isfinite(temp), temp, tm)]
+        for k in range(p - 3):
+            xs.append((hrs[None, :] >= self.steps[idx, k][:, None]).astype(np.float64))
+        return xs, np.where(valid, y, 0.0), valid
+
+    @staticmethod
+    def _normal(xs: list[np.ndarray], w: np.ndarray, yz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """X'WX (lanes x p x p) and X'Wy (lanes x p) from the design columns: the first two (constant
+        and time) shared by every lane, so their sums are one matrix product each; the others lane by
+        lane, one elementwise product per pair (few columns over many lanes: memory-bound, so every
+        pass over a lanes x hours array counts)."""
+        p = len(xs)
+        t = xs[1][0]
+        a = np.empty((w.shape[0], p, p))
+        s0 = w @ np.stack([np.ones_like(t), t, t * t], axis=1)  # sum w, sum w t, sum w t^2
+        a[:, 0, 0], a[:, 0, 1], a[:, 1, 1] = s0[:, 0], s0[:, 1], s0[:, 2]
+        a[:, 1, 0] = a[:, 0, 1]
+        wy = w * yz
+        b = np.empty((w.shape[0], p))
+        b[:, :2] = wy @ np.stack([np.ones_like(t), t], axis=1)
+        own = xs[2:]
+        wx = [w * x for x in own]
+        for i, (wxi, xi) in enumerate(zip(wx, own, strict=True)):
+            k = i + 2
+            a[:, k, 0] = a[:, 0, k] = wxi.sum(axis=1)
+            a[:, k, 1] = a[:, 1, k] = wxi @ t
+            for j in range(i, len(own)):
+                a[:, k, j + 2] = a[:, j + 2, k] = (
+                    (wxi * own[j]).sum(axis=1) if j != i else (wxi * xi).sum(axis=1)
+                )
+            b[:, k] = (wy * xi).sum(axis=1)
+        return a, b
+
+    @staticmethod
+    def _predict(xs: list[np.ndarray], beta: np.ndarray) -> np.ndarray:
+        out = beta[:, 0:1] * xs[0]
+        for i in range(1, len(xs)):
+            out = out + beta[:, i : i + 1] * xs[i]
+        return out
+
+    def _fold(self, cols: np.ndarray) -> None:
+        for idx, p in self._groups():
+            xs, yz, valid = self._design(idx, cols, p)
+            w = np.where(valid, self.w[np.ix_(idx, cols)], 0.0)
+            a, b = self._normal(xs, w, yz)
+            self.a_old[idx, :p, :p] += a
+            self.b_old[idx, :p] += b
+            self.n_old[idx] += valid.sum(axis=1)
+
+    def _groups(self, chunk: int = 32_768) -> Iterator[tuple[np.ndarray, int]]:
+        """Lanes by their number of steps (the design's width), in chunks that bound the temporaries."""
+        for k in np.unique(self.n_steps):
+            lanes = np.nonzero(self.n_steps == k)[0]
+            for s in range(0, lanes.size, chunk):
+                yield lanes[s : s + chunk], 3 + int(k)
+
+    def fit(self, *, iters: int = 3) -> TrendFit:
+        """IRLS (Huber) over the ring with the folded statistics, warm-started; every lane at once."""
+        n_lanes = self.n_lanes
+        out = {
+            k: np.full(n_lanes, np.nan)
+            for k in ("drift", "drift_se", "thermal", "thermal_se", "level", "sigma")
+        }
+        step_sizes = np.zeros((n_lanes, self.kmax))
+        cols = np.arange(self.window)
+        chrono = np.argsort(np.where(self.hours < 0, np.iinfo(np.int64).min, self.hours), kind="stable")
+        n_hours = self.n_hours
+        for idx, p in self._groups():
+            xs, yz, valid = self._design(idx, cols, p)
+            a0 = self.a_old[idx, :p, :p] + np.eye(p) * self.ridge
+            b0 = self.b_old[idx, :p]
+            w = np.where(valid, self.w[idx], 0.0)
+            beta = self.beta[idx, :p]
+            scale = np.ones(idx.size)
+            for _ in range(max(iters, 1)):
+                a, b = self._normal(xs, w, yz)
+                beta = np.linalg.solve(a0 + a, (b0 + b)[:, :, None])[:, :, 0]
+                r = yz - self._predict(xs, beta)
+                med = nanmedian_last(np.where(valid, r, np.nan))[:, None]
+                scale = 1.4826 * nanmedian_last(np.where(valid, np.abs(r - med), np.nan))
+                scale = np.where(np.isfinite(scale) & (scale > 1e-9), scale, 1e-9)
+                ar = np.abs(r) / (HUBER_K * scale[:, None])
+                w = np.where(valid, np.minimum(1.0, 1.0 / np.maximum(ar, 1e-12)), 0.0)
+            self.w[idx] = np.where(valid, w, 1.0)
+            self.beta[idx, :p] = beta
+            cov = np.linalg.inv(a0 + self._normal(xs, w, yz)[0])
+            rho = _lag1(np.where(valid, r, np.nan)[:, chrono])
+            infl = np.sqrt((1 + rho) / (1 - rho))
+            se = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)) * (scale * infl)[:, None]
+            ok = n_hours[idx] > p + 2
+            n_t = np.maximum(self.temp_n[idx], 1)
+            t_var = self.temp_sq[idx] / n_t - (self.temp_sum[idx] / n_t) ** 2
+            thermal_ok = ok & (self.temp_n[idx] > 0) & (t_var > 1e-12)
+            last = np.where(valid, self.hours[None, :], -1).max(axis=1)
+            level = (
+                beta[:, 0] + beta[:, 1] * (last - (self.origin or 0)) / 24.0 + beta[:, 2] * self._tmean(idx)
+            )
+            if p > 3:
+                level = level + (beta[:, 3:] * (last[:, None] >= self.steps[idx, : p - 3])).sum(axis=1)
+            nan = np.nan
+            out["drift"][idx] = np.where(ok, beta[:, 1], nan)
+            out["drift_se"][idx] = np.where(ok, se[:, 1], nan)
+            out["thermal"][idx] = np.where(thermal_ok, beta[:, 2], nan)
+            out["thermal_se"][idx] = np.where(thermal_ok, se[:, 2], nan)
+            out["level"][idx] = np.where(ok & (last >= 0), level, nan)
+            out["sigma"][idx] = np.where(ok, scale, nan)
+            step_sizes[idx, : p - 3] = beta[:, 3:]
+        self.fitted[self.hours >= 0] = True
+        last_all = np.where(np.isfinite(self.y), self.hours[None, :], -1).max(axis=1)
+        return TrendFit(
+            drift_db_per_day=out["drift"],
+            drift_se=out["drift_se"],
+            thermal_db_per_c=out["thermal"],
+            thermal_se=out["thermal_se"],
+            level_db=out["level"],
+            resid_sigma_db=out["sigma"],
+            n_hours=n_hours,
+            step_sizes=step_sizes,
+            last_hour=last_all,
+        )

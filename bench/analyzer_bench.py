@@ -77,19 +77,20 @@ def poll_batch(spec: LinkSpec, t: datetime, rng: np.random.Generator, counter0: 
     return frame.select(exprs)
 
 
-def bench_ingest(n_ports: int, polls: int) -> float:
+def bench_ingest(n_ports: int, polls: int) -> tuple[float, float]:
+    """Samples per second of wall time and per second of CPU time (the figure on a loaded machine)."""
     spec = fleet(n_ports)
     st = LaneState(spec)
     rng = np.random.default_rng(0)
     batches = [poll_batch(spec, T0 + timedelta(minutes=10 * i), rng, 1000 + 5000 * i) for i in range(polls)]
     st.ingest(batches[0])  # warm-up (first counter values, allocation)
     total = sum(b.height for b in batches[1:])
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for b in batches[1:]:
         st.ingest(b)
     st.latest  # noqa: B018  (forces the deferred merge into the kept state: part of the cost)
-    dt = time.perf_counter() - t
-    return total / dt
+    dt, dc = time.perf_counter() - t, time.process_time() - c
+    return total / dt, total / dc
 
 
 def bench_forecast(n_lanes: int, lanes_per_link: int = 8) -> tuple[float, float]:
@@ -143,18 +144,75 @@ def history_state(n_ports: int, days: int, seed: int = 2) -> LaneState:
     return st
 
 
-def bench_pass(n_ports: int, days: int, repeat: int = 2) -> list[tuple[float, float]]:
-    """(wall, CPU) seconds per full analysis pass (one 21-day horizon) over ``days`` of hourly history."""
-    from analyzer.analysis import analyze
+PASS_WINDOW = 168
 
-    st = history_state(n_ports, days)
+
+def bench_pass(n_ports: int, days: int, repeat: int = 2, bounded: bool = False) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds per full analysis pass (one 21-day horizon) over ``days`` of hourly history;
+    ``bounded``: with :class:`analyzer.bounded.PassState` (7-day window) and a state that keeps only
+    the window, built as a running analyzer builds it (a pass after every day, not timed)."""
+    from analyzer.analysis import analyze
+    from analyzer.bounded import PassState
+
+    if not bounded:
+        st = history_state(n_ports, days)
+        ps = None
+    else:
+        # a running analyzer: the state keeps the window (and a day), a pass after every day (untimed)
+        spec = fleet(n_ports)
+        st = LaneState(spec, history_hours=PASS_WINDOW + 24)
+        ps = PassState(spec.lanes.height, PASS_WINDOW)
+        rng = np.random.default_rng(2)
+        for d in range(days):
+            hrs = range(24 * d, 24 * (d + 1) + (2 if d == days - 1 else 0))
+            st.ingest_many([poll_batch(spec, T0 + timedelta(hours=i), rng, 1000 + 5000 * i) for i in hrs])
+            analyze(st, horizons={"21d": 21.0}, bounded=ps)
     out = []
     for _ in range(repeat):
         st._hourly_cache = st._by_metric = None  # as after new hours arrive: the pass rebuilds what it reads
         t, c = time.perf_counter(), time.process_time()
-        analyze(st, horizons={"21d": 21.0})
+        analyze(st, horizons={"21d": 21.0}, bounded=ps)
         out.append((time.perf_counter() - t, time.process_time() - c))
     return out
+
+
+def bench_bounded(n_lanes: int, days: int, window: int = 168, seed: int = 4) -> dict[str, float]:
+    """The bounded Rx trend fit (:class:`analyzer.trend.BoundedTrend`, a ring of ``window`` hours) over
+    ``days`` of hourly readings of ``n_lanes`` lanes, handed over a ring at a time, 1 % of lanes with a
+    step: seconds (wall and CPU) of the pass's fit at the end, of the pushes, and peak RSS (MB)."""
+    import resource
+
+    from analyzer.trend import BoundedTrend
+
+    rng = np.random.default_rng(seed)
+    drift = rng.normal(-0.01, 0.01, n_lanes)
+    step_lanes = np.nonzero(rng.random(n_lanes) < 0.01)[0]
+    step_hours = rng.integers(0, 24 * days, step_lanes.size)
+    bt = BoundedTrend(n_lanes, window)
+    push_wall = push_cpu = 0.0
+    for s in range(0, 24 * days, window):
+        h = np.arange(s, min(s + window, 24 * days))
+        temp = (40 + 3 * np.sin(2 * np.pi * h / 24))[None, :] + rng.normal(0, 0.5, (n_lanes, h.size))
+        y = -3 + drift[:, None] * h / 24 + 0.02 * (temp - 40) + rng.normal(0, 0.05, (n_lanes, h.size))
+        y[:, rng.random(h.size) < 0.02] = np.nan
+        t, c = time.perf_counter(), time.process_time()
+        bt.push(h, y.astype(np.float32), temp.astype(np.float32))
+        due = (step_hours >= s) & (step_hours < s + h.size)
+        bt.add_steps(step_lanes[due], step_hours[due])
+        push_wall, push_cpu = push_wall + time.perf_counter() - t, push_cpu + time.process_time() - c
+        del y, temp
+    t, c = time.perf_counter(), time.process_time()
+    fit = bt.fit()
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    assert np.isfinite(fit.drift_db_per_day).mean() > 0.99
+    return {
+        "fit_wall": wall,
+        "fit_cpu": cpu,
+        "push_wall": push_wall,
+        "push_cpu": push_cpu,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "drift_err": float(np.nanmedian(np.abs(fit.drift_db_per_day - drift))),
+    }
 
 
 def main() -> None:
@@ -166,21 +224,36 @@ def main() -> None:
     ap.add_argument("--pass-days", type=int, nargs="*", default=[7, 21])
     ap.add_argument("--skip-ingest", action="store_true")
     ap.add_argument("--skip-forecast", action="store_true")
+    ap.add_argument("--bounded-lanes", type=int, default=0, help="lanes in the bounded trend-fit bench")
+    ap.add_argument("--bounded-days", type=int, default=21)
+    ap.add_argument("--bounded", action="store_true", help="the analysis pass with the bounded estimators")
     a = ap.parse_args()
     print(f"POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', 'unset')}")
     if not a.skip_ingest:
-        rate = bench_ingest(a.ports, a.polls)
-        print(f"state update: {rate:,.0f} samples/s ({a.ports} ports x 8 lanes, {a.polls} polls)")
+        rate, rate_cpu = bench_ingest(a.ports, a.polls)
+        print(
+            f"state update: {rate:,.0f} samples/s wall, {rate_cpu:,.0f} samples per CPU-second"
+            f" ({a.ports} ports x 8 lanes, {a.polls} polls), load {os.getloadavg()[0]:.1f}"
+        )
     if not a.skip_forecast:
         t_np, t_all = bench_forecast(a.lanes)
         print(
             f"forecast refresh {a.lanes:,} lanes: numpy {t_np * 1000:.0f} ms,"
             f" with per-link ranking {t_all * 1000:.0f} ms"
         )
-    for days in a.pass_days if a.pass_ports else []:
-        runs = bench_pass(a.pass_ports, days)
+    if a.bounded_lanes:
+        r = bench_bounded(a.bounded_lanes, a.bounded_days)
         print(
-            f"analysis pass {a.pass_ports * 8:,} lanes x {days} days hourly: "
+            f"bounded Rx trend fit {a.bounded_lanes:,} lanes x {a.bounded_days} days hourly (168-h ring):"
+            f" fit {r['fit_wall']:.2f} s wall / {r['fit_cpu']:.2f} s CPU; pushes {r['push_wall']:.2f} s wall"
+            f" / {r['push_cpu']:.2f} s CPU; peak RSS {r['rss_mb']:,.0f} MB; median |drift error|"
+            f" {r['drift_err']:.5f} dB/day; load {os.getloadavg()[0]:.1f}"
+        )
+    for days in a.pass_days if a.pass_ports else []:
+        runs = bench_pass(a.pass_ports, days, bounded=a.bounded)
+        print(
+            f"analysis pass{' (bounded)' if a.bounded else ''} {a.pass_ports * 8:,} lanes x {days} days"
+            f" hourly, load {os.getloadavg()[0]:.1f}: "
             + ", ".join(f"{w:.2f} s wall / {c:.2f} s CPU" for w, c in runs)
         )
 

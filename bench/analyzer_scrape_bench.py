@@ -5,6 +5,10 @@ a suspect point per link) is handed to :class:`~analyzer.exporter.AnalyzerCollec
 served by :func:`linkmargin.exposition.http.serve` (what ``linkmargin analyze`` and ``linkmargin run``
 serve), and scraped over loopback like Prometheus does.
 
+The collector renders each analysis once (every family's text and gzip member, re-rendering only
+the families whose rows changed), so the bench times that render apart, then cached scrapes
+uncompressed and with ``Accept-Encoding: gzip`` (what Prometheus sends).
+
 Run: ``POLARS_MAX_THREADS=1 .venv/bin/python bench/analyzer_scrape_bench.py --lanes 500000``.
 Writes nothing; bench/results/analyzer.md records the numbers of a run.
 """
@@ -12,9 +16,12 @@ Writes nothing; bench/results/analyzer.md records the numbers of a run.
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import time
 import urllib.request
+from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -97,30 +104,51 @@ def synthetic_analysis(n_lanes: int, lanes_per_link: int = 8, seed: int = 0) -> 
     return Analysis(lanes, links, pl.DataFrame(), cohorts, forecasts, lane_fc), suspects
 
 
+def _timed(label: str, fn: Callable[[], object]) -> None:
+    t, c = time.perf_counter(), time.process_time()
+    fn()
+    print(f"{label}: {time.perf_counter() - t:.2f} s wall, {time.process_time() - c:.2f} s CPU")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--lanes", type=int, default=500_000)
     ap.add_argument("--scrapes", type=int, default=3)
     a = ap.parse_args()
-    print(f"POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', 'unset')}")
+    print(f"POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', 'unset')}, load {os.getloadavg()}")
     an, suspects = synthetic_analysis(a.lanes)
     reg = CollectorRegistry()
-    col = AnalyzerCollector()
+    col = AnalyzerCollector(prerender=False)  # rendered below, timed apart from the scrapes
     reg.register(col)
     col.update(an, suspects=suspects, samples_seen=123)
+    # what update() starts in the background after each pass (prerender): every family, text and gzip
+    _timed("render on a new analysis, text (every family changed)", col.render_text)
+    _timed("  + gzip members", col.prerender)
+    moved = replace(an, lanes=an.lanes.with_columns(pl.col("margin_db") + 0.01, pl.col("drift_shrunk") * 1.1))
+    col.update(moved, suspects=suspects, samples_seen=456)
+    _timed("render + gzip on a new analysis, two per-lane families changed", col.prerender)
+    parts = col.render_parts(False)
+    for head, lines in zip(parts[1::2], parts[2::2], strict=True):
+        name = head.split(b" ", 3)[2].decode()
+        n = lines.count(b"\n")
+        print(f"  {name}: {n:,} series, {len(lines) / 1e6:.1f} MB")
     server, _ = serve(reg, 0)
     url = f"http://127.0.0.1:{server.server_port}/metrics"
     try:
-        for i in range(a.scrapes):
-            t, c = time.perf_counter(), time.process_time()
-            with urllib.request.urlopen(url, timeout=600) as r:
-                body = r.read()
-            dt, cpu = time.perf_counter() - t, time.process_time() - c
-            series = sum(1 for ln in body.splitlines() if ln and not ln.startswith(b"#"))
-            print(
-                f"scrape {i + 1}: {a.lanes:,} lanes, {series:,} series, {len(body) / 1e6:.1f} MB"
-                f" in {dt:.2f} s wall, {cpu:.2f} s CPU (server and client)"
-            )
+        for enc in ("identity", "gzip"):
+            req = urllib.request.Request(url, headers={"Accept-Encoding": enc})
+            for i in range(a.scrapes):
+                t, c = time.perf_counter(), time.process_time()
+                with urllib.request.urlopen(req, timeout=600) as r:
+                    body = r.read()
+                dt, cpu = time.perf_counter() - t, time.process_time() - c
+                text = gzip.decompress(body) if enc == "gzip" else body
+                series = sum(1 for ln in text.splitlines() if ln and not ln.startswith(b"#"))
+                print(
+                    f"scrape {i + 1} ({enc}, cached): {a.lanes:,} lanes, {series:,} series,"
+                    f" {len(body) / 1e6:.1f} MB on the wire in {dt:.2f} s wall,"
+                    f" {cpu:.2f} s CPU (server and client), load {os.getloadavg()[0]:.1f}"
+                )
     finally:
         server.shutdown()
 

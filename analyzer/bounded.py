@@ -1,0 +1,170 @@
+"""The estimators' state carried from pass to pass, so a pass reads a fixed window of recent hours.
+
+:func:`analyzer.analysis.analyze` given a :class:`PassState` reads only the last ``window`` hours of the
+:class:`~analyzer.state.LaneState` (which then needs to keep no more than that: ``history_hours``),
+hands the hours that closed since the last pass to the bounded estimators and fits from their state:
+
+- Rx trend (with thermal term and the steps), far-end Tx and bias trends: :class:`~analyzer.trend.
+  BoundedTrend` (a ring of the window plus folded sufficient statistics);
+- steps: :class:`~analyzer.steps.StepLog` (detected over the window, kept with their absolute hour,
+  so attribution and the cohorts' mating outcomes see every step since the first hour);
+- everything else in the pass already reads a recent window (calibration 72 h, recent onset 48 h,
+  evidence 24 h) or reads the window: the far-end laser's bias baseline and the temperature spread
+  come from the window, not the whole history (a laser aging over more than the window shows a
+  smaller rise against a baseline from within it).
+
+Cost per pass: O(lanes x window), whatever the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from analyzer.state import LaneState
+from analyzer.steps import StepLog
+from analyzer.trend import BoundedTrend, TrendFit
+from linkmargin.samples import Metric
+
+WINDOW_HOURS = 168
+TRENDS = ("rx", "tx", "bias")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """What one pass reads: the window's hour grid and matrices, the fits, and the steps (in window
+    indexes for the estimators that read the window, and in full-history indexes with their grid for
+    attribution and the cohorts)."""
+
+    hours: np.ndarray
+    rx: np.ndarray
+    temp: np.ndarray
+    tx: np.ndarray
+    bias: np.ndarray
+    far_temp: np.ndarray
+    steps: pl.DataFrame  # li, hour_idx, prev_hour_idx, size_db: steps inside the window
+    all_steps: pl.DataFrame  # the same columns over ``grid``
+    grid: np.ndarray  # every hour since the first one the pass state saw
+    fit: TrendFit
+    tx_fit: TrendFit
+    bias_fit: TrendFit
+
+
+class PassState:
+    """Bounded estimators for the lanes of one spec (lane order = spec order)."""
+
+    def __init__(self, n_lanes: int, window: int = WINDOW_HOURS) -> None:
+        self.window = window
+        self.rx = BoundedTrend(n_lanes, window)
+        self.tx = BoundedTrend(n_lanes, window)
+        self.bias = BoundedTrend(n_lanes, window)
+        self.steps = StepLog()
+        self.first_hour: int | None = None
+        self.last_hour: int | None = None  # the newest hour handed over (it may have been open)
+
+    def advance(self, state: LaneState) -> Window | None:
+        """Read the window, hand over the hours since the last pass, fit; None without history."""
+        rng = state.hour_range()
+        if rng is None:
+            return None
+        hi = rng[1]
+        lo = max(rng[0], hi - self.window + 1)
+        span = (lo, hi)
+        hours, rx = state.matrix(Metric.RX_POWER_DBM, hours=span)
+        _, temp = state.matrix(Metric.TEMPERATURE_C, module=True, hours=span)
+        _, tx = state.matrix(Metric.TX_POWER_DBM, far_end=True, hours=span)
+        _, bias = state.matrix(Metric.TX_BIAS_MA, far_end=True, hours=span)
+        _, far_temp = state.matrix(Metric.TEMPERATURE_C, far_end=True, module=True, hours=span)
+        if self.first_hour is None:
+            self.first_hour = rng[0]
+            if rng[0] < lo:  # a state with more history than the window: one scan through it
+                self._catch_up(state, rng[0], lo - 1)
+        new = hours >= (lo if self.last_hour is None else max(lo, self.last_hour))
+        self.rx.push(hours[new], rx[:, new], temp[:, new])
+        self.tx.push(hours[new], tx[:, new])
+        self.bias.push(hours[new], bias[:, new])
+        self.last_hour = hi
+        new_steps = self.steps.update(hours, rx, temp)  # a step keeps the column it got when first seen
+        self.rx.add_steps(new_steps["li"].to_numpy(), new_steps["hour"].to_numpy())
+        log = self.steps.steps
+        fit, tx_fit, bias_fit = self.rx.fit(), self.tx.fit(), self.bias.fit()
+        in_window = log.filter(pl.col("hour") >= lo)
+        first = self.first_hour
+        return Window(
+            hours=hours,
+            rx=rx,
+            temp=temp,
+            tx=tx,
+            bias=bias,
+            far_temp=far_temp,
+            steps=_indexed(in_window, lo),
+            all_steps=_indexed(log, first),
+            grid=np.arange(first, hi + 1, dtype=np.int64),
+            fit=fit,
+            tx_fit=tx_fit,
+            bias_fit=bias_fit,
+        )
+
+    def tables(self) -> tuple[dict[str, pl.DataFrame], dict[str, object]]:
+        """The whole state as frames and scalars (for :mod:`analyzer.checkpoint`)."""
+        frames: dict[str, pl.DataFrame] = {"steps": self.steps.steps}
+        scalars: dict[str, object] = {
+            "window": self.window,
+            "first_hour": self.first_hour,
+            "last_hour": self.last_hour,
+            "step_first_hour": self.steps.first_hour,
+        }
+        for name in TRENDS:
+            lanes, ring, sc = getattr(self, name).table()
+            frames[f"{name}_lanes"], frames[f"{name}_ring"] = lanes, ring
+            scalars[name] = sc
+        return frames, scalars
+
+    @classmethod
+    def from_tables(cls, frames: dict[str, pl.DataFrame], scalars: dict[str, Any]) -> PassState:
+        """The state :meth:`tables` wrote."""
+        ps = cls(frames["rx_lanes"].height, int(scalars["window"]))
+        for name in TRENDS:
+            setattr(
+                ps,
+                name,
+                BoundedTrend.from_table(frames[f"{name}_lanes"], frames[f"{name}_ring"], scalars[name]),
+            )
+        ps.steps.steps = frames["steps"]
+        ps.steps.first_hour = scalars["step_first_hour"]
+        ps.first_hour, ps.last_hour = scalars["first_hour"], scalars["last_hour"]
+        return ps
+
+    def _catch_up(self, state: LaneState, h0: int, h1: int) -> None:
+        """Hand over hours h0..h1 a half window at a time, steps detected over the window ending there
+        (so every hour boundary is judged once with a window's context on both sides)."""
+        stride = max(self.window // 2, 1)
+        for end in range(min(h0 + stride - 1, h1), h1 + stride, stride):
+            end = min(end, h1)
+            start = self.last_hour + 1 if self.last_hour is not None else h0
+            span = (max(h0, end - self.window + 1), end)
+            hours, rx = state.matrix(Metric.RX_POWER_DBM, hours=span)
+            _, temp = state.matrix(Metric.TEMPERATURE_C, module=True, hours=span)
+            _, tx = state.matrix(Metric.TX_POWER_DBM, far_end=True, hours=span)
+            _, bias = state.matrix(Metric.TX_BIAS_MA, far_end=True, hours=span)
+            new = hours >= start
+            self.rx.push(hours[new], rx[:, new], temp[:, new])
+            self.tx.push(hours[new], tx[:, new])
+            self.bias.push(hours[new], bias[:, new])
+            new_steps = self.steps.update(hours, rx, temp)
+            self.rx.add_steps(new_steps["li"].to_numpy(), new_steps["hour"].to_numpy())
+            self.last_hour = end
+            if end >= h1:
+                break
+
+
+def _indexed(log: pl.DataFrame, origin: int) -> pl.DataFrame:
+    return log.select(
+        "li",
+        (pl.col("hour") - origin).clip(0).alias("hour_idx"),
+        (pl.col("prev_hour") - origin).clip(0).alias("prev_hour_idx"),
+        "size_db",
+    )
