@@ -14,8 +14,9 @@ import numpy as np
 import polars as pl
 
 from analyzer.calibration import rx_offsets
-from analyzer.cohorts import CohortModel, fit_cohorts, mating_outcomes, shrink_drift
+from analyzer.cohorts import CohortModel, cohort_stats, estimate_cohorts, mating_outcomes, shrink_drift
 from analyzer.evidence import EVIDENCE_HOURS, judge
+from analyzer.fleetstats import merge_stats
 from analyzer.forecast import LaneForecast, StepRisk, forecast_lanes
 from analyzer.laser import bias_climb, bias_rise, decline_prior, failing, relative_bias
 from analyzer.margin import lane_margins, link_margins
@@ -36,6 +37,7 @@ class Analysis:
     cohorts: CohortModel
     forecasts: dict[str, pl.DataFrame] = field(default_factory=dict)  # horizon label -> per link
     lane_forecasts: dict[str, pl.DataFrame] = field(default_factory=dict)
+    cohort_stats: pl.DataFrame | None = None  # this state's own cohort statistics (what a shard publishes)
 
 
 def analyze(
@@ -44,11 +46,14 @@ def analyze(
     horizons: dict[str, float] | None = None,
     planned: pl.DataFrame | None = None,
     now: datetime | None = None,
+    cohort_peers: pl.DataFrame | None = None,
 ) -> Analysis:
     """Run every estimator on the state; ``horizons`` maps a label (\"21d\") to days.
 
     ``planned`` lists planned matings (point, ts, kind) in maintenance windows; those inside a
-    horizon add their cohort's step risk to that horizon's forecast.
+    horizon add their cohort's step risk to that horizon's forecast. ``cohort_peers`` are the other
+    analyzer shards' cohort statistics (:mod:`analyzer.fleetstats`): the cohorts are estimated from
+    them merged with this state's own, as one analyzer of the whole fleet would.
     """
     spec = state.spec
     hours, rx = state.matrix(Metric.RX_POWER_DBM)
@@ -66,7 +71,7 @@ def analyze(
         .group_by("link")
         .agg(pl.col("days").max())
     )
-    cohorts = fit_cohorts(
+    own_stats = cohort_stats(
         spec,
         outcomes,
         fit.drift_db_per_day,
@@ -76,6 +81,8 @@ def analyze(
         unexplained=attributed.filter(~pl.col("explained")),
         link_days=link_days,
     )
+    merged = own_stats if cohort_peers is None else merge_stats([own_stats, cohort_peers])
+    cohorts = estimate_cohorts(merged, spec)
     # far-end transmitter and bias trends: the optic's own decline, for the advice
     _, tx = state.matrix(
         Metric.TX_POWER_DBM, far_end=True, hours=(int(hours[0]), int(hours[-1])) if hours.size else None
@@ -164,7 +171,7 @@ def analyze(
             pl.col("evidence_margin_db"),
         ).alias("forecast_base_db")
     )
-    analysis = Analysis(lanes, link_margins(lanes), attributed, cohorts)
+    analysis = Analysis(lanes, link_margins(lanes), attributed, cohorts, cohort_stats=own_stats)
     for label, days in (horizons or {}).items():
         add_forecast(analysis, label, days, planned=planned, now=now)
     return analysis
