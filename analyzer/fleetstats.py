@@ -126,6 +126,7 @@ class StatsBoard:
         self._held: dict[int, ShardStats] = {}
         self.outcomes: Counter[str] = Counter()
         self.merged_shards = 1  # shards the last estimate rested on (this one included)
+        self.merged_lanes = 0  # lanes the last estimate rested on, fleet-wide (see estimated)
         self._logged: set[str] = set()
 
     def offer(self, payload: bytes, topic: str = "") -> None:
@@ -176,6 +177,11 @@ class StatsBoard:
         self.merged_shards = 1 + len(fresh)
         return merge_stats(s.frame for s in fresh.values()) if fresh else None
 
+    def estimated(self, table: pl.DataFrame) -> None:
+        """Note the cohort table estimated from the last merge (its fleet row's lanes)."""
+        fleet = table.filter(pl.col("family") == "*")
+        self.merged_lanes = int(fleet["lanes"].sum()) if "lanes" in fleet.columns else 0
+
 
 class ShardCollector(Collector):
     """``/metrics`` of a sharded analyzer: which shard it is and the cohort-stats exchange."""
@@ -205,6 +211,11 @@ class ShardCollector(Collector):
             "linkmargin_analyzer_cohort_stats_shards",
             "Analyzer shards whose cohort statistics the last cohort estimate merged (this one included)",
             b.merged_shards,
+        )
+        yield GaugeMetricFamily(
+            "linkmargin_analyzer_cohort_stats_lanes",
+            "Lanes the last cohort estimate rested on, all merged shards together",
+            b.merged_lanes,
         )
         age = GaugeMetricFamily(
             "linkmargin_analyzer_cohort_stats_age_seconds",

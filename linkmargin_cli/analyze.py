@@ -306,6 +306,8 @@ def analyze(
                     an = run_analysis(
                         state, horizons=horizons, planned=plan, now=datetime.now(UTC), cohort_peers=peers
                     )
+                    if board is not None:
+                        board.estimated(an.cohorts.table)
                     if board is not None and sub is not None and an.cohort_stats is not None:
                         payload = encode_stats(an.cohort_stats, my_shard, epoch=epoch, at=time.time())
                         await sub.publish(
