@@ -3,6 +3,9 @@ shards' statistics equal to one analyzer's on the same data (analyzer.sharding, 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import polars as pl
 import pytest
@@ -190,3 +193,26 @@ def test_consumer_keeps_only_its_shards_rows(fleet: Fleet) -> None:
         consumer.offer(encode_batch(SampleBatch(dev, seq, frame)), samples_topic(dev))
     assert consumer.batches == 1 and consumer.stats.rejected_batches == {"other_shard": 1}
     assert consumer.stats.samples == 50
+
+
+@pytest.mark.parametrize(
+    ("args", "first"),
+    [
+        (["--shard", "3/2"], "analyze: --shard: shard 3/2: the shard number must be 1..2"),
+        (
+            ["--shard", "two"],
+            "analyze: --shard: shard 'two': expected i/N, e.g. 1/4 (the first of four collectors)",
+        ),
+        (["--shard", "1/2"], "analyze: --shard 1/2 needs --mqtt: the shards exchange cohort statistics"),
+    ],
+)
+def test_cli_refuses_a_bad_shard_in_two_lines_at_most(args: list[str], first: str) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "linkmargin_cli", "analyze", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    lines = r.stderr.splitlines()
+    assert lines[0] == first and len(lines) <= 2
