@@ -8,10 +8,15 @@ Per cohort, from the whole fleet:
   ``PRIOR_MATINGS`` matings, so a fleet's own matings outweigh it within tens of matings; the
   ``matings`` column says how many the figure rests on.
 - step size (dB of added loss): the catalog's step size worth ``PRIOR_STEPS`` steps, updated by the
-  attributed steps (bootstrap 95 % interval once there are two), and the sd (prior: half the size).
+  attributed steps (normal 95 % interval of their mean from the sums once there are two), and the
+  sd (prior: half the size).
 - drift (dB/day): random-effects mean over the cohort's lanes (DerSimonian-Laird between-lane
-  variance tau²) with its interval.
+  variance tau²) with its interval, each lane's se rounded to 1/16 octave.
 - thermal sensitivity (dB/°C): random-effects mean over lanes, like drift.
+
+Every figure is estimated from counts and sums (:func:`cohort_stats`, then :func:`estimate_cohorts`)
+that add up across analyzer shards (:mod:`analyzer.fleetstats`), so sharded analyzers estimate the
+fleet's cohorts as one would.
 
 A lane's drift is then shrunk toward its cohort by its own precision: a lane with days of history
 keeps its own estimate, a fresh one inherits the cohort's (and its spread).

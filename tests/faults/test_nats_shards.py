@@ -218,6 +218,12 @@ async def test_two_collector_and_two_analyzer_shards_through_a_node_kill(tmp_pat
                     if r["family"] != "*" and math.isfinite(r[col])
                 }
                 assert finite and finite <= set(mine), "the same cohorts exported"
+                mated = sum(1 for k in mine if k[0].endswith("matings") and mine[k] > 0)
+                drifts = sum(1 for k in mine if "drift" in k[0])
+                print(
+                    f"analyzer {i + 1}/2: {len(mine)} cohort figures equal to one analyzer's "
+                    f"({mated} cohorts with matings, {drifts} with a drift), over {lanes} lanes"
+                )
                 for (name, fam, term), v in mine.items():
                     row = table.filter((table["family"] == fam) & (table["termination"] == term))
                     col = {
