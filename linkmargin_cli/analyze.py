@@ -246,8 +246,10 @@ def analyze(
             typer.echo(f"{e}; not restored", err=True)
         if restored:
             typer.echo(f"restored state from {checkpoint_dir} ({state.samples_seen} samples)")
+    rows = RowFilter(link_spec) if board is not None else None
     if history and not restored:
-        typer.echo(f"rebuilt state from {state.rebuild(str(history))} samples in {history}")
+        kept = state.rebuild(str(history), keep=None if rows is None else (lambda f: rows.keep(f)[0]))
+        typer.echo(f"rebuilt state from {kept} samples in {history}")
     collector = AnalyzerCollector()
     REGISTRY.register(collector)
     if inventory is not None:  # both ends of each link and its connector events: port alerts and dashboards
@@ -257,7 +259,7 @@ def analyze(
         REGISTRY.register(InventoryCollector(load_inventory_or_exit(inventory)))
     serve(REGISTRY, metrics_port, addr="127.0.0.1")  # the analysis rendered from columns
     typer.echo(f"metrics on http://127.0.0.1:{metrics_port}/metrics")
-    consumer = BatchConsumer(state, shard=RowFilter(link_spec) if board is not None else None)
+    consumer = BatchConsumer(state, shard=rows)
     if board is not None:
         REGISTRY.register(ShardCollector(board))
     sub: MqttSubscriber | None = None

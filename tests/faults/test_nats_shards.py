@@ -3,6 +3,10 @@ one node killed mid-run and restarted: nothing lost, nothing doubled, every link
 exactly one analyzer, and the cohorts both analyzers estimate from the merged statistics equal to
 one analyzer's on the same batches.
 
+Both analyzers and the single one start from the same Parquet history (`--history`): eight days of
+hourly readings of every lane of the lab's inventory, with drifts and loss steps after some recorded
+matings, so the cohorts compared rest on data (matings, steps, drift), not only the catalog priors.
+
 Collector 1 publishes through node 0, collector 2 and analyzer 1 through node 1, analyzer 2 and a tap
 through node 2. Node 1 is killed while both collectors publish: collector 2's outbox holds its
 batches, analyzer 1's persistent session collects them in the cluster; node 1 comes back and
@@ -16,14 +20,20 @@ import contextlib
 import math
 import subprocess
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiomqtt
+import numpy as np
+import polars as pl
 
 from analyzer.analysis import analyze
 from analyzer.consumer import BatchConsumer
 from analyzer.sharding import RowFilter, shard_spec
+from analyzer.spec import LinkSpec
 from analyzer.state import LaneState
+from linkmargin.inventory.matings import MATING_KINDS
+from linkmargin.samples import conform
 from linkmargin.shards import Shard
 from linkmargin.wire import SAMPLES_WILDCARD, decode_batch, samples_topic
 from linkmargin_cli.harness import lab_run
@@ -66,6 +76,44 @@ class PayloadTap(Tap):
                 await asyncio.sleep(0.2)
 
 
+def write_history(spec: LinkSpec, root: Path, hours: int = 8 * 24, seed: int = 5) -> int:
+    """Hourly Rx power (drift per link, a thermal swing, steps after half the recorded matings) and
+    module temperature of every lane, the last ``hours`` hours before now, as one Parquet file."""
+    rng = np.random.default_rng(seed)
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    naive = end.replace(tzinfo=None)
+    ts = np.array([naive - timedelta(hours=hours - 1 - k) for k in range(hours)], dtype="datetime64[us]")
+    lanes = spec.lanes
+    links = lanes["link"].unique().sort().to_list()
+    drift = dict(zip(links, rng.normal(-0.02, 0.01, len(links)), strict=True))
+    matings = spec.events.filter(pl.col("kind").is_in(list(MATING_KINDS))).join(spec.points, on="point")
+    stepped = {k: rng.random() < 0.5 for k in matings.select("link", "ts").iter_rows()}
+    t_h = (ts - ts[0]).astype("timedelta64[s]").astype(float) / 3600.0
+    temp = 40 + 4 * np.sin(2 * np.pi * t_h / 24)
+    rx, rows = [], 0
+    for link, dev, port, ln in lanes.select("link", "device", "port", "lane").iter_rows():
+        y = -3.0 + drift[link] * t_h / 24 - 0.02 * (temp - 40) + rng.normal(0, 0.03, hours)
+        for at in matings.filter(pl.col("link") == link)["ts"].to_list():
+            if stepped[(link, at)]:  # half the matings leave a step (the same on every lane)
+                y = y - 0.8 * (ts > np.datetime64(at.replace(tzinfo=None), "us"))
+        rx.append(pl.DataFrame({"ts": ts, "device": dev, "port": port, "lane": ln, "value": y}))
+        rows += hours
+    ports = lanes.select("device", "port").unique()
+    tp = pl.concat(
+        [pl.DataFrame({"ts": ts, "device": d, "port": p, "value": temp}) for d, p in ports.iter_rows()]
+    )
+    frame = pl.concat(
+        [
+            pl.concat(rx).with_columns(metric=pl.lit("rx_power_dbm")),
+            tp.with_columns(metric=pl.lit("temperature_c")),
+        ],
+        how="diagonal",
+    ).with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
+    root.mkdir(parents=True, exist_ok=True)
+    conform(frame).sort("ts").write_parquet(root / "part-synthetic.parquet")
+    return frame.height
+
+
 def _cohorts(m: Metrics) -> dict[tuple[str, str, str], float]:
     out = {}
     for (name, labels), v in m.items():
@@ -82,6 +130,9 @@ def _same(a: float, b: float) -> bool:
 async def test_two_collector_and_two_analyzer_shards_through_a_node_kill(tmp_path: Path) -> None:
     with nats_cluster(tmp_path / "nats") as c:
         async with lab_run("demo", tmp_path / "lab") as lab:
+            spec = spec_from_inventory(load_inventory_or_exit(lab.inventory_path))
+            hist = tmp_path / "history"
+            write_history(spec, hist)
             tap = PayloadTap(c.mqtt_ports[2])
             tap_task = asyncio.create_task(tap.run())
             aports = [free_port(), free_port()]
@@ -90,6 +141,7 @@ async def test_two_collector_and_two_analyzer_shards_through_a_node_kill(tmp_pat
                     [
                         EXE,
                         *("analyze", "--inventory", str(lab.inventory_path), "--shard", f"{i + 1}/2"),
+                        *("--history", str(hist)),
                         *("--mqtt", f"127.0.0.1:{c.mqtt_ports[1 + i]}", "--mqtt-protocol", "3.1.1"),
                         *("--mqtt-client-id", f"lm-shard-analyzer-{i + 1}", "--metrics-port", str(aports[i])),
                         *("--every", "1", "--duration", "600"),
@@ -149,7 +201,6 @@ async def test_two_collector_and_two_analyzer_shards_through_a_node_kill(tmp_pat
             assert len(tap.unique()) == sent == len(tap.payloads)
 
             # what each analyzer shard should have kept and dropped, from the bytes on the wire
-            spec = spec_from_inventory(load_inventory_or_exit(lab.inventory_path))
             batches = [decode_batch(p) for p in tap.payloads.values()]
             want = []
             kept_by_row: dict[tuple[str, str], set[int]] = {}
@@ -196,7 +247,8 @@ async def test_two_collector_and_two_analyzer_shards_through_a_node_kill(tmp_pat
                 ms.append(m)
 
             # one analyzer of the whole fleet, fed the same batches
-            st = LaneState(spec)
+            st = LaneState(spec, clock=lambda: datetime.now(UTC))
+            st.rebuild(str(hist))
             one = BatchConsumer(st)
             for b, raw in zip(batches, tap.payloads.values(), strict=True):
                 one.offer(raw, samples_topic(b.device))
