@@ -14,7 +14,8 @@ from analyzer.analysis import Analysis, analyze
 from analyzer.cohorts import _pooled, cohort_stats, random_effects
 from analyzer.consumer import BatchConsumer
 from analyzer.fleetstats import StatsBoard, decode_stats, encode_stats, merge_stats
-from analyzer.sharding import RowFilter, shard_spec
+from analyzer.sharding import RowFilter, link_groups, shard_spec
+from analyzer.spec import LinkSpec
 from analyzer.state import LaneState
 from linkmargin.shards import Shard
 from linkmargin.wire import SampleBatch, encode_batch, samples_topic
@@ -32,6 +33,27 @@ def single(fleet: Fleet) -> Analysis:
     st = LaneState(fleet.spec)
     st.ingest(fleet.samples)
     return analyze(st, horizons={"21d": 21.0})
+
+
+def _trunked(fleet: Fleet) -> Fleet:
+    """The fleet with links L2k and L2k+1 sharing one MTP trunk point (its events those of both)."""
+    rename = {f"L{i:03d}-mtp": f"L{i - 1:03d}-mtp" for i in range(1, 60, 2)}
+    spec = LinkSpec(
+        fleet.spec.lanes,
+        fleet.spec.points.with_columns(pl.col("point").replace(rename)),
+        fleet.spec.events.with_columns(pl.col("point").replace(rename)),
+    )
+    return Fleet(spec, fleet.samples, fleet.drift, fleet.n_hours)
+
+
+def test_links_sharing_a_point_stay_together(fleet: Fleet) -> None:
+    trunked = _trunked(fleet)
+    groups = link_groups(trunked.spec)
+    assert groups["group"].n_unique() == 30
+    for n in (2, 3, 5):
+        for i in range(1, n + 1):
+            links = set(shard_spec(trunked.spec, Shard(i, n)).lanes["link"].to_list())
+            assert all((f"L{k:03d}" in links) == (f"L{k + 1:03d}" in links) for k in range(0, 60, 2))
 
 
 def _assert_tables_equal(a: pl.DataFrame, b: pl.DataFrame) -> None:
@@ -61,8 +83,14 @@ def test_every_link_and_every_row_in_exactly_one_shard(fleet: Fleet, n: int) -> 
     assert both.equals(fleet.samples.sort("ts", "device", "port", "lane", "metric"))
 
 
-def test_sharded_cohorts_equal_one_analyzers(fleet: Fleet, single: Analysis) -> None:
+@pytest.mark.parametrize("trunks", [False, True])
+def test_sharded_cohorts_equal_one_analyzers(fleet: Fleet, single: Analysis, trunks: bool) -> None:
     """Three shards exchange their statistics through the payloads they publish: same cohorts."""
+    if trunks:  # links sharing trunk points: a mating there is one outcome seen on both links
+        fleet = _trunked(fleet)
+        st = LaneState(fleet.spec)
+        st.ingest(fleet.samples)
+        single = analyze(st, horizons={"21d": 21.0})
     n = 3
     shards = [Shard(i, n) for i in range(1, n + 1)]
     states = []
