@@ -75,13 +75,13 @@ class MqttSubscriber:
         client = self._client
         if client is None:
             log.warning(
-                "mqtt broker %s not connected; event on %s not published", self.settings.broker, topic
+                "mqtt broker %s not connected; message on %s not published", self.settings.broker, topic
             )
             return False
         try:
             await client.publish(topic, payload, qos=QOS, retain=retain)
         except aiomqtt.MqttError as exc:
-            log.warning("%s; event on %s not published", self.settings.explain(exc), topic)
+            log.warning("%s; message on %s not published", self.settings.explain(exc), topic)
             return False
         return True
 
