@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 
 def shared_subscription(topic_filter: str, group: str = SHARED_GROUP) -> str:
-    """MQTT 5 shared-subscription filter, so several analyzers split the devices between them."""
+    """MQTT 5 shared-subscription filter. Not what the analyzer subscribes with: it would scatter a
+    device's batches over analyzers at random; analyzers split the links instead (analyzer.sharding)."""
     return f"$share/{group}/{topic_filter}"
 
 
