@@ -310,7 +310,8 @@ def analyze(
                     )
                     if board is not None:
                         board.estimated(an.cohorts.table)
-                    if board is not None and sub is not None and an.cohort_stats is not None:
+                    live = sub is not None and sub.subscribed.is_set()  # else the next pass publishes
+                    if board is not None and sub is not None and live and an.cohort_stats is not None:
                         payload = encode_stats(an.cohort_stats, my_shard, epoch=epoch, at=time.time())
                         await sub.publish(
                             cohort_stats_topic(my_shard.index, my_shard.of), payload, retain=True
