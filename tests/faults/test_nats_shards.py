@@ -186,7 +186,7 @@ async def test_two_collector_and_two_analyzer_shards_through_a_node_kill(tmp_pat
                 await wait_for(lambda: len(tap.seen) >= n + 20, 60, "publishing while node 1 is down")
                 c.start(1)
                 await asyncio.to_thread(c.wait_ready, 60.0)
-                await until(aports[0], A, lambda m: get(m, A + "ingest_up") == 1.0, 60, "analyzer 1 back")
+                await until(aports[0], A, lambda m: get(m, A + "ingest_up") == 1.0, 120, "analyzer 1 back")
                 n = len(tap.seen)
                 await wait_for(lambda: len(tap.seen) >= n + 20, 60, "publishing after the restart")
             except BaseException:
