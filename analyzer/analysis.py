@@ -15,8 +15,9 @@ import polars as pl
 
 from analyzer.bounded import PassState
 from analyzer.calibration import rx_offsets
-from analyzer.cohorts import CohortModel, fit_cohorts, mating_outcomes, shrink_drift
+from analyzer.cohorts import CohortModel, cohort_stats, estimate_cohorts, mating_outcomes, shrink_drift
 from analyzer.evidence import EVIDENCE_HOURS, counter_resets, judge
+from analyzer.fleetstats import merge_stats
 from analyzer.forecast import LaneForecast, StepRisk, forecast_lanes
 from analyzer.laser import (
     bias_climb,
@@ -47,6 +48,7 @@ class Analysis:
     lane_forecasts: dict[str, pl.DataFrame] = field(default_factory=dict)
     # per device, its last counter reset (evidence, not a fault): analyzer.evidence.counter_resets
     devices: pl.DataFrame = field(default_factory=lambda: counter_resets(pl.DataFrame(), pl.DataFrame()))
+    cohort_stats: pl.DataFrame | None = None  # this state's own cohort statistics (what a shard publishes)
 
 
 def analyze(
@@ -56,13 +58,16 @@ def analyze(
     planned: pl.DataFrame | None = None,
     now: datetime | None = None,
     bounded: PassState | None = None,
+    cohort_peers: pl.DataFrame | None = None,
 ) -> Analysis:
     """Run every estimator on the state; ``horizons`` maps a label (\"21d\") to days.
 
     ``planned`` lists planned matings (point, ts, kind) in maintenance windows; those inside a
     horizon add their cohort's step risk to that horizon's forecast. With ``bounded`` (kept by the
     caller from pass to pass) the pass reads only a recent window and the estimators' state
-    (:mod:`analyzer.bounded`): its cost does not grow with history.
+    (:mod:`analyzer.bounded`): its cost does not grow with history. ``cohort_peers`` are the other
+    analyzer shards' cohort statistics (:mod:`analyzer.fleetstats`): the cohorts are estimated from
+    them merged with this state's own, as one analyzer of the whole fleet would.
     """
     spec = state.spec
     win = bounded.advance(state) if bounded is not None else None
@@ -94,7 +99,7 @@ def analyze(
         .group_by("link")
         .agg(pl.col("days").max())
     )
-    cohorts = fit_cohorts(
+    own_stats = cohort_stats(
         spec,
         outcomes,
         fit.drift_db_per_day,
@@ -104,6 +109,8 @@ def analyze(
         unexplained=attributed.filter(~pl.col("explained")),
         link_days=link_days,
     )
+    merged = own_stats if cohort_peers is None else merge_stats([own_stats, cohort_peers])
+    cohorts = estimate_cohorts(merged, spec)
     # far-end transmitter and bias trends: the optic's own decline, for the advice
     if win is None:
         span = (int(hours[0]), int(hours[-1])) if hours.size else None
@@ -192,7 +199,7 @@ def analyze(
             pl.col("evidence_margin_db"),
         ).alias("forecast_base_db")
     )
-    analysis = Analysis(lanes, link_margins(lanes), attributed, cohorts)
+    analysis = Analysis(lanes, link_margins(lanes), attributed, cohorts, cohort_stats=own_stats)
     analysis.devices = counter_resets(state.resets, state.hourly())
     for label, days in (horizons or {}).items():
         add_forecast(analysis, label, days, planned=planned, now=now)

@@ -8,10 +8,15 @@ Per cohort, from the whole fleet:
   ``PRIOR_MATINGS`` matings, so a fleet's own matings outweigh it within tens of matings; the
   ``matings`` column says how many the figure rests on.
 - step size (dB of added loss): the catalog's step size worth ``PRIOR_STEPS`` steps, updated by the
-  attributed steps (bootstrap 95 % interval once there are two), and the sd (prior: half the size).
+  attributed steps (normal 95 % interval of their mean from the sums once there are two), and the
+  sd (prior: half the size).
 - drift (dB/day): random-effects mean over the cohort's lanes (DerSimonian-Laird between-lane
-  variance tau²) with its interval.
+  variance tau²) with its interval, each lane's se rounded to 1/16 octave.
 - thermal sensitivity (dB/°C): random-effects mean over lanes, like drift.
+
+Every figure is estimated from counts and sums (:func:`cohort_stats`, then :func:`estimate_cohorts`)
+that add up across analyzer shards (:mod:`analyzer.fleetstats`), so sharded analyzers estimate the
+fleet's cohorts as one would.
 
 A lane's drift is then shrunk toward its cohort by its own precision: a lane with days of history
 keeps its own estimate, a fresh one inherits the cohort's (and its spread).
@@ -19,6 +24,7 @@ keeps its own estimate, a fresh one inherits the cohort's (and its spread).
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,16 +117,6 @@ def _beta_interval(a: float, b: float, rng: np.random.Generator) -> tuple[float,
     return float(np.quantile(draws, 0.025)), float(np.quantile(draws, 0.975))
 
 
-def _boot_mean(x: np.ndarray, rng: np.random.Generator, stat: str = "mean") -> tuple[float, float, float]:
-    if x.size == 0:
-        return np.nan, np.nan, np.nan
-    f = np.mean if stat == "mean" else np.median
-    if x.size == 1:
-        return float(x[0]), np.nan, np.nan
-    boots = f(rng.choice(x, size=(2000, x.size), replace=True), axis=1)
-    return float(f(x)), float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))
-
-
 def random_effects(d: np.ndarray, se: np.ndarray) -> tuple[float, float, float]:
     """DerSimonian-Laird pooled mean, its standard error, and the between-unit variance tau²."""
     ok = np.isfinite(d) & np.isfinite(se) & (se > 0)
@@ -153,21 +149,85 @@ def fit_cohorts(
     ``unexplained`` (link, step_ts, loss_db: steps no event explains) over ``link_days`` (link, days
     of history) gives each cohort a background rate of unexplained loss steps per link-day
     (Gamma(0.5 + k, exposure + PRIOR_LINK_DAYS) posterior mean), which forecasts add as Poisson
-    step risk.
+    step risk. The same as :func:`estimate_cohorts` of :func:`cohort_stats`.
     """
-    rng = np.random.default_rng(_RNG_SEED)
-    link_cohort = spec.link_cohort()
-    lanes = spec.lanes.select("link").with_row_index("li").join(link_cohort, on="link", how="left")
-    lanes = lanes.with_columns(
-        pl.col("family").fill_null("unknown"), pl.col("termination").fill_null("unknown")
+    stats = cohort_stats(
+        spec,
+        outcomes,
+        lane_drift,
+        lane_drift_se,
+        lane_thermal,
+        lane_thermal_se,
+        unexplained=unexplained,
+        link_days=link_days,
     )
-    keys = (
-        pl.concat(
-            [lanes.select("family", "termination"), outcomes.select("family", "termination")], how="vertical"
+    return estimate_cohorts(stats, spec)
+
+
+SE_BINS_PER_OCTAVE = 16
+"""A lane's drift (thermal) standard error enters the random-effects pool rounded to 1/16 octave
+(+-2.2 %: far finer than the se's own sampling error), so a cohort's lanes reduce to counts and sums
+per se bin: statistics that add up across analyzer shards."""
+COHORT_KEYS = ("family", "termination")
+
+
+def _binned(part: str, keys: pl.DataFrame, d: np.ndarray, se: np.ndarray) -> pl.DataFrame:
+    ok = np.isfinite(d) & np.isfinite(se) & (se > 0)
+    b = np.zeros(d.size, dtype=np.int32)
+    b[ok] = np.round(np.log2(se[ok]) * SE_BINS_PER_OCTAVE).astype(np.int32)
+    return (
+        keys.with_columns(pl.Series("bin", b), pl.Series("d", np.where(ok, d, 0.0)))
+        .filter(pl.Series(ok))
+        .group_by(*COHORT_KEYS, "bin")
+        .agg(
+            pl.len().cast(pl.Float64).alias("n"),
+            pl.col("d").sum().alias("s1"),
+            (pl.col("d") ** 2).sum().alias("s2"),
         )
-        .unique()
-        .sort("family", "termination")
+        .with_columns(pl.lit(part).alias("part"))
     )
+
+
+def cohort_stats(
+    spec: LinkSpec,
+    outcomes: pl.DataFrame,
+    lane_drift: np.ndarray,
+    lane_drift_se: np.ndarray,
+    lane_thermal: np.ndarray,
+    lane_thermal_se: np.ndarray,
+    *,
+    unexplained: pl.DataFrame | None = None,
+    link_days: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The cohorts' mergeable sufficient statistics: one row per (family, termination, part, bin).
+
+    Float columns ``n``, ``s1``, ``s2`` are counts and sums that add up across disjoint sets of links
+    (analyzer shards): ``lanes`` (n lanes), ``matings`` (n observed matings, s1 followed by a step),
+    ``steps`` (n step sizes, s1 their sum, s2 their sum of squares), ``unexplained`` (n steps, s1
+    sum of sizes), ``exposure`` (n links, s1 link-days), ``drift`` and ``thermal`` (per se bin: n
+    lanes, s1 sum, s2 sum of squares of their estimates). Every other column is a key.
+    """
+    link_cohort = spec.link_cohort()
+    unknown = (pl.col("family").fill_null("unknown"), pl.col("termination").fill_null("unknown"))
+    lanes = spec.lanes.select("link").join(link_cohort, on="link", how="left").with_columns(*unknown)
+    keys = lanes.select(*COHORT_KEYS)
+    cnt = pl.len().cast(pl.Float64).alias("n")
+    zero = pl.lit(0.0).alias("s2")
+    o = outcomes.with_columns(*unknown)
+    parts = [
+        keys.group_by(*COHORT_KEYS)
+        .agg(cnt, pl.lit(0.0).alias("s1"), zero)
+        .with_columns(part=pl.lit("lanes")),
+        o.group_by(*COHORT_KEYS)
+        .agg(cnt, pl.col("stepped").cast(pl.Float64).sum().alias("s1"), zero)
+        .with_columns(part=pl.lit("matings")),
+        o.filter(pl.col("stepped"))
+        .group_by(*COHORT_KEYS)
+        .agg(cnt, pl.col("loss_db").sum().alias("s1"), (pl.col("loss_db") ** 2).sum().alias("s2"))
+        .with_columns(part=pl.lit("steps")),
+        _binned("drift", keys, np.asarray(lane_drift, float), np.asarray(lane_drift_se, float)),
+        _binned("thermal", keys, np.asarray(lane_thermal, float), np.asarray(lane_thermal_se, float)),
+    ]
     if unexplained is not None and link_days is not None:
         # one event per link and hour, however many lanes saw it
         ue = (
@@ -175,43 +235,84 @@ def fit_cohorts(
             .group_by("link", "step_ts")
             .agg(pl.col("loss_db").median())
             .join(link_cohort, on="link", how="left")
+            .with_columns(*unknown)
         )
-        ld = link_days.join(link_cohort, on="link", how="left")
-    else:
-        ue = pl.DataFrame(
-            schema={"link": pl.String, "loss_db": pl.Float64, "family": pl.String, "termination": pl.String}
-        )
-        ld = pl.DataFrame(
-            schema={"link": pl.String, "days": pl.Float64, "family": pl.String, "termination": pl.String}
-        )
+        ld = link_days.join(link_cohort, on="link", how="left").with_columns(*unknown)
+        parts += [
+            ue.group_by(*COHORT_KEYS)
+            .agg(cnt, pl.col("loss_db").sum().alias("s1"), (pl.col("loss_db") ** 2).sum().alias("s2"))
+            .with_columns(part=pl.lit("unexplained")),
+            ld.group_by(*COHORT_KEYS)
+            .agg(cnt, pl.col("days").cast(pl.Float64).sum().alias("s1"), zero)
+            .with_columns(part=pl.lit("exposure")),
+        ]
+    cols = [*COHORT_KEYS, "part", "bin", "n", "s1", "s2"]
+    return pl.concat(
+        [
+            p.with_columns(
+                pl.col("bin").cast(pl.Int32) if "bin" in p.columns else pl.lit(0, pl.Int32).alias("bin")
+            ).select(cols)
+            for p in parts
+        ],
+        how="vertical_relaxed",
+    ).sort(*COHORT_KEYS, "part", "bin")
+
+
+def _pooled(rows: pl.DataFrame) -> tuple[float, float, float]:
+    """DerSimonian-Laird (pooled mean, its se, tau²) from per-se-bin counts and sums."""
+    if rows.height == 0 or rows["n"].sum() == 0:
+        return np.nan, np.nan, np.nan
+    n, s1, s2 = (rows[c].to_numpy() for c in ("n", "s1", "s2"))
+    se2 = np.exp2(2.0 * rows["bin"].to_numpy() / SE_BINS_PER_OCTAVE)
+    w = 1 / se2
+    sw, sw2, swd, swd2 = (n * w).sum(), (n * w * w).sum(), (w * s1).sum(), (w * s2).sum()
+    q = max(swd2 - swd * swd / sw, 0.0)
+    c = sw - sw2 / sw
+    tau2 = max(0.0, (q - (n.sum() - 1)) / c) if c > 0 else 0.0
+    ws = 1 / (se2 + tau2)
+    return float((ws * s1).sum() / (n * ws).sum()), float(np.sqrt(1 / (n * ws).sum())), float(tau2)
+
+
+def _rng_for(key: tuple[object, ...]) -> np.random.Generator:
+    """A generator seeded by the cohort key: the same draws whatever the order or shard count."""
+    return np.random.default_rng([_RNG_SEED, zlib.crc32("\x00".join(map(str, key)).encode())])
+
+
+def estimate_cohorts(stats: pl.DataFrame, spec: LinkSpec) -> CohortModel:
+    """Every cohort's parameters (and the fleet's, ``*``) from :func:`cohort_stats` (merged or not)."""
+    fleet_stats = (
+        stats.group_by("part", "bin")
+        .agg(pl.col("n", "s1", "s2").sum())
+        .with_columns(family=pl.lit("*"), termination=pl.lit("*"))
+    )
+    keys = stats.select(*COHORT_KEYS).unique().sort(*COHORT_KEYS)
     rows = []
     for fam, term in [*keys.iter_rows(), ("*", "*")]:
-        if fam == "*":
-            o, li = outcomes, lanes["li"].to_numpy()
-        else:
-            o = outcomes.filter((pl.col("family") == fam) & (pl.col("termination") == term))
-            li = lanes.filter((pl.col("family") == fam) & (pl.col("termination") == term))["li"].to_numpy()
-        n, k = o.height, int(o["stepped"].sum()) if o.height else 0
+        src = fleet_stats if fam == "*" else stats
+        sel = src.filter((pl.col("family") == fam) & (pl.col("termination") == term))
+
+        def part(name: str, sel: pl.DataFrame = sel) -> pl.DataFrame:
+            return sel.filter(pl.col("part") == name)
+
+        def tot(name: str, col: str) -> float:
+            return float(part(name)[col].sum())
+
+        rng = _rng_for((fam, term))
+        n, k = int(tot("matings", "n")), int(tot("matings", "s1"))
         p0, s0 = _prior(term)
         a, b = PRIOR_MATINGS * p0 + k, PRIOR_MATINGS * (1 - p0) + n - k
         p_lo, p_hi = _beta_interval(a, b, rng)
-        sizes = o.filter(pl.col("stepped"))["loss_db"].to_numpy()
-        _, s_lo, s_hi = _boot_mean(sizes, rng)
-        s_mean = (PRIOR_STEPS * s0 + sizes.sum()) / (PRIOR_STEPS + sizes.size)
+        m, s_sum, s_sq = tot("steps", "n"), tot("steps", "s1"), tot("steps", "s2")
+        s_mean = (PRIOR_STEPS * s0 + s_sum) / (PRIOR_STEPS + m)
         # pooled with the prior's spread (half the prior size) worth PRIOR_STEPS - 1 degrees of freedom
-        ss = float(((sizes - sizes.mean()) ** 2).sum()) if sizes.size > 1 else 0.0
-        s_sd = float(
-            np.sqrt(((PRIOR_STEPS - 1) * (0.5 * s0) ** 2 + ss) / (PRIOR_STEPS - 1 + max(sizes.size - 1, 0)))
-        )
-        mu, mu_se, tau2 = random_effects(lane_drift[li], lane_drift_se[li])
-        th_mu, th_se, _ = random_effects(lane_thermal[li], lane_thermal_se[li])
-        th_med, th_lo, th_hi = th_mu, th_mu - _Z * th_se, th_mu + _Z * th_se
-        if fam == "*":
-            u, exposure = ue, float(ld["days"].sum() or 0.0)
-        else:
-            sel = (pl.col("family") == fam) & (pl.col("termination") == term)
-            u, exposure = ue.filter(sel), float(ld.filter(sel)["days"].sum() or 0.0)
-        u_sizes = u["loss_db"].to_numpy()
+        ss = max(s_sq - s_sum * s_sum / m, 0.0) if m > 1 else 0.0
+        s_sd = float(np.sqrt(((PRIOR_STEPS - 1) * (0.5 * s0) ** 2 + ss) / (PRIOR_STEPS - 1 + max(m - 1, 0))))
+        # the mean step's 95 % interval (normal, from the sums; none from fewer than two steps)
+        half = _Z * np.sqrt(ss / (m - 1) / m) if m > 1 else np.nan
+        s_lo, s_hi = (s_sum / m - half, s_sum / m + half) if m > 1 else (np.nan, np.nan)
+        mu, mu_se, tau2 = _pooled(part("drift"))
+        th_mu, th_se, _ = _pooled(part("thermal"))
+        u_n, u_sum, exposure = tot("unexplained", "n"), tot("unexplained", "s1"), tot("exposure", "s1")
         rows.append(
             {
                 "family": fam,
@@ -219,9 +320,9 @@ def fit_cohorts(
                 "matings": n,
                 "prior_matings": PRIOR_MATINGS,
                 "steps": k,
-                "unexplained_steps": u.height,
-                "unexplained_per_day": (0.5 + u.height) / (exposure + PRIOR_LINK_DAYS),
-                "unexplained_step_db": float(u_sizes.mean()) if u_sizes.size else np.nan,
+                "unexplained_steps": int(u_n),
+                "unexplained_per_day": (0.5 + u_n) / (exposure + PRIOR_LINK_DAYS),
+                "unexplained_step_db": u_sum / u_n if u_n else np.nan,
                 "p_step": a / (a + b),
                 "p_step_lo": p_lo,
                 "p_step_hi": p_hi,
@@ -233,10 +334,10 @@ def fit_cohorts(
                 "drift_lo": mu - _Z * mu_se,
                 "drift_hi": mu + _Z * mu_se,
                 "drift_tau": float(np.sqrt(tau2)) if np.isfinite(tau2) else np.nan,
-                "thermal_db_per_c": th_med,
-                "thermal_lo": th_lo,
-                "thermal_hi": th_hi,
-                "lanes": int(li.size),
+                "thermal_db_per_c": th_mu,
+                "thermal_lo": th_mu - _Z * th_se,
+                "thermal_hi": th_mu + _Z * th_se,
+                "lanes": int(tot("lanes", "n")),
             }
         )
     table = pl.DataFrame(rows, infer_schema_length=None)
@@ -250,7 +351,7 @@ def fit_cohorts(
         pl.col("unexplained_per_day").fill_nan(fleet["unexplained_per_day"]),
         pl.col("unexplained_step_db").fill_nan(fleet["unexplained_step_db"]).fill_nan(fleet["step_db"]),
     )
-    return CohortModel(table, link_cohort, spec.points)
+    return CohortModel(table, spec.link_cohort(), spec.points)
 
 
 def shrink_drift(

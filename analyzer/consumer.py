@@ -28,6 +28,7 @@ from typing import Final
 import polars as pl
 
 from analyzer.ingestmetrics import IngestStats
+from analyzer.sharding import RowFilter
 from analyzer.state import LaneState
 from linkmargin.bus import Message
 from linkmargin.wire import WireError, decode_batch, samples_topic
@@ -38,7 +39,8 @@ log = logging.getLogger(__name__)
 
 
 def shared_subscription(topic_filter: str, group: str = SHARED_GROUP) -> str:
-    """MQTT 5 shared-subscription filter, so several analyzers split the devices between them."""
+    """MQTT 5 shared-subscription filter. Not what the analyzer subscribes with: it would scatter a
+    device's batches over analyzers at random; analyzers split the links instead (analyzer.sharding)."""
     return f"$share/{group}/{topic_filter}"
 
 
@@ -113,8 +115,10 @@ class BatchConsumer:
         max_delay: float = 1.0,
         dedupe: SeqDedupe | None = None,
         stats: IngestStats | None = None,
+        shard: RowFilter | None = None,
     ):
         self.state = state
+        self.shard = shard  # analyze --shard: keep only this shard's ports (analyzer.sharding)
         self.max_rows = max_rows
         self.max_delay = max_delay
         self.dedupe = dedupe or SeqDedupe()
@@ -151,6 +155,9 @@ class BatchConsumer:
             log.debug("offer failed", exc_info=True)
 
     def _offer(self, payload: bytes, topic: str | None) -> None:
+        if self.shard is not None and topic is not None and not self.shard.wants(topic.rpartition("/")[2]):
+            self.stats.rejected_batches["other_shard"] += 1  # expected in a sharded fleet: not logged
+            return
         try:
             batch = decode_batch(payload)
         except WireError as exc:
@@ -165,7 +172,12 @@ class BatchConsumer:
         if why is not None:
             self.stats.reject_batch(why, f"{batch.producer}/{batch.device} seq {batch.seq}")
             return
-        frame, refused = self.state.admit(batch.frame)
+        frame = batch.frame
+        if self.shard is not None:
+            frame, theirs = self.shard.keep(frame)
+            if theirs:
+                self.stats.rejected_samples["other_shard"] += theirs
+        frame, refused = self.state.admit(frame)
         self.stats.reject_samples(batch.producer, refused)
         self.stats.batches += 1
         self.stats.samples += frame.height

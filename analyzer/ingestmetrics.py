@@ -2,9 +2,11 @@
 
 - ``linkmargin_analyzer_batches_total``: sample batches accepted (after dedupe);
 - ``linkmargin_analyzer_rejected_batches_total{reason}``: whole batches refused — ``decode``,
-  ``version``, ``schema``, ``device_mismatch``, ``duplicate``, ``stale_seq``, ``internal``;
+  ``version``, ``schema``, ``device_mismatch``, ``duplicate``, ``stale_seq``, ``internal``, and
+  ``other_shard`` (a sharded analyzer: a device with no port of this shard's links; not logged);
 - ``linkmargin_analyzer_rejected_samples_total{reason}``: rows refused — ``non_finite``,
-  ``future``, ``too_old``, ``unknown_device``, ``ingest_error``;
+  ``future``, ``too_old``, ``unknown_device``, ``ingest_error``, ``other_shard`` (rows of another
+  shard's ports);
 - ``linkmargin_analyzer_producer_rejected_samples_total{producer, reason}``: the same per producer
   (the ``max_producers`` most recently active only, so forged ids cannot grow it);
 - ``linkmargin_analyzer_producers``: (producer, epoch, device) streams tracked for dedupe;

@@ -1,4 +1,4 @@
-"""The analyzer's MQTT side: subscribe to sample batches (QoS 1, MQTT 5 shared subscription) and
+"""The analyzer's MQTT side: subscribe to sample batches (QoS 1, every device's topic) and
 publish events, over TLS and with a password from a file or env var (:class:`MqttSettings`).
 
 The connection is kept up by :meth:`MqttSubscriber.run`: a refused or failed connection is logged
@@ -21,13 +21,14 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from analyzer.consumer import BatchConsumer, shared_subscription
+from analyzer.consumer import BatchConsumer
 from linkmargin.mqtt import MqttConfigError, MqttSettings
 from linkmargin.wire import QOS, SAMPLES_WILDCARD
 
@@ -49,11 +50,16 @@ class MqttSubscriber:
         session_expiry_s: int = 3600,
         reconnect_s: float = 0.5,
         max_backoff_s: float = 10.0,
+        routes: Mapping[str, Callable[[bytes, str], None]] | None = None,
     ) -> None:
         self.settings = settings
+        # other topic filters subscribed beside the samples, each with its handler (payload, topic)
+        self.routes = dict(routes or {})
         self.consumer = consumer
-        # MQTT 3.1.1 has no shared subscriptions: one analyzer takes every batch on the plain wildcard
-        self.topic = topic or (shared_subscription(SAMPLES_WILDCARD) if settings.v5 else SAMPLES_WILDCARD)
+        # every batch, never a shared subscription: that would spread one device's batches over analyzers
+        # at random while a lane's state (trend, steps, calibration) must stay on one; several analyzers
+        # split the fleet by link instead (analyze --shard, analyzer.sharding)
+        self.topic = topic or SAMPLES_WILDCARD
         self.identifier = identifier or f"linkmargin-analyzer-{socket.gethostname()}"
         self.session_expiry_s = session_expiry_s
         self.reconnect_s = reconnect_s
@@ -64,18 +70,18 @@ class MqttSubscriber:
         self.last_error: str | None = None
         self._client: aiomqtt.Client | None = None
 
-    async def publish(self, topic: str, payload: bytes) -> bool:
+    async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> bool:
         """Publish with QoS 1 if connected; False (and a log line) when the broker is unreachable."""
         client = self._client
         if client is None:
             log.warning(
-                "mqtt broker %s not connected; event on %s not published", self.settings.broker, topic
+                "mqtt broker %s not connected; message on %s not published", self.settings.broker, topic
             )
             return False
         try:
-            await client.publish(topic, payload, qos=QOS)
+            await client.publish(topic, payload, qos=QOS, retain=retain)
         except aiomqtt.MqttError as exc:
-            log.warning("%s; event on %s not published", self.settings.explain(exc), topic)
+            log.warning("%s; message on %s not published", self.settings.explain(exc), topic)
             return False
         return True
 
@@ -91,6 +97,8 @@ class MqttSubscriber:
                     **self._session_kwargs(),
                 ) as client:
                     await client.subscribe(self.topic, qos=QOS)
+                    for flt in self.routes:
+                        await client.subscribe(flt, qos=QOS)
                     self.connects += 1
                     backoff = self.reconnect_s
                     if self.last_error is not None:
@@ -125,7 +133,7 @@ class MqttSubscriber:
         if not self.settings.v5:
             return {"protocol": aiomqtt.ProtocolVersion.V311, "clean_session": self.session_expiry_s <= 0}
         return {
-            "protocol": aiomqtt.ProtocolVersion.V5,  # shared subscriptions are MQTT 5
+            "protocol": aiomqtt.ProtocolVersion.V5,
             "clean_start": self.session_expiry_s <= 0,
             "properties": self._connect_properties(),
         }
@@ -149,6 +157,10 @@ class MqttSubscriber:
                     return
                 msg = nxt.result()
                 payload = msg.payload
+                route = next((h for flt, h in self.routes.items() if msg.topic.matches(flt)), None)
+                if route is not None:
+                    route(bytes(payload) if isinstance(payload, bytes | bytearray) else b"", str(msg.topic))
+                    continue
                 # paho hands received payloads as bytes; anything else cannot be a wire batch
                 self.consumer.offer(
                     bytes(payload) if isinstance(payload, bytes | bytearray) else b"", str(msg.topic)

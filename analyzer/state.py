@@ -437,14 +437,25 @@ class LaneState:
             .alias("value")
         )
 
-    def rebuild(self, history_dir: str, *, chunk_rows: int = 2_000_000) -> int:
-        """Rebuild the state from a directory of sample Parquet files (any depth); returns samples read."""
+    def rebuild(
+        self,
+        history_dir: str,
+        *,
+        chunk_rows: int = 2_000_000,
+        keep: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    ) -> int:
+        """Rebuild the state from a directory of sample Parquet files (any depth); returns samples read.
+
+        ``keep`` selects the rows to fold in (an analyzer shard's: :class:`analyzer.sharding.RowFilter`).
+        """
         files = history.list_history(history_dir)
         read = history.read_history(files)
         self.history_files_skipped = len(files.bad)  # unreadable files, each warned about by name
         if read is None:
             return 0
         frame = conform(read).sort("ts")
+        if keep is not None:
+            frame = keep(frame)
         for off in range(0, frame.height, chunk_rows):
             self.ingest(frame.slice(off, chunk_rows))
         return frame.height

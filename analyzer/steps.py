@@ -172,7 +172,14 @@ def attribute_steps(
             (pl.col("ev_hour") - pl.col("step_hour")).abs().alias("dist_h"),
         )
     )
-    near = cand.filter(pl.col("gap_h") <= tolerance_h).sort("gap_h", "dist_h").group_by("sid").first()
+    # ties (events at the same time on several points) go to the first point by name: the same
+    # answer on every run and whichever lanes are analyzed together (analyzer shards)
+    near = (
+        cand.filter(pl.col("gap_h") <= tolerance_h)
+        .sort("gap_h", "dist_h", "point", "kind", nulls_last=True)
+        .group_by("sid")
+        .first()
+    )
     out = (
         s.with_row_index("sid")
         .join(near.select("sid", "point", "family", "termination", "kind", "event_ts"), on="sid", how="left")

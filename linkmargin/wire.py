@@ -34,6 +34,8 @@ SAMPLES_TOPIC: Final = TOPIC_PREFIX + "/samples/{device}"
 EVENTS_TOPIC: Final = TOPIC_PREFIX + "/events/{severity}"
 SAMPLES_WILDCARD: Final = TOPIC_PREFIX + "/samples/+"
 EVENTS_WILDCARD: Final = TOPIC_PREFIX + "/events/+"
+COHORT_STATS_TOPIC: Final = TOPIC_PREFIX + "/cohort-stats/{index}-of-{of}"  # one retained per analyzer shard
+COHORT_STATS_WILDCARD: Final = TOPIC_PREFIX + "/cohort-stats/+"
 QOS: Final = 1
 
 _META_VERSION = b"linkmargin.v"
@@ -113,6 +115,11 @@ def samples_topic(device: str) -> str:
     if not topic_safe(device):
         raise WireError(f"device name {device!r} cannot be used in an MQTT topic")
     return SAMPLES_TOPIC.format(device=device)
+
+
+def cohort_stats_topic(index: int, of: int) -> str:
+    """Topic of analyzer shard ``index`` of ``of``'s cohort statistics (retained)."""
+    return COHORT_STATS_TOPIC.format(index=index, of=of)
 
 
 def encode_batch(batch: SampleBatch) -> bytes:

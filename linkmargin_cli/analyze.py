@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -138,7 +139,7 @@ def analyze(
         ),
     ] = None,
     mqtt: Annotated[
-        str | None, typer.Option("--mqtt", help="Broker host:port to subscribe to (shared subscription)")
+        str | None, typer.Option("--mqtt", help="Broker host:port to subscribe to (every device's topic)")
     ] = None,
     mqtt_username: Annotated[str | None, typer.Option("--mqtt-username", help="MQTT user name")] = None,
     mqtt_password_file: Annotated[
@@ -158,7 +159,7 @@ def analyze(
         str,
         typer.Option(
             "--mqtt-protocol",
-            help="5, or 3.1.1 for brokers without MQTT 5 (NATS): persistent session, no shared subscription",
+            help="5, or 3.1.1 for brokers without MQTT 5 (NATS): persistent session either way",
         ),
     ] = "5",
     metrics_port: Annotated[
@@ -187,6 +188,13 @@ def analyze(
         float,
         typer.Option("--max-future-skew", min=0.0, help="Seconds ahead of our clock a sample may be stamped"),
     ] = 300.0,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            help="i/N: analyze only shard i of N of the links; cohorts merged over --mqtt",
+        ),
+    ] = None,
 ) -> None:
     """Consume samples, keep per-lane state, serve forecasts on /metrics and publish risk events."""
     from prometheus_client import REGISTRY
@@ -210,9 +218,29 @@ def analyze(
             f"analyze: --mqtt-protocol {mqtt_protocol!r}: one of {', '.join(MQTT_PROTOCOLS)}", err=True
         )
         raise typer.Exit(2)
+    from linkmargin.shards import Shard, ShardError, parse_shard
+
+    try:
+        my_shard = parse_shard(shard) if shard is not None else Shard(1, 1)
+    except ShardError as exc:
+        typer.echo(f"analyze: --shard: {exc}", err=True)
+        typer.echo("give --shard i/N with 1 <= i <= N, e.g. --shard 1/2 and --shard 2/2", err=True)
+        raise typer.Exit(2) from None
+    if my_shard.of > 1 and not mqtt:
+        typer.echo(
+            f"analyze: --shard {my_shard} needs --mqtt: the shards exchange cohort statistics", err=True
+        )
+        raise typer.Exit(2)
     horizons = {h: parse_horizon(h) for h in (horizon or ["7d", "21d"])}
     inv = load_inventory_or_exit(inventory) if inventory is not None else None
     link_spec = spec_from_inventory(inv) if inv is not None else link_spec_or_exit(spec, None)
+    from analyzer.fleetstats import ShardCollector, StatsBoard, encode_stats
+    from analyzer.sharding import RowFilter, shard_spec
+    from linkmargin.wire import COHORT_STATS_WILDCARD, cohort_stats_topic
+
+    link_spec = shard_spec(link_spec, my_shard)
+    board = StatsBoard(my_shard, max_age_s=max(60.0, 10 * every)) if my_shard.of > 1 else None
+    epoch = time.time_ns() // 1000
     plan = planned_from_inventory(inv) if inv is not None else None
     state = LaneState(link_spec, clock=lambda: datetime.now(UTC), future_skew_s=max_future_skew)
     from analyzer import checkpoint
@@ -225,8 +253,10 @@ def analyze(
             typer.echo(f"{e}; not restored", err=True)
         if restored:
             typer.echo(f"restored state from {checkpoint_dir} ({state.samples_seen} samples)")
+    rows = RowFilter(link_spec) if board is not None else None
     if history and not restored:
-        typer.echo(f"rebuilt state from {state.rebuild(str(history))} samples in {history}")
+        kept = state.rebuild(str(history), keep=None if rows is None else (lambda f: rows.keep(f)[0]))
+        typer.echo(f"rebuilt state from {kept} samples in {history}")
     collector = AnalyzerCollector()
     REGISTRY.register(collector)
     if inventory is not None:  # both ends of each link and its connector events: port alerts and dashboards
@@ -236,7 +266,9 @@ def analyze(
         REGISTRY.register(InventoryCollector(load_inventory_or_exit(inventory)))
     serve(REGISTRY, metrics_port, addr="127.0.0.1")  # the analysis rendered from columns
     typer.echo(f"metrics on http://127.0.0.1:{metrics_port}/metrics")
-    consumer = BatchConsumer(state)
+    consumer = BatchConsumer(state, shard=rows)
+    if board is not None:
+        REGISTRY.register(ShardCollector(board))
     sub: MqttSubscriber | None = None
     REGISTRY.register(
         IngestCollector(
@@ -267,7 +299,11 @@ def analyze(
                 protocol=mqtt_protocol,
             )
             sub = MqttSubscriber(
-                settings, consumer, identifier=mqtt_client_id, session_expiry_s=mqtt_session_expiry
+                settings,
+                consumer,
+                identifier=mqtt_client_id,
+                session_expiry_s=mqtt_session_expiry,
+                routes={COHORT_STATS_WILDCARD: board.offer} if board is not None else None,
             )
             sub_task = asyncio.get_running_loop().create_task(sub.run(stop))
         t_end = None if duration is None else asyncio.get_running_loop().time() + duration
@@ -275,7 +311,18 @@ def analyze(
             while True:
                 consumer.flush()
                 if state.hour_range() is not None:
-                    an = run_analysis(state, horizons=horizons, planned=plan, now=datetime.now(UTC))
+                    peers = board.peers() if board is not None else None
+                    an = run_analysis(
+                        state, horizons=horizons, planned=plan, now=datetime.now(UTC), cohort_peers=peers
+                    )
+                    if board is not None:
+                        board.estimated(an.cohorts.table)
+                    live = sub is not None and sub.subscribed.is_set()  # else the next pass publishes
+                    if board is not None and sub is not None and live and an.cohort_stats is not None:
+                        payload = encode_stats(an.cohort_stats, my_shard, epoch=epoch, at=time.time())
+                        await sub.publish(
+                            cohort_stats_topic(my_shard.index, my_shard.of), payload, retain=True
+                        )
                     adv = advise(an, main_h)
                     collector.update(an, suspects=adv, samples_seen=state.samples_seen)
                     if checkpoint_dir is not None:
