@@ -47,6 +47,7 @@ def _pipeline(an):  # what the view reads of a running pipeline
     return SimpleNamespace(
         clock=lambda: T0,
         scheduler=SimpleNamespace(devices=["spine1", "spine2"]),
+        streams=[],
         state=SimpleNamespace(samples_seen=123_456),
         events=2,
         last_event="critical: L-optic: ok -> critical, P(cross before 21d) = 0.97; replace the optic",
