@@ -8,7 +8,7 @@ The per-lane columns are what the exporter, the events, the advice and the repor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -22,6 +22,7 @@ from analyzer.margin import lane_margins, link_margins
 from analyzer.state import LaneState
 from analyzer.steps import attribute_steps, detect_steps
 from analyzer.trend import _quiet, fit_trends, recent_onset, step_design
+from analyzer.wear import hazard_at, point_counts, wear_curve, wear_stats
 from linkmargin.inventory.matings import MATING_KINDS
 from linkmargin.samples import Metric
 
@@ -36,6 +37,10 @@ class Analysis:
     cohorts: CohortModel
     forecasts: dict[str, pl.DataFrame] = field(default_factory=dict)  # horizon label -> per link
     lane_forecasts: dict[str, pl.DataFrame] = field(default_factory=dict)
+    # mating wear (analyzer.wear): mergeable stats, the curve, and every point's count and hazard now
+    wear_stats: pl.DataFrame = field(default_factory=pl.DataFrame)
+    wear: pl.DataFrame = field(default_factory=pl.DataFrame)
+    point_wear: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def analyze(
@@ -165,6 +170,15 @@ def analyze(
         ).alias("forecast_base_db")
     )
     analysis = Analysis(lanes, link_margins(lanes), attributed, cohorts)
+    analysis.wear_stats = wear_stats(outcomes)
+    analysis.wear = wear_curve(analysis.wear_stats)
+    at = (
+        now
+        if now is not None
+        else (datetime.fromtimestamp(int(hours[-1]) * 3600, UTC) if hours.size else None)
+    )
+    counts = point_counts(spec.points, spec.events, at)
+    analysis.point_wear = hazard_at(analysis.wear, counts.with_columns(pl.col("matings").alias("matings_at")))
     for label, days in (horizons or {}).items():
         add_forecast(analysis, label, days, planned=planned, now=now)
     return analysis
@@ -229,12 +243,34 @@ def planned_step_risk(
     tbl = analysis.cohorts.table
     fleet = tbl.filter(pl.col("family") == "*").row(0, named=True)
     pts = analysis.cohorts.points.select("link", "point", "family", "termination")
+    j = p.join(pts, on="point", how="inner")
+    if analysis.point_wear.height and j.height:
+        # each planned mating at the count its point will have reached: today's, plus the planned ones before
+        now_n = analysis.point_wear.select("point", pl.col("matings").alias("_now"), "rated_matings")
+        j = (
+            j.join(now_n, on="point", how="left")
+            .with_columns(
+                (pl.col("_now").fill_null(0) + pl.col("ts").rank("ordinal").over("point") - 1).alias(
+                    "matings_at"
+                )
+            )
+            .pipe(lambda f: hazard_at(analysis.wear, f))
+            .rename({"p_step": "_wp", "step_db": "_wdb", "step_db_sd": "_wsd"})
+            .drop("p_step_lo", "p_step_hi", "_now", "rated_matings", "matings_at")
+        )
+    else:
+        j = j.with_columns(*(pl.lit(None, dtype=pl.Float64).alias(c) for c in ("_wp", "_wdb", "_wsd")))
     j = (
-        p.join(pts, on="point", how="inner")
-        .join(
+        j.join(
             tbl.select("family", "termination", "p_step", "step_db", "step_db_sd"),
             on=["family", "termination"],
             how="left",
+        )
+        .with_columns(
+            # the hazard at the point's count where the fleet's wear curve has matings near it
+            pl.coalesce("_wp", "p_step").alias("p_step"),
+            pl.coalesce("_wdb", "step_db").alias("step_db"),
+            pl.coalesce("_wsd", "step_db_sd").alias("step_db_sd"),
         )
         .with_columns(
             pl.col("p_step").fill_null(fleet["p_step"]),
