@@ -19,6 +19,7 @@ from analyzer.evidence import EVIDENCE_HOURS, judge
 from analyzer.forecast import LaneForecast, StepRisk, forecast_lanes
 from analyzer.laser import bias_climb, bias_rise, decline_prior, failing, relative_bias
 from analyzer.margin import lane_margins, link_margins
+from analyzer.reflection import Reflection, ber_beyond_rx
 from analyzer.state import LaneState
 from analyzer.steps import attribute_steps, detect_steps
 from analyzer.trend import _quiet, fit_trends, recent_onset, step_design
@@ -102,6 +103,10 @@ def analyze(
         temp_sd = np.nanstd(temp, axis=1) if temp.size else np.full(rx.shape[0], np.nan)
 
     offset, offset_hours = dom_offsets(state, hours, rx, steps)
+    refl = reflections(state, hours, rx)
+    # a BER that grew worse than Rx explains is a penalty, not the meter's offset: the offset read off
+    # that BER is dropped (the BER margin still caps the forecast), the cause is reported on its own
+    offset = np.where(refl.flagged, np.nan, offset)
     evidence = judge(state.evidence(EVIDENCE_HOURS), spec.lanes)
     base = lane_margins(
         state.lane_latest().sort("li").with_columns(pl.Series("rx_offset_db", offset).fill_nan(None))
@@ -158,6 +163,9 @@ def analyze(
         pl.Series("far_bias_climb_per_day", climb),
         pl.Series("laser_failing", laser_failing),
         pl.Series("offset_hours", offset_hours),
+        pl.Series("ber_beyond_rx", refl.flagged),
+        pl.Series("ber_excess_db", refl.rise_db),
+        pl.Series("ber_excess_rx_change_db", refl.rx_change_db),
     )
     # margin now from the fitted level (less noisy than the last reading) less the module's DOM
     # offset, capped by the margin the BER implies
@@ -184,18 +192,9 @@ def analyze(
     return analysis
 
 
-def dom_offsets(
-    state: LaneState, hours: np.ndarray, rx: np.ndarray, steps: pl.DataFrame | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per lane: its module's DOM Rx offset from the BER (NaN: unknown) and the hours it rests on.
-
-    Hours in which the receiving port flapped, was down or counted uncorrectable codewords are left
-    out, and ``steps`` (li, hour_idx: the detected Rx steps) split the hours the offset must be
-    stable across (:func:`analyzer.calibration.rx_offsets`).
-    """
-    spec = state.spec.lanes
-    if hours.size == 0:
-        return np.full(spec.height, np.nan), np.zeros(spec.height, dtype=np.int64)
+def ber_hours(state: LaneState, hours: np.ndarray, rx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hourly pre-FEC BER per lane (the port's where the lane has none) and the hours the counters rule
+    out: the port flapped, was down or counted uncorrectable codewords."""
     span = (int(hours[0]), int(hours[-1]))
     _, lane_ber = state.matrix(Metric.PRE_FEC_BER, hours=span)
     _, port_ber = state.matrix(Metric.PRE_FEC_BER, module=True, hours=span)
@@ -208,6 +207,22 @@ def dom_offsets(
     ):
         _, mat = state.matrix(metric, module=module, hours=span)
         disturbed |= np.nan_to_num(mat, nan=0.0) > above
+    return np.where(np.isfinite(lane_ber), lane_ber, port_ber), disturbed
+
+
+def dom_offsets(
+    state: LaneState, hours: np.ndarray, rx: np.ndarray, steps: pl.DataFrame | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per lane: its module's DOM Rx offset from the BER (NaN: unknown) and the hours it rests on.
+
+    Hours in which the receiving port flapped, was down or counted uncorrectable codewords are left
+    out, and ``steps`` (li, hour_idx: the detected Rx steps) split the hours the offset must be
+    stable across (:func:`analyzer.calibration.rx_offsets`).
+    """
+    spec = state.spec.lanes
+    if hours.size == 0:
+        return np.full(spec.height, np.nan), np.zeros(spec.height, dtype=np.int64)
+    ber, disturbed = ber_hours(state, hours, rx)
     segment = np.zeros(rx.shape, dtype=np.int64)
     if steps is not None and steps.height:
         np.add.at(segment, (steps["li"].to_numpy(), steps["hour_idx"].to_numpy()), 1)
@@ -216,11 +231,28 @@ def dom_offsets(
     port = spec.select(pl.struct("device", "port").rank("dense")).to_series().to_numpy().astype(np.int64)
     return rx_offsets(
         rx - sens[:, None],
-        np.where(np.isfinite(lane_ber), lane_ber, port_ber),
+        ber,
         spec["fec_limit_ber"].fill_null(np.nan).to_numpy(),
         port,
         disturbed=disturbed,
         segment=segment,
+    )
+
+
+def reflections(state: LaneState, hours: np.ndarray, rx: np.ndarray) -> Reflection:
+    """Per lane: pre-FEC BER worse than its Rx power explains (:mod:`analyzer.reflection`)."""
+    spec = state.spec.lanes
+    if hours.size == 0:
+        z = np.zeros(spec.height)
+        return Reflection(z.astype(bool), z * np.nan, z * np.nan, z.astype(np.int64))
+    ber, disturbed = ber_hours(state, hours, rx)
+    sens = spec["sensitivity_dbm"].fill_null(np.nan).to_numpy()
+    return ber_beyond_rx(
+        rx - sens[:, None],
+        ber,
+        spec["fec_limit_ber"].fill_null(np.nan).to_numpy(),
+        spec["lane_rate_bps"].fill_null(np.nan).to_numpy(),
+        disturbed=disturbed,
     )
 
 
