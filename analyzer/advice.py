@@ -125,7 +125,7 @@ def _evidence_words(e: Evidence) -> str:
 def _worn(e: Evidence, prefix: str) -> bool:
     """The point named by ``prefix`` has reached ``WEAR_NEAR_SHARE`` of its type's rated cycles."""
     n, rated = e.get(f"{prefix}_matings"), e.get(f"{prefix}_rated")
-    return n is not None and bool(rated) and n >= WEAR_NEAR_SHARE * rated
+    return n is not None and rated is not None and rated > 0 and n >= WEAR_NEAR_SHARE * float(rated)
 
 
 def _wear_action(e: Evidence, prefix: str, point: str | None) -> str:

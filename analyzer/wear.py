@@ -27,6 +27,7 @@ such frame into estimates.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Final
 
 import numpy as np
@@ -99,7 +100,7 @@ def wear_stats(outcomes: pl.DataFrame) -> pl.DataFrame:
             (pl.col("_loss") ** 2).sum().alias("loss_sq_sum"),
         )
         .select(list(STATS_SCHEMA))
-        .cast(dict(STATS_SCHEMA))
+        .cast(STATS_SCHEMA)
         .sort(KEYS)
     )
 
@@ -109,13 +110,7 @@ def merge_stats(frames: list[pl.DataFrame]) -> pl.DataFrame:
     frames = [f for f in frames if f.height]
     if not frames:
         return pl.DataFrame(schema=STATS_SCHEMA)
-    return (
-        pl.concat(frames)
-        .group_by(KEYS)
-        .agg(pl.col(c).sum() for c in SUMS)
-        .cast(dict(STATS_SCHEMA))
-        .sort(KEYS)
-    )
+    return pl.concat(frames).group_by(KEYS).agg(pl.col(c).sum() for c in SUMS).cast(STATS_SCHEMA).sort(KEYS)
 
 
 def _beta_quantiles(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -217,7 +212,7 @@ def hazard_at(curve: pl.DataFrame, points: pl.DataFrame) -> pl.DataFrame:
     return points.with_columns(pl.Series(c, v).fill_nan(None) for c, v in out.items())
 
 
-def point_counts(points: pl.DataFrame, events: pl.DataFrame, now: object | None) -> pl.DataFrame:
+def point_counts(points: pl.DataFrame, events: pl.DataFrame, now: datetime | None) -> pl.DataFrame:
     """Each point's mating count at ``now`` (all recorded events when None): the count after its
     latest event by then, else its matings before records."""
     ev = events if now is None else events.filter(pl.col("ts") <= now)
