@@ -224,3 +224,32 @@ def point_counts(points: pl.DataFrame, events: pl.DataFrame, now: datetime | Non
         )
         .drop("_n")
     )
+
+
+def wear_recovery(curve: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """The curve's P(step) [95 %] at each of ``truth``'s counts beside the true value, and whether the
+    interval covers it. ``truth``: family, termination, ``matings`` (the count before the mating),
+    ``rated_matings``, ``p_step`` (handed over as data: the analyzer never sees how it was made)."""
+    est = hazard_at(
+        curve,
+        truth.select("family", "termination", pl.col("matings").alias("matings_at"), "rated_matings"),
+    )
+    bins = truth.select(
+        wear_bin(wear_x(pl.col("matings"), pl.col("rated_matings"))).alias("wear_bin"),
+        "family",
+        "termination",
+    ).join(curve.select(*KEYS, pl.col("matings").alias("bin_matings")), on=list(KEYS), how="left")
+    return pl.DataFrame(
+        {
+            "family": truth["family"],
+            "termination": truth["termination"],
+            "matings": truth["matings"],
+            "bin_matings": bins["bin_matings"].fill_null(0),
+            "estimate": est["p_step"],
+            "lo": est["p_step_lo"],
+            "hi": est["p_step_hi"],
+            "true": truth["p_step"],
+        }
+    ).with_columns(
+        ((pl.col("lo") <= pl.col("true")) & (pl.col("true") <= pl.col("hi"))).fill_null(False).alias("inside")
+    )
