@@ -162,3 +162,39 @@ def test_a_planned_mating_uses_the_hazard_at_the_points_count(worn_analysis) -> 
     assert worn == pytest.approx(float(true_p(np.array([47.0]), "MMC-field")[0]), abs=0.06)
     assert fresh == pytest.approx(float(true_p(np.array([0.0]), "MMC-field")[0]), abs=0.05)
     assert worn > 2 * fresh
+
+
+def test_query_cohorts_wear_shows_the_curve_with_matings_per_bin(tmp_path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from linkmargin_cli import app
+
+    from .test_planned_work import STEPS_DB, write_history, write_inventory
+
+    inv = write_inventory(tmp_path / "inv.yaml")
+    write_history(inv, tmp_path / "hist")
+    res = CliRunner().invoke(
+        app,
+        [
+            "query",
+            "cohorts",
+            "--history",
+            str(tmp_path / "hist"),
+            "--inventory",
+            str(inv),
+            "--wear",
+            "--format",
+            "json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    mmc = [r for r in rows if r["family"] == "MMC-field"]
+    # six field MMCs mated once each (their first recorded mating: count 0 of a rated 50), four stepped
+    assert len(mmc) == 1 and mmc[0]["count_per_rated"] == "0.0-0.05"
+    assert mmc[0]["matings"] == len(STEPS_DB)
+    assert mmc[0]["steps"] == sum(1 for v in STEPS_DB.values() if v > 0)
+    assert mmc[0]["p_step_lo"] < mmc[0]["p_step"] < mmc[0]["p_step_hi"]
