@@ -252,6 +252,7 @@ def reflections(state: LaneState, hours: np.ndarray, rx: np.ndarray) -> Reflecti
         ber,
         spec["fec_limit_ber"].fill_null(np.nan).to_numpy(),
         spec["lane_rate_bps"].fill_null(np.nan).to_numpy(),
+        group=spec.select(pl.struct("device", "port").rank("dense")).to_series().to_numpy().astype(np.int64),
         disturbed=disturbed,
     )
 

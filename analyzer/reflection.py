@@ -16,9 +16,13 @@ by day around a constant; a loss in the channel moves Rx and the BER together an
 raises it for days is a penalty the power does not show. Over the last ``WINDOW_H`` hours, split into
 thirds, a lane is flagged when
 
-- the residual's median rises by at least ``RISE_DB`` from the first third to the last, and the middle
-  third lies between them (persistent and growing, not one noisy hour),
-- its Rx margin moved less than ``FLAT_SHARE`` of that rise (the power does not explain it),
+- the residual's median rises by at least ``RISE_DB`` from the first third to the last, and each half
+  of the rise (first to middle third, middle to last) carries at least ``GROWTH_SHARE`` of it: it grows
+  over the week (a thermal-cycle drift), it is not one jump (a step, which is loss or a fault) nor one
+  noisy hour,
+- the Rx margin of every lane of its port moved less than ``FLAT_SHARE`` of that rise (the power does
+  not explain it; a port-level FEC counter mixes the port's lanes, so one lane's loss step raises the
+  BER every lane of the port is read with),
 - and it is a PAM4 lane (lane rate of 50 Gb/s or more: IEEE 802.3cd and later run 50G+ lanes as PAM4).
 
 Hours the counters rule out (flaps, port down, uncorrectable codewords) say nothing and are left out.
@@ -39,6 +43,8 @@ WINDOW_H: Final = 168
 """A week: long enough for a thermal-cycle drift to show, short enough to be recent."""
 RISE_DB: Final = 0.5
 """Least rise of the BER-vs-Rx residual taken as a reflection penalty (DOM drift is ~0.01 dB/day)."""
+GROWTH_SHARE: Final = 0.2
+"""Least share of the rise each half of the window must carry for the residual to be growing."""
 FLAT_SHARE: Final = 0.5
 """Rx may move at most this share of the residual's rise for the BER to be 'worse than Rx explains'."""
 MIN_HOURS: Final = 6
@@ -64,13 +70,15 @@ def ber_beyond_rx(
     ber_limit: F64,
     lane_rate_bps: F64,
     *,
+    group: npt.NDArray[np.int64] | None = None,
     disturbed: npt.NDArray[np.bool_] | None = None,
     window_h: int = WINDOW_H,
 ) -> Reflection:
     """Lanes whose pre-FEC BER grew worse than their Rx power explains (see the module text).
 
     ``margin_db`` (DOM Rx minus sensitivity) and ``ber`` are (lanes x hours) hourly matrices;
-    ``ber_limit`` and ``lane_rate_bps`` per lane.
+    ``ber_limit`` and ``lane_rate_bps`` per lane; ``group`` the lane's receiving port (any integer
+    id; None: every lane its own).
     """
     n = margin_db.shape[0]
     m, b = margin_db[:, -window_h:], ber[:, -window_h:]
@@ -89,12 +97,19 @@ def ber_beyond_rx(
     counts = [np.isfinite(resid[:, t]).sum(axis=1) for t in thirds]
     rise, rx_change = r[2] - r[0], mx[2] - mx[0]
     enough = np.all([c >= MIN_HOURS for c in counts], axis=0)
-    growing = (r[1] >= r[0] - 0.25 * rise) & (r[1] <= r[2] + 0.25 * rise)
+    growing = (r[1] - r[0] >= GROWTH_SHARE * rise) & (r[2] - r[1] >= GROWTH_SHARE * rise)
+    # the largest Rx move among the lanes of each lane's port
+    moved = np.nan_to_num(np.abs(rx_change), nan=np.inf)
+    if group is not None and n:
+        _, inv = np.unique(group, return_inverse=True)
+        port_moved = np.zeros(inv.max() + 1)
+        np.maximum.at(port_moved, inv, moved)
+        moved = port_moved[inv]
     flagged = (
         enough
         & (rise >= RISE_DB)
         & growing
-        & (np.abs(rx_change) <= FLAT_SHARE * rise)
+        & (moved <= FLAT_SHARE * rise)
         & (np.nan_to_num(lane_rate_bps) >= PAM4_LANE_BPS)
     )
     return Reflection(

@@ -191,3 +191,22 @@ def test_nrz_lanes_are_not_judged_and_a_short_history_says_nothing() -> None:
     assert r.flagged.tolist() == [True, False]  # the same BER rise on a 25G NRZ lane is left alone
     short = ber_beyond_rx(margin[:, :12], ber[:, :12], np.full(n, LIMIT), np.full(n, 53.125e9))
     assert not short.flagged.any()
+
+
+def test_a_loss_step_on_one_lane_read_through_a_port_level_ber_is_not_a_reflection() -> None:
+    hours = 168
+    t = np.arange(hours)
+    # lane 1 of the port takes a 1.6 dB step mid-window; lane 2 stays flat; the FEC counter is per port
+    m1 = np.where(t >= 84, 2.5 - 1.6, 2.5)
+    m2 = np.full(hours, 2.5)
+    port_ber = 0.5 * (ber_at_margin_db(m1, LIMIT) + ber_at_margin_db(m2, LIMIT))
+    margin, ber = np.vstack([m1, m2]), np.vstack([port_ber, port_ber])
+    one_port = ber_beyond_rx(margin, ber, np.full(2, LIMIT), np.full(2, 53.125e9), group=np.array([7, 7]))
+    assert not one_port.flagged.any()
+    # the same ramp as a reflection, on both lanes of a port: flagged
+    ramp = np.linspace(0, 1.6, hours)
+    refl = np.vstack([ber_at_margin_db(2.5 - ramp, LIMIT)] * 2)
+    r = ber_beyond_rx(
+        np.vstack([m2, m2]), refl, np.full(2, LIMIT), np.full(2, 53.125e9), group=np.array([7, 7])
+    )
+    assert r.flagged.all()
