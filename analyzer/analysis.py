@@ -183,7 +183,7 @@ def analyze(
     at = (
         now
         if now is not None
-        else (datetime.fromtimestamp(int(hours[-1]) * 3600, UTC) if hours.size else None)
+        else (datetime.fromtimestamp((int(hours[-1]) + 1) * 3600, UTC) if hours.size else None)
     )
     counts = point_counts(spec.points, spec.events, at)
     analysis.point_wear = hazard_at(analysis.wear, counts.with_columns(pl.col("matings").alias("matings_at")))
