@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 from ruamel.yaml import YAML
 
-from analyzer.analysis import analyze
+from analyzer.analysis import Analysis, analyze
 from analyzer.state import LaneState
 from analyzer.wear import wear_recovery
 from lab.physics.sim import FabricSim
@@ -36,8 +36,8 @@ from linkmargin_cli.wiring import spec_from_inventory
 COHORTS = (("MMC-field", "field"), ("MTP", "factory"))
 
 
-def recover(save: Path, scenario: str, seed: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(recovery table at 10/50/200 matings, the analyzer's whole curve) for a saved run."""
+def saved_analysis(save: Path, scenario: str, seed: int | None = None) -> tuple[Analysis, FabricSim]:
+    """A fresh analyzer fed every sample of a saved run, analyzed once at the run's end; and the lab."""
     read = read_history(list_history(save / "history"))
     hist = conform(read if read is not None else empty_samples()).sort("ts")
     start = hist["ts"].min()
@@ -51,8 +51,14 @@ def recover(save: Path, scenario: str, seed: int | None = None) -> tuple[pl.Data
         spec = spec_from_inventory(load_inventory(inv_path))
     state = LaneState(spec)
     state.ingest(hist)
-    an = analyze(state, now=start + timedelta(seconds=sc.duration_s))
-    rated = spec.points.group_by("family", "termination").agg(pl.col("rated_matings").max())
+    return analyze(state, horizons={"7d": 7.0}, now=start + timedelta(seconds=sc.duration_s)), sim
+
+
+def recover(save: Path, scenario: str, seed: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(recovery table at 10/50/200 matings, the analyzer's whole curve) for a saved run."""
+    an, sim = saved_analysis(save, scenario, seed)
+    points = an.cohorts.points.join(an.point_wear.select("point", "rated_matings"), on="point", how="left")
+    rated = points.group_by("family", "termination").agg(pl.col("rated_matings").max())
     truth = (
         wear_truth(sim)
         .filter(
