@@ -198,3 +198,33 @@ def test_query_cohorts_wear_shows_the_curve_with_matings_per_bin(tmp_path) -> No
     assert mmc[0]["matings"] == len(STEPS_DB)
     assert mmc[0]["steps"] == sum(1 for v in STEPS_DB.values() if v > 0)
     assert mmc[0]["p_step_lo"] < mmc[0]["p_step"] < mmc[0]["p_step_hi"]
+
+
+def test_a_link_at_risk_with_a_point_past_its_rated_cycles_is_told_to_replace_it(tmp_path) -> None:
+    """Through the inventory: L-target (0.6 dB left) has a field MMC recorded with 48 matings before
+    records; with no step or trend to go by, the worn point is the advice, with its count."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from linkmargin_cli import app
+
+    from .test_planned_work import write_history, write_inventory
+
+    inv = write_inventory(tmp_path / "inv.yaml")
+    text = inv.read_text()
+    old = "{id: L-target-mmc, type: MMC, termination: field}"
+    assert old in text
+    inv.write_text(
+        text.replace(old, "{id: L-target-mmc, type: MMC, termination: field, matings_before_records: 48}")
+    )
+    write_history(inv, tmp_path / "hist")
+    hist = str(tmp_path / "hist")
+    res = CliRunner().invoke(
+        app, ["risk", "--inventory", str(inv), "--history", hist, "--horizon", "21d", "--format", "json"]
+    )
+    assert res.exit_code == 0, res.output
+    by = {r["link"]: r for r in json.loads(res.stdout)["links"]}
+    assert by["L-target"]["cause"] == "worn_point"
+    assert by["L-target"]["action"] == "replace field MMC L-target-mmc (mated 48 times, rated about 50)"
+    assert by["L-outside"]["cause"] != "worn_point"  # the same link with a fresh MMC
