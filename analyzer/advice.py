@@ -16,6 +16,7 @@ import polars as pl
 
 from analyzer.analysis import Analysis
 from analyzer.evidence import CAUSES
+from linkmargin.budget import WEAR_NEAR_SHARE
 
 Evidence = dict[str, Any]
 
@@ -127,6 +128,56 @@ def _evidence_words(e: Evidence) -> str:
     return f"{e['evidence_text']}" + (f"; {also}" if also else "")
 
 
+def _worn(e: Evidence, prefix: str) -> bool:
+    """The point named by ``prefix`` has reached ``WEAR_NEAR_SHARE`` of its type's rated cycles."""
+    n, rated = e.get(f"{prefix}_matings"), e.get(f"{prefix}_rated")
+    return n is not None and rated is not None and rated > 0 and n >= WEAR_NEAR_SHARE * float(rated)
+
+
+def _wear_action(e: Evidence, prefix: str, point: str | None) -> str:
+    what = f"{e[f'{prefix}_termination']} {e[f'{prefix}_connector']}"
+    return (
+        f"replace {what} {point} (mated {e[f'{prefix}_matings']} times, rated about {e[f'{prefix}_rated']:g})"
+    )
+
+
+def _wear_words(e: Evidence, prefix: str) -> str:
+    p, lo, hi = e.get(f"{prefix}_p"), e.get(f"{prefix}_p_lo"), e.get(f"{prefix}_p_hi")
+    hazard = (
+        f"; the fleet's {e[f'{prefix}_connector']} at this count leave a step on {_f(p, '.0%')}"
+        f" [{_f(lo, '.0%')}, {_f(hi, '.0%')}] of matings"
+        if p is not None
+        else ""
+    )
+    return (
+        f"{e[f'{prefix}_point']} mated {e[f'{prefix}_matings']} times, rated about {e[f'{prefix}_rated']:g}"
+        + hazard
+    )
+
+
+def _reflection_point(e: Evidence) -> str | None:
+    return e["reflective_points"][0] if e["reflective_points"] else _suspect(e)
+
+
+def _reflection_action(e: Evidence, point: str | None) -> str:
+    if e["reflective_points"]:
+        return f"re-terminate {', '.join(e['reflective_points'])} or replace with a factory APC assembly"
+    start = point or "the patch panel"
+    return f"inspect the channel for reflections (cracked or dirty end faces), starting at {start}"
+
+
+def _reflection_words(e: Evidence) -> str:
+    where = (
+        f"; reflective point(s) on the channel: {', '.join(e['reflective_points'])}"
+        if e["reflective_points"]
+        else "; no reflective point recorded on the channel"
+    )
+    return (
+        f"BER worse than Rx power explains: the pre-FEC BER lost {_f(e['ber_excess_db'], '.2f')} dB of margin"
+        f" over the last week while Rx moved {_f(e['ber_excess_rx_db'])} dB" + where
+    )
+
+
 RULES: Final[tuple[Rule, ...]] = (
     # the counters first: a link that flaps or passes uncorrected errors is out of margin now
     *(
@@ -155,6 +206,24 @@ RULES: Final[tuple[Rule, ...]] = (
         lambda e, p: f"replace the optic at {e['optic']}",
         _laser_words,
     ),
+    # reflections: the BER says more than the power (analyzer.reflection)
+    Rule(
+        "ber_beyond_rx",
+        lambda e: bool(e["reflection"]),
+        _reflection_point,
+        _reflection_action,
+        _reflection_words,
+        True,
+    ),
+    # a loss step after a mating of a point at or near its rated cycles: the wear is the cause
+    Rule(
+        "worn_point",
+        lambda e: e["step_point"] is not None and _worn(e, "step_wear"),
+        lambda e: e["step_point"],
+        lambda e, p: _wear_action(e, "step_wear", p),
+        lambda e: f"{_step_words(e)}; " + _wear_words(e, "step_wear"),
+        True,
+    ),
     Rule(
         "repeated_steps_field_point",
         lambda e: e["step_point"] is not None and e["step_termination"] == "field" and e["step_count"] >= 2,
@@ -180,6 +249,13 @@ RULES: Final[tuple[Rule, ...]] = (
         lambda e, p: f"inspect and clean end to end, starting at {p or 'the patch panel'}",
         _unexplained_words,
         True,
+    ),
+    Rule(
+        "worn_point",
+        lambda e: _worn(e, "worn"),
+        lambda e: e["worn_point"],
+        lambda e, p: _wear_action(e, "worn", p),
+        lambda e: _wear_words(e, "worn"),
     ),
     Rule(
         "drift_field_point",
@@ -243,6 +319,17 @@ def gather_evidence(analysis: Analysis, links: list[str]) -> list[Evidence]:
     steps = analysis.steps.filter(pl.col("link").is_in(links) & (pl.col("loss_db") > 0))
     pts = analysis.cohorts.points.filter(pl.col("link").is_in(links)).sort("position")
     margins = dict(analysis.links.select("link", "link_margin_db").iter_rows())
+    wear = _point_wear(analysis, links)
+    refl = (
+        lanes.filter(pl.col("ber_beyond_rx"))
+        .group_by("link")
+        .agg(pl.col("ber_excess_db").max(), pl.col("ber_excess_rx_change_db").mean())
+        if "ber_beyond_rx" in lanes.columns
+        else pl.DataFrame(
+            schema={"link": pl.String, "ber_excess_db": pl.Float64, "ber_excess_rx_change_db": pl.Float64}
+        )
+    )
+    reflecting = {r[0]: r[1:] for r in refl.iter_rows()}
     out = []
     for row in worst.iter_rows(named=True):
         link = row["link"]
@@ -297,9 +384,45 @@ def gather_evidence(analysis: Analysis, links: list[str]) -> list[Evidence]:
             "field_point": field["point"][0] if field.height else None,
             "first_point": lp["point"][0] if lp.height else None,
             "rx_offset": row["rx_offset_db"],
+            "reflection": link in reflecting,
+            "ber_excess_db": reflecting.get(link, (None, None))[0],
+            "ber_excess_rx_db": reflecting.get(link, (None, None))[1],
+            "reflective_points": lp.filter(pl.col("reflective").fill_null(False))["point"].to_list()
+            if "reflective" in lp.columns
+            else [],
         }
+        # the step's point and the link's most worn point, with their counts and the fleet's hazard there
+        lw = wear.filter(pl.col("link") == link)
+        for prefix, sel in (
+            ("step_wear", lw.filter(pl.col("point") == pl.lit(e["step_point"], dtype=pl.String))),
+            ("worn", lw.sort("_x", descending=True, nulls_last=True).head(1)),
+        ):
+            r = sel.row(0, named=True) if sel.height else {}
+            e[f"{prefix}_point"] = e["step_point"] if prefix == "step_wear" else r.get("point")
+            e[f"{prefix}_matings"] = r.get("matings")
+            e[f"{prefix}_rated"] = r.get("rated_matings")
+            e[f"{prefix}_connector"] = r.get("connector") or r.get("family")
+            e[f"{prefix}_termination"] = r.get("termination")
+            e[f"{prefix}_p"], e[f"{prefix}_p_lo"], e[f"{prefix}_p_hi"] = (
+                r.get("p_step"),
+                r.get("p_step_lo"),
+                r.get("p_step_hi"),
+            )
         out.append(e)
     return out
+
+
+def _point_wear(analysis: Analysis, links: list[str]) -> pl.DataFrame:
+    """The links' points with their mating count now, rated cycles and the wear curve's hazard there."""
+    pw = analysis.point_wear
+    if pw.height == 0 or "matings" not in pw.columns:
+        return pl.DataFrame(schema={"link": pl.String, "point": pl.String, "_x": pl.Float64})
+    return pw.filter(pl.col("link").is_in(links)).with_columns(
+        pl.when(pl.col("rated_matings") > 0)
+        .then(pl.col("matings") / pl.col("rated_matings"))
+        .otherwise(None)
+        .alias("_x")
+    )
 
 
 def advise(analysis: Analysis, label: str, *, min_probability: float = ADVICE_P_FLOOR) -> pl.DataFrame:

@@ -8,7 +8,7 @@ The per-lane columns are what the exporter, the events, the advice and the repor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -29,9 +29,11 @@ from analyzer.laser import (
     relative_bias,
 )
 from analyzer.margin import lane_margins, link_margins
+from analyzer.reflection import Reflection, ber_beyond_rx
 from analyzer.state import LaneState
 from analyzer.steps import attribute_steps, detect_steps
 from analyzer.trend import _quiet, fit_trends, recent_onset, step_design
+from analyzer.wear import hazard_at, point_counts, wear_curve, wear_stats
 from linkmargin.inventory.matings import MATING_KINDS
 from linkmargin.samples import Metric
 
@@ -49,6 +51,10 @@ class Analysis:
     # per device, its last counter reset (evidence, not a fault): analyzer.evidence.counter_resets
     devices: pl.DataFrame = field(default_factory=lambda: counter_resets(pl.DataFrame(), pl.DataFrame()))
     cohort_stats: pl.DataFrame | None = None  # this state's own cohort statistics (what a shard publishes)
+    # mating wear (analyzer.wear): mergeable stats, the curve, and every point's count and hazard now
+    wear_stats: pl.DataFrame = field(default_factory=pl.DataFrame)
+    wear: pl.DataFrame = field(default_factory=pl.DataFrame)
+    point_wear: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def analyze(
@@ -127,6 +133,10 @@ def analyze(
         temp_sd = np.nanstd(temp, axis=1) if temp.size else np.full(rx.shape[0], np.nan)
 
     offset, offset_hours = dom_offsets(state, hours, rx, steps)
+    refl = reflections(state, hours, rx)
+    # a BER that grew worse than Rx explains is a penalty, not the meter's offset: the offset read off
+    # that BER is dropped (the BER margin still caps the forecast), the cause is reported on its own
+    offset = np.where(refl.flagged, np.nan, offset)
     evidence = judge(state.evidence(EVIDENCE_HOURS), spec.lanes)
     base = lane_margins(
         state.lane_latest().sort("li").with_columns(pl.Series("rx_offset_db", offset).fill_nan(None))
@@ -188,6 +198,9 @@ def analyze(
         pl.Series("far_bias_early_climb_per_day", early_climb),
         pl.Series("laser_failing", laser_failing),
         pl.Series("offset_hours", offset_hours),
+        pl.Series("ber_beyond_rx", refl.flagged),
+        pl.Series("ber_excess_db", refl.rise_db),
+        pl.Series("ber_excess_rx_change_db", refl.rx_change_db),
     )
     # margin now from the fitted level (less noisy than the last reading) less the module's DOM
     # offset, capped by the margin the BER implies
@@ -201,9 +214,36 @@ def analyze(
     )
     analysis = Analysis(lanes, link_margins(lanes), attributed, cohorts, cohort_stats=own_stats)
     analysis.devices = counter_resets(state.resets, state.hourly())
+    analysis.wear_stats = wear_stats(outcomes)
+    analysis.wear = wear_curve(analysis.wear_stats)
+    at = (
+        now
+        if now is not None
+        else (datetime.fromtimestamp((int(hours[-1]) + 1) * 3600, UTC) if hours.size else None)
+    )
+    counts = point_counts(spec.points, spec.events, at)
+    analysis.point_wear = hazard_at(analysis.wear, counts.with_columns(pl.col("matings").alias("matings_at")))
     for label, days in (horizons or {}).items():
         add_forecast(analysis, label, days, planned=planned, now=now)
     return analysis
+
+
+def ber_hours(state: LaneState, hours: np.ndarray, rx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hourly pre-FEC BER per lane (the port's where the lane has none) and the hours the counters rule
+    out: the port flapped, was down or counted uncorrectable codewords."""
+    span = (int(hours[0]), int(hours[-1]))
+    _, lane_ber = state.matrix(Metric.PRE_FEC_BER, hours=span)
+    _, port_ber = state.matrix(Metric.PRE_FEC_BER, module=True, hours=span)
+    disturbed = np.zeros(rx.shape, dtype=bool)
+    for metric, module, above in (
+        (Metric.FEC_UNCORRECTED_CW, True, 0.0),
+        (Metric.FEC_UNCORRECTED_CW, False, 0.0),
+        (Metric.LAST_CHANGE_CS, True, 0.0),
+        (Metric.OPER_STATUS, True, 1.0),
+    ):
+        _, mat = state.matrix(metric, module=module, hours=span)
+        disturbed |= np.nan_to_num(mat, nan=0.0) > above
+    return np.where(np.isfinite(lane_ber), lane_ber, port_ber), disturbed
 
 
 def dom_offsets(
@@ -218,18 +258,7 @@ def dom_offsets(
     spec = state.spec.lanes
     if hours.size == 0:
         return np.full(spec.height, np.nan), np.zeros(spec.height, dtype=np.int64)
-    span = (int(hours[0]), int(hours[-1]))
-    _, lane_ber = state.matrix(Metric.PRE_FEC_BER, hours=span)
-    _, port_ber = state.matrix(Metric.PRE_FEC_BER, module=True, hours=span)
-    disturbed = np.zeros(rx.shape, dtype=bool)
-    for metric, module, above in (
-        (Metric.FEC_UNCORRECTED_CW, True, 0.0),
-        (Metric.FEC_UNCORRECTED_CW, False, 0.0),
-        (Metric.LAST_CHANGE_CS, True, 0.0),
-        (Metric.OPER_STATUS, True, 1.0),
-    ):
-        _, mat = state.matrix(metric, module=module, hours=span)
-        disturbed |= np.nan_to_num(mat, nan=0.0) > above
+    ber, disturbed = ber_hours(state, hours, rx)
     segment = np.zeros(rx.shape, dtype=np.int64)
     if steps is not None and steps.height:
         np.add.at(segment, (steps["li"].to_numpy(), steps["hour_idx"].to_numpy()), 1)
@@ -238,11 +267,29 @@ def dom_offsets(
     port = spec.select(pl.struct("device", "port").rank("dense")).to_series().to_numpy().astype(np.int64)
     return rx_offsets(
         rx - sens[:, None],
-        np.where(np.isfinite(lane_ber), lane_ber, port_ber),
+        ber,
         spec["fec_limit_ber"].fill_null(np.nan).to_numpy(),
         port,
         disturbed=disturbed,
         segment=segment,
+    )
+
+
+def reflections(state: LaneState, hours: np.ndarray, rx: np.ndarray) -> Reflection:
+    """Per lane: pre-FEC BER worse than its Rx power explains (:mod:`analyzer.reflection`)."""
+    spec = state.spec.lanes
+    if hours.size == 0:
+        z = np.zeros(spec.height)
+        return Reflection(z.astype(bool), z * np.nan, z * np.nan, z.astype(np.int64))
+    ber, disturbed = ber_hours(state, hours, rx)
+    sens = spec["sensitivity_dbm"].fill_null(np.nan).to_numpy()
+    return ber_beyond_rx(
+        rx - sens[:, None],
+        ber,
+        spec["fec_limit_ber"].fill_null(np.nan).to_numpy(),
+        spec["lane_rate_bps"].fill_null(np.nan).to_numpy(),
+        group=spec.select(pl.struct("device", "port").rank("dense")).to_series().to_numpy().astype(np.int64),
+        disturbed=disturbed,
     )
 
 
@@ -265,12 +312,34 @@ def planned_step_risk(
     tbl = analysis.cohorts.table
     fleet = tbl.filter(pl.col("family") == "*").row(0, named=True)
     pts = analysis.cohorts.points.select("link", "point", "family", "termination")
+    j = p.join(pts, on="point", how="inner")
+    if analysis.point_wear.height and j.height:
+        # each planned mating at the count its point will have reached: today's, plus the planned ones before
+        now_n = analysis.point_wear.select("point", pl.col("matings").alias("_now"), "rated_matings")
+        j = (
+            j.join(now_n, on="point", how="left")
+            .with_columns(
+                (pl.col("_now").fill_null(0) + pl.col("ts").rank("ordinal").over("point") - 1).alias(
+                    "matings_at"
+                )
+            )
+            .pipe(lambda f: hazard_at(analysis.wear, f))
+            .rename({"p_step": "_wp", "step_db": "_wdb", "step_db_sd": "_wsd"})
+            .drop("p_step_lo", "p_step_hi", "_now", "rated_matings", "matings_at")
+        )
+    else:
+        j = j.with_columns(*(pl.lit(None, dtype=pl.Float64).alias(c) for c in ("_wp", "_wdb", "_wsd")))
     j = (
-        p.join(pts, on="point", how="inner")
-        .join(
+        j.join(
             tbl.select("family", "termination", "p_step", "step_db", "step_db_sd"),
             on=["family", "termination"],
             how="left",
+        )
+        .with_columns(
+            # the hazard at the point's count where the fleet's wear curve has matings near it
+            pl.coalesce("_wp", "p_step").alias("p_step"),
+            pl.coalesce("_wdb", "step_db").alias("step_db"),
+            pl.coalesce("_wsd", "step_db_sd").alias("step_db_sd"),
         )
         .with_columns(
             pl.col("p_step").fill_null(fleet["p_step"]),

@@ -79,7 +79,8 @@ class CohortModel:
 def mating_outcomes(
     spec: LinkSpec, attributed: pl.DataFrame, hours: np.ndarray, *, guard_h: int = 12
 ) -> pl.DataFrame:
-    """One row per observable mating event: point, cohort, whether a loss step followed, its size.
+    """One row per observable mating event: point, cohort, whether a loss step followed, its size,
+    and the point's mating count before it with its type's rated cycles (for :mod:`analyzer.wear`).
 
     A mating counts only if ``guard_h`` hours of history lie on both sides of it (else a step could
     not have been seen). The step size of an event is the median over the link's lanes.
@@ -92,6 +93,8 @@ def mating_outcomes(
                 "termination": pl.String,
                 "stepped": pl.Boolean,
                 "loss_db": pl.Float64,
+                "matings_at": pl.Int64,
+                "rated_matings": pl.Float64,
             }
         )
     lo, hi = (int(hours[0]) + guard_h) * 3600, (int(hours[-1]) - guard_h) * 3600
@@ -99,7 +102,16 @@ def mating_outcomes(
         spec.events.filter(pl.col("kind").is_in(list(MATING_KINDS)))
         .filter(pl.col("ts").dt.epoch("s").is_between(lo, hi))
         .join(spec.points, on="point")
-        .select("link", "point", "family", "termination", pl.col("ts").alias("event_ts"))
+        .select(
+            "link",
+            "point",
+            "family",
+            "termination",
+            pl.col("ts").alias("event_ts"),
+            # the count the point had reached before this mating (a replacement starts a new part at 0)
+            (pl.col("matings").cast(pl.Int64) - 1).clip(0).alias("matings_at"),
+            "rated_matings",
+        )
     )
     st = (
         attributed.filter(pl.col("explained") & pl.col("event_kind").is_in(list(MATING_KINDS)))

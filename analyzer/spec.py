@@ -7,10 +7,11 @@ Three small polars tables, filled by the CLI wiring from the core inventory (one
   pre-FEC BER limit and code (n symbols of m bits), lane and port bit rates, the module low-warning
   threshold (used when the module does not publish its own), and the expected loss of the channel
   from the link budget.
-- ``points``: the link's connection points in order: point id, connector family, termination.
+- ``points``: the link's connection points in order: point id, connector family, termination, and for
+  wear and reflections its catalog type, matings before records, rated mating cycles and index gel.
 - ``events``: each point's recorded history: timestamp and kind (mated, cleaned, terminated ...); a loss
   step is expected with the cohort's probability after each mating
-  (:data:`linkmargin.inventory.matings.MATING_KINDS`).
+  (:data:`linkmargin.inventory.matings.MATING_KINDS`), and ``matings``: the part's count once it happened.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import polars as pl
+
+from linkmargin.catalog import all_connectors
+from linkmargin.inventory.matings import matings_of_installed_part
 
 LANE_SCHEMA: Final = pl.Schema(
     {
@@ -47,9 +51,18 @@ POINT_SCHEMA: Final = pl.Schema(
         "position": pl.Int16(),
         "family": pl.String(),
         "termination": pl.String(),
+        # wear and reflections (filled from the connector catalog by family when a table lacks them)
+        "connector": pl.String(),  # the catalog type id (MMC, MTP-16 ...), for the advice's words
+        "matings_before_records": pl.Int32(),
+        "rated_matings": pl.Float64(),  # the catalog's rated mating cycles; null: not rated
+        "reflective": pl.Boolean(),  # index gel (field MMC, mechanical splice): return loss drifts
     }
 )
 EVENT_SCHEMA: Final = pl.Schema({"point": pl.String(), "ts": pl.Datetime("us", "UTC"), "kind": pl.String()})
+
+SPEC_EVENT_SCHEMA: Final = pl.Schema({**EVENT_SCHEMA, "matings": pl.Int32()})
+"""The spec's events: each with ``matings``, the installed part's mating count once it happened
+(:func:`linkmargin.inventory.matings.matings_of_installed_part`, computed when the spec is built)."""
 
 CLEANING_KINDS: Final = frozenset({"cleaned"})
 
@@ -69,6 +82,47 @@ def _frame(rows: Iterable[Mapping[str, Any]] | pl.DataFrame, schema: pl.Schema) 
         pl.col(n).cast(t) if n in frame.columns else pl.lit(None, dtype=t).alias(n) for n, t in schema.items()
     ]
     return frame.select(exprs)
+
+
+def _family_figures() -> dict[str, tuple[float | None, bool]]:
+    """Rated mating cycles and index gel by connector family and by type id, from the catalog."""
+    out: dict[str, tuple[float | None, bool]] = {}
+    for cid, c in all_connectors().items():
+        rated = c.rated_matings.value
+        fig = (float(rated) if rated else None, c.gel)
+        out.setdefault(cid, fig)
+        if c.family not in out or (out[c.family][0] is None and fig[0] is not None):
+            out[c.family] = fig
+    return out
+
+
+def _with_catalog(points: pl.DataFrame) -> pl.DataFrame:
+    """Fill a point's missing rated cycles and reflectivity from the catalog (by type, else family)."""
+    figs = _family_figures()
+    key = pl.coalesce("connector", "family")
+    rated = key.replace_strict({k: v[0] for k, v in figs.items()}, default=None, return_dtype=pl.Float64)
+    gel = key.replace_strict({k: v[1] for k, v in figs.items()}, default=False, return_dtype=pl.Boolean)
+    return points.with_columns(
+        pl.col("matings_before_records").fill_null(0),
+        pl.col("rated_matings").fill_null(rated),
+        pl.col("reflective").fill_null(gel),
+    )
+
+
+def _with_counts(events: pl.DataFrame, points: pl.DataFrame) -> pl.DataFrame:
+    """Each event with the installed part's mating count once it happened (the core's one definition)."""
+    before = dict(points.select("point", "matings_before_records").iter_rows())
+    ev = events.with_row_index("_i").sort("point", "ts", "_i")
+    counts: list[int] = []
+    for point, kinds in ev.group_by("point", maintain_order=True).agg("kind").iter_rows():
+        mb = int(before.get(point) or 0)
+        counts += [matings_of_installed_part(mb, kinds[: i + 1]) for i in range(len(kinds))]
+    return (
+        ev.with_columns(pl.Series("matings", counts, dtype=pl.Int32))
+        .sort("_i")
+        .drop("_i")
+        .select(list(SPEC_EVENT_SCHEMA))
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +147,8 @@ class LinkSpec:
         dup = lane_df.group_by("device", "port", "lane").len().filter(pl.col("len") > 1)
         if dup.height:
             raise ValueError(f"lane mapped twice: {dup.row(0)[:3]}")
-        return cls(lane_df, _frame(points, POINT_SCHEMA), _frame(events, EVENT_SCHEMA))
+        point_df = _with_catalog(_frame(points, POINT_SCHEMA))
+        return cls(lane_df, point_df, _with_counts(_frame(events, EVENT_SCHEMA), point_df))
 
     @classmethod
     def read_dir(cls, path: str) -> LinkSpec:

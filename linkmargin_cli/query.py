@@ -51,12 +51,53 @@ def cohorts(
     inventory: InventoryOpt,
     every: Annotated[str, typer.Option(help="Period: 1d, 1w, 1mo ...", callback=_period)] = "1mo",
     fmt: FormatOpt = Format.table,
+    wear: Annotated[
+        bool, typer.Option("--wear", help="The wear curve: P(step per mating) by mating count, per bin")
+    ] = False,
 ) -> None:
-    """Margin by connector family x termination per period (median, 5th percentile, lanes, links)."""
+    """Margin by connector family x termination per period (median, 5th percentile, lanes, links);
+    with --wear, the fleet's step hazard per mating by the points' mating count instead."""
     from analyzer import queries
 
     hist, spec = _inputs(history, inventory)
+    if wear:
+        emit(
+            _wear_curve(history, spec), fmt, "Wear: P(step per mating) by mating count (count / rated cycles)"
+        )
+        return
     emit(queries.margin_by_cohort(hist, spec, every), fmt, f"Margin by cohort per {every}")
+
+
+def _wear_curve(history: Path, spec: LinkSpec) -> pl.DataFrame:
+    """The analyzer's wear curve over the whole history: one row per cohort and wear bin with matings."""
+    import polars as pl
+
+    from analyzer.analysis import analyze
+    from analyzer.state import LaneState
+
+    state = LaneState(spec)
+    state.rebuild(str(history))
+    curve = analyze(state).wear
+    if curve.height == 0:
+        return pl.DataFrame(schema={"family": pl.String, "termination": pl.String, "matings": pl.Int64})
+    return (
+        curve.filter(pl.col("matings") > 0)
+        .sort("family", "termination", "wear_bin")
+        .select(
+            "family",
+            "termination",
+            pl.format("{}-{}", pl.col("x_lo").round(2), pl.col("x_hi").round(2)).alias("count_per_rated"),
+            pl.col("count_mean").round(1).alias("mean_count"),
+            "matings",
+            "steps",
+            pl.col("p_step").round(3),
+            pl.col("p_step_lo").round(3),
+            pl.col("p_step_hi").round(3),
+            pl.col("step_db").round(2),
+            pl.col("step_db_lo").round(2),
+            pl.col("step_db_hi").round(2),
+        )
+    )
 
 
 @query_app.command("trending")

@@ -68,6 +68,10 @@ def spec_from_inventory(inv: Inventory) -> LinkSpec:
                     "position": pos,
                     "family": cat.family,
                     "termination": cp.termination or cat.termination,
+                    "connector": cat.id,
+                    "matings_before_records": cp.matings_before_records,
+                    "rated_matings": cat.rated_matings.value or None,  # 0 (splice) or unknown: not rated
+                    "reflective": cat.gel,
                 }
             )
             events += [{"point": cp.id, "ts": ev.at, "kind": ev.kind} for ev in cp.events]
