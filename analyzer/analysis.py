@@ -17,7 +17,7 @@ from analyzer.bounded import PassState
 from analyzer.calibration import rx_offsets
 from analyzer.cohorts import CohortModel, cohort_stats, estimate_cohorts, mating_outcomes, shrink_drift
 from analyzer.evidence import EVIDENCE_HOURS, counter_resets, judge
-from analyzer.fleetstats import merge_stats
+from analyzer.fleetstats import bundle, merge_stats, unbundle
 from analyzer.forecast import LaneForecast, StepRisk, forecast_lanes
 from analyzer.laser import (
     bias_climb,
@@ -50,7 +50,8 @@ class Analysis:
     lane_forecasts: dict[str, pl.DataFrame] = field(default_factory=dict)
     # per device, its last counter reset (evidence, not a fault): analyzer.evidence.counter_resets
     devices: pl.DataFrame = field(default_factory=lambda: counter_resets(pl.DataFrame(), pl.DataFrame()))
-    cohort_stats: pl.DataFrame | None = None  # this state's own cohort statistics (what a shard publishes)
+    # own cohort and wear statistics, bundled (analyzer.fleetstats.bundle): what a shard publishes
+    cohort_stats: pl.DataFrame | None = None
     # mating wear (analyzer.wear): mergeable stats, the curve, and every point's count and hazard now
     wear_stats: pl.DataFrame = field(default_factory=pl.DataFrame)
     wear: pl.DataFrame = field(default_factory=pl.DataFrame)
@@ -115,8 +116,9 @@ def analyze(
         unexplained=attributed.filter(~pl.col("explained")),
         link_days=link_days,
     )
-    merged = own_stats if cohort_peers is None else merge_stats([own_stats, cohort_peers])
-    cohorts = estimate_cohorts(merged, spec)
+    peers = unbundle(cohort_peers, "cohort", own_stats.columns)
+    cohorts = estimate_cohorts(own_stats if peers is None else merge_stats([own_stats, peers]), spec)
+    own_wear = wear_stats(outcomes)
     # far-end transmitter and bias trends: the optic's own decline, for the advice
     if win is None:
         span = (int(hours[0]), int(hours[-1])) if hours.size else None
@@ -212,9 +214,18 @@ def analyze(
             pl.col("evidence_margin_db"),
         ).alias("forecast_base_db")
     )
-    analysis = Analysis(lanes, link_margins(lanes), attributed, cohorts, cohort_stats=own_stats)
+    analysis = Analysis(
+        lanes,
+        link_margins(lanes),
+        attributed,
+        cohorts,
+        cohort_stats=bundle({"cohort": own_stats, "wear": own_wear}),
+    )
     analysis.devices = counter_resets(state.resets, state.hourly())
-    analysis.wear_stats = wear_stats(outcomes)
+    peers_wear = unbundle(cohort_peers, "wear", own_wear.columns)
+    analysis.wear_stats = (
+        own_wear if peers_wear is None else merge_stats([own_wear, peers_wear]).cast(own_wear.schema)
+    )
     analysis.wear = wear_curve(analysis.wear_stats)
     at = (
         now

@@ -61,6 +61,28 @@ def merge_stats(frames: Iterable[pl.DataFrame | None]) -> pl.DataFrame:
     return both.group_by(keys).agg(pl.col(stats).sum()).sort(keys, nulls_last=True).select(both.columns)
 
 
+TABLE: Final = "table"
+"""The key column telling the published tables apart (``cohort``: :func:`analyzer.cohorts.cohort_stats`,
+``wear``: :func:`analyzer.wear.wear_stats`); a payload without it is all ``cohort``."""
+
+
+def bundle(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Several statistics tables in one frame, told apart by the :data:`TABLE` key (shards publish it)."""
+    parts = [f.with_columns(pl.lit(name).alias(TABLE)) for name, f in tables.items() if f.width]
+    return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+
+
+def unbundle(frame: pl.DataFrame | None, name: str, columns: list[str]) -> pl.DataFrame | None:
+    """The rows of table ``name`` in a :func:`bundle` (or in an older payload that holds only
+    ``cohort``), with the columns that table has; None if it has none."""
+    if frame is None or frame.height == 0:
+        return None
+    if TABLE not in frame.columns:
+        return frame if name == "cohort" else None
+    part = frame.filter(pl.col(TABLE) == name)
+    return part.select([c for c in columns if c in part.columns]) if part.height else None
+
+
 class StatsMeta(BaseModel):
     """Who published a stats payload and when (the Arrow schema metadata, JSON)."""
 

@@ -21,7 +21,8 @@ cohort's count-free figure (:mod:`analyzer.cohorts`).
 
 The statistics are mergeable: :func:`wear_stats` gives one row per (family, termination, wear_bin)
 with columns that add up (matings, steps, sums of x, of the count, of step sizes and their squares),
-so shards can publish theirs and a sum over the keys is the fleet's; :func:`wear_curve` turns any
+so shards can publish theirs and a sum over the keys is the fleet's
+(:func:`analyzer.fleetstats.merge_stats`, published with the cohort statistics); :func:`wear_curve` turns any
 such frame into estimates.
 """
 
@@ -47,14 +48,13 @@ _Z: Final = 1.959963984540054
 _RNG_SEED: Final = 20260119
 
 KEYS: Final = ("family", "termination", "wear_bin")
-SUMS: Final = ("matings", "steps", "x_sum", "count_sum", "loss_sum", "loss_sq_sum")
 STATS_SCHEMA: Final = pl.Schema(
     {
         "family": pl.String(),
         "termination": pl.String(),
         "wear_bin": pl.Int16(),
-        "matings": pl.Int64(),
-        "steps": pl.Int64(),
+        "matings": pl.Float64(),  # counts as floats: every statistic is a float, keys are not
+        "steps": pl.Float64(),  # (the generic merge, analyzer.fleetstats.merge_stats)
         "x_sum": pl.Float64(),
         "count_sum": pl.Float64(),
         "loss_sum": pl.Float64(),
@@ -92,8 +92,8 @@ def wear_stats(outcomes: pl.DataFrame) -> pl.DataFrame:
         .with_columns(wear_bin(pl.col("_x")).alias("wear_bin"), loss.alias("_loss"))
         .group_by(KEYS)
         .agg(
-            pl.len().cast(pl.Int64).alias("matings"),
-            pl.col("stepped").sum().cast(pl.Int64).alias("steps"),
+            pl.len().cast(pl.Float64).alias("matings"),
+            pl.col("stepped").sum().cast(pl.Float64).alias("steps"),
             pl.col("_x").fill_null(0.0).sum().alias("x_sum"),
             pl.col("matings_at").cast(pl.Float64).fill_null(0.0).sum().alias("count_sum"),
             pl.col("_loss").sum().alias("loss_sum"),
@@ -103,14 +103,6 @@ def wear_stats(outcomes: pl.DataFrame) -> pl.DataFrame:
         .cast(STATS_SCHEMA)
         .sort(KEYS)
     )
-
-
-def merge_stats(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    """Sum several :func:`wear_stats` frames (e.g. one per analyzer shard) over their keys."""
-    frames = [f for f in frames if f.height]
-    if not frames:
-        return pl.DataFrame(schema=STATS_SCHEMA)
-    return pl.concat(frames).group_by(KEYS).agg(pl.col(c).sum() for c in SUMS).cast(STATS_SCHEMA).sort(KEYS)
 
 
 def _beta_quantiles(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

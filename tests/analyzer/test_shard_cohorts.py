@@ -117,6 +117,9 @@ def test_sharded_cohorts_equal_one_analyzers(fleet: Fleet, single: Analysis, tru
         an = analyze(st, horizons={"21d": 21.0}, cohort_peers=board.peers())
         assert board.merged_shards == n
         _assert_tables_equal(an.cohorts.table, single.cohorts.table)
+        # the wear curve (hazard by mating count) travels in the same payload
+        assert an.wear.height and an.wear["matings"].sum() == single.wear["matings"].sum()
+        _assert_tables_equal(an.wear, single.wear)
         # and so every lane's drift shrunk toward its cohort, and its forecast, are the single one's
         mine = an.lanes.select("device", "port", "lane", "drift_db_per_day")
         ref = single.lanes.join(mine.select("device", "port", "lane"), on=["device", "port", "lane"])

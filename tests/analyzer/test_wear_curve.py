@@ -16,9 +16,10 @@ import pytest
 
 from analyzer.advice import advise
 from analyzer.analysis import analyze, planned_step_risk
+from analyzer.fleetstats import merge_stats
 from analyzer.spec import LinkSpec
 from analyzer.state import LaneState
-from analyzer.wear import hazard_at, merge_stats, point_counts, wear_curve, wear_recovery, wear_stats
+from analyzer.wear import hazard_at, point_counts, wear_curve, wear_recovery, wear_stats
 
 from . import scenario
 
