@@ -16,6 +16,8 @@ __all__ = ["MATING_KINDS", "count_matings", "is_mating", "matings_of_installed_p
 
 MATING_KINDS: Final[frozenset[str]] = frozenset({"mated", "terminated", "replaced"})
 """Inventory event kinds that are a mating."""
+NEW_END_FACE: Final[frozenset[str]] = frozenset({"replaced", "terminated"})
+"""Event kinds after which the point has a new end face: its wear starts again."""
 
 
 def is_mating(kind: str) -> bool:
@@ -31,11 +33,12 @@ def count_matings(kinds: Iterable[str]) -> int:
 def matings_of_installed_part(matings_before_records: int, kinds: Sequence[str]) -> int:
     """Matings of the part now installed, from its event kinds in recorded order.
 
-    After a ``replaced`` event only the new part counts: its replacement and the matings after it
-    (the old part's matings, before records or not, went with it). Otherwise every recorded mating
-    plus ``matings_before_records``.
+    After a ``replaced`` or ``terminated`` event only the new end face counts: that event and the
+    matings after it (the old part's matings, before records or not, went with it; a field
+    termination cuts and polishes a new end face, so the old one's wear goes too). Otherwise every
+    recorded mating plus ``matings_before_records``.
     """
-    last = max((i for i, k in enumerate(kinds) if k == "replaced"), default=None)
+    last = max((i for i, k in enumerate(kinds) if k in NEW_END_FACE), default=None)
     if last is None:
         return matings_before_records + count_matings(kinds)
     return count_matings(kinds[last:])

@@ -87,9 +87,12 @@ def test_inventory_and_analyzer_spec_count_the_same_matings() -> None:
         assert count_matings(e.kind for e in cp.events) == spec_count[cp.id]
         assert metrics[cp.id] == cp.matings_before_records + spec_count[cp.id]
     p_all, p_norep = inv.links[0].connections
-    assert p_norep.mating_count == 4 + spec_count["p-norep"]
-    # after a replacement only the new part counts: the replacement's own mating and those after it
-    replaced_at = ev.filter(pl.col("point") == "p-all", pl.col("kind") == "replaced")["ts"][0]
+    # a field termination cuts a new end face: its own mating and those after it count, not the 4
+    # matings before records
+    assert p_norep.mating_count == spec_count["p-norep"] == 3
+    # after a replacement or a re-termination only the new end face counts: that event's own mating
+    # and those after it (p-all: replaced, then terminated, then mated once)
+    new_face_at = ev.filter(pl.col("point") == "p-all", pl.col("kind") == "terminated")["ts"][0]
     assert (
-        p_all.mating_count == ev.filter(pl.col("point") == "p-all", pl.col("ts") >= replaced_at).height == 3
+        p_all.mating_count == ev.filter(pl.col("point") == "p-all", pl.col("ts") >= new_face_at).height == 2
     )
