@@ -9,6 +9,7 @@ as they are by DuckDB, Trino or Spark. Each query joins the samples with the ana
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -17,20 +18,27 @@ import polars as pl
 from analyzer.spec import LinkSpec
 from analyzer.steps import detect_steps
 from analyzer.trend import TrendFit, fit_trends, step_design
-from linkmargin.history import list_history
+from linkmargin.history import list_history, open_store
 from linkmargin.samples import Metric
 
 
-def scan_history(root: str | Path) -> pl.LazyFrame:
-    """All samples under ``root`` as one lazy frame (the partition column is dropped).
+def scan_history(root: str | Path, *, since: date | None = None, until: date | None = None) -> pl.LazyFrame:
+    """All samples under ``root`` (a directory or ``s3://bucket/prefix``) as one lazy frame.
 
-    Unreadable files are skipped with one warning each (:func:`linkmargin.history.list_history`).
+    ``since``/``until`` (days, inclusive) prune by partition: only those days' files are listed and
+    scanned. Unreadable files are skipped with one warning each (:func:`linkmargin.history.list_history`).
+    The partition columns are not read: every column a query needs is in the files.
     """
-    files = list_history(root)
+    files = list_history(root, since=since, until=until)
     if not files.good:
         bad = f" but {len(files.bad)} unreadable ones" if files.bad else ""
-        raise FileNotFoundError(f"no Parquet files under {root}{bad}")
-    return pl.scan_parquet(files.good, hive_partitioning=False, missing_columns="insert")
+        days = f" for {since or '...'} to {until or '...'}" if since or until else ""
+        raise FileNotFoundError(f"no Parquet files under {root}{days}{bad}")
+    store = files.store or open_store(root)
+    sources, options = store.scan_source([store.key(p) for p in files.good])
+    return pl.scan_parquet(
+        sources, hive_partitioning=False, missing_columns="insert", storage_options=options
+    )
 
 
 def lane_margins(history: pl.LazyFrame, spec: LinkSpec) -> pl.LazyFrame:
