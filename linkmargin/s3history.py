@@ -165,20 +165,19 @@ class S3Store:
         with self._call("list"):
             infos = self.fs.get_file_info(pafs.FileSelector(self.base, recursive=False, allow_not_found=True))
         names = [i.base_name for i in infos if i.type == pafs.FileType.Directory]
-        self.keys_listed += len(infos)
+        self.keys_listed += len(names)  # common prefixes of one delimiter listing
         return sorted(n for n in names if n.startswith("date="))
 
     def list_keys(self, prefix: str) -> list[str]:
         base = f"{self.base}/{prefix.strip('/')}" if prefix.strip("/") else self.base
         with self._call("list", prefix):
             infos = self.fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
-        self.keys_listed += len(infos)
+        files = [i for i in infos if i.type == pafs.FileType.File]
+        self.keys_listed += len(files)
         return sorted(
             i.path.removeprefix(self.base + "/")
-            for i in infos
-            if i.type == pafs.FileType.File
-            and i.base_name.endswith(".parquet")
-            and not i.base_name.startswith(".")
+            for i in files
+            if i.base_name.endswith(".parquet") and not i.base_name.startswith(".")
         )
 
     def _bytes(self, key: str) -> bytes:

@@ -639,7 +639,10 @@ def moto_s3() -> Iterator[MotoS3]:
             UserName="collector",
             PolicyName="s3",
             PolicyDocument=json.dumps(
-                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+                }
             ),
         )
         key = iam.create_access_key(UserName="collector")["AccessKey"]

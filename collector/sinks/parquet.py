@@ -43,7 +43,7 @@ class ParquetSink:
 
     def __init__(
         self,
-        root: str | Path,
+        root: str | Path | history.Store,
         *,
         flush_s: float = 5.0,
         max_rows: int = 200_000,
@@ -55,12 +55,14 @@ class ParquetSink:
         if flush_s <= 0:
             raise ValueError("flush_s must be > 0")
         self.store = history.open_store(root)
-        self.root = root if isinstance(root, Path) or history.is_object_url(root) else Path(root)
+        local = isinstance(self.store, history.LocalStore)
+        self.root: str | Path = (
+            self.store.path if isinstance(self.store, history.LocalStore) else self.store.root
+        )
         self.groups = self.store.default_groups if groups is None else groups
         self.flush_s = flush_s
         self.max_rows = max_rows
         self.max_buffered_rows = max(max_buffered_rows, max_rows)
-        local = isinstance(self.store, history.LocalStore)
         self.compact_fanout = (12 if local else 0) if compact_fanout is None else compact_fanout
         self._buf: list[pl.DataFrame] = []
         self._rows = 0
