@@ -80,6 +80,7 @@ class S3Settings:
             request_timeout=15.0,
             retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=3),
             check_directory_existence_before_creation=False,
+            allow_delayed_open=True,  # a small file is one PutObject, not a multipart upload
         )
 
     def storage_options(self) -> dict[str, str]:

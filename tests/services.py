@@ -601,7 +601,11 @@ class MotoS3:
         self.server.start()
 
     def stop(self) -> None:
+        """Stop answering and close the listening socket: connections are refused until start()."""
+        srv = self.server._server
         self.server.stop()
+        if srv is not None:
+            srv.server_close()
 
     def url(self, prefix: str) -> str:
         return f"s3://{self.bucket}/{prefix}"

@@ -129,6 +129,9 @@ class ParquetSink:
             for (day, group), part in f.group_by("_d", "_g", maintain_order=True):
                 part = part.drop("_d", "_g")
                 d = history.partition_key(day, None if group is None else int(group))
+                if failed:  # the disk or the store just failed: hold the rest for the next flush too
+                    failed.append(part)
+                    continue
                 try:
                     out.append(self.store.write(part, f"{d}/{history.new_name(0)}"))
                 except Exception as exc:  # ENOSPC, EIO, S3 down, an Arrow error: count it, keep the rows

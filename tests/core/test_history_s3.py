@@ -106,6 +106,9 @@ def test_write_compact_prune_and_query(
     _feed(sink, [_samples(d) for d in range(3)], flushes=3)  # 3 days x 3 flushes x 2 groups
     keys = store.list_keys("")
     assert len(keys) == 18 and sink.write_errors == 0
+    # each file is one whole-object PUT (no multipart upload to leave half-done)
+    assert sum(m == "PUT" for m, _ in requests.seen) == 18
+    assert not [p for m, p in requests.seen if m == "POST" and "uploads" in p]
     parts = {k.rpartition("/")[0] for k in keys}
     assert parts == {f"date=2026-09-0{d}/group=0{g}" for d in (1, 2, 3) for g in (1, 2)}
     # a device's group is the same in every partition and every process
