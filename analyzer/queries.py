@@ -102,13 +102,7 @@ def trending(
     heads to zero only when its slope is below zero by :data:`TREND_Z` standard errors.
     """
     lanes = spec.lanes.with_row_index("li").select("li", "device", "port", "lane")
-    rx = (
-        lane_margins(history, spec)
-        .with_columns((pl.col("ts").dt.epoch("s") // 3600).alias("hour"))
-        .group_by("device", "port", "lane", "hour")
-        .agg(pl.col("margin_db").median())
-        .collect()
-    )
+    rx = hourly_margins(history, spec)
     keys = ["link", "device", "port", "lane", "direction", "family", "termination"]
     cols = [
         "status",
@@ -139,16 +133,7 @@ def trending(
     y = np.full((spec.lanes.height, n_hours), np.nan)
     y[rx["li"].to_numpy(), rx["hour"].to_numpy() - first] = rx["margin_db"].to_numpy()
     temp = np.full_like(y, np.nan)
-    tk = (
-        history.filter((pl.col("metric") == Metric.TEMPERATURE_C.value) & pl.col("lane").is_null())
-        .drop_nulls("value")
-        .with_columns((pl.col("ts").dt.epoch("s") // 3600).alias("hour"))
-        .filter(pl.col("hour") >= first)
-        .group_by("device", "port", "hour")
-        .agg(pl.col("value").mean())
-        .collect()
-        .join(lanes, on=["device", "port"])
-    )
+    tk = hourly_temperature(history, first).join(lanes, on=["device", "port"])
     temp[tk["li"].to_numpy(), tk["hour"].to_numpy() - first] = tk["value"].to_numpy()
     has_temp = np.isfinite(temp).any()
     steps = detect_steps(y, temp if has_temp else None)
@@ -190,6 +175,30 @@ def trending(
         short = table.height - fitted
         note = f"{short} lanes have fewer than {MIN_TREND_HOURS} hours of readings and are left out"
     return Trending(out, note, n_hours, fitted)
+
+
+def hourly_margins(history: pl.LazyFrame, spec: LinkSpec) -> pl.DataFrame:
+    """The median margin of each lane and hour (epoch hours): the scan :func:`trending` fits."""
+    return (
+        lane_margins(history, spec)
+        .with_columns((pl.col("ts").dt.epoch("s") // 3600).alias("hour"))
+        .group_by("device", "port", "lane", "hour")
+        .agg(pl.col("margin_db").median())
+        .collect()
+    )
+
+
+def hourly_temperature(history: pl.LazyFrame, first_hour: int) -> pl.DataFrame:
+    """The mean module temperature of each port and hour from ``first_hour`` on."""
+    return (
+        history.filter((pl.col("metric") == Metric.TEMPERATURE_C.value) & pl.col("lane").is_null())
+        .drop_nulls("value")
+        .with_columns((pl.col("ts").dt.epoch("s") // 3600).alias("hour"))
+        .filter(pl.col("hour") >= first_hour)
+        .group_by("device", "port", "hour")
+        .agg(pl.col("value").mean())
+        .collect()
+    )
 
 
 def _trend_frame(spec: LinkSpec, keys: list[str], fit: TrendFit | None) -> pl.DataFrame:
