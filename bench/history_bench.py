@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import numpy as np
@@ -174,25 +175,27 @@ def polars_trending(root: Path, spec: LinkSpec, first: int) -> tuple[pl.DataFram
     return queries.hourly_margins(hist, spec), queries.hourly_temperature(hist, first)
 
 
-def check(root: Path, spec: LinkSpec, con: duckdb.DuckDBPyConnection, first: int) -> None:
-    """Both engines give the same answers (before anything is timed)."""
-    a, b = polars_cohorts(root, spec), duck_cohorts(con)
+def check(out: dict[str, dict[str, object]]) -> None:
+    """Both engines gave the same answers (round 1's results, compared outside the timing)."""
+    a, b = out["cohorts"]["polars"], out["cohorts"]["duckdb"]
+    assert isinstance(a, pl.DataFrame) and isinstance(b, pl.DataFrame)
     assert a.height == b.height, (a, b)
     for col in ("lanes", "links"):
         assert a[col].to_list() == b[col].cast(pl.UInt32).to_list(), col
     assert np.allclose(a["median_margin_db"], b["median_margin_db"], atol=1e-9)
     assert np.allclose(a["p5_margin_db"], b["p5_margin_db"], atol=1e-3)  # nearest vs interpolated
     keys = ["device", "port", "lane", "hour"]
-    (pr, pt), (dr, dt) = polars_trending(root, spec, first), duck_trending(con, first)
+    pr, pt = cast(tuple[pl.DataFrame, pl.DataFrame], out["trending"]["polars"])
+    dr, dt = cast(tuple[pl.DataFrame, pl.DataFrame], out["trending"]["duckdb"])
     j = pr.join(dr.with_columns(pl.col("lane").cast(pl.Int8)), on=keys, how="full", coalesce=True)
     assert pr.height == dr.height == j.height and np.allclose(j["margin_db"], j["margin_db_right"], atol=1e-9)
     assert pt.height == dt.height and np.isclose(float(pt["value"].sum()), float(dt["value"].sum()))
 
 
-def timed(fn: Callable[[], object]) -> float:
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
     t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
+    out = fn()
+    return time.perf_counter() - t, out
 
 
 def main() -> None:
@@ -228,8 +231,6 @@ def main() -> None:
     con = duck(a.root, spec)
     last_hour = int((T0 + timedelta(days=a.days)).timestamp() // 3600) - 1
     first = max(int(T0.timestamp() // 3600), last_hour - 30 * 24 + 1)  # trending's 30-day lookback
-    check(a.root, spec, con, first)
-    print("answers agree")
     runs: dict[str, dict[str, list[float]]] = {"cohorts": {}, "trending": {}}
     jobs: dict[str, dict[str, Callable[[], object]]] = {
         "cohorts": {"polars": lambda: polars_cohorts(a.root, spec), "duckdb": lambda: duck_cohorts(con)},
@@ -238,17 +239,23 @@ def main() -> None:
             "duckdb": lambda: duck_trending(con, first),
         },
     }
-    fit: list[float] = []
+    first_out: dict[str, dict[str, object]] = {"cohorts": {}, "trending": {}}
     for r in range(a.rounds):
         for q, engines in jobs.items():
             order = list(engines) if r % 2 == 0 else list(reversed(engines))
             for e in order:
-                s = timed(engines[e])
+                s, out = timed(engines[e])
+                if r == 0:
+                    first_out[q][e] = out
+                del out
                 runs[q].setdefault(e, []).append(s)
-                print(
-                    f"  round {r + 1} {q:8s} {e:6s} {s:7.2f} s  (load {os.getloadavg()[0]:.1f})", flush=True
-                )
-        fit.append(timed(lambda: queries.trending(queries.scan_history(a.root), spec, 30.0)))
+                load = os.getloadavg()[0]
+                print(f"  round {r + 1} {q:8s} {e:6s} {s:7.2f} s  (load {load:.1f})", flush=True)
+        if r == 0:
+            check(first_out)
+            first_out.clear()
+            print("  answers agree", flush=True)
+    fit, _ = timed(lambda: queries.trending(queries.scan_history(a.root), spec, 30.0))
     print(
         "\n| query | polars s (median) | DuckDB s (median) | ratio polars/DuckDB per round | median ratio |"
     )
@@ -259,7 +266,7 @@ def main() -> None:
             f"| {q} | {statistics.median(by['polars']):.2f} | {statistics.median(by['duckdb']):.2f} | "
             f"{', '.join(f'{x:.2f}' for x in ratios)} | **{statistics.median(ratios):.2f}** |"
         )
-    print(f"\nfull `query trending` (scans + fit, polars): {statistics.median(fit):.2f} s median")
+    print(f"\nfull `query trending` (scans + fit, polars), once: {fit:.2f} s")
 
 
 if __name__ == "__main__":
