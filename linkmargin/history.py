@@ -389,11 +389,11 @@ def _list_once(store: Store, prefixes: list[str], *, deep: bool, warn: bool) -> 
 def read_history(files: HistoryFiles) -> pl.DataFrame | None:
     """Read the good files into one frame (columns unified); a file failing to decode is moved to
     ``files.bad`` with a warning. None when nothing was readable."""
-    store = files.store or LocalStore(Path("/"))
+    store = files.store
     frames = []
     for p in list(files.good):
         try:
-            frames.append(store.read_frame(store.key(p)) if files.store else pl.read_parquet(p))
+            frames.append(store.read_frame(store.key(p)) if store is not None else pl.read_parquet(p))
         except StoreError:
             raise
         except Exception as exc:  # a corrupt page: skip the file, keep the others
