@@ -9,6 +9,7 @@ as they are by DuckDB, Trino or Spark. Each query joins the samples with the ana
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -17,20 +18,27 @@ import polars as pl
 from analyzer.spec import LinkSpec
 from analyzer.steps import detect_steps
 from analyzer.trend import TrendFit, fit_trends, step_design
-from linkmargin.history import list_history
+from linkmargin.history import list_history, open_store
 from linkmargin.samples import Metric
 
 
-def scan_history(root: str | Path) -> pl.LazyFrame:
-    """All samples under ``root`` as one lazy frame (the partition column is dropped).
+def scan_history(root: str | Path, *, since: date | None = None, until: date | None = None) -> pl.LazyFrame:
+    """All samples under ``root`` (a directory or ``s3://bucket/prefix``) as one lazy frame.
 
-    Unreadable files are skipped with one warning each (:func:`linkmargin.history.list_history`).
+    ``since``/``until`` (days, inclusive) prune by partition: only those days' files are listed and
+    scanned. Unreadable files are skipped with one warning each (:func:`linkmargin.history.list_history`).
+    The partition columns are not read: every column a query needs is in the files.
     """
-    files = list_history(root)
+    files = list_history(root, since=since, until=until)
     if not files.good:
         bad = f" but {len(files.bad)} unreadable ones" if files.bad else ""
-        raise FileNotFoundError(f"no Parquet files under {root}{bad}")
-    return pl.scan_parquet(files.good, hive_partitioning=False, missing_columns="insert")
+        days = f" for {since or '...'} to {until or '...'}" if since or until else ""
+        raise FileNotFoundError(f"no Parquet files under {root}{days}{bad}")
+    store = files.store or open_store(root)
+    sources, options = store.scan_source([store.key(p) for p in files.good])
+    return pl.scan_parquet(
+        sources, hive_partitioning=False, missing_columns="insert", storage_options=options
+    )
 
 
 def lane_margins(history: pl.LazyFrame, spec: LinkSpec) -> pl.LazyFrame:
@@ -47,20 +55,65 @@ def lane_margins(history: pl.LazyFrame, spec: LinkSpec) -> pl.LazyFrame:
     )
 
 
-def margin_by_cohort(history: pl.LazyFrame, spec: LinkSpec, every: str = "1mo") -> pl.DataFrame:
-    """Margin by connector family x termination per period: median, 5th percentile, lanes, links."""
+def _keyed_lanes(spec: LinkSpec) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every lane of the spec with an integer id ``li`` (its row) and its cohort's id ``ci``; and the
+    cohorts (``ci``, family, termination). The scans group by these integers, not by strings."""
+    lanes = (
+        spec.lanes.with_row_index("li")
+        .select("li", "link", "device", "port", "lane", "sensitivity_dbm")
+        .join(spec.link_cohort(), on="link", how="left")
+    )
+    cohorts = lanes.select("family", "termination").unique(maintain_order=True).with_row_index("ci")
+    keyed = lanes.join(cohorts, on=["family", "termination"], how="left", nulls_equal=True)
+    return keyed, cohorts
+
+
+def _rx_margins(history: pl.LazyFrame, keyed: pl.DataFrame) -> pl.LazyFrame:
+    """Rx readings of the spec's lanes as (ts, li, ci, margin_db): the one wide scan of both queries."""
     return (
-        lane_margins(history, spec)
-        .with_columns(pl.col("ts").dt.truncate(every).alias("period"))
-        .group_by("period", "family", "termination")
+        history.filter(pl.col("metric") == Metric.RX_POWER_DBM.value)
+        .drop_nulls("value")
+        .select("ts", "device", "port", "lane", "value")
+        .join(
+            keyed.lazy().select("li", "ci", "device", "port", "lane", "sensitivity_dbm"),
+            on=["device", "port", "lane"],
+            how="inner",
+        )
+        .select("ts", "li", "ci", (pl.col("value") - pl.col("sensitivity_dbm")).alias("margin_db"))
+    )
+
+
+def margin_by_cohort(history: pl.LazyFrame, spec: LinkSpec, every: str = "1mo") -> pl.DataFrame:
+    """Margin by connector family x termination per period: median, 5th percentile, lanes, links.
+
+    The scan groups by integer lane and cohort ids on polars' streaming engine (bench/history_bench.py:
+    grouping by the name strings, and counting distinct lanes as structs, cost more time and memory
+    than the medians themselves); lanes and links are counted afterwards from each group's lane ids.
+    """
+    keyed, cohorts = _keyed_lanes(spec)
+    agg = (
+        _rx_margins(history, keyed)
+        .group_by(pl.col("ts").dt.truncate(every).alias("period"), "ci")
         .agg(
             pl.col("margin_db").median().alias("median_margin_db"),
             pl.col("margin_db").quantile(0.05).alias("p5_margin_db"),
-            pl.struct("device", "port", "lane").n_unique().alias("lanes"),
-            pl.col("link").n_unique().alias("links"),
+            pl.col("li").unique().alias("_li"),
         )
+        .collect(engine="streaming")
+    )
+    counts = (
+        agg.select("period", "ci", "_li")
+        .explode("_li")
+        .join(keyed.select("li", "link"), left_on="_li", right_on="li")
+        .group_by("period", "ci")
+        .agg(pl.col("_li").n_unique().alias("lanes"), pl.col("link").n_unique().alias("links"))
+    )
+    return (
+        agg.drop("_li")
+        .join(counts, on=["period", "ci"])
+        .join(cohorts, on="ci")
+        .select("period", "family", "termination", "median_margin_db", "p5_margin_db", "lanes", "links")
         .sort("period", "family", "termination")
-        .collect()
     )
 
 
@@ -94,13 +147,7 @@ def trending(
     heads to zero only when its slope is below zero by :data:`TREND_Z` standard errors.
     """
     lanes = spec.lanes.with_row_index("li").select("li", "device", "port", "lane")
-    rx = (
-        lane_margins(history, spec)
-        .with_columns((pl.col("ts").dt.epoch("s") // 3600).alias("hour"))
-        .group_by("device", "port", "lane", "hour")
-        .agg(pl.col("margin_db").median())
-        .collect()
-    )
+    rx = hourly_margins(history, spec)
     keys = ["link", "device", "port", "lane", "direction", "family", "termination"]
     cols = [
         "status",
@@ -127,20 +174,11 @@ def trending(
     last = int(rx["hour"].max())  # type: ignore[arg-type]
     first = max(int(rx["hour"].min()), last - int(lookback_days * 24) + 1)  # type: ignore[arg-type]
     n_hours = last - first + 1
-    rx = rx.filter(pl.col("hour") >= first).join(lanes, on=["device", "port", "lane"])
+    rx = rx.filter(pl.col("hour") >= first)
     y = np.full((spec.lanes.height, n_hours), np.nan)
     y[rx["li"].to_numpy(), rx["hour"].to_numpy() - first] = rx["margin_db"].to_numpy()
     temp = np.full_like(y, np.nan)
-    tk = (
-        history.filter((pl.col("metric") == Metric.TEMPERATURE_C.value) & pl.col("lane").is_null())
-        .drop_nulls("value")
-        .with_columns((pl.col("ts").dt.epoch("s") // 3600).alias("hour"))
-        .filter(pl.col("hour") >= first)
-        .group_by("device", "port", "hour")
-        .agg(pl.col("value").mean())
-        .collect()
-        .join(lanes, on=["device", "port"])
-    )
+    tk = hourly_temperature(history, first).join(lanes, on=["device", "port"])
     temp[tk["li"].to_numpy(), tk["hour"].to_numpy() - first] = tk["value"].to_numpy()
     has_temp = np.isfinite(temp).any()
     steps = detect_steps(y, temp if has_temp else None)
@@ -182,6 +220,42 @@ def trending(
         short = table.height - fitted
         note = f"{short} lanes have fewer than {MIN_TREND_HOURS} hours of readings and are left out"
     return Trending(out, note, n_hours, fitted)
+
+
+def hourly_margins(history: pl.LazyFrame, spec: LinkSpec) -> pl.DataFrame:
+    """The median margin of each lane (``li``: its row in ``spec.lanes``) and hour (epoch hours): the
+    scan :func:`trending` fits, grouped by integer ids on the streaming engine."""
+    keyed, _ = _keyed_lanes(spec)
+    key = pl.col("li").cast(pl.Int64) * _HOURS + pl.col("ts").dt.epoch("s") // 3600
+    return (
+        _rx_margins(history, keyed)
+        .group_by(key.alias("_k"))  # one integer key: half the time of grouping by (li, hour)
+        .agg(pl.col("margin_db").median())
+        .collect(engine="streaming")
+        .select(
+            (pl.col("_k") // _HOURS).cast(pl.UInt32).alias("li"),
+            (pl.col("_k") % _HOURS).alias("hour"),
+            "margin_db",
+        )
+        .join(keyed.select("li", "device", "port", "lane"), on="li")
+    )
+
+
+_HOURS = 2**32
+"""Lane and hour packed into one group key: ``li * _HOURS + hour`` (epoch hours stay below 2**32)."""
+
+
+def hourly_temperature(history: pl.LazyFrame, first_hour: int) -> pl.DataFrame:
+    """The mean module temperature of each port and hour from ``first_hour`` on."""
+    return (
+        history.filter((pl.col("metric") == Metric.TEMPERATURE_C.value) & pl.col("lane").is_null())
+        .drop_nulls("value")
+        .with_columns((pl.col("ts").dt.epoch("s") // 3600).alias("hour"))
+        .filter(pl.col("hour") >= first_hour)
+        .group_by("device", "port", "hour")
+        .agg(pl.col("value").mean())
+        .collect(engine="streaming")
+    )
 
 
 def _trend_frame(spec: LinkSpec, keys: list[str], fit: TrendFit | None) -> pl.DataFrame:

@@ -50,4 +50,11 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(130)
+    except OSError as exc:  # a history store that cannot be used (S3 keys, endpoint): its own two lines
+        from linkmargin.history import StoreError
+
+        if not isinstance(exc, StoreError):
+            raise
+        echo(f"linkmargin: {exc}", err=True)
+        sys.exit(2)
     sys.exit(rv if isinstance(rv, int) else 0)

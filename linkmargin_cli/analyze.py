@@ -38,7 +38,9 @@ InvOpt = Annotated[Path | None, typer.Option("--inventory", help="Inventory YAML
 
 @app.command()
 def risk(
-    history: Annotated[Path, typer.Option("--history", help="Directory of sample Parquet files")],
+    history: Annotated[
+        str, typer.Option("--history", help="Sample Parquet history: a directory or s3://BUCKET/PREFIX")
+    ],
     horizon: Annotated[str, typer.Option("--horizon", help="Run length, e.g. 21d, 36h, 3w")] = "21d",
     spec: SpecOpt = None,
     inventory: InvOpt = None,
@@ -130,7 +132,7 @@ def analyze(
     spec: SpecOpt = None,
     inventory: InvOpt = None,
     history: Annotated[
-        Path | None, typer.Option("--history", help="Rebuild state from this Parquet history")
+        str | None, typer.Option("--history", help="Rebuild state from this Parquet history (DIR or s3://)")
     ] = None,
     checkpoint_dir: Annotated[
         Path | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,16 +31,41 @@ def _period(text: str) -> str:
     return text.strip()
 
 
-HistoryOpt = Annotated[Path, typer.Option("--history", help="Parquet history directory (the collector's)")]
+def _day(text: str | None) -> date | None:
+    """A day (YYYY-MM-DD, UTC) bounding the partitions a query reads."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: expected a day, YYYY-MM-DD") from None
+
+
+HistoryOpt = Annotated[
+    str,
+    typer.Option(
+        "--history",
+        help="Parquet history: a directory (the collector's) or s3://BUCKET/PREFIX (keys from AWS_* env)",
+    ),
+]
 InventoryOpt = Annotated[Path, typer.Option("--inventory", help="Inventory YAML or CSV")]
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="First day to read, YYYY-MM-DD (partitions before: unread)")
+]
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", help="Last day to read, YYYY-MM-DD (partitions after: unread)")
+]
 
 
-def _inputs(history: Path, inventory: Path) -> tuple[pl.LazyFrame, LinkSpec]:
+def _inputs(
+    history: str, inventory: Path, since: str | None = None, until: str | None = None
+) -> tuple[pl.LazyFrame, LinkSpec]:
     from analyzer import queries
 
+    first, last = _day(since), _day(until)
     spec = link_spec_or_exit(None, inventory)
     try:
-        return queries.scan_history(history), spec
+        return queries.scan_history(history, since=first, until=last), spec
     except FileNotFoundError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
@@ -54,12 +80,14 @@ def cohorts(
     wear: Annotated[
         bool, typer.Option("--wear", help="The wear curve: P(step per mating) by mating count, per bin")
     ] = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
 ) -> None:
     """Margin by connector family x termination per period (median, 5th percentile, lanes, links);
     with --wear, the fleet's step hazard per mating by the points' mating count instead."""
     from analyzer import queries
 
-    hist, spec = _inputs(history, inventory)
+    hist, spec = _inputs(history, inventory, since, until)
     if wear:
         emit(
             _wear_curve(history, spec), fmt, "Wear: P(step per mating) by mating count (count / rated cycles)"
@@ -68,7 +96,7 @@ def cohorts(
     emit(queries.margin_by_cohort(hist, spec, every), fmt, f"Margin by cohort per {every}")
 
 
-def _wear_curve(history: Path, spec: LinkSpec) -> pl.DataFrame:
+def _wear_curve(history: str, spec: LinkSpec) -> pl.DataFrame:
     """The analyzer's wear curve over the whole history: one row per cohort and wear bin with matings."""
     import polars as pl
 
@@ -76,7 +104,7 @@ def _wear_curve(history: Path, spec: LinkSpec) -> pl.DataFrame:
     from analyzer.state import LaneState
 
     state = LaneState(spec)
-    state.rebuild(str(history))
+    state.rebuild(history)
     curve = analyze(state).wear
     if curve.height == 0:
         return pl.DataFrame(schema={"family": pl.String, "termination": pl.String, "matings": pl.Int64})
@@ -106,13 +134,15 @@ def trending(
     inventory: InventoryOpt,
     within: Annotated[float, typer.Option(help="Report lanes reaching zero margin within N days")] = 30.0,
     fmt: FormatOpt = Format.table,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
 ) -> None:
     """Lanes below zero margin now, and lanes whose step-aware trend reaches zero within N days."""
     import polars as pl
 
     from analyzer import queries
 
-    hist, spec = _inputs(history, inventory)
+    hist, spec = _inputs(history, inventory, since, until)
     tr = queries.trending(hist, spec, within)
     if fmt is Format.table:
         below = tr.lanes.filter(pl.col("status") == "below zero").drop("status", "days_to_zero")
@@ -133,9 +163,11 @@ def sql(
     history: HistoryOpt,
     inventory: InventoryOpt,
     fmt: FormatOpt = Format.table,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
 ) -> None:
     """Run SQL (polars dialect) over the history joined with the inventory."""
     from analyzer import queries
 
-    hist, spec = _inputs(history, inventory)
+    hist, spec = _inputs(history, inventory, since, until)
     emit(queries.sql(hist, spec, query), fmt, "query")

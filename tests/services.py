@@ -581,3 +581,88 @@ def victoria_metrics(
         for proc in reversed(procs):
             proc.terminate()
             proc.wait(10)
+
+
+class MotoS3:
+    """moto's S3 server in this process (its state outlives a stop/start on the same port), with
+    request signing enforced: only the IAM key it made (``env``) gets in."""
+
+    bucket = "linkmargin-history"
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.server = ThreadedMotoServer("127.0.0.1", self.port, verbose=False)
+        self.env: dict[str, str] = {}
+
+    def start(self) -> None:
+        self.server.start()
+
+    def stop(self) -> None:
+        """Stop answering and close the listening socket: connections are refused until start()."""
+        srv = self.server._server
+        self.server.stop()
+        if srv is not None:
+            srv.server_close()
+
+    def url(self, prefix: str) -> str:
+        return f"s3://{self.bucket}/{prefix}"
+
+    def client(self, **keys: str) -> Any:
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=keys.get("key_id", self.env.get("AWS_ACCESS_KEY_ID", "x")),
+            aws_secret_access_key=keys.get("secret", self.env.get("AWS_SECRET_ACCESS_KEY", "x")),
+        )
+
+
+@contextmanager
+def moto_s3() -> Iterator[MotoS3]:
+    """Start moto on a free port of 127.0.0.1 with one bucket and one IAM user allowed S3; the
+    user's keys are in ``.env`` (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)."""
+    import boto3
+    from moto import settings
+
+    s3 = MotoS3()
+    before = settings.INITIAL_NO_AUTH_ACTION_COUNT
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
+    s3.start()
+    try:
+        iam = boto3.client(
+            "iam", endpoint_url=s3.endpoint, region_name="us-east-1", aws_access_key_id="setup",
+            aws_secret_access_key="setup",
+        )  # fmt: skip
+        iam.create_user(UserName="collector")
+        iam.put_user_policy(
+            UserName="collector",
+            PolicyName="s3",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+                }
+            ),
+        )
+        key = iam.create_access_key(UserName="collector")["AccessKey"]
+        s3.env = {
+            "AWS_ENDPOINT_URL": s3.endpoint,
+            "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+            "AWS_REGION": "us-east-1",
+        }
+        s3.client().create_bucket(Bucket=s3.bucket)
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = 0  # from now on every request must be signed by that key
+        yield s3
+    finally:
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
+        with contextlib.suppress(Exception):
+            urllib.request.urlopen(urllib.request.Request(f"{s3.endpoint}/moto-api/reset", method="POST"))
+        with contextlib.suppress(Exception):
+            s3.stop()
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = before

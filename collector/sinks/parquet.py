@@ -1,8 +1,11 @@
 """Parquet history sink: buffers batches and writes them every ``flush_s`` seconds as small atomic files.
 
 The layout, the atomic write and the compaction are the core's (:mod:`linkmargin.history`); this
-sink decides when to write, keeps going when the disk is full, and compacts after each flush. A
-``kill -9`` loses at most the rows of the last ``flush_s`` seconds (plus the write in flight).
+sink decides when to write, keeps going when the disk is full (or the object store unreachable), and
+compacts after each flush. A ``kill -9`` loses at most the rows of the last ``flush_s`` seconds (plus
+the write in flight). ``root`` is a directory or ``s3://bucket/prefix`` (:mod:`linkmargin.s3history`);
+on object storage each day is split into device groups (``date=D/group=NN``) and the sink does not
+compact (S3 has no lock: one scheduled ``linkmargin history check --compact`` does, docs/DEPLOY.md).
 """
 
 from __future__ import annotations
@@ -40,21 +43,27 @@ class ParquetSink:
 
     def __init__(
         self,
-        root: str | Path,
+        root: str | Path | history.Store,
         *,
         flush_s: float = 5.0,
         max_rows: int = 200_000,
         max_buffered_rows: int = 2_000_000,
-        compact_fanout: int = 12,
+        compact_fanout: int | None = None,
+        groups: int | None = None,
         registry: CollectorRegistry | None = None,
     ) -> None:
         if flush_s <= 0:
             raise ValueError("flush_s must be > 0")
-        self.root = Path(root)
+        self.store = history.open_store(root)
+        local = isinstance(self.store, history.LocalStore)
+        self.root: str | Path = (
+            self.store.path if isinstance(self.store, history.LocalStore) else self.store.root
+        )
+        self.groups = self.store.default_groups if groups is None else groups
         self.flush_s = flush_s
         self.max_rows = max_rows
         self.max_buffered_rows = max(max_buffered_rows, max_rows)
-        self.compact_fanout = compact_fanout
+        self.compact_fanout = (12 if local else 0) if compact_fanout is None else compact_fanout
         self._buf: list[pl.DataFrame] = []
         self._rows = 0
         self._buf_lock = threading.Lock()  # the event loop appends while a thread flushes
@@ -68,7 +77,7 @@ class ParquetSink:
         self.files_compacted = 0
         self.tmp_cleaned = 0
         try:
-            self.tmp_cleaned, _ = history.clean(self.root)
+            self.tmp_cleaned, _ = history.clean(self.store) if local else (0, 0)
         except OSError as exc:
             self._error("cleaning", exc)
         if registry is not None:
@@ -100,7 +109,7 @@ class ParquetSink:
         """Rows waiting for the next flush."""
         return self._rows
 
-    def flush(self) -> list[Path]:
+    def flush(self) -> list[history.Location]:
         """Write buffered samples (one file per day partition), then compact; returns the files written.
 
         A kill mid-write leaves only a ``.tmp`` file (removed at the next start), never a half parquet.
@@ -110,19 +119,23 @@ class ParquetSink:
                 buf, self._buf, self._rows = self._buf, [], 0
             if not buf:
                 return []
-            out: list[Path] = []
+            out: list[history.Location] = []
             failed: list[pl.DataFrame] = []
-            f = conform(pl.concat(buf, how="vertical_relaxed")).with_columns(
-                pl.col("ts").dt.date().alias("_d")
+            f = conform(pl.concat(buf, how="vertical_relaxed"))
+            f = f.with_columns(
+                pl.col("ts").dt.date().alias("_d"),
+                (history.device_group(f["device"], self.groups) if self.groups else pl.lit(None)).alias("_g"),
             )
-            for (day,), part in f.group_by("_d", maintain_order=True):
-                part = part.drop("_d")
-                d = history.partition_dir(self.root, day)
+            for (day, group), part in f.group_by("_d", "_g", maintain_order=True):
+                part = part.drop("_d", "_g")
+                d = history.partition_key(day, None if group is None else int(group))
+                if failed:  # the disk or the store just failed: hold the rest for the next flush too
+                    failed.append(part)
+                    continue
                 try:
-                    d.mkdir(parents=True, exist_ok=True)
-                    out.append(history.write_atomic(part, d / history.new_name(0)))
-                except Exception as exc:  # ENOSPC, EIO, an Arrow error: count it, keep the rows, go on
-                    self._error(f"writing {part.height} rows under {d}", exc)
+                    out.append(self.store.write(part, f"{d}/{history.new_name(0)}"))
+                except Exception as exc:  # ENOSPC, EIO, S3 down, an Arrow error: count it, keep the rows
+                    self._error(f"writing {part.height} rows under {self.store.location(d)}", exc)
                     failed.append(part)
                     continue
                 self.files_written += 1
@@ -134,12 +147,15 @@ class ParquetSink:
                     self._rows += sum(x.height for x in failed)
             else:
                 self._failing_since = None
-                self._compact([p.parent for p in out])
+                if self.compact_fanout:
+                    self._compact(
+                        [p.rpartition("/")[0] if isinstance(p, str) else str(p.parent) for p in out]
+                    )
             return out
 
-    def _compact(self, dirs: list[Path]) -> None:
+    def _compact(self, dirs: list[str]) -> None:
         try:
-            self.files_compacted += history.compact(self.root, fanout=self.compact_fanout, only=dirs)
+            self.files_compacted += history.compact(self.store, fanout=self.compact_fanout, only=dirs)
         except Exception as exc:  # the members stay as they are; the next flush tries again
             self._error("compacting", exc)
 
