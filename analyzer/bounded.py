@@ -18,6 +18,7 @@ Cost per pass: O(lanes x window), whatever the history.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,13 @@ from linkmargin.samples import Metric
 
 WINDOW_HOURS = 168
 TRENDS = ("rx", "tx", "bias")
+LANE_IDENTITY = ("link", "device", "port", "lane", "direction", "far_device", "far_port")
+
+
+def lanes_key(lanes: pl.DataFrame) -> str:
+    """A digest of the spec's lanes in order: a :class:`PassState` holds them by position, so a state
+    kept for other lanes (or the same lanes in another order) must not be reused."""
+    return hashlib.sha256(lanes.select(LANE_IDENTITY).write_csv().encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +64,9 @@ class Window:
 class PassState:
     """Bounded estimators for the lanes of one spec (lane order = spec order)."""
 
-    def __init__(self, n_lanes: int, window: int = WINDOW_HOURS) -> None:
+    def __init__(self, n_lanes: int, window: int = WINDOW_HOURS, *, lanes_key: str = "") -> None:
         self.window = window
+        self.lanes_key = lanes_key  # :func:`lanes_key` of the spec's lanes ("": not told)
         self.rx = BoundedTrend(n_lanes, window)
         self.tx = BoundedTrend(n_lanes, window)
         self.bias = BoundedTrend(n_lanes, window)
@@ -113,6 +122,7 @@ class PassState:
         frames: dict[str, pl.DataFrame] = {"steps": self.steps.steps}
         scalars: dict[str, object] = {
             "window": self.window,
+            "lanes_key": self.lanes_key,
             "first_hour": self.first_hour,
             "last_hour": self.last_hour,
             "step_first_hour": self.steps.first_hour,
@@ -126,7 +136,8 @@ class PassState:
     @classmethod
     def from_tables(cls, frames: dict[str, pl.DataFrame], scalars: dict[str, Any]) -> PassState:
         """The state :meth:`tables` wrote."""
-        ps = cls(frames["rx_lanes"].height, int(scalars["window"]))
+        key = str(scalars.get("lanes_key", ""))
+        ps = cls(frames["rx_lanes"].height, int(scalars["window"]), lanes_key=key)
         for name in TRENDS:
             setattr(
                 ps,
