@@ -9,9 +9,9 @@ hands the hours that closed since the last pass to the bounded estimators and fi
 - steps: :class:`~analyzer.steps.StepLog` (detected over the window, kept with their absolute hour,
   so attribution and the cohorts' mating outcomes see every step since the first hour);
 - everything else in the pass already reads a recent window (calibration 72 h, recent onset 48 h,
-  evidence 24 h) or reads the window: the far-end laser's bias baseline and the temperature spread
-  come from the window, not the whole history (a laser aging over more than the window shows a
-  smaller rise against a baseline from within it).
+  evidence 24 h) or reads the window: the temperature spread comes from the window, and the far-end
+  laser's bias baseline from the window plus the laser's first ``FIRST_HOURS`` hourly readings, kept
+  here (so a laser aging over more than the window is still judged against its young level).
 
 Cost per pass: O(lanes x window), whatever the history.
 """
@@ -31,6 +31,10 @@ from analyzer.trend import BoundedTrend, TrendFit
 from linkmargin.samples import Metric
 
 WINDOW_HOURS = 168
+FIRST_HOURS = 24
+"""Hourly bias readings (and the module temperature with them) kept per lane from the laser's first
+hours: the young level its baseline (:func:`analyzer.laser.relative_bias`) rests on once they left the
+window, as they do in the full pass's history."""
 TRENDS = ("rx", "tx", "bias")
 LANE_IDENTITY = ("link", "device", "port", "lane", "direction", "far_device", "far_port")
 
@@ -59,6 +63,8 @@ class Window:
     fit: TrendFit
     tx_fit: TrendFit
     bias_fit: TrendFit
+    first_bias: np.ndarray  # lanes x FIRST_HOURS: the laser's first readings, NaN while inside the window
+    first_temp: np.ndarray
 
 
 class PassState:
@@ -73,6 +79,11 @@ class PassState:
         self.steps = StepLog()
         self.first_hour: int | None = None
         self.last_hour: int | None = None  # the newest hour handed over (it may have been open)
+        self.first_bias = np.full((n_lanes, FIRST_HOURS), np.nan, dtype=np.float32)
+        self.first_temp = np.full((n_lanes, FIRST_HOURS), np.nan, dtype=np.float32)
+        self.first_n = np.zeros(n_lanes, dtype=np.int64)
+        self.first_last = np.full(n_lanes, -1, dtype=np.int64)  # hour of the newest first reading kept
+        self.first_upto: int | None = None  # closed hours up to this one were looked at for them
 
     def advance(self, state: LaneState) -> Window | None:
         """Read the window, hand over the hours since the last pass, fit; None without history."""
@@ -95,6 +106,7 @@ class PassState:
         self.rx.push(hours[new], rx[:, new], temp[:, new])
         self.tx.push(hours[new], tx[:, new])
         self.bias.push(hours[new], bias[:, new])
+        self._keep_first(hours, bias, far_temp, hi)
         self.last_hour = hi
         new_steps = self.steps.update(hours, rx, temp)  # a step keeps the column it got when first seen
         self.rx.add_steps(new_steps["li"].to_numpy(), new_steps["hour"].to_numpy())
@@ -102,6 +114,7 @@ class PassState:
         fit, tx_fit, bias_fit = self.rx.fit(), self.tx.fit(), self.bias.fit()
         in_window = log.filter(pl.col("hour") >= lo)
         first = self.first_hour
+        before = (self.first_last < lo)[:, None]  # first readings inside the window are read there
         return Window(
             hours=hours,
             rx=rx,
@@ -115,17 +128,48 @@ class PassState:
             fit=fit,
             tx_fit=tx_fit,
             bias_fit=bias_fit,
+            first_bias=np.where(before, self.first_bias, np.nan),
+            first_temp=np.where(before, self.first_temp, np.nan),
         )
+
+    def _keep_first(self, hours: np.ndarray, bias: np.ndarray, temp: np.ndarray, hi: int) -> None:
+        """Keep each laser's first ``FIRST_HOURS`` hourly bias readings from the closed hours (before
+        ``hi``) not looked at yet."""
+        cols = hours < hi
+        if self.first_upto is not None:
+            cols &= hours > self.first_upto
+        if not cols.any():
+            return
+        b, t, hrs = bias[:, cols], temp[:, cols], hours[cols]
+        ok = np.isfinite(b) & (b > 0)  # a dark laser reports 0 mA
+        pos = self.first_n[:, None] + np.cumsum(ok, axis=1) - 1
+        r, c = np.nonzero(ok & (pos < FIRST_HOURS))
+        self.first_bias[r, pos[r, c]] = b[r, c]
+        self.first_temp[r, pos[r, c]] = t[r, c]
+        np.maximum.at(self.first_last, r, hrs[c])
+        self.first_n = np.minimum(self.first_n + ok.sum(axis=1), FIRST_HOURS)
+        self.first_upto = int(hrs.max())
 
     def tables(self) -> tuple[dict[str, pl.DataFrame], dict[str, object]]:
         """The whole state as frames and scalars (for :mod:`analyzer.checkpoint`)."""
-        frames: dict[str, pl.DataFrame] = {"steps": self.steps.steps}
+        frames: dict[str, pl.DataFrame] = {
+            "steps": self.steps.steps,
+            "laser_first": pl.DataFrame(
+                [
+                    pl.Series("bias", self.first_bias),
+                    pl.Series("temp", self.first_temp),
+                    pl.Series("n", self.first_n),
+                    pl.Series("last", self.first_last),
+                ]
+            ),
+        }
         scalars: dict[str, object] = {
             "window": self.window,
             "lanes_key": self.lanes_key,
             "first_hour": self.first_hour,
             "last_hour": self.last_hour,
             "step_first_hour": self.steps.first_hour,
+            "first_upto": self.first_upto,
         }
         for name in TRENDS:
             lanes, ring, sc = getattr(self, name).table()
@@ -147,6 +191,13 @@ class PassState:
         ps.steps.steps = frames["steps"]
         ps.steps.first_hour = scalars["step_first_hour"]
         ps.first_hour, ps.last_hour = scalars["first_hour"], scalars["last_hour"]
+        lf = frames.get("laser_first")  # none in a state written before first readings were kept
+        if lf is not None:
+            ps.first_bias = lf["bias"].to_numpy().astype(np.float32).reshape(ps.first_bias.shape)
+            ps.first_temp = lf["temp"].to_numpy().astype(np.float32).reshape(ps.first_temp.shape)
+            ps.first_n = lf["n"].to_numpy().astype(np.int64)
+            ps.first_last = lf["last"].to_numpy().astype(np.int64)
+            ps.first_upto = scalars.get("first_upto")
         return ps
 
     def _catch_up(self, state: LaneState, h0: int, h1: int) -> None:
@@ -161,10 +212,12 @@ class PassState:
             _, temp = state.matrix(Metric.TEMPERATURE_C, module=True, hours=span)
             _, tx = state.matrix(Metric.TX_POWER_DBM, far_end=True, hours=span)
             _, bias = state.matrix(Metric.TX_BIAS_MA, far_end=True, hours=span)
+            _, far_temp = state.matrix(Metric.TEMPERATURE_C, far_end=True, module=True, hours=span)
             new = hours >= start
             self.rx.push(hours[new], rx[:, new], temp[:, new])
             self.tx.push(hours[new], tx[:, new])
             self.bias.push(hours[new], bias[:, new])
+            self._keep_first(hours, bias, far_temp, end + 1)
             new_steps = self.steps.update(hours, rx, temp)
             self.rx.add_steps(new_steps["li"].to_numpy(), new_steps["hour"].to_numpy())
             self.last_hour = end
