@@ -6,6 +6,8 @@ device's counter reset survives the checkpoint."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +22,9 @@ from analyzer.evidence import counter_resets
 from analyzer.spec import LinkSpec
 from analyzer.state import LaneState
 from linkmargin_cli.passes import SLACK_HOURS, Passes
+from tests.services import free_port
 
+from . import scenario
 from .fleet import Fleet, make_fleet
 from .helpers import one_link_spec, samples
 from .test_bounded_pass import assert_close
@@ -131,3 +135,33 @@ def test_a_counter_reset_survives_the_checkpoint(tmp_path: Path) -> None:
     old = LaneState(spec)
     assert checkpoint.load(old, tmp_path) and old.resets.is_empty()
     np.testing.assert_equal(old.hour_range(), st.hour_range())
+
+
+def _analyze_cli(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("linkmargin")
+    return subprocess.run(
+        [str(exe), "analyze", "--spec", str(tmp_path / "spec"), "--history", str(tmp_path / "hist"),
+         "--checkpoint", str(tmp_path / "ckpt"), "--metrics-port", str(free_port()), "--every", "0.5",
+         "--duration", "2", "--horizon", "21d", *extra],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_the_analyze_command_checkpoints_and_restores_its_bounded_state(tmp_path: Path) -> None:
+    spec, frame = scenario.build(scenario.recent_t0())
+    spec.write_dir(str(tmp_path / "spec"))
+    (tmp_path / "hist").mkdir()
+    frame.write_parquet(tmp_path / "hist" / "s.parquet")
+    first = _analyze_cli(tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "rebuilt state from" in first.stdout
+    gen = tmp_path / "ckpt" / (tmp_path / "ckpt" / checkpoint.CURRENT).read_text().strip()
+    assert (gen / "bounded" / "rx_lanes.parquet").exists() and (gen / "resets.parquet").exists()
+    again = _analyze_cli(tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "bounded state restored" in again.stdout and "rebuilt state" not in again.stdout
+    ps = checkpoint.load_bounded(tmp_path / "ckpt")
+    assert ps is not None and ps.lanes_key == Passes(spec).key
+    full = _analyze_cli(tmp_path, "--full-pass")  # the full pass keeps no bounded state
+    assert full.returncode == 0, full.stderr[-2000:]
+    assert "full pass" in full.stdout and checkpoint.load_bounded(tmp_path / "ckpt") is None
