@@ -35,6 +35,10 @@ FIRST_HOURS = 24
 """Hourly bias readings (and the module temperature with them) kept per lane from the laser's first
 hours: the young level its baseline (:func:`analyzer.laser.relative_bias`) rests on once they left the
 window, as they do in the full pass's history."""
+FIRST_KEEP_HOURS = 24 * 60
+"""First readings older than this are dropped and taken again from the hours that follow: the full
+pass's history is as long (the state's default ``history_hours``), and a module swapped for one whose
+laser runs higher is not judged against the old laser's readings for longer than the full pass would."""
 TRENDS = ("rx", "tx", "bias")
 LANE_IDENTITY = ("link", "device", "port", "lane", "direction", "far_device", "far_port")
 
@@ -140,6 +144,10 @@ class PassState:
             cols &= hours > self.first_upto
         if not cols.any():
             return
+        stale = (self.first_last >= 0) & (self.first_last < hi - FIRST_KEEP_HOURS)
+        if stale.any():
+            self.first_bias[stale] = self.first_temp[stale] = np.nan
+            self.first_n[stale], self.first_last[stale] = 0, -1
         b, t, hrs = bias[:, cols], temp[:, cols], hours[cols]
         ok = np.isfinite(b) & (b > 0)  # a dark laser reports 0 mA
         pos = self.first_n[:, None] + np.cumsum(ok, axis=1) - 1

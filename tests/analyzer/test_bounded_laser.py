@@ -13,7 +13,7 @@ import polars as pl
 
 from analyzer import checkpoint
 from analyzer.analysis import analyze
-from analyzer.bounded import PassState
+from analyzer.bounded import FIRST_KEEP_HOURS, PassState
 from analyzer.laser import AGING_RISE, bias_rise, relative_bias
 from analyzer.state import LaneState
 from linkmargin.samples import Metric, conform
@@ -99,3 +99,15 @@ def test_a_laser_aging_beyond_the_window_keeps_its_rise(tmp_path: Path) -> None:
     )  # type: ignore[index]
     window_only = bias_rise(relative_bias(bias, temp))
     assert (window_only[aging] < AGING_RISE).all() and (window_only[aging] < rise_f[aging] / 3).all()
+
+
+def test_first_readings_older_than_the_full_pass_history_are_taken_again() -> None:
+    n, hours = 2, np.arange(100, 130, dtype=np.int64)
+    ps = PassState(n)
+    bias = np.full((n, hours.size), 8.0)
+    ps._keep_first(hours, bias, np.full_like(bias, 45.0), int(hours[-1]))
+    assert (ps.first_n == 24).all() and (ps.first_last == 123).all()
+    later = hours + FIRST_KEEP_HOURS + 30  # past the full pass's history: the laser's readings now
+    ps._keep_first(later, bias * 1.3, np.full_like(bias, 45.0), int(later[-1]))
+    assert (ps.first_n == 24).all() and np.allclose(ps.first_bias, 8.0 * 1.3)
+    assert (ps.first_last == later[23]).all()
