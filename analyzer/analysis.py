@@ -128,7 +128,8 @@ def analyze(
         tx_fit, bias_fit = fit_trends(tx, None, iters=4), fit_trends(bias, None, iters=4)
     else:
         bias, far_temp, tx_fit, bias_fit = win.bias, win.far_temp, win.tx_fit, win.bias_fit
-    rel_bias = relative_bias(bias, far_temp)
+    # bounded: the laser's first readings, kept from before the window, are in its baseline too
+    rel_bias = relative_bias(bias, far_temp, first=None if win is None else (win.first_bias, win.first_temp))
     rise = bias_rise(rel_bias)
     climb = bias_climb(rel_bias)
     with _quiet():

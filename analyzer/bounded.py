@@ -9,15 +9,16 @@ hands the hours that closed since the last pass to the bounded estimators and fi
 - steps: :class:`~analyzer.steps.StepLog` (detected over the window, kept with their absolute hour,
   so attribution and the cohorts' mating outcomes see every step since the first hour);
 - everything else in the pass already reads a recent window (calibration 72 h, recent onset 48 h,
-  evidence 24 h) or reads the window: the far-end laser's bias baseline and the temperature spread
-  come from the window, not the whole history (a laser aging over more than the window shows a
-  smaller rise against a baseline from within it).
+  evidence 24 h) or reads the window: the temperature spread comes from the window, and the far-end
+  laser's bias baseline from the window plus the laser's first ``FIRST_HOURS`` hourly readings, kept
+  here (so a laser aging over more than the window is still judged against its young level).
 
 Cost per pass: O(lanes x window), whatever the history.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,22 @@ from analyzer.trend import BoundedTrend, TrendFit
 from linkmargin.samples import Metric
 
 WINDOW_HOURS = 168
+FIRST_HOURS = 24
+"""Hourly bias readings (and the module temperature with them) kept per lane from the laser's first
+hours: the young level its baseline (:func:`analyzer.laser.relative_bias`) rests on once they left the
+window, as they do in the full pass's history."""
+FIRST_KEEP_HOURS = 24 * 60
+"""First readings older than this are dropped and taken again from the hours that follow: the full
+pass's history is as long (the state's default ``history_hours``), and a module swapped for one whose
+laser runs higher is not judged against the old laser's readings for longer than the full pass would."""
 TRENDS = ("rx", "tx", "bias")
+LANE_IDENTITY = ("link", "device", "port", "lane", "direction", "far_device", "far_port")
+
+
+def lanes_key(lanes: pl.DataFrame) -> str:
+    """A digest of the spec's lanes in order: a :class:`PassState` holds them by position, so a state
+    kept for other lanes (or the same lanes in another order) must not be reused."""
+    return hashlib.sha256(lanes.select(LANE_IDENTITY).write_csv().encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,19 +67,27 @@ class Window:
     fit: TrendFit
     tx_fit: TrendFit
     bias_fit: TrendFit
+    first_bias: np.ndarray  # lanes x FIRST_HOURS: the laser's first readings, NaN while inside the window
+    first_temp: np.ndarray
 
 
 class PassState:
     """Bounded estimators for the lanes of one spec (lane order = spec order)."""
 
-    def __init__(self, n_lanes: int, window: int = WINDOW_HOURS) -> None:
+    def __init__(self, n_lanes: int, window: int = WINDOW_HOURS, *, lanes_key: str = "") -> None:
         self.window = window
+        self.lanes_key = lanes_key  # :func:`lanes_key` of the spec's lanes ("": not told)
         self.rx = BoundedTrend(n_lanes, window)
         self.tx = BoundedTrend(n_lanes, window)
         self.bias = BoundedTrend(n_lanes, window)
         self.steps = StepLog()
         self.first_hour: int | None = None
         self.last_hour: int | None = None  # the newest hour handed over (it may have been open)
+        self.first_bias = np.full((n_lanes, FIRST_HOURS), np.nan, dtype=np.float32)
+        self.first_temp = np.full((n_lanes, FIRST_HOURS), np.nan, dtype=np.float32)
+        self.first_n = np.zeros(n_lanes, dtype=np.int64)
+        self.first_last = np.full(n_lanes, -1, dtype=np.int64)  # hour of the newest first reading kept
+        self.first_upto: int | None = None  # closed hours up to this one were looked at for them
 
     def advance(self, state: LaneState) -> Window | None:
         """Read the window, hand over the hours since the last pass, fit; None without history."""
@@ -86,6 +110,7 @@ class PassState:
         self.rx.push(hours[new], rx[:, new], temp[:, new])
         self.tx.push(hours[new], tx[:, new])
         self.bias.push(hours[new], bias[:, new])
+        self._keep_first(hours, bias, far_temp, hi)
         self.last_hour = hi
         new_steps = self.steps.update(hours, rx, temp)  # a step keeps the column it got when first seen
         self.rx.add_steps(new_steps["li"].to_numpy(), new_steps["hour"].to_numpy())
@@ -93,6 +118,7 @@ class PassState:
         fit, tx_fit, bias_fit = self.rx.fit(), self.tx.fit(), self.bias.fit()
         in_window = log.filter(pl.col("hour") >= lo)
         first = self.first_hour
+        before = (self.first_last < lo)[:, None]  # first readings inside the window are read there
         return Window(
             hours=hours,
             rx=rx,
@@ -106,16 +132,52 @@ class PassState:
             fit=fit,
             tx_fit=tx_fit,
             bias_fit=bias_fit,
+            first_bias=np.where(before, self.first_bias, np.nan),
+            first_temp=np.where(before, self.first_temp, np.nan),
         )
+
+    def _keep_first(self, hours: np.ndarray, bias: np.ndarray, temp: np.ndarray, hi: int) -> None:
+        """Keep each laser's first ``FIRST_HOURS`` hourly bias readings from the closed hours (before
+        ``hi``) not looked at yet."""
+        cols = hours < hi
+        if self.first_upto is not None:
+            cols &= hours > self.first_upto
+        if not cols.any():
+            return
+        stale = (self.first_last >= 0) & (self.first_last < hi - FIRST_KEEP_HOURS)
+        if stale.any():
+            self.first_bias[stale] = self.first_temp[stale] = np.nan
+            self.first_n[stale], self.first_last[stale] = 0, -1
+        b, t, hrs = bias[:, cols], temp[:, cols], hours[cols]
+        ok = np.isfinite(b) & (b > 0)  # a dark laser reports 0 mA
+        pos = self.first_n[:, None] + np.cumsum(ok, axis=1) - 1
+        r, c = np.nonzero(ok & (pos < FIRST_HOURS))
+        self.first_bias[r, pos[r, c]] = b[r, c]
+        self.first_temp[r, pos[r, c]] = t[r, c]
+        np.maximum.at(self.first_last, r, hrs[c])
+        self.first_n = np.minimum(self.first_n + ok.sum(axis=1), FIRST_HOURS)
+        self.first_upto = int(hrs.max())
 
     def tables(self) -> tuple[dict[str, pl.DataFrame], dict[str, object]]:
         """The whole state as frames and scalars (for :mod:`analyzer.checkpoint`)."""
-        frames: dict[str, pl.DataFrame] = {"steps": self.steps.steps}
+        frames: dict[str, pl.DataFrame] = {
+            "steps": self.steps.steps,
+            "laser_first": pl.DataFrame(
+                [
+                    pl.Series("bias", self.first_bias),
+                    pl.Series("temp", self.first_temp),
+                    pl.Series("n", self.first_n),
+                    pl.Series("last", self.first_last),
+                ]
+            ),
+        }
         scalars: dict[str, object] = {
             "window": self.window,
+            "lanes_key": self.lanes_key,
             "first_hour": self.first_hour,
             "last_hour": self.last_hour,
             "step_first_hour": self.steps.first_hour,
+            "first_upto": self.first_upto,
         }
         for name in TRENDS:
             lanes, ring, sc = getattr(self, name).table()
@@ -126,7 +188,8 @@ class PassState:
     @classmethod
     def from_tables(cls, frames: dict[str, pl.DataFrame], scalars: dict[str, Any]) -> PassState:
         """The state :meth:`tables` wrote."""
-        ps = cls(frames["rx_lanes"].height, int(scalars["window"]))
+        key = str(scalars.get("lanes_key", ""))
+        ps = cls(frames["rx_lanes"].height, int(scalars["window"]), lanes_key=key)
         for name in TRENDS:
             setattr(
                 ps,
@@ -136,6 +199,13 @@ class PassState:
         ps.steps.steps = frames["steps"]
         ps.steps.first_hour = scalars["step_first_hour"]
         ps.first_hour, ps.last_hour = scalars["first_hour"], scalars["last_hour"]
+        lf = frames.get("laser_first")  # none in a state written before first readings were kept
+        if lf is not None:
+            ps.first_bias = lf["bias"].to_numpy().astype(np.float32).reshape(ps.first_bias.shape)
+            ps.first_temp = lf["temp"].to_numpy().astype(np.float32).reshape(ps.first_temp.shape)
+            ps.first_n = lf["n"].to_numpy().astype(np.int64)
+            ps.first_last = lf["last"].to_numpy().astype(np.int64)
+            ps.first_upto = scalars.get("first_upto")
         return ps
 
     def _catch_up(self, state: LaneState, h0: int, h1: int) -> None:
@@ -150,10 +220,12 @@ class PassState:
             _, temp = state.matrix(Metric.TEMPERATURE_C, module=True, hours=span)
             _, tx = state.matrix(Metric.TX_POWER_DBM, far_end=True, hours=span)
             _, bias = state.matrix(Metric.TX_BIAS_MA, far_end=True, hours=span)
+            _, far_temp = state.matrix(Metric.TEMPERATURE_C, far_end=True, module=True, hours=span)
             new = hours >= start
             self.rx.push(hours[new], rx[:, new], temp[:, new])
             self.tx.push(hours[new], tx[:, new])
             self.bias.push(hours[new], bias[:, new])
+            self._keep_first(hours, bias, far_temp, end + 1)
             new_steps = self.steps.update(hours, rx, temp)
             self.rx.add_steps(new_steps["li"].to_numpy(), new_steps["hour"].to_numpy())
             self.last_hour = end

@@ -1,8 +1,9 @@
 """The analyzer state checkpointed to a directory of Parquet files and reloaded on restart.
 
 Layout: ``DIR/state-<n>/`` holds one Parquet file per table of the state (latest readings, counter
-memory, hourly aggregates) and ``scalars.json``, and ``bounded/`` the bounded estimators' state when
-the analyzer keeps one (:class:`analyzer.bounded.PassState`); ``DIR/CURRENT`` names the complete generation.
+memory, hourly aggregates, the devices' counter resets) and ``scalars.json``, and ``bounded/`` the
+bounded estimators' state when the analyzer keeps one (:class:`analyzer.bounded.PassState`);
+``DIR/CURRENT`` names the complete generation.
 Each file is written atomically (:func:`linkmargin.history.write_atomic`), the generation's
 directory is fsynced, then ``CURRENT`` is replaced atomically: a crash at any point leaves the
 previous checkpoint whole. Older generations are removed after the switch.
@@ -25,6 +26,7 @@ from linkmargin.history import write_atomic
 CURRENT = "CURRENT"
 BOUNDED = "bounded"
 TABLES = ("latest", "ctr", "disc", "open", "closed")
+OPTIONAL = ("resets",)  # tables a checkpoint written by an older analyzer may lack
 
 
 class CheckpointError(Exception):
@@ -48,7 +50,7 @@ def save(state: LaneState, root: str | Path, bounded: PassState | None = None) -
     gen = root / f"state-{max(gens, default=0) + 1}"
     gen.mkdir()
     frames, scalars = state.tables()
-    for name in TABLES:
+    for name in (*TABLES, *OPTIONAL):
         write_atomic(frames[name], gen / f"{name}.parquet")
     tmp = gen / ".scalars.json.tmp"
     tmp.write_text(json.dumps(scalars))
@@ -106,6 +108,9 @@ def load(state: LaneState, root: str | Path) -> bool:
     try:
         gen = root / cur.read_text().strip()
         frames = {name: pl.read_parquet(gen / f"{name}.parquet") for name in TABLES}
+        for name in OPTIONAL:
+            if (gen / f"{name}.parquet").exists():
+                frames[name] = pl.read_parquet(gen / f"{name}.parquet")
         scalars = json.loads((gen / "scalars.json").read_text())
         state.restore(frames, scalars)
     except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError) as e:

@@ -35,6 +35,7 @@ def relative_bias(
     recent_hours: int = 6,
     min_baseline_hours: int = 24,
     baseline_quantile: float = 0.1,
+    first: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Each hour's bias relative to the laser's temperature-corrected baseline, minus one (lanes x hours).
 
@@ -42,8 +43,22 @@ def relative_bias(
     transmitting module's temperature. The baseline is a low quantile of the corrected history
     before the last ``recent_hours``: aging only ever raises bias, so the laser's young level is
     its low end, and a rise that started inside the history does not lift its own baseline. Rows
-    with less than ``min_baseline_hours`` of baseline are all NaN.
+    with less than ``min_baseline_hours`` of baseline are all NaN. ``first`` (bias, temperature: lanes x
+    k, NaN where none) are the laser's first readings from before ``bias`` began, kept by a bounded
+    pass: they join the baseline (and the temperature slope), not the result.
     """
+    if first is not None and first[0].shape[1]:
+        gap = np.full((bias.shape[0], 1), np.nan)  # no hour-to-hour change across the gap
+        t_now = temp if temp is not None and temp.shape == bias.shape else np.full_like(bias, np.nan)
+        k = first[0].shape[1] + 1
+        rel = relative_bias(
+            np.hstack([first[0], gap, bias]),
+            np.hstack([first[1], gap, t_now]),
+            recent_hours=recent_hours,
+            min_baseline_hours=min_baseline_hours,
+            baseline_quantile=baseline_quantile,
+        )
+        return rel[:, k:]
     n_hours = bias.shape[1]
     out = np.full(bias.shape, np.nan)
     cut = n_hours - recent_hours

@@ -276,6 +276,13 @@ class LaneState:
                 self._closed = [pl.concat(self._closed)]
             self._trim()
 
+    def bound_history(self, hours: int) -> None:
+        """Keep (and admit) no more than the last ``hours`` hours from now on; drops older ones now."""
+        self.history_hours = hours
+        if self._max_hour is not None and self._closed:
+            self._trim()
+            self._hourly_cache = self._by_metric = None
+
     def _trim(self) -> None:
         if self._max_hour is None:
             return
@@ -467,6 +474,7 @@ class LaneState:
         hours = pl.concat([*self._closed], how="vertical") if self._closed else self._open.clear()
         frames = {"latest": self._latest, "ctr": self._ctr, "disc": self._disc, "open": self._open}
         frames["closed"] = hours
+        frames["resets"] = self.resets
         scalars: dict[str, object] = {
             "max_hour": self._max_hour,
             "samples_seen": self.samples_seen,
@@ -483,6 +491,10 @@ class LaneState:
         self._open = frames["open"].cast(dict(_AGG_SCHEMA))  # type: ignore[arg-type]
         closed = frames["closed"].cast(dict(_AGG_SCHEMA))  # type: ignore[arg-type]
         self._closed = [closed] if closed.height else []
+        resets = frames.get("resets")  # a checkpoint from before resets were kept has none
+        self.resets = (
+            pl.DataFrame(schema=_RESET_SCHEMA) if resets is None else resets.cast(dict(_RESET_SCHEMA))  # type: ignore[arg-type]
+        )
         self._hourly_cache = self._by_metric = None
         mh = scalars.get("max_hour")
         self._max_hour = None if mh is None else int(mh)  # type: ignore[call-overload]

@@ -197,12 +197,17 @@ def analyze(
             help="i/N: analyze only shard i of N of the links; cohorts merged over --mqtt",
         ),
     ] = None,
+    full_pass: Annotated[
+        bool,
+        typer.Option(
+            "--full-pass", help="Recompute over the whole history every pass (default: a 7-day window)"
+        ),
+    ] = False,
 ) -> None:
     """Consume samples, keep per-lane state, serve forecasts on /metrics and publish risk events."""
     from prometheus_client import REGISTRY
 
     from analyzer.advice import advise
-    from analyzer.analysis import analyze as run_analysis
     from analyzer.consumer import BatchConsumer
     from analyzer.events import RiskTracker
     from analyzer.exporter import AnalyzerCollector
@@ -213,6 +218,7 @@ def analyze(
     from linkmargin.mqtt import MQTT_PROTOCOLS, MqttSettings
     from linkmargin.wire import encode_event
     from linkmargin_cli.inputs import load_inventory_or_exit
+    from linkmargin_cli.passes import Passes
     from linkmargin_cli.wiring import planned_from_inventory, spec_from_inventory
 
     if mqtt_protocol not in MQTT_PROTOCOLS:
@@ -247,6 +253,8 @@ def analyze(
     state = LaneState(link_spec, clock=lambda: datetime.now(UTC), future_skew_s=max_future_skew)
     from analyzer import checkpoint
 
+    passes = Passes(link_spec, full=full_pass)  # bounded: its state kept from pass to pass, and checkpointed
+
     restored = False
     if checkpoint_dir is not None:
         try:
@@ -255,6 +263,10 @@ def analyze(
             typer.echo(f"{e}; not restored", err=True)
         if restored:
             typer.echo(f"restored state from {checkpoint_dir} ({state.samples_seen} samples)")
+            try:
+                typer.echo(passes.restore(checkpoint_dir))
+            except checkpoint.CheckpointError as e:
+                typer.echo(f"{e}; the first pass scans the restored hours", err=True)
     rows = RowFilter(link_spec) if board is not None else None
     if history and not restored:
         kept = state.rebuild(str(history), keep=None if rows is None else (lambda f: rows.keep(f)[0]))
@@ -314,7 +326,7 @@ def analyze(
                 consumer.flush()
                 if state.hour_range() is not None:
                     peers = board.peers() if board is not None else None
-                    an = run_analysis(
+                    an = passes.run(
                         state, horizons=horizons, planned=plan, now=datetime.now(UTC), cohort_peers=peers
                     )
                     if board is not None:
@@ -329,7 +341,7 @@ def analyze(
                     collector.update(an, suspects=adv, samples_seen=state.samples_seen)
                     if checkpoint_dir is not None:
                         try:
-                            checkpoint.save(state, checkpoint_dir)
+                            passes.save(state, checkpoint_dir)
                         except OSError as e:  # a full disk: the analysis goes on, the last checkpoint stays
                             typer.echo(f"checkpoint {checkpoint_dir} not written: {e}", err=True)
                     for ev in tracker.update(an.forecasts[main_h], links=an.links, advice=adv):

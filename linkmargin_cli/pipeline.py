@@ -21,7 +21,6 @@ from rich.live import Live
 
 from analyzer.advice import advise
 from analyzer.analysis import Analysis
-from analyzer.analysis import analyze as run_analysis
 from analyzer.consumer import BatchConsumer
 from analyzer.events import RiskTracker
 from analyzer.exporter import AnalyzerCollector
@@ -42,6 +41,7 @@ from linkmargin.inventory import Inventory
 from linkmargin.inventory.metrics import InventoryCollector
 from linkmargin.wire import SAMPLES_WILDCARD, encode_event
 from linkmargin_cli.harness import LabRun
+from linkmargin_cli.passes import Passes
 from linkmargin_cli.wiring import (
     gnmi_targets_from_inventory,
     planned_from_inventory,
@@ -66,6 +66,7 @@ class Pipeline:
     exporter: AnalyzerCollector
     tracker: RiskTracker
     parquet: ParquetSink
+    passes: Passes  # bounded by default: the pass reads a 7-day window and the estimators' state
     analysis: Analysis | None = None
     planned: pl.DataFrame | None = None  # the inventory's planned matings (maintenance windows)
     streams: list[GnmiStream] = field(default_factory=list)  # one per gNMI device, into the same sink
@@ -79,10 +80,12 @@ def build_pipeline(
     history: Path,
     intervals: dict[str, float],
     lab: LabRun | None = None,
+    full_pass: bool = False,
 ) -> Pipeline:
     """Wire collector -> bus -> analyzer for an inventory, exporters on ``registry``.
 
-    With ``lab``, samples are stamped with the fabric's simulated time.
+    With ``lab``, samples are stamped with the fabric's simulated time; ``full_pass`` recomputes over the
+    whole history every pass instead of the bounded pass.
     """
     bus = InProcessBus()
     prom = PrometheusSink(registry)
@@ -113,8 +116,19 @@ def build_pipeline(
     registry.register(InventoryCollector(inv, clock))
     tracker = RiskTracker(MAIN_HORIZON)
     planned = planned_from_inventory(inv)
+    passes = Passes(state.spec, full=full_pass)
     return Pipeline(
-        clock, bus, scheduler, state, consumer, exporter, tracker, parquet, planned=planned, streams=streams
+        clock,
+        bus,
+        scheduler,
+        state,
+        consumer,
+        exporter,
+        tracker,
+        parquet,
+        passes,
+        planned=planned,
+        streams=streams,
     )
 
 
@@ -123,7 +137,7 @@ async def analyze_once(p: Pipeline, now: datetime) -> None:
     p.consumer.flush()
     if p.state.hour_range() is None:
         return
-    an = await asyncio.to_thread(run_analysis, p.state, horizons=HORIZONS, planned=p.planned, now=now)
+    an = await asyncio.to_thread(p.passes.run, p.state, horizons=HORIZONS, planned=p.planned, now=now)
     adv = advise(an, MAIN_HORIZON)
     p.exporter.update(an, suspects=adv, samples_seen=p.state.samples_seen)
     for ev in p.tracker.update(an.forecasts[MAIN_HORIZON], links=an.links, advice=adv):
@@ -145,10 +159,11 @@ async def run_pipeline(
     view: Callable[[Pipeline, str, float], RenderableType],
     lab: LabRun | None = None,
     live: bool = True,
+    full_pass: bool = False,
 ) -> Pipeline:
     """Run the whole pipeline until ``duration`` wall seconds pass or SIGINT; return its final state."""
     registry = CollectorRegistry()
-    p = build_pipeline(inv, registry, history, intervals, lab)
+    p = build_pipeline(inv, registry, history, intervals, lab, full_pass=full_pass)
     # the collector's series rendered from columns, the other exporters by prometheus-client
     server, _thread = serve(registry, metrics_port, addr="127.0.0.1")
     url = f"http://127.0.0.1:{server.server_port}/metrics"
