@@ -147,6 +147,10 @@ async def test_two_collector_and_two_analyzer_shards_through_a_node_kill(tmp_pat
                         *("--mqtt", f"127.0.0.1:{c.mqtt_ports[1 + i]}", "--mqtt-protocol", "3.1.1"),
                         *("--mqtt-client-id", f"lm-shard-analyzer-{i + 1}", "--metrics-port", str(aports[i])),
                         *("--every", "1", "--duration", "600"),
+                        # the full pass, as the in-process reference below: this test is about shards
+                        # equalling one analyzer; the bounded pass's own tolerances are tested apart
+                        # (tests/analyzer/test_bounded_pass.py)
+                        "--full-pass",
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=(tmp_path / f"analyzer{i + 1}.log").open("wb"),
