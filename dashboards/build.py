@@ -442,6 +442,8 @@ def wear_curve() -> barchart.Panel:
         .unit("percentunit")
         .span(24)
         .height(9)
+        # a mating counts once 12 h of readings lie on both sides of it (analyzer.cohorts.mating_outcomes)
+        .no_value("no mating observed yet with 12 h of readings on both sides")
     )
 
 
@@ -1038,7 +1040,7 @@ def lanes() -> db.Dashboard:
                         w=24,
                         thresholds=EXCESS_STEPS,
                         dashed="flagged.*",
-                    ),
+                    ).no_value("not enough BER history yet (6 h in each third of the last week)"),
                 ],
             ),
             (
