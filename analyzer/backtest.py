@@ -39,6 +39,7 @@ class ForecastPass(NamedTuple):
     forecasts: pl.DataFrame  # link, issued_at, p, until
     snapshots: pl.DataFrame  # link, issued_at, warn_margin_db, pl_alarm_db, pl_sens_db, until
     cohorts: pl.DataFrame  # the analysis' cohort table
+    wear: pl.DataFrame | None = None  # the analysis' wear curve (analyzer.wear)
 
 
 PREDICT_LINEAR_HOURS = 7 * 24
@@ -108,6 +109,7 @@ def forecast_pass(state: LaneState, now: datetime, end: datetime, horizon_s: flo
         an.forecasts["H"].select("link", issued, pl.col("p_cross").alias("p"), until),
         snaps,
         an.cohorts.table,
+        an.wear,
     )
 
 

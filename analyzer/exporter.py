@@ -30,6 +30,15 @@ Names (prefix ``linkmargin_``, unit in the name; lane labels = link, device, por
 | ``linkmargin_cohort_drift_db_per_day`` | family, termination | cohort drift |
 | ``linkmargin_cohort_thermal_db_per_celsius`` | family, termination | cohort thermal sensitivity |
 | ``linkmargin_cohort_matings`` | family, termination | recorded matings behind the cohort figures |
+| ``linkmargin_ber_excess_db`` | lane labels | BER margin lost over the week beyond what Rx explains |
+| ``linkmargin_ber_beyond_rx`` | lane labels | 1: the reflection cause flags the lane, else 0 |
+| ``linkmargin_connection_point_matings`` | link, point, family | matings of the installed end face |
+| ``linkmargin_connection_point_rated_matings`` | link, point, family | the type's rated mating cycles |
+| ``linkmargin_connection_point_step_probability`` | link, point, family | P(step) at its next mating |
+| ``linkmargin_connection_point_step_probability_low``/``_high`` | link, point, family | its 95 % interval |
+| ``linkmargin_wear_step_probability`` (``_low``, ``_high``) | family, termination, wear_bin | wear curve |
+| ``linkmargin_wear_step_db`` | family, termination, wear_bin | mean loss step in the wear bin |
+| ``linkmargin_wear_matings`` | family, termination, wear_bin | matings the bin's figures rest on |
 | ``linkmargin_analyzer_samples_total`` | | samples folded into the state |
 """
 
@@ -45,6 +54,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from analyzer.analysis import Analysis
+from analyzer.wear import WEAR_EDGES, point_hazard
 from linkmargin.exposition import scrape
 from linkmargin.exposition.scrape import gzip_member
 from linkmargin.exposition.text import family_lines, header, label_block, split_families
@@ -87,6 +97,99 @@ _COHORT_FAMILIES = (
         "Recorded matings the cohort's figures rest on (beside the catalog prior)",
     ),
 )
+
+
+_REFLECTION_FAMILIES = (
+    (
+        "ber_excess_db",
+        "linkmargin_ber_excess_db",
+        "Margin the pre-FEC BER lost over the last week beyond what Rx power explains (a reflection "
+        "penalty on PAM4 lanes when it grows), dB",
+    ),
+    (
+        "ber_beyond_rx",
+        "linkmargin_ber_beyond_rx",
+        "1 when the lane's pre-FEC BER grew worse than its Rx power explains over the last week (the "
+        "reflection cause: re-terminate the reflective points), else 0",
+    ),
+)
+_POINT_LABELS = ("link", "point", "family")
+_POINT_FAMILIES = (
+    (
+        "matings",
+        "linkmargin_connection_point_matings",
+        "Matings of the connection point's installed end face (recorded before the records plus mating "
+        "events since; re-termination or replacement starts again), count",
+    ),
+    (
+        "rated_matings",
+        "linkmargin_connection_point_rated_matings",
+        "Mating cycles the point's connector type is rated for (connector catalog), count",
+    ),
+    (
+        "p_step",
+        "linkmargin_connection_point_step_probability",
+        "Probability (0 to 1) that the point's next mating leaves a loss step, from the fleet's wear curve "
+        "at its mating count (else its cohort's figure)",
+    ),
+    (
+        "p_step_lo",
+        "linkmargin_connection_point_step_probability_low",
+        "Lower end of the 95 % interval of the point's step probability at its next mating (0 to 1)",
+    ),
+    (
+        "p_step_hi",
+        "linkmargin_connection_point_step_probability_high",
+        "Upper end of the 95 % interval of the point's step probability at its next mating (0 to 1)",
+    ),
+)
+_WEAR_LABELS = ("family", "termination", "wear_bin")
+_WEAR_FAMILIES = (
+    (
+        "p_step",
+        "linkmargin_wear_step_probability",
+        "Probability (0 to 1) of a loss step per mating of points whose mating count, relative to their "
+        "rated cycles, falls in the bin (wear_bin: the bin's lower edge, matings per rated cycle)",
+    ),
+    (
+        "p_step_lo",
+        "linkmargin_wear_step_probability_low",
+        "Lower end of the 95 % interval of the wear bin's step probability per mating (0 to 1)",
+    ),
+    (
+        "p_step_hi",
+        "linkmargin_wear_step_probability_high",
+        "Upper end of the 95 % interval of the wear bin's step probability per mating (0 to 1)",
+    ),
+    ("step_db", "linkmargin_wear_step_db", "Mean loss step of a mating in the wear bin, dB"),
+    (
+        "matings",
+        "linkmargin_wear_matings",
+        "Recorded matings the wear bin's figures rest on (beside the catalog prior), count",
+    ),
+)
+
+
+def _bin_label(wear_bin: pl.Expr) -> pl.Expr:
+    """A wear bin's label: its lower edge in matings per rated cycle, two decimals (``0.85``)."""
+    return wear_bin.replace_strict(
+        {i: f"{e:.2f}" for i, e in enumerate(WEAR_EDGES)}, default=None, return_dtype=pl.String
+    )
+
+
+def _wear_frames(an: Analysis) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(per point: count, rated cycles, hazard; per wear bin of the curve: its estimates)."""
+    hz = point_hazard(an.point_wear, an.cohorts.table).lazy()
+    cols = [c for c, *_ in _WEAR_FAMILIES]
+    if an.wear.height and "p_step" in an.wear.columns:
+        curve = (
+            an.wear.lazy()
+            .filter(pl.col("wear_bin") >= 0)
+            .select("family", "termination", _bin_label(pl.col("wear_bin")), *cols)
+        )
+    else:
+        curve = pl.LazyFrame(schema={**{k: pl.String for k in _WEAR_LABELS}, **{c: pl.Float64 for c in cols}})
+    return hz, curve
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +273,10 @@ def families(an: Analysis, suspects: pl.DataFrame | None, *, text: bool = False)
         *(pl.col(k).cast(pl.String).fill_null("None") for k in LANE_LABELS),
         *(c for c, *_ in _LANE_FAMILIES),
         "drift_shrunk",
+        *(
+            (pl.col(c) if c in an.lanes.columns else pl.lit(None)).cast(pl.Float64).alias(c)
+            for c, *_ in _REFLECTION_FAMILIES
+        ),
     )
     lane_block = drift_block = None
     if text:
@@ -324,6 +431,13 @@ def families(an: Analysis, suspects: pl.DataFrame | None, *, text: bool = False)
     )
     cohorts = an.cohorts.table.lazy()
     out.extend(Family(name, h, ("family", "termination"), cohorts, col) for col, name, h in _COHORT_FAMILIES)
+    # the reflection cause per lane (analyzer.reflection), mating wear per point and the wear curve
+    out.extend(
+        Family(name, h, LANE_LABELS, lanes, col, block=lane_block) for col, name, h in _REFLECTION_FAMILIES
+    )
+    points, curve = _wear_frames(an)
+    out.extend(Family(name, h, _POINT_LABELS, points, col) for col, name, h in _POINT_FAMILIES)
+    out.extend(Family(name, h, _WEAR_LABELS, curve, col) for col, name, h in _WEAR_FAMILIES)
     return out
 
 

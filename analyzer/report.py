@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from analyzer.analysis import Analysis
+from analyzer.wear import link_worst_wear, point_hazard
 
 COLUMNS = (
     "rank",
@@ -32,6 +33,14 @@ COLUMNS = (
     "excess_loss_db",
     "worst",
     "planned_matings",
+    "wear_point",
+    "wear_matings",
+    "wear_rated_matings",
+    "wear_p_step",
+    "wear_p_step_lo",
+    "wear_p_step_hi",
+    "ber_beyond_rx",
+    "ber_excess_db",
     "cause",
     "point",
     "optic",
@@ -91,11 +100,61 @@ def risk_table(
                 for c in ("cause", "point", "optic", "action", "evidence")
             )
         )
-    t = t.join(device_notes(analysis), on="link", how="left")
+    t = t.join(device_notes(analysis), on="link", how="left").join(link_wear(analysis), on="link", how="left")
     t = t.sort(
         pl.col("p_cross").fill_nan(None), pl.col("forecast_db"), descending=[True, False], nulls_last=True
     )
     return t.with_row_index("rank", offset=1).select(COLUMNS)
+
+
+def link_wear(analysis: Analysis) -> pl.DataFrame:
+    """Per link: its most worn point (count, rated cycles, hazard at its next mating [95 %]) and the
+    reflection cause (any lane flagged, the largest BER excess in dB)."""
+    worst = link_worst_wear(point_hazard(analysis.point_wear, analysis.cohorts.table))
+    lanes = analysis.lanes
+    if "ber_beyond_rx" in lanes.columns:
+        refl = lanes.group_by("link").agg(
+            pl.col("ber_beyond_rx").any(),
+            pl.col("ber_excess_db").filter(pl.col("ber_excess_db").is_finite()).max(),
+        )
+    else:
+        refl = (
+            lanes.select("link")
+            .unique()
+            .with_columns(
+                pl.lit(False).alias("ber_beyond_rx"), pl.lit(None, dtype=pl.Float64).alias("ber_excess_db")
+            )
+        )
+    return refl.join(worst, on="link", how="full", coalesce=True)
+
+
+WEAR_COLUMNS = (
+    "family",
+    "termination",
+    "x_lo",
+    "x_hi",
+    "count_mean",
+    "matings",
+    "steps",
+    "p_step",
+    "p_step_lo",
+    "p_step_hi",
+    "step_db",
+    "step_db_lo",
+    "step_db_hi",
+)
+
+
+def wear_table(curve: pl.DataFrame) -> pl.DataFrame:
+    """The wear curve as reported: per (family, termination, bin of matings / rated cycles, ``x_lo`` to
+    ``x_hi``; open above the last) its P(step per mating) and step size with 95 % intervals."""
+    if curve.height == 0 or "p_step" not in curve.columns:
+        return pl.DataFrame(
+            schema={c: pl.String if c in ("family", "termination") else pl.Float64 for c in WEAR_COLUMNS}
+        )
+    return (
+        curve.filter(pl.col("wear_bin") >= 0).sort("family", "termination", "wear_bin").select(WEAR_COLUMNS)
+    )
 
 
 def device_notes(analysis: Analysis) -> pl.DataFrame:
@@ -186,9 +245,11 @@ def to_json(
     cohorts: pl.DataFrame | None = None,
     planned: pl.DataFrame | None = None,
     devices: pl.DataFrame | None = None,
+    wear: pl.DataFrame | None = None,
 ) -> str:
     """The report as one JSON object: horizon, generation time, the ranked links, and (when given)
-    the cohort table the forecasts used and the planned matings they include."""
+    the cohort table the forecasts used, the planned matings they include and the wear curve (P(step)
+    per mating by the points' matings relative to their rated cycles, per family and termination)."""
     doc: dict[str, Any] = {
         "horizon": horizon,
         "generated_at": generated_at.isoformat() if generated_at else None,
@@ -200,6 +261,8 @@ def to_json(
         doc["planned"] = _rows(planned)
     if devices is not None:
         doc["devices"] = _rows(devices)  # counter resets per device: evidence, not faults
+    if wear is not None:
+        doc["wear"] = _rows(wear_table(wear))
     return json.dumps(doc, default=str, indent=1)
 
 

@@ -245,3 +245,69 @@ def wear_recovery(curve: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(
         ((pl.col("lo") <= pl.col("true")) & (pl.col("true") <= pl.col("hi"))).fill_null(False).alias("inside")
     )
+
+
+_HAZARD = ("p_step", "p_step_lo", "p_step_hi")
+
+
+def point_hazard(point_wear: pl.DataFrame, cohort_table: pl.DataFrame) -> pl.DataFrame:
+    """Every point (link, point, family, termination, ``matings`` now, ``rated_matings``) with the hazard
+    of a loss step at its next mating [95 %] as the forecasts use it: the wear curve's at its count
+    (:func:`hazard_at`), else its cohort's count-free figure, else the fleet's (``*``); ``hazard_from``
+    says which (``curve``, ``cohort``, ``fleet``)."""
+    schema = {
+        "link": pl.String,
+        "point": pl.String,
+        "family": pl.String,
+        "termination": pl.String,
+        "matings": pl.Int64,
+        "rated_matings": pl.Float64,
+        **{c: pl.Float64 for c in _HAZARD},
+        "hazard_from": pl.String,
+    }
+    if point_wear.height == 0 or "matings" not in point_wear.columns:
+        return pl.DataFrame(schema=schema)
+    tbl = cohort_table.select("family", "termination", *(pl.col(c).alias(f"_c_{c}") for c in _HAZARD))
+    fleet = tbl.filter(pl.col("family") == "*").drop("family", "termination")
+    fleet = fleet.rename({f"_c_{c}": f"_f_{c}" for c in _HAZARD}).head(1)
+    pw = point_wear.join(tbl, on=["family", "termination"], how="left")
+    pw = (
+        pw.join(fleet, how="cross")
+        if fleet.height
+        else pw.with_columns(pl.lit(None, dtype=pl.Float64).alias(f"_f_{c}") for c in _HAZARD)
+    )
+    return pw.select(
+        pl.col("link").cast(pl.String),
+        pl.col("point").cast(pl.String),
+        pl.col("family").cast(pl.String),
+        pl.col("termination").cast(pl.String),
+        pl.col("matings").cast(pl.Int64),
+        pl.col("rated_matings").cast(pl.Float64),
+        *(pl.coalesce(c, f"_c_{c}", f"_f_{c}").cast(pl.Float64).alias(c) for c in _HAZARD),
+        pl.when(pl.col("p_step").is_not_null())
+        .then(pl.lit("curve"))
+        .when(pl.col("_c_p_step").is_not_null())
+        .then(pl.lit("cohort"))
+        .when(pl.col("_f_p_step").is_not_null())
+        .then(pl.lit("fleet"))
+        .alias("hazard_from"),
+    ).unique(subset=["link", "point"], keep="first", maintain_order=True)
+
+
+def link_worst_wear(hazard: pl.DataFrame) -> pl.DataFrame:
+    """Per link, its most worn point (highest matings / rated cycles; ties: highest hazard) from
+    :func:`point_hazard`: ``wear_point``, ``wear_matings``, ``wear_rated_matings``, ``wear_p_step``
+    [``wear_p_step_lo``, ``wear_p_step_hi``]."""
+    x = pl.when(pl.col("rated_matings") > 0).then(pl.col("matings") / pl.col("rated_matings"))
+    return (
+        hazard.sort(x, "p_step", descending=[True, True], nulls_last=True)
+        .group_by("link", maintain_order=True)
+        .first()
+        .select(
+            "link",
+            pl.col("point").alias("wear_point"),
+            pl.col("matings").alias("wear_matings"),
+            pl.col("rated_matings").alias("wear_rated_matings"),
+            *(pl.col(c).alias(f"wear_{c}") for c in _HAZARD),
+        )
+    )

@@ -20,7 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grafana_foundation_sdk.builders import bargauge, prometheus, stat, statetimeline, table, timeseries
+from grafana_foundation_sdk.builders import (
+    barchart,
+    bargauge,
+    prometheus,
+    stat,
+    statetimeline,
+    table,
+    timeseries,
+)
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.cog import builder as cogbuilder
@@ -36,6 +44,8 @@ CARRY = "${__url_time_range}&${datasource:queryparam}"
 MARGIN_STEPS = ((None, "red"), (0.0, "orange"), (1.0, "yellow"), (2.0, "green"))
 RISK_STEPS = ((None, "green"), (0.1, "yellow"), (0.5, "red"))
 COUNT_STEPS = ((None, "green"), (1.0, "red"))
+WEAR_STEPS = ((None, "green"), (0.8, "yellow"), (1.0, "red"))  # share of the rated mating cycles used
+EXCESS_STEPS = ((None, "green"), (0.5, "orange"))  # the reflection cause's least rise (analyzer.reflection)
 
 AnyPanel = cogbuilder.Builder[dm.Panel]
 
@@ -337,6 +347,106 @@ def dashboard(
     return d
 
 
+# ---- mating wear and reflections ----------------------------------------------------------------
+
+_POINT_QUERIES = (
+    ('max by (point, family) (linkmargin_connection_point_matings{link="$link"})', "Matings"),
+    ('max by (point) (linkmargin_connection_point_rated_matings{link="$link"})', "Rated cycles"),
+    (
+        'max by (point) (linkmargin_connection_point_matings{link="$link"}'
+        ' / linkmargin_connection_point_rated_matings{link="$link"})',
+        "Share of rated cycles used",
+    ),
+    ('max by (point) (linkmargin_connection_point_step_probability{link="$link"})', "P(step) next mating"),
+    ('max by (point) (linkmargin_connection_point_step_probability_low{link="$link"})', "P low (95 %)"),
+    ('max by (point) (linkmargin_connection_point_step_probability_high{link="$link"})', "P high (95 %)"),
+)
+
+
+def _column(
+    unit: str, thresholds: Sequence[tuple[float | None, str]] | None = None
+) -> list[dm.DynamicConfigValue]:
+    props = [dm.DynamicConfigValue(id_val="unit", value=unit)]
+    if thresholds is not None:
+        props += [
+            dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"}),
+            dm.DynamicConfigValue(id_val="thresholds", value=steps(thresholds).build()),
+        ]
+    return props
+
+
+def point_wear_table() -> table.Panel:
+    """The link's connection points: matings of the installed end face against the rated cycles, and
+    the chance the next mating leaves a loss step (with its 95 % interval)."""
+    refs = "ABCDEF"
+    return tbl(
+        "Connection points: matings against rated cycles, and the risk of the next mating",
+        "Every connector, panel port and splice of this link. Matings: how often the installed end face has "
+        "been plugged in (a re-termination or replacement starts it again). Rated cycles: what the "
+        "connector type is rated for (field MMC about 50, MPO/MTP about 500). Past 100 % (red) the end face "
+        "is worn: replace or re-terminate it rather than mate it again. P(step) next mating: the fleet's "
+        "chance that one more mating of this point leaves a loss step, at its mating count, with its 95 % "
+        "interval.",
+        [
+            q(expr, ref=r, instant=True, table_fmt=True)
+            for r, (expr, _) in zip(refs, _POINT_QUERIES, strict=True)
+        ],
+        [
+            join("point"),
+            organize(
+                ["Time", *(f"Time {i}" for i in range(1, 7))],
+                {
+                    "point": "Point",
+                    "family": "Connector",
+                    **{f"Value #{r}": name for r, (_, name) in zip(refs, _POINT_QUERIES, strict=True)},
+                },
+            ),
+            dm.DataTransformerConfig(
+                id_val="sortBy", options={"sort": [{"field": "Share of rated cycles used", "desc": True}]}
+            ),
+        ],
+        h=7,
+        overrides=[
+            ("Share of rated cycles used", _column("percentunit", WEAR_STEPS)),
+            ("P(step) next mating", _column("percentunit", RISK_STEPS)),
+            ("P low (95 %)", _column("percentunit")),
+            ("P high (95 %)", _column("percentunit")),
+        ],
+    )
+
+
+def wear_curve() -> barchart.Panel:
+    """The fleet's wear curve: P(step per mating) per bin of matings / rated cycles, a bar per cohort."""
+    expr = 'label_join(linkmargin_wear_step_probability, "cohort", " ", "family", "termination")'
+    return (
+        barchart.Panel()
+        .title("Wear: loss-step probability per mating by how worn the connector is")
+        .description(
+            "The chance that one mating leaves a loss step, learned from the whole fleet, against how often "
+            "the connector had been mated before, as a share of its rated cycles (0.85 = the bin from 85 % "
+            "of the rated cycles up; 1.00 and above: past its rating). One bar colour per connector family "
+            "and termination. A curve that climbs past 1.00 says: replace worn points instead of mating them "
+            "again. Bins with few matings lean on the catalog's figure (see linkmargin query cohorts --wear)."
+        )
+        .datasource(DS)
+        .with_target(q(expr, instant=True, table_fmt=True))
+        .with_transformation(
+            dm.DataTransformerConfig(
+                id_val="groupingToMatrix",
+                options={"columnField": "cohort", "rowField": "wear_bin", "valueField": "Value"},
+            )
+        )
+        .with_transformation(
+            dm.DataTransformerConfig(id_val="sortBy", options={"sort": [{"field": "wear_bin\\cohort"}]})
+        )
+        .unit("percentunit")
+        .span(24)
+        .height(9)
+        # a mating counts once 12 h of readings lie on both sides of it (analyzer.cohorts.mating_outcomes)
+        .no_value("no mating observed yet with 12 h of readings on both sides")
+    )
+
+
 # ---- the dashboards ------------------------------------------------------------------------------
 
 WORST = 'topk(20, max by (link) (linkmargin_risk_probability{horizon="$horizon"}))'
@@ -557,6 +667,7 @@ def fleet() -> db.Dashboard:
                     .span(24)
                     .height(8)
                     .thresholds(steps(RISK_STEPS)),
+                    wear_curve(),
                 ],
             ),
         ],
@@ -606,6 +717,7 @@ def link() -> db.Dashboard:
                         ],
                         h=5,
                     ),
+                    point_wear_table(),
                     ts(
                         "Margin per lane and direction",
                         "Each lane's optical margin, dB: received power above the receiver's sensitivity, in "
@@ -906,6 +1018,29 @@ def lanes() -> db.Dashboard:
                         [q(f"linkmargin_degradation_db_per_day{{{PORT}}}", "lane {{lane}}")],
                         "dB/day",
                     ),
+                    ts(
+                        "BER worse than Rx power explains (reflections)",
+                        "Per lane, how much margin the pre-FEC bit error ratio lost over the last week "
+                        "beyond what the received power explains, dB. Reflective points (field MMC with "
+                        "index gel, mechanical splices) send light back; on PAM4 lanes that closes the eye "
+                        "without moving Rx power, and it grows with thermal cycles. The analyzer names it as "
+                        "the cause (dashed red: flagged lanes) when it rises by 0.5 dB or more over the "
+                        "week, steadily, with Rx flat: re-terminate the reflective point or replace it with "
+                        "a factory APC assembly.",
+                        [
+                            q(f"linkmargin_ber_excess_db{{{PORT}}}", "lane {{lane}}"),
+                            q(
+                                f"linkmargin_ber_excess_db{{{PORT}}}"
+                                f" and linkmargin_ber_beyond_rx{{{PORT}}} == 1",
+                                "flagged lane {{lane}}",
+                                "B",
+                            ),
+                        ],
+                        "dB",
+                        w=24,
+                        thresholds=EXCESS_STEPS,
+                        dashed="flagged.*",
+                    ).no_value("not enough BER history yet (6 h in each third of the last week)"),
                 ],
             ),
             (

@@ -114,6 +114,7 @@ def risk(
                 cohorts=an.cohorts.table,
                 planned=plan,
                 devices=an.devices,
+                wear=an.wear,
             )
             + "\n"
         )

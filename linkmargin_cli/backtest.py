@@ -122,6 +122,21 @@ def backtest(
             f"{r['true_step_db']:.2f} {_COVERED[r['step_covered']]}",
         )
     out.print(coh)
+    wear = Table(
+        title="Wear: P(step) per mating at a point's mating count, estimate [95 %] vs the lab's truth"
+    )
+    for col in ("family", "termination", "matings", "bin matings", "P(step)", "true"):
+        wear.add_column(col)
+    for r in scores.get("wear", []):
+        wear.add_row(
+            r["family"],
+            r["termination"],
+            str(r["matings"]),
+            f"{r['bin_matings']:g}",
+            f"{_fmt(r['estimate'], '.3f')} [{_fmt(r['lo'], '.3f')}, {_fmt(r['hi'], '.3f')}]",
+            f"{r['true']:.3f} {_COVERED[r['inside'] if r['estimate'] is not None else None]}",
+        )
+    out.print(wear)
     rel = Table("P bin", "forecasts", "mean P", "observed share", title="Reliability of linkmargin's P")
     for r in scores.get("reliability", []):
         rel.add_row(

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from analyzer.backtest import cohort_recovery, forecast_pass, score_with_baseline
 from analyzer.consumer import BatchConsumer
 from analyzer.state import LaneState
+from analyzer.wear import wear_recovery
 from collector.scheduler import Scheduler
 from collector.selfmetrics import SelfMetrics
 from collector.sinks import Sink, fanout
@@ -27,6 +28,7 @@ from collector.sinks.bus import BusSink
 from collector.sinks.parquet import ParquetSink
 from lab.physics.sim import FabricSim
 from lab.truth import cohort_truth, crossing_causes, run_truth
+from lab.truth.cohorts import wear_truth
 from linkmargin.bus import InProcessBus
 from linkmargin.wire import SAMPLES_WILDCARD
 from linkmargin_cli.harness import lab_run
@@ -85,6 +87,7 @@ async def run_backtest(
         forecasts: list[pl.DataFrame] = []
         snapshots: list[pl.DataFrame] = []
         cohorts = pl.DataFrame()
+        wear: pl.DataFrame | None = None
         t0 = time.perf_counter()
         with Progress(
             TextColumn("[bold]backtest[/] {task.description}"),
@@ -118,6 +121,7 @@ async def run_backtest(
                     forecasts.append(fp.forecasts)
                     snapshots.append(fp.snapshots)
                     cohorts = fp.cohorts
+                    wear = fp.wear
         await bus.close()
         await consume
         if parquet is not None:
@@ -132,6 +136,7 @@ async def run_backtest(
             "end": end,
             "sim": FabricSim(lab.scenario),
             "cohorts": cohorts,
+            "wear": wear,
         }
     fc = pl.concat(forecasts) if forecasts else pl.DataFrame()
     snaps = pl.concat(snapshots) if snapshots else pl.DataFrame()
@@ -173,6 +178,15 @@ def score_run(
     # the last forecast's cohort estimates against the lab's true mating behaviour
     recovery = cohort_recovery(stats.pop("cohorts"), cohort_truth(sim))
     scores["cohorts"] = recovery.to_dicts()
+    scores["wear"] = wear_scores(stats.pop("wear"), sim)
     scores["links"] = truth.height
     scores["run"] = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in stats.items()}
     return scores
+
+
+def wear_scores(curve: pl.DataFrame | None, sim: FabricSim) -> list[dict[str, Any]]:
+    """The last analysis' wear curve read at 10, 50 and 200 matings against the lab's true hazard there
+    (field MMC, factory MTP and every other cohort the lab has); none without a curve."""
+    if curve is None or curve.height == 0 or "p_step" not in curve.columns:
+        return []
+    return wear_recovery(curve, wear_truth(sim)).to_dicts()

@@ -70,7 +70,7 @@ def wear_truth(sim: FabricSim, counts: tuple[int, ...] = (10, 50, 200)) -> pl.Da
     z = np.linspace(-8.0, 8.0, 4001)
     w = np.exp(-0.5 * z * z)
     w /= w.sum()
-    acc: dict[tuple[str, str, int], list[tuple[float, float]]] = {}
+    acc: dict[tuple[str, str, int], list[tuple[float, float, float]]] = {}
     for p, ctype in enumerate(f.point_type):
         cat = connector(ctype)
         if cat.is_splice:
@@ -82,9 +82,9 @@ def wear_truth(sim: FabricSim, counts: tuple[int, ...] = (10, 50, 200)) -> pl.Da
                 (np.clip(f.point_step_median[p] * np.exp(0.6 * z) * (1.0 + 0.8 * x), 0.5, 6.0) * w).sum()
             )
             key = (cat.family, f.point_termination[p], n)
-            acc.setdefault(key, []).append((p_step(float(n), rated, float(f.point_p_dirty[p])), size))
+            acc.setdefault(key, []).append((p_step(float(n), rated, float(f.point_p_dirty[p])), size, rated))
     rows = [
-        (fam, term, n, float(np.mean([v[0] for v in vals])), float(np.mean([v[1] for v in vals])))
+        (fam, term, n, *(float(np.mean([v[i] for v in vals])) for i in range(3)))
         for (fam, term, n), vals in sorted(acc.items())
     ]
     schema = {
@@ -93,5 +93,6 @@ def wear_truth(sim: FabricSim, counts: tuple[int, ...] = (10, 50, 200)) -> pl.Da
         "matings": pl.Int64,
         "p_step": pl.Float64,
         "step_db": pl.Float64,
+        "rated_matings": pl.Float64,  # the cohort's rated cycles (mean over its points)
     }
     return pl.DataFrame(rows, schema=schema, orient="row")

@@ -104,3 +104,27 @@ def test_every_report_command_takes_every_format(fleet: tuple[Path, Path], fmt: 
             )
     res = _run("inventory", "show", str(inv), "--format", "yaml")
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 2
+
+
+def test_risk_carries_each_links_worn_point_reflection_and_the_wear_curve(fleet: tuple[Path, Path]) -> None:
+    inv, hist = fleet
+    base = ["risk", "--inventory", str(inv), "--history", str(hist), "--horizon", "21d"]
+    doc = json.loads(_run(*base, "--format", "json").stdout)
+    target = next(r for r in doc["links"] if r["link"] == "L-target")
+    # the link's most worn point: its end face's count now, its type's rated cycles, the hazard there
+    assert target["wear_point"].startswith("L-target-")
+    assert target["wear_matings"] >= 0 and target["wear_rated_matings"] > 0
+    assert 0 <= target["wear_p_step_lo"] <= target["wear_p_step"] <= target["wear_p_step_hi"] <= 1
+    assert all(r["ber_beyond_rx"] is False for r in doc["links"])  # Rx and nothing else: no reflection
+    curve = doc["wear"]
+    assert curve and {"family", "termination", "x_lo", "x_hi", "p_step", "p_step_lo", "p_step_hi"} <= set(
+        curve[0]
+    )
+    assert all(c["p_step_lo"] <= c["p_step"] <= c["p_step_hi"] for c in curve)
+    rows = list(csv.DictReader(io.StringIO(_run(*base, "--format", "csv").stdout)))
+    wanted = {"wear_point", "wear_matings", "wear_rated_matings", "wear_p_step", "ber_beyond_rx"}
+    assert wanted <= set(rows[0])
+    by = {r["link"]: r for r in rows}
+    assert by["L-target"]["wear_point"] == target["wear_point"]
+    md = _run(*base, "--format", "markdown").stdout
+    assert "| wear_point |" in md and target["wear_point"] in md

@@ -87,6 +87,67 @@ FAMILIES = [
         "gauge",
         "Recorded matings the cohort's figures rest on (beside the catalog prior)",
     ),
+    (
+        "linkmargin_ber_excess_db",
+        "gauge",
+        "Margin the pre-FEC BER lost over the last week beyond what Rx power explains (a reflection "
+        "penalty on PAM4 lanes when it grows), dB",
+    ),
+    (
+        "linkmargin_ber_beyond_rx",
+        "gauge",
+        "1 when the lane's pre-FEC BER grew worse than its Rx power explains over the last week (the "
+        "reflection cause: re-terminate the reflective points), else 0",
+    ),
+    (
+        "linkmargin_connection_point_matings",
+        "gauge",
+        "Matings of the connection point's installed end face (recorded before the records plus mating "
+        "events since; re-termination or replacement starts again), count",
+    ),
+    (
+        "linkmargin_connection_point_rated_matings",
+        "gauge",
+        "Mating cycles the point's connector type is rated for (connector catalog), count",
+    ),
+    (
+        "linkmargin_connection_point_step_probability",
+        "gauge",
+        "Probability (0 to 1) that the point's next mating leaves a loss step, from the fleet's wear curve "
+        "at its mating count (else its cohort's figure)",
+    ),
+    (
+        "linkmargin_connection_point_step_probability_low",
+        "gauge",
+        "Lower end of the 95 % interval of the point's step probability at its next mating (0 to 1)",
+    ),
+    (
+        "linkmargin_connection_point_step_probability_high",
+        "gauge",
+        "Upper end of the 95 % interval of the point's step probability at its next mating (0 to 1)",
+    ),
+    (
+        "linkmargin_wear_step_probability",
+        "gauge",
+        "Probability (0 to 1) of a loss step per mating of points whose mating count, relative to their "
+        "rated cycles, falls in the bin (wear_bin: the bin's lower edge, matings per rated cycle)",
+    ),
+    (
+        "linkmargin_wear_step_probability_low",
+        "gauge",
+        "Lower end of the 95 % interval of the wear bin's step probability per mating (0 to 1)",
+    ),
+    (
+        "linkmargin_wear_step_probability_high",
+        "gauge",
+        "Upper end of the 95 % interval of the wear bin's step probability per mating (0 to 1)",
+    ),
+    ("linkmargin_wear_step_db", "gauge", "Mean loss step of a mating in the wear bin, dB"),
+    (
+        "linkmargin_wear_matings",
+        "gauge",
+        "Recorded matings the wear bin's figures rest on (beside the catalog prior), count",
+    ),
 ]
 
 Parsed = dict[tuple[str, str, str], list[tuple[str, tuple[tuple[str, str], ...], float | str]]]
@@ -185,3 +246,54 @@ def test_series_go_when_their_lane_or_link_goes(scenario_analysis) -> None:
     assert 'link="L-dirty"' not in after
     assert 'link="L-ok"' in after
     assert set(parse(after)) == set(FAMILIES)
+
+
+def test_wear_and_reflection_families_carry_the_analysis(scenario_analysis) -> None:
+    an, adv = scenario_analysis
+    text, _ = scraped(an, adv)
+    by = {name: rows for (name, _, _), rows in text.items()}
+    matings = {dict(lab)["point"]: v for _, lab, v in by["linkmargin_connection_point_matings"]}
+    rated = {dict(lab)["point"]: v for _, lab, v in by["linkmargin_connection_point_rated_matings"]}
+    assert matings == dict(an.point_wear.select("point", pl.col("matings").cast(pl.Float64)).iter_rows())
+    assert matings["L-dirty-mmc"] == 1.0 and rated["L-dirty-mmc"] == 50.0 and rated["L-ok-panel"] == 500.0
+    fam = {dict(lab)["point"]: dict(lab)["family"] for _, lab, _ in by["linkmargin_connection_point_matings"]}
+    assert fam["L-dirty-mmc"] == "MMC" and fam["L-ok-panel"] == "MTP-16"
+    p = {dict(lab)["point"]: v for _, lab, v in by["linkmargin_connection_point_step_probability"]}
+    lo = {dict(lab)["point"]: v for _, lab, v in by["linkmargin_connection_point_step_probability_low"]}
+    hi = {dict(lab)["point"]: v for _, lab, v in by["linkmargin_connection_point_step_probability_high"]}
+    assert set(p) == set(matings)
+    assert all(0.0 <= lo[k] < p[k] < hi[k] <= 1.0 for k in p)
+    # the curve: one series per (family, termination, bin) the analysis has, labelled by the bin's edge
+    curve = an.wear.filter(pl.col("wear_bin") >= 0)
+    got = {
+        (dict(lab)["family"], dict(lab)["termination"], dict(lab)["wear_bin"]): v
+        for _, lab, v in by["linkmargin_wear_step_probability"]
+    }
+    assert curve.height > 0 and len(got) == curve.height
+    for r in curve.iter_rows(named=True):
+        assert got[(r["family"], r["termination"], f"{r['x_lo']:.2f}")] == pytest.approx(r["p_step"])
+    # reflection: every lane has the flag; the excess only where it is a number (absent, never 0)
+    flags = by["linkmargin_ber_beyond_rx"]
+    assert len(flags) == an.lanes.height and {v for *_, v in flags} <= {0.0, 1.0}
+    assert len(by["linkmargin_ber_excess_db"]) == an.lanes["ber_excess_db"].is_finite().sum()
+
+
+def test_reflection_excess_and_a_worn_point_show_when_the_analysis_has_them(scenario_analysis) -> None:
+    an, adv = scenario_analysis
+    lanes = an.lanes.with_columns(
+        pl.when(pl.col("link") == "L-ok").then(0.9).otherwise(pl.col("ber_excess_db")).alias("ber_excess_db"),
+        (pl.col("link") == "L-ok").alias("ber_beyond_rx"),
+    )
+    pw = an.point_wear.with_columns(
+        pl.when(pl.col("point") == "L-ok-mmc").then(61).otherwise(pl.col("matings")).alias("matings")
+    )
+    worn = replace(an, lanes=lanes, point_wear=pw)
+    text, fams = scraped(worn, adv)
+    assert text == fams
+    by = {name: rows for (name, _, _), rows in text.items()}
+    excess = {(dict(lab)["link"], dict(lab)["lane"]): v for _, lab, v in by["linkmargin_ber_excess_db"]}
+    assert excess == {("L-ok", "1"): 0.9, ("L-ok", "2"): 0.9}
+    flagged = {dict(lab)["link"] for _, lab, v in by["linkmargin_ber_beyond_rx"] if v == 1.0}
+    assert flagged == {"L-ok"}
+    m = {dict(lab)["point"]: v for _, lab, v in by["linkmargin_connection_point_matings"]}
+    assert m["L-ok-mmc"] == 61.0

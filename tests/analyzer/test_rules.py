@@ -66,6 +66,12 @@ def test_alertmanager_config_valid_and_routes() -> None:
     assert route("severity=critical", "team=fabric", "alertname=LinkMarginBusDown") == "fabric-oncall"
     assert route("severity=warning", "team=fabric", "alertname=LinkFlapping") == "noc-webhook"
     assert route("severity=warning", "team=fabric", "alertname=LinkMarginOutboxGrowing") == "noc-webhook"
+    # wear and reflections are tickets: planned work, nothing fails now (configs/prometheus/rules.yml)
+    worn = ("severity=warning", "team=fabric", "alertname=LinkConnectionPointWorn", "point=W-mmc")
+    assert route(*worn) == "noc-webhook"
+    assert (
+        route("severity=warning", "team=fabric", "alertname=LinkReflection", "point=R-mmc") == "noc-webhook"
+    )
 
 
 def test_alerts_grouped_by_suspect_point() -> None:

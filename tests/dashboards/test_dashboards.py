@@ -225,3 +225,21 @@ def test_panel_ids_unique() -> None:
     for b in BUILT:
         ids = [p["id"] for p in b.doc["panels"]]
         assert len(set(ids)) == len(ids) and 0 not in ids, b.uid
+
+
+def test_wear_and_reflections_are_on_the_dashboards() -> None:
+    """A link's points with matings against rated cycles and the next mating's hazard; the fleet's wear
+    curve per family; the reflection excess per lane."""
+    by = {b.uid: dict(panel_queries(b.doc)) for b in BUILT}
+    link = next(e for t, e in by["linkmargin-link"].items() if "linkmargin_connection_point_matings" in e[0])
+    for metric in (
+        "linkmargin_connection_point_rated_matings",
+        "linkmargin_connection_point_step_probability",
+        "linkmargin_connection_point_step_probability_low",
+        "linkmargin_connection_point_step_probability_high",
+    ):
+        assert any(metric + "{" in e for e in link), metric
+    assert all('link="$link"' in e for e in link)
+    assert any("linkmargin_wear_step_probability" in e[0] for e in by["linkmargin-fleet"].values())
+    lanes = [e for e in by["linkmargin-lanes"].values() if "linkmargin_ber_excess_db" in e[0]]
+    assert lanes and 'device="$device",port="$port"' in lanes[0][0]

@@ -51,3 +51,10 @@ def test_backtest_json_through_the_real_pipeline(tmp_path: Path) -> None:
     assert run["polls"] == run["steps"] * 8 * 2
     assert run["samples"] > run["steps"] * 1000
     assert doc["links"] == 24
+    # wear recovery beside cohort recovery: every lab cohort at 10, 50 and 200 matings, never covered
+    # without an estimate (the demo's few matings leave most bins empty)
+    wear = doc["wear"]
+    assert {r["matings"] for r in wear} == {10, 50, 200} and {"MMC-field", "MTP"} <= {
+        r["family"] for r in wear
+    }
+    assert all(r["estimate"] is not None or not r["inside"] for r in wear)
