@@ -29,7 +29,8 @@ def _lane_rows(link: Link) -> list[dict[str, Any]]:
     )
     rows = []
     for rx, tx, direction in ((link.b, link.a, "a->b"), (link.a, link.b, "b->a")):
-        for lane in range(1, pmd.lanes + 1):
+        # a broken-out end's module lanes (lane 3 of a DR4) face the far end's lanes in list order
+        for lane, far_lane in zip(rx.lane_numbers(pmd.lanes), tx.lane_numbers(pmd.lanes), strict=True):
             rows.append(
                 {
                     "link": link.id,
@@ -39,6 +40,7 @@ def _lane_rows(link: Link) -> list[dict[str, Any]]:
                     "direction": direction,
                     "far_device": tx.device,
                     "far_port": tx.port,
+                    "far_lane": far_lane,
                     "sensitivity_dbm": pmd.rx_sens_avg_dbm.value,
                     "fec_limit_ber": pmd.fec_code.ber_limit.value,
                     "fec_n_symbols": pmd.fec_code.n_symbols,
