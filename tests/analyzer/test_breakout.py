@@ -274,3 +274,23 @@ def test_the_documented_example_breakout_validates(tmp_path: Path) -> None:
     leaf = lanes.filter(pl.col("port").str.starts_with("Ethernet1/1/"))
     assert sorted(leaf["lane"].to_list()) == [1, 2, 3, 4]
     assert set(leaf["far_lane"].to_list()) == {1}
+
+
+def test_a_csv_export_takes_lanes_and_module_columns(tmp_path: Path) -> None:
+    devices = tmp_path / "devices.yaml"
+    devices.write_text(_inventory_text().split("links:")[0])
+    head = "link_id,a_device,a_port,a_module,a_lanes,b_device,b_port,optic,fiber_type,length_m,point_id,type\n"
+    rows = "".join(
+        f"B{k},leaf1,Ethernet1/1/{k},400GBASE-DR4,{k},spine{k},Ethernet1,100GBASE-DR,OS2,120,c{k},MPO-12\n"
+        for k in range(1, 5)
+    )
+    path = tmp_path / "links.csv"
+    path.write_text(head + rows)
+    lanes = spec_from_inventory(load_inventory(path, devices)).lanes
+    leaf = lanes.filter(pl.col("device") == "leaf1").sort("link")
+    assert leaf["lane"].to_list() == [1, 2, 3, 4] and set(leaf["far_lane"].to_list()) == {1}
+    path.write_text(head + rows.replace("Ethernet1/1/4,400GBASE-DR4,4", "Ethernet1/1/4,400GBASE-DR4,9"))
+    with pytest.raises(InventoryError) as exc:
+        load_inventory(path, devices)
+    (err,) = exc.value.errors
+    assert str(err) == f"{path}:5: a_lanes: lane 9 is beyond 400GBASE-DR4's 4 lanes"
