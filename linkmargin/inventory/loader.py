@@ -169,8 +169,8 @@ def load_csv(path: str | Path, base: Inventory | None = None) -> Inventory:
                     msg = f"event {loc[5]}: {msg}"
             else:
                 r = link_row[i]
-                key = tuple(str(p) for p in loc[2:])
-                col = rev_link.get(key) or rev_link.get(key[:2], "link_id")  # a.lanes.0: a_lanes
+                field = tuple(str(p) for p in loc[2:])
+                col = rev_link.get(field) or rev_link.get(field[:2], "link_id")  # a.lanes.0: a_lanes
         issues.append(InventoryIssue(name, r, None, col, msg))
     if issues or inv is None:
         raise InventoryError(issues)

@@ -279,7 +279,9 @@ def test_the_documented_example_breakout_validates(tmp_path: Path) -> None:
 def test_a_csv_export_takes_lanes_and_module_columns(tmp_path: Path) -> None:
     devices = tmp_path / "devices.yaml"
     devices.write_text(_inventory_text().split("links:")[0])
-    head = "link_id,a_device,a_port,a_module,a_lanes,b_device,b_port,optic,fiber_type,length_m,point_id,type\n"
+    head = (
+        "link_id,a_device,a_port,a_module,a_lanes,b_device,b_port,optic,fiber_type,length_m,point_id,type\n"
+    )
     rows = "".join(
         f"B{k},leaf1,Ethernet1/1/{k},400GBASE-DR4,{k},spine{k},Ethernet1,100GBASE-DR,OS2,120,c{k},MPO-12\n"
         for k in range(1, 5)
