@@ -70,8 +70,10 @@ def spec(tmp_path_factory: pytest.TempPathFactory):
     return spec_from_inventory(load_inventory(path))
 
 
-def _frame(spec_lanes: pl.DataFrame) -> pl.DataFrame:
-    """Hourly samples as the collector reports the breakout: leaf1 lane k on Ethernet1/1/k."""
+def _frame(failing: str = "spine") -> pl.DataFrame:
+    """Hourly samples as the collector reports the breakout: leaf1 lane k on Ethernet1/1/k.
+
+    ``failing``: whose laser on sub-link FAILING fades, spine3's or the leaf module's lane 3."""
     rng = np.random.default_rng(7)
     h = np.arange(DAYS * 24)
     temp = 40 + 3 * np.sin(2 * np.pi * h / 24)
@@ -89,12 +91,16 @@ def _frame(spec_lanes: pl.DataFrame) -> pl.DataFrame:
         leaf_tx = np.full(h.size, 0.0)
         spine_tx = np.full(h.size, TX[k])
         spine_bias = np.full(h.size, 7.0)
-        if k == FAILING:
+        leaf_bias = np.full(h.size, 6.5)
+        if k == FAILING and failing == "spine":
             spine_tx = spine_tx - 0.25 * h / 24
             spine_bias = spine_bias + 0.06 * h / 24
+        if k == FAILING and failing == "leaf":
+            leaf_tx = leaf_tx - 0.25 * h / 24
+            leaf_bias = leaf_bias + 0.06 * h / 24
         sub = f"Ethernet1/1/{k}"
         add("leaf1", sub, k, "tx_power_dbm", leaf_tx + rng.normal(0, 0.02, h.size))
-        add("leaf1", sub, k, "tx_bias_ma", np.full(h.size, 6.5) + rng.normal(0, 0.01, h.size))
+        add("leaf1", sub, k, "tx_bias_ma", leaf_bias + rng.normal(0, 0.01, h.size))
         add("leaf1", sub, k, "rx_power_dbm", spine_tx - LOSS[k] + rng.normal(0, 0.03, h.size))
         add("leaf1", sub, None, "temperature_c", temp)
         add(f"spine{k}", "Ethernet1", 1, "tx_power_dbm", spine_tx + rng.normal(0, 0.02, h.size))
@@ -110,8 +116,15 @@ def _frame(spec_lanes: pl.DataFrame) -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def analysed(spec):
     st = LaneState(spec)
-    st.ingest(_frame(spec.lanes))
+    st.ingest(_frame())
     return st, analyze(st, horizons={"21d": 21.0})
+
+
+@pytest.fixture(scope="module")
+def leaf_failing(spec):
+    st = LaneState(spec)
+    st.ingest(_frame("leaf"))
+    return analyze(st, horizons={"21d": 21.0})
 
 
 def test_the_lane_table_carries_module_lanes_and_the_far_lane(spec) -> None:
@@ -174,6 +187,21 @@ def test_a_failing_far_laser_is_named_on_its_sub_link_only(analysed) -> None:
         row = adv.get(f"B{k}")
         assert row is None or row["cause"] != "optic_tx_failing"
         assert row is None or "spine" not in str(row["action"])
+    fc = dict(zip(an.forecasts["21d"]["link"], an.forecasts["21d"]["p_cross"], strict=True))
+    assert fc[f"B{FAILING}"] > 0.9
+    assert max(fc[f"B{k}"] for k in (1, 2, 4)) < 0.1
+
+
+def test_a_failing_lane_of_the_broken_out_module_is_named_on_its_sub_link_only(leaf_failing) -> None:
+    # spine3 receives lane 3 of the leaf's DR4 on its lane 1: the join must read leaf1 Ethernet1/1/3 lane 3
+    an = leaf_failing
+    adv = {r["link"]: r for r in advise(an, "21d", min_probability=0.0).iter_rows(named=True)}
+    bad = adv[f"B{FAILING}"]
+    assert bad["cause"] == "optic_tx_failing"
+    assert f"leaf1 Ethernet1/1/{FAILING}" in bad["action"]
+    for k in (1, 2, 4):
+        row = adv.get(f"B{k}")
+        assert row is None or row["cause"] != "optic_tx_failing"
     fc = dict(zip(an.forecasts["21d"]["link"], an.forecasts["21d"]["p_cross"], strict=True))
     assert fc[f"B{FAILING}"] > 0.9
     assert max(fc[f"B{k}"] for k in (1, 2, 4)) < 0.1
