@@ -36,6 +36,7 @@ LANE_SCHEMA: Final = pl.Schema(
         "far_device": pl.String(),
         "far_port": pl.String(),
         "far_lane": pl.Int8(),  # the far Tx lane feeding this lane (a breakout: its own module's number)
+        "far_module": pl.String(),  # the far end's module optic when broken out (null: not broken out)
         "sensitivity_dbm": pl.Float64(),  # average-power equivalent (OMA sens minus ER correction)
         "fec_limit_ber": pl.Float64(),
         "fec_n_symbols": pl.Int16(),  # RS codeword length n: turns corrected codewords into BER
@@ -144,7 +145,8 @@ class LinkSpec:
     ) -> LinkSpec:
         """Build (and type-check) the three tables from rows or frames; unknown columns are dropped."""
         lane_df = _frame(lanes, LANE_SCHEMA).with_columns(
-            pl.col("port_rate_bps").fill_null(pl.col("lane_rate_bps").sum().over("link", "device", "port")),
+            # a port's rate: its lanes together (over links too: a module port whose lanes links share)
+            pl.col("port_rate_bps").fill_null(pl.col("lane_rate_bps").sum().over("device", "port")),
             pl.col("far_lane").fill_null(pl.col("lane")),
         )
         dup = lane_df.group_by("device", "port", "lane").len().filter(pl.col("len") > 1)

@@ -41,12 +41,14 @@ def _lane_rows(link: Link) -> list[dict[str, Any]]:
                     "far_device": tx.device,
                     "far_port": tx.port,
                     "far_lane": far_lane,
+                    "far_module": tx.module,
                     "sensitivity_dbm": pmd.rx_sens_avg_dbm.value,
                     "fec_limit_ber": pmd.fec_code.ber_limit.value,
                     "fec_n_symbols": pmd.fec_code.n_symbols,
                     "fec_symbol_bits": pmd.fec_code.symbol_bits,
                     "lane_rate_bps": pmd.lane_rate_bps,
-                    "port_rate_bps": pmd.port_rate_bps,
+                    # an end on lanes of a module: its port's lanes over all links (LinkSpec.build)
+                    "port_rate_bps": pmd.port_rate_bps if rx.lanes is None else None,
                     "low_warn_dbm": None,  # the module's own threshold arrives with the samples
                     "expected_loss_db": loss.typical_db,
                 }

@@ -182,7 +182,7 @@ def test_a_failing_far_laser_is_named_on_its_sub_link_only(analysed) -> None:
     adv = {r["link"]: r for r in advise(an, "21d", min_probability=0.0).iter_rows(named=True)}
     bad = adv[f"B{FAILING}"]
     assert bad["cause"] == "optic_tx_failing"
-    assert f"spine{FAILING} Ethernet1" in bad["action"]
+    assert f"spine{FAILING} Ethernet1 (side b)" in bad["action"]  # a plain optic: no breakout words
     for k in (1, 2, 4):
         row = adv.get(f"B{k}")
         assert row is None or row["cause"] != "optic_tx_failing"
@@ -198,7 +198,9 @@ def test_a_failing_lane_of_the_broken_out_module_is_named_on_its_sub_link_only(l
     adv = {r["link"]: r for r in advise(an, "21d", min_probability=0.0).iter_rows(named=True)}
     bad = adv[f"B{FAILING}"]
     assert bad["cause"] == "optic_tx_failing"
-    assert f"leaf1 Ethernet1/1/{FAILING}" in bad["action"]
+    assert (
+        f"leaf1 Ethernet1/1/{FAILING} (side a; lane {FAILING} of a broken-out 400GBASE-DR4" in bad["action"]
+    )
     for k in (1, 2, 4):
         row = adv.get(f"B{k}")
         assert row is None or row["cause"] != "optic_tx_failing"
@@ -251,6 +253,12 @@ def test_validation_catches_a_lane_used_twice_and_a_module_without_lanes(tmp_pat
         _inventory_text().replace("Ethernet1/1/1,", "Ethernet1/1,").replace("Ethernet1/1/2,", "Ethernet1/1,")
     )
     assert not _errors_or_none(tmp_path, text)  # lanes 1 and 2 of one port: fine
+    shared = spec_from_inventory(load_inventory(tmp_path / "ok.yaml")).lanes.filter(
+        pl.col("port") == "Ethernet1/1"
+    )
+    assert sorted(shared["lane"].to_list()) == [1, 2]
+    # the port's counters cover both links' lanes: its rate is theirs together
+    assert set(shared["port_rate_bps"].to_list()) == {2 * optic("100GBASE-DR").lane_rate_bps}
     text = text.replace(
         "port: Ethernet1/1, module: 400GBASE-DR4, lanes: [2]",
         "port: Ethernet1/1, module: 400GBASE-DR4, lanes: [1]",
