@@ -307,9 +307,18 @@ ADVICE_MARGIN_DB: Final = 0.75
 """...unless its margin is below this: one mated pair at the TIA-568 maximum (0.75 dB) would take it."""
 
 
-def _optic(far_device: str, far_port: str, direction: str | None) -> str:
+def _optic(
+    far_device: str,
+    far_port: str,
+    direction: str | None,
+    far_module: str | None = None,
+    far_lane: int | None = None,
+) -> str:
     side = direction.split("->")[0] if direction and "->" in direction else None
-    return f"{far_device} {far_port}" + (f" (side {side})" if side else "")
+    said = [f"side {side}"] if side else []
+    if far_module:  # a broken-out module: replacing it takes its other sub-ports' links down too
+        said.append(f"lane {far_lane} of a broken-out {far_module}, shared with its other sub-ports")
+    return f"{far_device} {far_port}" + (f" ({'; '.join(said)})" if said else "")
 
 
 def gather_evidence(analysis: Analysis, links: list[str]) -> list[Evidence]:
@@ -353,7 +362,13 @@ def gather_evidence(analysis: Analysis, links: list[str]) -> list[Evidence]:
             "link": link,
             "far_device": row["far_device"],
             "far_port": row["far_port"],
-            "optic": _optic(row["far_device"], row["far_port"], row["direction"]),
+            "optic": _optic(
+                row["far_device"],
+                row["far_port"],
+                row["direction"],
+                row.get("far_module"),
+                row.get("far_lane"),
+            ),
             "history_hours": row["history_hours"],
             "tx_drift": row["tx_drift_db_per_day"],
             "bias_drift": row["bias_drift_ma_per_day"],

@@ -3,10 +3,11 @@
 Three small polars tables, filled by the CLI wiring from the core inventory (one function there):
 
 - ``lanes``: one row per receiving lane: link id, receiving (device, port, lane), direction, the far
-  end's (device, port) whose Tx feeds it, PMD sensitivity as average-power-equivalent dBm, the FEC's
-  pre-FEC BER limit and code (n symbols of m bits), lane and port bit rates, the module low-warning
-  threshold (used when the module does not publish its own), and the expected loss of the channel
-  from the link budget.
+  end's (device, port, lane) whose Tx feeds it (``far_lane`` defaults to ``lane``; a broken-out module
+  numbers its lanes otherwise: lane 3 of a 400GBASE-DR4 faces lane 1 of a 100GBASE-DR), PMD
+  sensitivity as average-power-equivalent dBm, the FEC's pre-FEC BER limit and code (n symbols of m
+  bits), lane and port bit rates, the module low-warning threshold (used when the module does not
+  publish its own), and the expected loss of the channel from the link budget.
 - ``points``: the link's connection points in order: point id, connector family, termination, and for
   wear and reflections its catalog type, matings before records, rated mating cycles and index gel.
 - ``events``: each point's recorded history: timestamp and kind (mated, cleaned, terminated ...); a loss
@@ -34,6 +35,8 @@ LANE_SCHEMA: Final = pl.Schema(
         "direction": pl.String(),  # e.g. "a->b": the end named in device/port receives
         "far_device": pl.String(),
         "far_port": pl.String(),
+        "far_lane": pl.Int8(),  # the far Tx lane feeding this lane (a breakout: its own module's number)
+        "far_module": pl.String(),  # the far end's module optic when broken out (null: not broken out)
         "sensitivity_dbm": pl.Float64(),  # average-power equivalent (OMA sens minus ER correction)
         "fec_limit_ber": pl.Float64(),
         "fec_n_symbols": pl.Int16(),  # RS codeword length n: turns corrected codewords into BER
@@ -142,7 +145,9 @@ class LinkSpec:
     ) -> LinkSpec:
         """Build (and type-check) the three tables from rows or frames; unknown columns are dropped."""
         lane_df = _frame(lanes, LANE_SCHEMA).with_columns(
-            pl.col("port_rate_bps").fill_null(pl.col("lane_rate_bps").sum().over("link", "device", "port"))
+            # a port's rate: its lanes together (over links too: a module port whose lanes links share)
+            pl.col("port_rate_bps").fill_null(pl.col("lane_rate_bps").sum().over("device", "port")),
+            pl.col("far_lane").fill_null(pl.col("lane")),
         )
         dup = lane_df.group_by("device", "port", "lane").len().filter(pl.col("len") > 1)
         if dup.height:

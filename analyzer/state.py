@@ -553,7 +553,7 @@ class LaneState:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Hourly means of ``metric`` as a dense (lanes x hours) matrix in spec lane order (NaN = none).
 
-        ``far_end`` reads the far end's transmitter (same lane number); ``module`` reads the
+        ``far_end`` reads the far end's transmitter (its ``far_lane``); ``module`` reads the
         module-level value (lane null) and broadcasts it to every lane of the port.
         """
         rng = hours or self.hour_range()
@@ -563,9 +563,9 @@ class LaneState:
         grid = np.arange(h0, h1 + 1, dtype=np.int64)
         out = np.full((self.spec.lanes.height, grid.size), np.nan)
         h = self._hourly_of(metric).filter(pl.col("hour").is_between(h0, h1))
-        dev, port = ("far_device", "far_port") if far_end else ("device", "port")
+        dev, port, lane = ("far_device", "far_port", "far_lane") if far_end else ("device", "port", "lane")
         idx = self.spec.lanes.select(
-            pl.col(dev).alias("device"), pl.col(port).alias("port"), "lane"
+            pl.col(dev).alias("device"), pl.col(port).alias("port"), pl.col(lane).alias("lane")
         ).with_row_index("li")
         if module:
             h = h.filter(pl.col("lane").is_null()).drop("lane")
@@ -682,8 +682,8 @@ class LaneState:
                 *keys, pl.col("value").alias(name), *([pl.col("ts").alias("ts")] if name == "rx_dbm" else [])
             )
             if far:
-                f = f.rename({"device": "far_device", "port": "far_port"})
-                keys = ["far_device", "far_port", "lane"]
+                f = f.rename({"device": "far_device", "port": "far_port", "lane": "far_lane"})
+                keys = ["far_device", "far_port", "far_lane"]
             return (
                 lanes.select("li", *keys).join(f, on=keys, how="inner").select("li", *f.columns[len(keys) :])
             )

@@ -29,7 +29,8 @@ def _lane_rows(link: Link) -> list[dict[str, Any]]:
     )
     rows = []
     for rx, tx, direction in ((link.b, link.a, "a->b"), (link.a, link.b, "b->a")):
-        for lane in range(1, pmd.lanes + 1):
+        # a broken-out end's module lanes (lane 3 of a DR4) face the far end's lanes in list order
+        for lane, far_lane in zip(rx.lane_numbers(pmd.lanes), tx.lane_numbers(pmd.lanes), strict=True):
             rows.append(
                 {
                     "link": link.id,
@@ -39,12 +40,15 @@ def _lane_rows(link: Link) -> list[dict[str, Any]]:
                     "direction": direction,
                     "far_device": tx.device,
                     "far_port": tx.port,
+                    "far_lane": far_lane,
+                    "far_module": tx.module,
                     "sensitivity_dbm": pmd.rx_sens_avg_dbm.value,
                     "fec_limit_ber": pmd.fec_code.ber_limit.value,
                     "fec_n_symbols": pmd.fec_code.n_symbols,
                     "fec_symbol_bits": pmd.fec_code.symbol_bits,
                     "lane_rate_bps": pmd.lane_rate_bps,
-                    "port_rate_bps": pmd.port_rate_bps,
+                    # an end on lanes of a module: its port's lanes over all links (LinkSpec.build)
+                    "port_rate_bps": pmd.port_rate_bps if rx.lanes is None else None,
                     "low_warn_dbm": None,  # the module's own threshold arrives with the samples
                     "expected_loss_db": loss.typical_db,
                 }

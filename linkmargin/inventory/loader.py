@@ -39,6 +39,10 @@ LINK_COLUMNS = {
     "a_port": ("a", "port"),
     "b_device": ("b", "device"),
     "b_port": ("b", "port"),
+    "a_module": ("a", "module"),  # a broken-out module's optic at this end
+    "a_lanes": ("a", "lanes"),  # its module lane(s) this end uses: "3" or "1 2" (";" or "," too)
+    "b_module": ("b", "module"),
+    "b_lanes": ("b", "lanes"),
     "optic": ("optic",),
     "fiber_type": ("fiber", "type"),
     "length_m": ("fiber", "length_m"),
@@ -136,6 +140,11 @@ def load_csv(path: str | Path, base: Inventory | None = None) -> Inventory:
     for i, rowno, _pos, point in sorted(ordered, key=lambda t: (t[0], t[2])):
         point_row[(i, len(links[i]["connections"]))] = rowno
         links[i]["connections"].append(point)
+    for lk in links:
+        for side in ("a", "b"):
+            end = lk.get(side)
+            if isinstance(end, dict) and isinstance(end.get("lanes"), str):
+                end["lanes"] = end["lanes"].replace(";", " ").replace(",", " ").split()
     doc_all: dict[str, Any] = {"site": Path(path).stem, "links": links}
     if base is not None:
         doc_all["site"] = base.site.model_dump()
@@ -160,7 +169,8 @@ def load_csv(path: str | Path, base: Inventory | None = None) -> Inventory:
                     msg = f"event {loc[5]}: {msg}"
             else:
                 r = link_row[i]
-                col = rev_link.get(tuple(str(p) for p in loc[2:]), "link_id")
+                field = tuple(str(p) for p in loc[2:])
+                col = rev_link.get(field) or rev_link.get(field[:2], "link_id")  # a.lanes.0: a_lanes
         issues.append(InventoryIssue(name, r, None, col, msg))
     if issues or inv is None:
         raise InventoryError(issues)

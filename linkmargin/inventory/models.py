@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -48,6 +48,7 @@ DeviceTransport = Literal["snmp", "gnmi"]
 TRANSPORTS: tuple[str, ...] = get_args(DeviceTransport)
 DEFAULT_PORTS: dict[str, int] = {"snmp": 161, "gnmi": 9339}
 """A device's port when the inventory gives none: SNMP's 161, gNMI's IANA-assigned 9339."""
+MAX_LANE = 16  # more lanes than any module has (OSFP/QSFP-DD: 8): anything above is a typo
 MAX_LENGTH_M = 20_000.0  # longer than any catalogued reach x10: anything above is a typo (km for m)
 
 
@@ -96,10 +97,31 @@ class Device(_Strict):
 
 
 class End(_Strict):
-    """One end of a link: a device and the interface name it reports (ifName)."""
+    """One end of a link: a device and the interface name it reports (ifName).
+
+    A broken-out module (a 400GBASE-DR4 split into four 100GBASE-DR links) gives each sub-port its own
+    link end: ``port`` is the sub-port's ifName (``Ethernet1/1/3``, SONiC ``Ethernet8``), ``module`` the
+    module's PMD and ``lanes`` the module lane(s) this end uses, numbered as the module numbers them
+    (lane 3 of the DR4) and listed in the order of the link's lanes: the i-th lane of one end faces the
+    i-th lane of the other. Without ``lanes`` an end uses lanes 1..N of the link's optic.
+    """
 
     device: str = Field(min_length=1)
     port: str = Field(min_length=1)
+    module: str | None = Field(default=None, min_length=1)
+    lanes: list[Annotated[int, Field(ge=1, le=MAX_LANE)]] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _module_lanes(self) -> End:
+        if self.module is not None and self.lanes is None:
+            raise ValueError(f"a broken-out {self.module} needs lanes: the module lane(s) this end uses")
+        if self.lanes is not None and len(set(self.lanes)) != len(self.lanes):
+            raise ValueError(f"lanes {self.lanes} name a lane twice")
+        return self
+
+    def lane_numbers(self, n: int) -> list[int]:
+        """The ``n`` lane numbers this end's samples carry: ``lanes`` if given, else 1..n."""
+        return list(self.lanes) if self.lanes is not None else list(range(1, n + 1))
 
 
 class FiberSpan(_Strict):
@@ -271,7 +293,10 @@ class Inventory(_Strict):
         raise KeyError(link_id)
 
     def port_index(self) -> dict[tuple[str, str], tuple[Link, Literal["a", "b"]]]:
-        """(device, port) -> (link, which end): how a Sample's device/port finds its link."""
+        """(device, port) -> (link, which end): how a Sample's device/port finds its link.
+
+        A port whose lanes several links share (``lanes:`` on one module port) maps to the last of them;
+        a lane's link is the analyzer's lane table (``linkmargin_cli.wiring``)."""
         out: dict[tuple[str, str], tuple[Link, Literal["a", "b"]]] = {}
         for lk in self.links:
             out[(lk.a.device, lk.a.port)] = (lk, "a")

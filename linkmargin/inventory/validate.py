@@ -149,6 +149,64 @@ def _check_link(
             prev = ev.at if prev is None else max(prev, ev.at)
 
 
+def _check_end_lanes(end: End, optic_name: str | None, loc: Loc, out: list[Problem]) -> None:
+    """A broken-out end: its module is a catalogued optic whose lanes are the link optic's kind of lane,
+    it names one module lane per lane of the link's optic, and each lies within the module's lanes."""
+    optics = catalog.all_optics()
+    pmd = optics.get(optic_name) if optic_name is not None else None
+    mod = pmd
+    if end.module is not None:
+        mod = optics.get(end.module)
+        if mod is None:
+            out.append(((*loc, "module"), _known(end.module, optics, "optic")))
+        elif pmd is not None and (mod.lane_rate_bps, mod.fiber_kind, mod.wavelength_nm) != (
+            pmd.lane_rate_bps,
+            pmd.fiber_kind,
+            pmd.wavelength_nm,
+        ):
+            msg = f"{mod.name}'s lanes are not {pmd.name} lanes: it cannot be broken out to {pmd.name}"
+            out.append(((*loc, "module"), msg))
+    if end.lanes is None:
+        return
+    if pmd is not None and len(end.lanes) != pmd.lanes:
+        n = pmd.lanes
+        msg = f"{len(end.lanes)} lane(s) given; a {pmd.name} link end uses {n} lane{'s' if n > 1 else ''}"
+        out.append(((*loc, "lanes"), msg))
+    if mod is None:
+        return
+    for k, lane in enumerate(end.lanes):
+        if lane > mod.lanes:
+            msg = f"lane {lane} is beyond {mod.name}'s {mod.lanes} lane{'s' if mod.lanes > 1 else ''}"
+            if end.module is None:
+                msg += "; a broken-out module? name it: module: <its optic>"
+            out.append(((*loc, "lanes", k), msg))
+
+
+def _claim_port(
+    end: End, link: str, ports: dict[tuple[str, str], dict[int | None, str]], loc: Loc, out: list[Problem]
+) -> None:
+    """Record the (device, port) lanes ``link`` uses; a lane (or a whole port) used twice is an error.
+
+    Links may share one port only by ``lanes:`` (a broken-out module whose lanes all arrive on it)."""
+    used = ports.setdefault((end.device, end.port), {})
+    if end.lanes is None:
+        if used:
+            other = next(iter(used.values()))
+            out.append(((*loc, "port"), f"{end.device} {end.port} is already used by link {other!r}"))
+        else:
+            used[None] = link
+        return
+    if None in used:
+        out.append(((*loc, "port"), f"{end.device} {end.port} is already used by link {used[None]!r}"))
+        return
+    for k, lane in enumerate(end.lanes):
+        if lane in used:
+            msg = f"lane {lane} of {end.device} {end.port} is already used by link {used[lane]!r}"
+            out.append(((*loc, "lanes", k), msg))
+        else:
+            used[lane] = link
+
+
 def validate_document(doc: Any, now: datetime | None = None) -> tuple[Inventory | None, list[Problem]]:
     """Validate a whole inventory document; returns the Inventory (None if any problem) and all problems."""
     now = now or datetime.now(UTC)
@@ -216,7 +274,7 @@ def validate_document(doc: Any, now: datetime | None = None) -> tuple[Inventory 
     links: list[Link] = []
     link_ids: dict[str, int] = {}
     point_ids: dict[str, Loc] = {}
-    ports: dict[tuple[str, str], str] = {}
+    ports: dict[tuple[str, str], dict[int | None, str]] = {}
     raw_links = doc.get("links") or []
     if not isinstance(raw_links, list):
         out.append((("links",), "expected a list of links"))
@@ -254,12 +312,8 @@ def validate_document(doc: Any, now: datetime | None = None) -> tuple[Inventory 
         for side, end in ends:
             if raw_devs and end.device not in by_name:
                 out.append(((*loc, side, "device"), _known(end.device, by_name, "device")))
-            key = (end.device, end.port)
-            if key in ports:
-                msg = f"{end.device} {end.port} is already used by link {ports[key]!r}"
-                out.append(((*loc, side, "port"), msg))
-            else:
-                ports[key] = link_id or f"links[{i}]"
+            _check_end_lanes(end, optic_name, (*loc, side), out)
+            _claim_port(end, link_id or f"links[{i}]", ports, (*loc, side), out)
         for j, cp in points:
             if isinstance(cp, str):
                 continue
