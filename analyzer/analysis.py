@@ -16,7 +16,7 @@ import polars as pl
 from analyzer.calibration import rx_offsets
 from analyzer.cohorts import CohortModel, fit_cohorts, mating_outcomes, shrink_drift
 from analyzer.evidence import EVIDENCE_HOURS, judge
-from analyzer.forecast import LaneForecast, StepRisk, forecast_lanes
+from analyzer.forecast import QUANT_SD_DB, LaneForecast, StepRisk, forecast_lanes, margin_estimate_sd
 from analyzer.laser import bias_climb, bias_rise, decline_prior, failing, relative_bias
 from analyzer.margin import lane_margins, link_margins
 from analyzer.state import LaneState
@@ -289,6 +289,14 @@ def add_forecast(
         lanes["drift_shrunk_sd"].to_numpy(),
         lanes["resid_sigma_db"].fill_null(np.nan).to_numpy(),
         thermal_sd_db=(lanes["thermal_db_per_c"] * lanes["temp_sd_c"]).fill_null(np.nan).to_numpy(),
+        margin_sd_db=margin_estimate_sd(
+            lanes["forecast_base_db"].fill_null(np.nan).to_numpy(),
+            lanes["ber_margin_db"].fill_null(np.nan).to_numpy(),
+            lanes["calibrated_margin_db"].fill_null(np.nan).to_numpy(),
+            lanes["rx_offset_db"].is_not_null().to_numpy(),
+            lanes["evidence_margin_db"].fill_null(np.nan).to_numpy(),
+        ),
+        noise_floor_db=QUANT_SD_DB,
         steps=StepRisk(
             planned_n=lj["planned"].fill_null(0).to_numpy().astype(np.float64),
             planned_p=lj["p_step"].fill_null(0.0).to_numpy(),
