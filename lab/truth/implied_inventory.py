@@ -122,20 +122,20 @@ def planned_work(sim: FabricSim) -> list[dict[str, Any]]:
     windows = {sim.wallclock(e.at_s + e.duration_s - 1.0) for e in sc.events if e.kind == "maintenance"}
     mate = KINDS.index("mate")
     idx = [
-        i
+        int(i)
         for i in np.flatnonzero((ev.kind == mate) & ev.recorded & (ev.point >= 0))
         if sim.wallclock(float(ev.t[i])) not in windows  # a window's own matings are announced above
     ]
     rng = np.random.default_rng([sc.seed, ANNOUNCE_SEED])
     chosen = [i for i, u in zip(idx, rng.random(len(idx)), strict=True) if u < share]
-    for n, i in enumerate(chosen, start=len(out) + 1):
-        t = float(ev.t[i])
+    for n, k in enumerate(chosen, start=len(out) + 1):
+        t = float(ev.t[k])
         out.append(
             {
                 "id": f"mw-{n}",
                 "start": sim.wallclock(t - WINDOW_BEFORE_S).strftime(stamp),
                 "end": sim.wallclock(t + 3600.0).strftime(stamp),
-                "points": [f.point_ids[int(ev.point[i])]],
+                "points": [f.point_ids[int(ev.point[k])]],
                 "actions": ["mate"],
                 "note": "announced re-patching",
             }
