@@ -134,7 +134,8 @@ def backtest(
         work = Table(
             *cols,
             title=f"Planned work: P before the work ({pw['windows']} windows, {pw['caused']} crossings "
-            f"it caused; Brier {_fmt(pw.get('brier'), '.4f')}, without the plan {_fmt(pw.get('brier_no_work'), '.4f')})",
+            f"it caused; Brier {_fmt(pw.get('brier'), '.4f')}, "
+            f"without the plan {_fmt(pw.get('brier_no_work'), '.4f')})",
         )
         for row in pw["crossings"]:
             work.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in (row[c] for c in cols)))
