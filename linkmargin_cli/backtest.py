@@ -130,15 +130,17 @@ def backtest(
     out.print(rel)
     pw = scores.get("planned_work") or {}
     if pw.get("windows"):
-        cols = ("window", "link", "matings", "ts", "p", "p_no_work", "crossed_at")
+        work_cols = ("window", "link", "matings", "ts", "p", "p_no_work", "crossed_at")
         work = Table(
-            *cols,
+            *work_cols,
             title=f"Planned work: P before the work ({pw['windows']} windows, {pw['caused']} crossings "
             f"it caused; Brier {_fmt(pw.get('brier'), '.4f')}, "
             f"without the plan {_fmt(pw.get('brier_no_work'), '.4f')})",
         )
         for row in pw["crossings"]:
-            work.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in (row[c] for c in cols)))
+            work.add_row(
+                *(f"{v:.3f}" if isinstance(v, float) else str(v) for v in (row[c] for c in work_cols))
+            )
         out.print(work)
     if save:
         from linkmargin_cli.backtest_plot import reliability_png
