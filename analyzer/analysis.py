@@ -16,7 +16,14 @@ import polars as pl
 from analyzer.calibration import rx_offsets
 from analyzer.cohorts import CohortModel, fit_cohorts, mating_outcomes, shrink_drift
 from analyzer.evidence import EVIDENCE_HOURS, judge
-from analyzer.forecast import QUANT_SD_DB, LaneForecast, StepRisk, forecast_lanes, margin_estimate_sd
+from analyzer.forecast import (
+    QUANT_SD_DB,
+    LaneForecast,
+    StepRisk,
+    floored_drift_se,
+    forecast_lanes,
+    margin_estimate_sd,
+)
 from analyzer.laser import bias_climb, bias_rise, decline_prior, failing, relative_bias
 from analyzer.margin import lane_margins, link_margins
 from analyzer.state import LaneState
@@ -122,7 +129,7 @@ def analyze(
     prior_se = ((coh["cohort_drift_hi"] - coh["cohort_drift_lo"]) / (2 * 1.96)).fill_null(0.0).to_numpy()
     shrunk, shrunk_sd = shrink_drift(
         fit.drift_db_per_day,
-        fit.drift_se,
+        floored_drift_se(fit.drift_se, fit.resid_sigma_db),
         coh["cohort_drift"].fill_null(0.0).to_numpy(),
         coh["cohort_tau"].fill_null(0.0).to_numpy(),
         prior_se,

@@ -20,7 +20,7 @@ it is one error for the whole path (it enters P(m(0) < 0) and P(m(H) < 0) alike)
 off the BER, or the BER itself); without it, a trendless lane whose hourly readings barely move (0.01
 dB of scatter) was given P ~ 0.98 for a margin estimated at -0.1 dB that in truth was +0.2 dB. The
 hourly scatter is floored at the DOM's quantization (:data:`QUANT_SD_DB`), in the reading noise and in
-the slope's standard error that rests on it.
+the slope's standard error that rests on it (:func:`floored_drift_se`, before the cohort shrinkage).
 """
 
 from __future__ import annotations
@@ -121,6 +121,17 @@ def margin_estimate_sd(
     return np.where(by_ev, BER_SD_DB, sd)
 
 
+def floored_drift_se(
+    drift_se: np.ndarray, resid_sigma_db: np.ndarray, floor_db: float = QUANT_SD_DB
+) -> np.ndarray:
+    """A lane's slope standard error with its scatter floored at ``floor_db``: the error rests on the
+    residual scale, so it grows by floor / scale where the scale is below the floor. Applied to the
+    lane's own fit, before the shrinkage toward its cohort, so that a few hours of readings that never
+    move give the cohort's drift, not a slope known to 0.001 dB/day."""
+    r = np.nan_to_num(resid_sigma_db, nan=np.inf)
+    return drift_se * np.maximum(1.0, floor_db / np.maximum(r, 1e-12))
+
+
 MAX_STEPS = 3
 """Step counts of each kind summed over explicitly; the rest of the mass is taken as a crossing."""
 
@@ -150,19 +161,15 @@ def forecast_lanes(
     """Margin at ``horizon_days`` with a 90 % prediction interval and the risk of crossing zero.
 
     ``margin_sd_db`` is the error of ``margin_now_db`` itself (:func:`margin_estimate_sd`), one error for
-    the whole path. ``noise_floor_db`` floors the reading noise ``resid_sigma_db``; the drift's sd, which
-    rests on that noise, is scaled up with it.
+    the whole path. ``noise_floor_db`` floors the reading noise ``resid_sigma_db`` (the drift's sd is
+    floored the same way before it is shrunk toward its cohort: :func:`floored_drift_se`).
     """
     h = float(horizon_days)
     m0 = margin_now_db
     st = steps or StepRisk.none(m0.size)
     d = np.nan_to_num(drift_db_per_day, nan=0.0)
     sd_d = np.nan_to_num(drift_sd, nan=0.0)
-    resid = np.nan_to_num(resid_sigma_db, nan=0.0)
-    if noise_floor_db > 0:
-        floored = np.maximum(resid, noise_floor_db)
-        sd_d = sd_d * floored / np.maximum(resid, 1e-12)
-        resid = floored
+    resid = np.maximum(np.nan_to_num(resid_sigma_db, nan=0.0), noise_floor_db)
     sig2 = resid**2
     if thermal_sd_db is not None:
         sig2 = sig2 + np.nan_to_num(thermal_sd_db, nan=0.0) ** 2

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from analyzer.forecast import DOM_SD_DB, QUANT_SD_DB, forecast_lanes, margin_estimate_sd
+from analyzer.forecast import DOM_SD_DB, QUANT_SD_DB, floored_drift_se, forecast_lanes, margin_estimate_sd
 
 
 def _phi(x: float) -> float:
@@ -41,7 +41,7 @@ def test_constants_are_the_stated_figures() -> None:
 def test_a_trendless_dom_margin_just_below_zero_is_a_coin_toss_not_a_certainty() -> None:
     # the false flags of seeds 101-102: margin read at -0.1 dB, readings that barely move
     sd_read = math.hypot(QUANT_SD_DB, 0.0)
-    sd_drift = 1e-4 * QUANT_SD_DB / 0.001 * 14  # the slope's sd rests on the floored scatter
+    sd_drift = 1e-4 * 14  # the slope's sd over 14 days
     # without the estimate's error, only the (floored) scatter: near-certain (P(m(0) < 0) decides)
     assert _trendless(-0.1, None) == pytest.approx(_phi(0.1 / sd_read), abs=1e-6)
     assert _trendless(-0.1, None) > 0.999
@@ -56,13 +56,13 @@ def test_a_trendless_dom_margin_just_below_zero_is_a_coin_toss_not_a_certainty()
 
 
 def test_a_margin_the_ber_measured_near_the_limit_stays_sharp() -> None:
-    # the BER implied 0.3 dB: error 0.1 + 0.2 * 0.3 = 0.16 dB; with scatter and 14 d of slope sd, P = 3.7 %
+    # the BER implied 0.3 dB: error 0.1 + 0.2 * 0.3 = 0.16 dB; with scatter and 14 d of slope sd, P = 3.25 %
     sd_est = margin_estimate_sd(np.array([0.3]), np.array([0.3]), np.array([0.8]), np.array([False]))
     assert sd_est[0] == pytest.approx(0.16)
-    sd_drift = 1e-4 * QUANT_SD_DB / 0.001 * 14
+    sd_drift = 1e-4 * 14
     sd = math.sqrt(0.16**2 + QUANT_SD_DB**2 + sd_drift**2)
     assert _trendless(0.3, float(sd_est[0])) == pytest.approx(_phi(-0.3 / sd), abs=1e-6)
-    assert _trendless(0.3, float(sd_est[0])) == pytest.approx(0.037, abs=0.002)
+    assert _trendless(0.3, float(sd_est[0])) == pytest.approx(0.0325, abs=0.001)
 
 
 def test_the_term_that_sets_the_margin_sets_its_error() -> None:
@@ -80,8 +80,12 @@ def test_the_term_that_sets_the_margin_sets_its_error() -> None:
 
 
 def test_the_quantization_floor_scales_the_slope_sd_that_rests_on_the_scatter() -> None:
-    # scatter 0.001 dB floored to 0.0289: the slope's sd 0.001 dB/day becomes 0.0289 dB/day; over
-    # 10 days with a 1 dB margin and -0.05 dB/day: mean 0.5, sd sqrt(0.289^2 + 0.0289^2)
+    # scatter 0.001 dB floored to 0.0289: the slope's se 0.001 dB/day becomes 0.0289 dB/day; scatter
+    # above the floor (0.2 dB) leaves it alone; no fit (NaN scale) leaves the NaN se alone
+    se = floored_drift_se(np.array([0.001, 0.01, np.nan]), np.array([0.001, 0.2, np.nan]))
+    assert se[0] == pytest.approx(QUANT_SD_DB) and se[1] == pytest.approx(0.01) and np.isnan(se[2])
+    # the reading noise is floored in the forecast: 10 d, 1 dB, -0.05 dB/day +- 0.001:
+    # mean 0.5, sd sqrt(0.01^2 + 0.0289^2)
     fc = forecast_lanes(
         10.0,
         np.array([1.0]),
@@ -90,16 +94,6 @@ def test_the_quantization_floor_scales_the_slope_sd_that_rests_on_the_scatter() 
         np.array([0.001]),
         noise_floor_db=QUANT_SD_DB,
     )
-    sd = math.hypot(0.001 * QUANT_SD_DB / 0.001 * 10, QUANT_SD_DB)
+    sd = math.hypot(0.001 * 10, QUANT_SD_DB)
     assert fc.sd_db[0] == pytest.approx(sd)
     assert fc.p_cross[0] == pytest.approx(_phi(-0.5 / sd), abs=1e-6)
-    # scatter above the floor is left alone
-    same = forecast_lanes(
-        10.0,
-        np.array([1.0]),
-        np.array([-0.05]),
-        np.array([0.01]),
-        np.array([0.2]),
-        noise_floor_db=QUANT_SD_DB,
-    )
-    assert same.sd_db[0] == pytest.approx(math.hypot(0.1, 0.2))
