@@ -18,7 +18,14 @@ from analyzer.calibration import rx_offsets
 from analyzer.cohorts import CohortModel, cohort_stats, estimate_cohorts, mating_outcomes, shrink_drift
 from analyzer.evidence import EVIDENCE_HOURS, counter_resets, judge
 from analyzer.fleetstats import bundle, merge_stats, unbundle
-from analyzer.forecast import LaneForecast, StepRisk, forecast_lanes
+from analyzer.forecast import (
+    QUANT_SD_DB,
+    LaneForecast,
+    StepRisk,
+    floored_drift_se,
+    forecast_lanes,
+    margin_estimate_sd,
+)
 from analyzer.laser import (
     bias_climb,
     bias_rise,
@@ -165,7 +172,7 @@ def analyze(
     prior_se = ((coh["cohort_drift_hi"] - coh["cohort_drift_lo"]) / (2 * 1.96)).fill_null(0.0).to_numpy()
     shrunk, shrunk_sd = shrink_drift(
         fit.drift_db_per_day,
-        fit.drift_se,
+        floored_drift_se(fit.drift_se, fit.resid_sigma_db),
         coh["cohort_drift"].fill_null(0.0).to_numpy(),
         coh["cohort_tau"].fill_null(0.0).to_numpy(),
         prior_se,
@@ -406,6 +413,14 @@ def add_forecast(
         lanes["drift_shrunk_sd"].to_numpy(),
         lanes["resid_sigma_db"].fill_null(np.nan).to_numpy(),
         thermal_sd_db=(lanes["thermal_db_per_c"] * lanes["temp_sd_c"]).fill_null(np.nan).to_numpy(),
+        margin_sd_db=margin_estimate_sd(
+            lanes["forecast_base_db"].fill_null(np.nan).to_numpy(),
+            lanes["ber_margin_db"].fill_null(np.nan).to_numpy(),
+            lanes["calibrated_margin_db"].fill_null(np.nan).to_numpy(),
+            lanes["rx_offset_db"].is_not_null().to_numpy(),
+            lanes["evidence_margin_db"].fill_null(np.nan).to_numpy(),
+        ),
+        noise_floor_db=QUANT_SD_DB,
         steps=StepRisk(
             planned_n=lj["planned"].fill_null(0).to_numpy().astype(np.float64),
             planned_p=lj["p_step"].fill_null(0.0).to_numpy(),

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import polars as pl
 
-from analyzer.analysis import analyze
+from analyzer.analysis import add_forecast, analyze
 from analyzer.state import LaneState
 
 
@@ -93,24 +93,103 @@ def predict_linear_margins(state: LaneState, horizon_s: float) -> pl.DataFrame:
     return tab.group_by("link").agg(pl.col("pl_alarm_db").min(), pl.col("pl_sens_db").min())
 
 
-def forecast_pass(state: LaneState, now: datetime, end: datetime, horizon_s: float) -> ForecastPass | None:
+def forecast_pass(
+    state: LaneState, now: datetime, end: datetime, horizon_s: float, planned: pl.DataFrame | None = None
+) -> ForecastPass | None:
     """Analyze ``state`` at ``now``: each link's forecast for ``(now, min(now + horizon, end)]`` and its
-    margin snapshot for the baseline; None when that window is empty."""
+    margin snapshot for the baseline; None when that window is empty.
+
+    ``planned`` (the inventory's planned matings) enters the forecast as a user's would; the forecast
+    also carries ``p_no_work``, the same link's P without the plan, and ``planned`` (matings inside).
+    """
     left_s = min(horizon_s, (end - now).total_seconds())
     if left_s <= 0:
         return None
-    an = analyze(state, horizons={"H": left_s / 86400}, now=now)
+    an = analyze(state, horizons={"H": left_s / 86400}, planned=planned, now=now)
+    add_forecast(an, "H0", left_s / 86400, now=now)
     issued = pl.lit(now).alias("issued_at")
     until = pl.lit(now + timedelta(seconds=left_s)).alias("until")
     snaps = an.links.select("link", issued, "warn_margin_db", until).join(
         predict_linear_margins(state, left_s), on="link", how="left"
     )
-    return ForecastPass(
-        an.forecasts["H"].select("link", issued, pl.col("p_cross").alias("p"), until),
-        snaps,
-        an.cohorts.table,
-        an.wear,
+    fc = an.forecasts["H"].select(
+        "link", issued, pl.col("p_cross").alias("p"), until, pl.col("planned_matings").alias("planned")
     )
+    fc = fc.join(
+        an.forecasts["H0"].select("link", pl.col("p_cross").alias("p_no_work")), on="link", how="left"
+    )
+    return ForecastPass(fc, snaps, an.cohorts.table, an.wear)
+
+
+def planned_work_scores(
+    forecasts: pl.DataFrame, truth: pl.DataFrame, planned: pl.DataFrame, *, lead_hours: float = 48.0
+) -> dict[str, Any]:
+    """The headline: what P each link was given before its planned work, against what the work did.
+
+    Per (maintenance window, link) in ``planned`` (window, link, point, ts, kind; ``ts`` the window's
+    start): the link's last forecast issued before ``ts`` whose outcome window covers it (``p``, and
+    ``p_no_work`` without the plan). The work *caused* a crossing when the link crossed zero within
+    ``lead_hours`` after ``ts`` and the truth's cause is a mating. Links already below zero when the
+    forecast was issued are left out. Returns the rows of the crossings the work caused, the
+    reliability of those P (binned like :func:`reliability`) and their Brier score, with and without
+    the plan.
+    """
+    empty: dict[str, Any] = {"windows": 0, "crossings": [], "reliability": [], "brier": None}
+    if planned.height == 0 or forecasts.height == 0:
+        return empty
+    work = planned.group_by("window", "link").agg(pl.col("ts").min(), pl.len().alias("matings"))
+    fc = forecasts.select("link", "issued_at", "until", "p", "p_no_work").sort("issued_at")
+    before = (
+        work.join(fc, on="link", how="inner")
+        .filter((pl.col("issued_at") < pl.col("ts")) & (pl.col("until") >= pl.col("ts")))
+        .sort("issued_at")
+        .group_by("window", "link")
+        .agg(pl.all().exclude("window", "link").last())
+    )
+    cause = pl.col("cause") if "cause" in truth.columns else pl.lit("mate")
+    tr = truth.select("link", "crossed_at", cause.alias("cause"))
+    j = before.join(tr, on="link", how="left").filter(
+        pl.col("crossed_at").is_null() | (pl.col("crossed_at") > pl.col("issued_at"))
+    )
+    j = j.with_columns(
+        (
+            pl.col("crossed_at").is_not_null()
+            & (pl.col("crossed_at") >= pl.col("ts"))
+            & (pl.col("crossed_at") <= pl.col("ts") + pl.duration(seconds=lead_hours * 3600))
+            & (pl.col("cause") == "mate")
+        ).alias("caused")
+    )
+    if j.height == 0:
+        return empty
+    bins = 10
+    b = (pl.col("p") * bins).floor().clip(0, bins - 1).cast(pl.Int64).alias("bin")
+    rel = (
+        j.with_columns(b)
+        .group_by("bin")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("p").mean().alias("mean_p"),
+            pl.col("p_no_work").mean().alias("mean_p_no_work"),
+            pl.col("caused").cast(pl.Float64).mean().alias("observed"),
+        )
+        .sort("bin")
+        .with_columns((pl.col("bin") / bins).alias("p_lo"), ((pl.col("bin") + 1) / bins).alias("p_hi"))
+        .select("p_lo", "p_hi", "n", "mean_p", "mean_p_no_work", "observed")
+    )
+    y = pl.col("caused").cast(pl.Float64)
+    return {
+        "windows": j.height,
+        "caused": int(j["caused"].sum()),
+        "crossings": j.filter(pl.col("caused"))
+        .select("window", "link", "ts", "matings", "issued_at", "p", "p_no_work", "crossed_at")
+        .sort("ts")
+        .to_dicts(),
+        "reliability": rel.to_dicts(),
+        "brier": j.select(((pl.col("p") - y) ** 2).mean()).item(),
+        "brier_no_work": j.select(((pl.col("p_no_work") - y) ** 2).mean()).item(),
+        "mean_p": j["p"].mean(),
+        "observed": j["caused"].cast(pl.Float64).mean(),
+    }
 
 
 def score(

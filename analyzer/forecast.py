@@ -13,6 +13,14 @@ Gaussian with the steps' variance folded in (that would put a 0.3 dB link at 16 
 the 3 % chance of a step). With a linear mean path the lowest point is at one end, so P(crossing
 before H) is the larger of the mixture at H and P(m(0) < 0). Mean and 90 % interval are the
 moments; the expected time to crossing is when the mean path reaches zero.
+
+What the margin *now* is, is itself an estimate, and its error does not average away over the hours:
+it is one error for the whole path (it enters P(m(0) < 0) and P(m(H) < 0) alike).
+:func:`margin_estimate_sd` gives it from what the margin rests on (the DOM alone, a DOM offset read
+off the BER, or the BER itself); without it, a trendless lane whose hourly readings barely move (0.01
+dB of scatter) was given P ~ 0.98 for a margin estimated at -0.1 dB that in truth was +0.2 dB. The
+hourly scatter is floored at the DOM's quantization (:data:`QUANT_SD_DB`), in the reading noise and in
+the slope's standard error that rests on it (:func:`floored_drift_se`, before the cohort shrinkage).
 """
 
 from __future__ import annotations
@@ -66,6 +74,64 @@ class LaneForecast:
     days_to_cross: np.ndarray  # inf when the mean path never reaches zero
 
 
+DOM_SD_DB = 1.1
+"""Error (1 sd) of a margin read from the DOM alone against the PMD sensitivity: the MSA's Rx power
+accuracy of +-3 dB (SFF-8472, CMIS; taken as a 3-sd bound: 1.0 dB) and the receiver's own
+sensitivity, unknown within about +-1 dB of the PMD figure (datasheet typical vs worst case, as a
+2-sd bound: 0.5 dB), combined in quadrature. An analyzer assumption from the standards, not a fit."""
+BER_SD_DB = 0.1
+"""Error (1 sd) of a margin read off the pre-FEC BER close to the FEC limit: counting and the hour-to-hour
+wander of the BER (a few tenths of a decade near the limit, where a decade is ~0.3-0.5 dB of OMA)."""
+BER_SLOPE_REL = 0.2
+"""Relative error of a BER-implied margin: the analyzer inverts a Gaussian-decision curve, while a real
+receiver's Q grows more slowly than OMA (signal-dependent noise, RIN, reflections) and meets an error
+floor, so the dB per decade is known to about +-20 % (1 sd; an analyzer assumption). The error is this
+share of the margin the BER implied: nil at the limit, 0.8 dB at 4 dB."""
+QUANT_SD_DB = 0.1 / math.sqrt(12.0)
+"""Quantization of a DOM reading at the coarsest resolution agents report (0.1 dB): a uniform error of
++-0.05 dB, sd 0.029 dB. Hourly readings that never move are not a margin known to 0.001 dB."""
+
+
+def margin_estimate_sd(
+    base_db: np.ndarray,
+    ber_margin_db: np.ndarray,
+    calibrated_db: np.ndarray,
+    calibrated: np.ndarray,
+    evidence_margin_db: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per lane: the error (1 sd, dB) of the margin estimate ``base_db``, by what it rests on.
+
+    ``base_db`` is the lower of the DOM margin (corrected by the module's DOM offset where
+    ``calibrated``), the BER-implied margin and the counters' evidence; the term that sets it sets
+    the error: the counters (evidence of a crossing) and the BER read near the limit know it to
+    :data:`BER_SD_DB` plus :data:`BER_SLOPE_REL` of the margin the BER implied; a DOM offset read off the
+    BER carries the same error at the margin it corrects; the DOM alone :data:`DOM_SD_DB`.
+    """
+    b = np.asarray(base_db, dtype=np.float64)
+    ber = np.asarray(ber_margin_db, dtype=np.float64)
+    cal = np.asarray(calibrated_db, dtype=np.float64)
+    ev = np.full_like(b, np.nan) if evidence_margin_db is None else np.asarray(evidence_margin_db, np.float64)
+    with np.errstate(invalid="ignore"):
+        by_ev = np.isfinite(ev) & (b >= ev - 1e-9)
+        by_ber = np.isfinite(ber) & (b >= ber - 1e-9)
+    ber_sd = BER_SD_DB + BER_SLOPE_REL * np.abs(np.nan_to_num(ber))
+    cal_sd = BER_SD_DB + BER_SLOPE_REL * np.abs(np.nan_to_num(cal))
+    sd = np.where(np.asarray(calibrated, dtype=bool), cal_sd, DOM_SD_DB)
+    sd = np.where(by_ber, ber_sd, sd)
+    return np.where(by_ev, BER_SD_DB, sd)
+
+
+def floored_drift_se(
+    drift_se: np.ndarray, resid_sigma_db: np.ndarray, floor_db: float = QUANT_SD_DB
+) -> np.ndarray:
+    """A lane's slope standard error with its scatter floored at ``floor_db``: the error rests on the
+    residual scale, so it grows by floor / scale where the scale is below the floor. Applied to the
+    lane's own fit, before the shrinkage toward its cohort, so that a few hours of readings that never
+    move give the cohort's drift, not a slope known to 0.001 dB/day."""
+    r = np.nan_to_num(resid_sigma_db, nan=np.inf)
+    return drift_se * np.maximum(1.0, floor_db / np.maximum(r, 1e-12))
+
+
 MAX_STEPS = 3
 """Step counts of each kind summed over explicitly; the rest of the mass is taken as a crossing."""
 
@@ -89,16 +155,26 @@ def forecast_lanes(
     *,
     thermal_sd_db: np.ndarray | None = None,
     steps: StepRisk | None = None,
+    margin_sd_db: np.ndarray | None = None,
+    noise_floor_db: float = 0.0,
 ) -> LaneForecast:
-    """Margin at ``horizon_days`` with a 90 % prediction interval and the risk of crossing zero."""
+    """Margin at ``horizon_days`` with a 90 % prediction interval and the risk of crossing zero.
+
+    ``margin_sd_db`` is the error of ``margin_now_db`` itself (:func:`margin_estimate_sd`), one error for
+    the whole path. ``noise_floor_db`` floors the reading noise ``resid_sigma_db`` (the drift's sd is
+    floored the same way before it is shrunk toward its cohort: :func:`floored_drift_se`).
+    """
     h = float(horizon_days)
     m0 = margin_now_db
     st = steps or StepRisk.none(m0.size)
     d = np.nan_to_num(drift_db_per_day, nan=0.0)
     sd_d = np.nan_to_num(drift_sd, nan=0.0)
-    sig2 = np.nan_to_num(resid_sigma_db, nan=0.0) ** 2
+    resid = np.maximum(np.nan_to_num(resid_sigma_db, nan=0.0), noise_floor_db)
+    sig2 = resid**2
     if thermal_sd_db is not None:
         sig2 = sig2 + np.nan_to_num(thermal_sd_db, nan=0.0) ** 2
+    if margin_sd_db is not None:
+        sig2 = sig2 + np.nan_to_num(margin_sd_db, nan=0.0) ** 2
     n_p = np.nan_to_num(st.planned_n).astype(np.float64)
     p_p = np.clip(np.nan_to_num(st.planned_p), 0.0, 1.0)
     mu_p, s_p = np.nan_to_num(st.planned_db), np.nan_to_num(st.planned_sd_db)

@@ -22,7 +22,13 @@ from typing import Any
 import polars as pl
 from ruamel.yaml import YAML
 
-from analyzer.backtest import ForecastPass, cohort_recovery, forecast_pass, score_with_baseline
+from analyzer.backtest import (
+    ForecastPass,
+    cohort_recovery,
+    forecast_pass,
+    planned_work_scores,
+    score_with_baseline,
+)
 from analyzer.state import LaneState
 from lab.physics.sim import FabricSim
 from lab.scenario import load_scenario
@@ -32,7 +38,7 @@ from linkmargin.durations import parse_duration
 from linkmargin.history import list_history, read_history
 from linkmargin.inventory import load_inventory
 from linkmargin.samples import conform, empty_samples
-from linkmargin_cli.wiring import spec_from_inventory
+from linkmargin_cli.wiring import planned_from_inventory, spec_from_inventory
 
 
 def replay(
@@ -48,7 +54,8 @@ def replay(
         inv_path = Path(tmp) / "inventory.yaml"
         YAML().dump(implied_inventory(FabricSim(sc), secrets_dir=Path(tmp)), inv_path.open("w"))
         os.environ.setdefault("LINKMARGIN_LAB_COMMUNITY", sc.community)
-        spec = spec_from_inventory(load_inventory(inv_path))
+        inv = load_inventory(inv_path)
+        spec, planned = spec_from_inventory(inv), planned_from_inventory(inv)
     state = LaneState(spec)
     end = start + timedelta(seconds=sc.duration_s)
     passes: list[ForecastPass] = []
@@ -61,7 +68,7 @@ def replay(
             else hist.filter(pl.col("ts") <= t)
         )
         done = t
-        if (fp := forecast_pass(state, t, end, horizon_s)) is not None:
+        if (fp := forecast_pass(state, t, end, horizon_s, planned)) is not None:
             passes.append(fp)
         t += timedelta(seconds=analyze_s)
     truth = pl.read_parquet(save / "truth.parquet")
@@ -75,6 +82,7 @@ def replay(
         min_lead_hours=min_lead_s / 3600,
         end=end,
     )
+    scores["planned_work"] = planned_work_scores(fc, truth, planned, lead_hours=min_lead_s / 3600)
     scores["cohorts"] = cohort_recovery(passes[-1].cohorts, cohort_truth(FabricSim(sc))).to_dicts()
     return scores
 

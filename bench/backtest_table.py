@@ -1,7 +1,8 @@
 """Markdown tables from `linkmargin backtest --json` outputs: `python -m bench.backtest_table A.json ...`.
 
 One row per run and model (linkmargin and each baseline of the same run), then a pooled row per model
-(counts summed over the runs), then the pooled reliability table of linkmargin's P.
+(counts summed over the runs), then the pooled reliability table of linkmargin's P, then the planned
+work: the P each link was given before its announced work and the calibration of those P.
 """
 
 from __future__ import annotations
@@ -93,10 +94,51 @@ def reliability(runs: list[tuple[str, dict[str, Any]]]) -> str:
     return out
 
 
+def planned_work(runs: list[tuple[str, dict[str, Any]]]) -> str:
+    """The headline: the P each link was given before its planned work, the crossings the work caused,
+    and the calibration of those P pooled over the runs (with and without the plan)."""
+    out = (
+        "| seed | window | link | matings | work at | P before (issued) | P without the plan | crossed at |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+    )
+    bins: dict[float, list[float]] = {}
+    n = caused = 0
+    b_sum = b0_sum = 0.0
+    for name, sc in runs:
+        pw = sc.get("planned_work") or {}
+        n += pw.get("windows", 0)
+        caused += pw.get("caused", 0)
+        b_sum += (pw.get("brier") or 0.0) * pw.get("windows", 0)
+        b0_sum += (pw.get("brier_no_work") or 0.0) * pw.get("windows", 0)
+        for r in pw.get("crossings", []):
+            out += (
+                f"| {name} | {r['window']} | {r['link']} | {r['matings']} | {r['ts']} | "
+                f"{r['p']:.3f} ({r['issued_at']}) | {r['p_no_work']:.3f} | {r['crossed_at']} |\n"
+            )
+        for r in pw.get("reliability", []):
+            b = bins.setdefault(r["p_lo"], [r["p_hi"], 0.0, 0.0, 0.0, 0.0])
+            b[1] += r["n"]
+            b[2] += r["mean_p"] * r["n"]
+            b[3] += r["mean_p_no_work"] * r["n"]
+            b[4] += r["observed"] * r["n"]
+    out += (
+        f"\n{n} planned (window, link) pairs with a forecast before the work, {caused} crossings the work "
+        f"caused; Brier {_f(b_sum / n if n else None, '.4f')} with the plan, "
+        f"{_f(b0_sum / n if n else None, '.4f')} without it.\n\n"
+        "| P before the work | windows | mean P | mean P without the plan | observed share crossed |\n"
+        "|---|---|---|---|---|\n"
+    )
+    for lo in sorted(bins):
+        hi, k, sp, sp0, so = bins[lo]
+        out += f"| {lo:.1f}-{hi:.1f} | {int(k)} | {sp / k:.3f} | {sp0 / k:.3f} | {so / k:.3f} |\n"
+    return out
+
+
 def main(argv: list[str]) -> int:
     runs = [(Path(a).stem, json.loads(Path(a).read_text())) for a in argv]
     print(table(runs))
     print(reliability(runs))
+    print(planned_work(runs))
     return 0
 
 

@@ -191,6 +191,9 @@ class BackgroundDoc(_Strict):
 
     matings_per_point_per_day: float = Field(default=0.0, ge=0, le=100, allow_inf_nan=False)
     clean_before_mating: float = Field(default=0.5, ge=0, le=1)
+    # share of recorded re-patching (background and scheduled matings) announced ahead of time as a
+    # maintenance window in the implied inventory; scheduled ``maintenance`` events always are
+    announced_share: float = Field(default=0.0, ge=0, le=1)
 
 
 class RandomFaultsDoc(_Strict):

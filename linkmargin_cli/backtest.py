@@ -143,6 +143,20 @@ def backtest(
             f"{r['p_lo']:.1f}-{r['p_hi']:.1f}", str(r["n"]), f"{r['mean_p']:.3f}", f"{r['observed']:.3f}"
         )
     out.print(rel)
+    pw = scores.get("planned_work") or {}
+    if pw.get("windows"):
+        work_cols = ("window", "link", "matings", "ts", "p", "p_no_work", "crossed_at")
+        work = Table(
+            *work_cols,
+            title=f"Planned work: P before the work ({pw['windows']} windows, {pw['caused']} crossings "
+            f"it caused; Brier {_fmt(pw.get('brier'), '.4f')}, "
+            f"without the plan {_fmt(pw.get('brier_no_work'), '.4f')})",
+        )
+        for row in pw["crossings"]:
+            work.add_row(
+                *(f"{v:.3f}" if isinstance(v, float) else str(v) for v in (row[c] for c in work_cols))
+            )
+        out.print(work)
     if save:
         from linkmargin_cli.backtest_plot import reliability_png
 

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from analyzer.backtest import cohort_recovery, forecast_pass, score_with_baseline
+from analyzer.backtest import cohort_recovery, forecast_pass, planned_work_scores, score_with_baseline
 from analyzer.consumer import BatchConsumer
 from analyzer.state import LaneState
 from analyzer.wear import wear_recovery
@@ -32,7 +32,12 @@ from lab.truth.cohorts import wear_truth
 from linkmargin.bus import InProcessBus
 from linkmargin.wire import SAMPLES_WILDCARD
 from linkmargin_cli.harness import lab_run
-from linkmargin_cli.wiring import profiles_from_inventory, spec_from_inventory, targets_from_inventory
+from linkmargin_cli.wiring import (
+    planned_from_inventory,
+    profiles_from_inventory,
+    spec_from_inventory,
+    targets_from_inventory,
+)
 
 
 def truth_crossings(sim: FabricSim, step_s: float) -> pl.DataFrame:
@@ -70,6 +75,8 @@ async def run_backtest(
         parquet = ParquetSink(history) if history is not None else None
         sink: Sink = BusSink(bus) if parquet is None else fanout(BusSink(bus), parquet)
         state = LaneState(spec_from_inventory(lab.inventory), clock=lab.sim_time)
+        # the lab's announced work: the analyzer sees the plan, never its outcome
+        planned = planned_from_inventory(lab.inventory)
         consumer = BatchConsumer(state, max_rows=10**9, max_delay=1e9)  # flushed at each analysis
         scheduler = Scheduler(
             targets_from_inventory(lab.inventory, timeout=5.0),
@@ -116,7 +123,7 @@ async def run_backtest(
                     await asyncio.sleep(0)  # let the consumer drain the bus up to this step
                 consumer.flush()
                 # the question a pre-flight report answers: will it hold until the run ends?
-                fp = await asyncio.to_thread(forecast_pass, state, lab.sim_time(), end, horizon_s)
+                fp = await asyncio.to_thread(forecast_pass, state, lab.sim_time(), end, horizon_s, planned)
                 if fp is not None:
                     forecasts.append(fp.forecasts)
                     snapshots.append(fp.snapshots)
@@ -137,6 +144,7 @@ async def run_backtest(
             "sim": FabricSim(lab.scenario),
             "cohorts": cohorts,
             "wear": wear,
+            "planned": planned,
         }
     fc = pl.concat(forecasts) if forecasts else pl.DataFrame()
     snaps = pl.concat(snapshots) if snapshots else pl.DataFrame()
@@ -179,6 +187,9 @@ def score_run(
     recovery = cohort_recovery(stats.pop("cohorts"), cohort_truth(sim))
     scores["cohorts"] = recovery.to_dicts()
     scores["wear"] = wear_scores(stats.pop("wear"), sim)
+    scores["planned_work"] = planned_work_scores(
+        fc, truth, stats.pop("planned"), lead_hours=min_lead_s / 3600
+    )
     scores["links"] = truth.height
     scores["run"] = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in stats.items()}
     return scores

@@ -102,4 +102,59 @@ def inventory(
         },
         "devices": devices,
         "links": links,
+        "maintenance": planned_work(sim),
     }
+
+
+ANNOUNCE_SEED = 19
+"""Stream of the announcement draws, apart from the physics' (announcing changes no sample)."""
+WINDOW_BEFORE_S = 3600.0
+"""An announced window opens this long before the work is done."""
+
+
+def planned_work(sim: FabricSim) -> list[dict[str, Any]]:
+    """The maintenance the lab announces ahead of time: what the analyzer may know, never the outcome.
+
+    Every scheduled ``maintenance`` event is a window on its link (every connector re-mated); of the
+    other recorded matings (background re-patching and scheduled ``mate`` events), the scenario's
+    ``background.announced_share`` are announced as a one-point window. A window opens
+    :data:`WINDOW_BEFORE_S` before the work and closes an hour after it.
+    """
+    f, sc, ev = sim.fleet, sim.scenario, sim.events
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    out: list[dict[str, Any]] = []
+    for i, e in enumerate(x for x in sc.events if x.kind == "maintenance" and x.recorded):
+        link = f.link_ids[f.link_index(e.link if e.link is not None else 0)]
+        out.append(
+            {
+                "id": f"mw-{i + 1}",
+                "start": sim.wallclock(e.at_s - WINDOW_BEFORE_S).strftime(stamp),
+                "end": sim.wallclock(e.at_s + e.duration_s + 3600.0).strftime(stamp),
+                "links": [link],
+                "actions": ["mate"],
+                "note": "scheduled maintenance window",
+            }
+        )
+    share = float(sc.background.get("announced_share", 0.0))
+    windows = {sim.wallclock(e.at_s + e.duration_s - 1.0) for e in sc.events if e.kind == "maintenance"}
+    mate = KINDS.index("mate")
+    idx = [
+        int(i)
+        for i in np.flatnonzero((ev.kind == mate) & ev.recorded & (ev.point >= 0))
+        if sim.wallclock(float(ev.t[i])) not in windows  # a window's own matings are announced above
+    ]
+    rng = np.random.default_rng([sc.seed, ANNOUNCE_SEED])
+    chosen = [i for i, u in zip(idx, rng.random(len(idx)), strict=True) if u < share]
+    for n, k in enumerate(chosen, start=len(out) + 1):
+        t = float(ev.t[k])
+        out.append(
+            {
+                "id": f"mw-{n}",
+                "start": sim.wallclock(t - WINDOW_BEFORE_S).strftime(stamp),
+                "end": sim.wallclock(t + 3600.0).strftime(stamp),
+                "points": [f.point_ids[int(ev.point[k])]],
+                "actions": ["mate"],
+                "note": "announced re-patching",
+            }
+        )
+    return out

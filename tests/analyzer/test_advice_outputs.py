@@ -29,10 +29,13 @@ def test_risk_ranking_and_advice(analysis) -> None:
     _, an = analysis
     fc = an.forecasts["21d"].sort("p_cross", descending=True)
     risk = dict(zip(fc["link"], fc["p_cross"], strict=True))
-    assert risk["L-optic"] > 0.9  # 1.2 dB gone in 10 days, 1.5 dB left: crosses within the run
-    # what is left for the stable link is the background: an unexplained step is expected 0.027 times
-    # in 21 days (the prior from a fleet that has seen none) and half of such steps exceed its 2.5 dB
-    assert risk["L-ok"] < 0.02
+    # 1.2 dB gone in 10 days, 1.5 dB left: -1.0 dB expected at 21 d; a margin on the DOM alone is known
+    # to 1.1 dB (analyzer.forecast.DOM_SD_DB), so P ~ Phi(1.0 / 1.1) = 0.82 at least
+    assert risk["L-optic"] > 0.8
+    # what is left for the stable link is its DOM error (Phi(-2.5 / 1.1) = 1.2 %) and the background:
+    # an unexplained step is expected 0.027 times in 21 days (the prior from a fleet that has seen
+    # none) and half of such steps exceed its 2.5 dB
+    assert risk["L-ok"] < 0.04
     adv = {r["link"]: r for r in advise(an, "21d", min_probability=0.0).iter_rows(named=True)}
     assert adv["L-optic"]["cause"] == "optic_tx_failing"
     assert "spine2 Ethernet9" in adv["L-optic"]["action"]

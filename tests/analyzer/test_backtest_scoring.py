@@ -6,6 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
+import pytest
 
 from analyzer.backtest import cohort_recovery, score
 
@@ -145,3 +146,52 @@ def test_baselines_skill_and_reliability_counted_by_hand() -> None:
     assert rel[0.0]["n"] == 62 and math.isclose(rel[0.0]["observed"], 2 / 62)
     assert rel[0.9]["n"] == 7 and rel[0.9]["observed"] == 1.0
     assert out["reliability"] == list(rel.values())
+
+
+def test_planned_work_scores_take_the_last_p_before_the_work() -> None:
+    """Four planned windows: A's work stepped the link across (cause mate, 5 h after the window opened),
+    B's did not, C crossed 4 days after its work (another cause: not the work's), D was below zero
+    before the forecast (left out). Forecasts twice a day; the P before the work is the last one issued
+    before the window opens."""
+    from analyzer.backtest import planned_work_scores
+
+    h = timedelta(hours=1)
+    p_of = {"A": (0.2, 0.6), "B": (0.1, 0.3), "C": (0.0, 0.05), "D": (0.9, 0.95)}
+    rows = []
+    for k in range(1, 40):
+        at = T0 + k * 12 * h
+        for link, (p0, p1) in p_of.items():
+            # P rises from p0 to p1 at day 5 (when the plan comes inside... any change will do)
+            rows.append(
+                {"link": link, "issued_at": at, "until": END, "p": p1 if at >= T0 + 5 * D else p0,
+                 "p_no_work": p0}
+            )  # fmt: skip
+    fc = pl.DataFrame(rows)
+    ts = T0 + 6 * D + 3 * h  # the window opens between the 12:00 and the 00:00 forecasts
+    planned = pl.DataFrame(
+        {
+            "window": ["w1", "w1", "w2", "w3", "w4"],
+            "link": ["A", "A", "B", "C", "D"],
+            "point": ["a1", "a2", "b1", "c1", "d1"],
+            "ts": [ts, ts + h, ts, ts, ts],
+            "kind": ["mated"] * 5,
+        }
+    )
+    truth = pl.DataFrame(
+        {
+            "link": ["A", "B", "C", "D"],
+            "crossed_at": [ts + 5 * h, None, ts + 4 * D, T0 + 1 * D],
+            "cause": ["mate", None, "drift", "bend"],
+        }
+    )
+    out = planned_work_scores(fc, truth, planned, lead_hours=48.0)
+    assert out["windows"] == 3 and out["caused"] == 1  # D left out: below zero before the forecast
+    (row,) = out["crossings"]
+    assert row["link"] == "A" and row["matings"] == 2 and row["ts"] == ts
+    assert row["issued_at"] == T0 + 6 * D and row["p"] == 0.6 and row["p_no_work"] == 0.2
+    # Brier over A (0.6 vs 1), B (0.3 vs 0), C (0.05 vs 0); without the plan 0.2, 0.1, 0.0
+    assert out["brier"] == pytest.approx((0.4**2 + 0.3**2 + 0.05**2) / 3)
+    assert out["brier_no_work"] == pytest.approx((0.8**2 + 0.1**2) / 3)
+    bins = {(round(r["p_lo"], 1), r["n"], r["observed"]) for r in out["reliability"]}
+    assert bins == {(0.0, 1, 0.0), (0.3, 1, 0.0), (0.6, 1, 1.0)}
+    assert planned_work_scores(fc, truth, planned.clear())["windows"] == 0

@@ -52,7 +52,7 @@ def test_one_sample_ten_years_ahead_changes_nothing_and_is_counted() -> None:
     st, _ = _fed(clock=True)
     p0, days0 = _p_optic(st)
     hours0 = st.hourly().height
-    assert p0 > 0.9  # the dying optic is flagged before the forgery
+    assert p0 > 0.8  # the dying optic is flagged before the forgery (its DOM margin known to 1.1 dB)
     consumer = BatchConsumer(st, max_delay=0.0)
     future = NOW + timedelta(days=3650)
     consumer.offer(encode_batch(SampleBatch("leaf2", 1, _one(future), producer="bad-clock")))
@@ -71,7 +71,7 @@ def test_without_a_clock_the_same_sample_is_what_wiped_the_trend() -> None:
     hours0 = st.hourly().height
     st.ingest(_one(NOW + timedelta(days=3650)))
     assert st.hourly().height < hours0 / 10  # the window moved 10 years: the trend is gone
-    assert p0 > 0.9 and _p_optic(st)[0] < 0.5
+    assert p0 > 0.8 and _p_optic(st)[0] < 0.5
 
 
 def test_skew_window_and_non_finite_rows() -> None:

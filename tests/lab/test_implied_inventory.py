@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import pytest
 from ruamel.yaml import YAML
 
@@ -28,3 +31,57 @@ def test_implied_inventory_validates(name: str, tmp_path: Path) -> None:
     except InventoryError as exc:
         pytest.fail("\n".join(str(e) for e in exc.errors[:20]))
     assert len(inv.links) == sim.fleet.n_links
+
+
+def test_announced_work_is_a_share_of_the_recorded_matings_and_changes_no_sample(tmp_path: Path) -> None:
+    """``announced_share`` of the recorded matings become one-point windows opening an hour before the
+    work; scheduled maintenance windows are always announced; the physics' draws do not move."""
+    from dataclasses import replace
+
+    from lab.physics.events import KINDS
+    from lab.scenario import EventSpec
+    from linkmargin_cli.wiring import planned_from_inventory
+
+    base = replay_in_past(load_scenario("bench/backtest-21d-small.yaml", 7))
+    sc = replace(
+        base,
+        background={**base.background, "matings_per_point_per_day": 0.05},
+        events=(*base.events, EventSpec(at_s=3 * 86400.0, kind="maintenance", link=5, duration_s=1800.0)),
+    )
+    counts = {}
+    for share in (0.0, 0.5, 1.0):
+        sim = FabricSim(replace(sc, background={**sc.background, "announced_share": share}))
+        doc = inventory(sim, secrets_dir=tmp_path)
+        path = tmp_path / f"inv-{share}.yaml"
+        YAML().dump(doc, path.open("w"))
+        inv = load_inventory(path)
+        planned = planned_from_inventory(inv)
+        counts[share] = planned.filter(pl.col("window") != "mw-1").height
+        # the scheduled window covers every connector of its link
+        w1 = planned.filter(pl.col("window") == "mw-1")
+        assert set(w1["link"]) == {sim.fleet.link_ids[5]}
+        assert w1.height == sum(
+            1
+            for lk in inv.links
+            if lk.id == sim.fleet.link_ids[5]
+            for cp in lk.connections
+            if cp.type != "MECH-SPLICE"
+        )
+        ev = sim.events
+        mate = (ev.kind == KINDS.index("mate")) & ev.recorded & (ev.point >= 0)
+        n_other = int(mate.sum()) - w1.height
+        if share == 1.0:
+            assert counts[share] == n_other
+        # each announced window opens an hour before a recorded mating of its point (stamped to the second)
+        times = {
+            (sim.fleet.point_ids[int(ev.point[i])], sim.wallclock(float(ev.t[i])).replace(microsecond=0))
+            for i in np.flatnonzero(mate)
+        }
+        for r in planned.filter(pl.col("window") != "mw-1").iter_rows(named=True):
+            assert (r["point"], r["ts"] + timedelta(hours=1)) in times
+        if share == 0.0:
+            first_t = ev.t.copy()
+        else:
+            assert np.array_equal(ev.t, first_t)  # announcing changes nothing in the physics
+    assert counts[0.0] == 0 < counts[0.5] < counts[1.0]
+    assert 0.3 < counts[0.5] / counts[1.0] < 0.7
