@@ -189,7 +189,8 @@ def test_a_failing_far_laser_is_named_on_its_sub_link_only(analysed) -> None:
         assert row is None or "spine" not in str(row["action"])
     fc = dict(zip(an.forecasts["21d"]["link"], an.forecasts["21d"]["p_cross"], strict=True))
     assert fc[f"B{FAILING}"] > 0.9
-    assert max(fc[f"B{k}"] for k in (1, 2, 4)) < 0.1
+    # the others keep only what their DOM-read margins (1.0-2.2 dB, 1.1 dB error) leave: B4's 1.0 dB ~ 0.18
+    assert max(fc[f"B{k}"] for k in (1, 2, 4)) < 0.25
 
 
 def test_a_failing_lane_of_the_broken_out_module_is_named_on_its_sub_link_only(leaf_failing) -> None:
@@ -206,7 +207,8 @@ def test_a_failing_lane_of_the_broken_out_module_is_named_on_its_sub_link_only(l
         assert row is None or row["cause"] != "optic_tx_failing"
     fc = dict(zip(an.forecasts["21d"]["link"], an.forecasts["21d"]["p_cross"], strict=True))
     assert fc[f"B{FAILING}"] > 0.9
-    assert max(fc[f"B{k}"] for k in (1, 2, 4)) < 0.1
+    # the others keep only what their DOM-read margins (1.0-2.2 dB, 1.1 dB error) leave: B4's 1.0 dB ~ 0.18
+    assert max(fc[f"B{k}"] for k in (1, 2, 4)) < 0.25
 
 
 def _errors(tmp_path: Path, text: str) -> list[str]:
