@@ -145,37 +145,6 @@ def random_effects(d: np.ndarray, se: np.ndarray) -> tuple[float, float, float]:
     return float(mu), float(np.sqrt(1 / ws.sum())), float(tau2)
 
 
-def fit_cohorts(
-    spec: LinkSpec,
-    outcomes: pl.DataFrame,
-    lane_drift: np.ndarray,
-    lane_drift_se: np.ndarray,
-    lane_thermal: np.ndarray,
-    lane_thermal_se: np.ndarray,
-    *,
-    unexplained: pl.DataFrame | None = None,
-    link_days: pl.DataFrame | None = None,
-) -> CohortModel:
-    """Estimate every cohort's parameters from mating outcomes and per-lane fits (spec lane order).
-
-    ``unexplained`` (link, step_ts, loss_db: steps no event explains) over ``link_days`` (link, days
-    of history) gives each cohort a background rate of unexplained loss steps per link-day
-    (Gamma(0.5 + k, exposure + PRIOR_LINK_DAYS) posterior mean), which forecasts add as Poisson
-    step risk. The same as :func:`estimate_cohorts` of :func:`cohort_stats`.
-    """
-    stats = cohort_stats(
-        spec,
-        outcomes,
-        lane_drift,
-        lane_drift_se,
-        lane_thermal,
-        lane_thermal_se,
-        unexplained=unexplained,
-        link_days=link_days,
-    )
-    return estimate_cohorts(stats, spec)
-
-
 SE_BINS_PER_OCTAVE = 16
 """A lane's drift (thermal) standard error enters the random-effects pool rounded to 1/16 octave
 (+-2.2 %: far finer than the se's own sampling error), so a cohort's lanes reduce to counts and sums

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from analyzer.analysis import analyze
-from analyzer.cohorts import PRIOR_MATINGS, PRIOR_STEPS, fit_cohorts
+from analyzer.cohorts import PRIOR_MATINGS, PRIOR_STEPS, cohort_stats, estimate_cohorts
 from analyzer.spec import LinkSpec
 from analyzer.state import LaneState
 from linkmargin.catalog import mating_prior
@@ -90,7 +90,9 @@ def test_fleet_matings_overrule_the_catalog_prior_within_tens_of_matings(n: int)
                 "loss_db": pl.Float64},
     )  # fmt: skip
     nan = np.full(1, np.nan)
-    tbl = fit_cohorts(spec, outcomes, nan, nan, nan, nan).table.filter(pl.col("family") == "MMC")
+    tbl = estimate_cohorts(cohort_stats(spec, outcomes, nan, nan, nan, nan), spec).table.filter(
+        pl.col("family") == "MMC"
+    )
     row = tbl.row(0, named=True)
     assert row["matings"] == n
     p0 = mating_prior("field").p_step.value

@@ -146,7 +146,7 @@ def test_norm_cdf_and_shrinkage() -> None:
 
 
 def test_no_step_in_hundreds_of_matings_still_has_an_upper_bound() -> None:
-    from analyzer.cohorts import fit_cohorts
+    from analyzer.cohorts import cohort_stats, estimate_cohorts
     from analyzer.spec import LinkSpec
 
     lanes = [
@@ -161,7 +161,8 @@ def test_no_step_in_hundreds_of_matings_still_has_an_upper_bound() -> None:
         schema_overrides={"loss_db": pl.Float64},
     )
     nan = np.full(3, np.nan)
-    model = fit_cohorts(LinkSpec.build(lanes, points), outcomes, nan, nan, nan, nan)
+    spec = LinkSpec.build(lanes, points)
+    model = estimate_cohorts(cohort_stats(spec, outcomes, nan, nan, nan, nan), spec)
     mtp = model.table.filter(pl.col("family") == "MTP").row(0, named=True)
     # 0 of 240: the rule of three puts the 95 % upper bound near 3/240 = 0.0125
     assert mtp["p_step_lo"] < 1e-3 and 0.005 < mtp["p_step_hi"] < 0.02
