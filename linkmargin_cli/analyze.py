@@ -290,7 +290,8 @@ def analyze(
             consumer.stats,
             state_rejected=lambda: state.rejected,
             streams=lambda: len(consumer.dedupe),
-            up=lambda: sub is None or sub.subscribed.is_set(),
+            # without --mqtt nothing is ingested live; with it, live once subscribed (not before)
+            up=lambda: not mqtt or (sub is not None and sub.subscribed.is_set()),
         )
     )
     main_h = max(horizons, key=lambda k: horizons[k])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import aiomqtt
@@ -48,7 +49,18 @@ async def test_analyze_over_mqtt_publishes_risk_events(tmp_path: Path) -> None:
                     stderr=subprocess.PIPE,
                     text=True,
                 )
-                await asyncio.sleep(3.0)  # let it connect and subscribe
+                # wait until it has subscribed (a fixed sleep lost the batches under load)
+                url = f"http://127.0.0.1:{mport}/metrics"
+                for _ in range(240):
+                    await asyncio.sleep(0.25)
+                    try:
+                        body = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=2).read())
+                    except OSError:
+                        continue
+                    if b"linkmargin_analyzer_ingest_up 1.0" in body:
+                        break
+                else:
+                    raise AssertionError("the analyzer never subscribed")
                 async with aiomqtt.Client("127.0.0.1", port=port, identifier="test-pub") as pub:
                     for seq, (dev, part) in enumerate(frame.group_by("device", maintain_order=True)):
                         batch = SampleBatch(str(dev[0]), seq, part)
