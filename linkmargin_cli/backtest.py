@@ -45,6 +45,7 @@ def backtest(
     """Score forecasts against the lab's ground truth, beside the static-threshold baseline."""
     from rich.table import Table
 
+    from collector.transport import TRANSPORTS
     from linkmargin_cli.backtest_run import run_backtest, score_run
     from linkmargin_cli.harness import LAB_TRANSPORTS
     from linkmargin_cli.inputs import scenario_or_exit
@@ -53,6 +54,9 @@ def backtest(
     # every option and the scenario checked before the long run starts
     if transport not in LAB_TRANSPORTS:
         typer.echo(f"backtest: --transport {transport!r}: one of {', '.join(LAB_TRANSPORTS)}", err=True)
+        raise typer.Exit(2)
+    if snmp_transport not in TRANSPORTS:
+        typer.echo(f"backtest: --snmp-transport {snmp_transport!r}: one of {', '.join(TRANSPORTS)}", err=True)
         raise typer.Exit(2)
     scenario_or_exit(scenario, seed)
     horizon_s, step_s = seconds(horizon, "--horizon"), seconds(step, "--step")

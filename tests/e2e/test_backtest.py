@@ -132,22 +132,17 @@ def test_backtest_over_gnmi_scores_as_over_snmp(tmp_path: Path) -> None:
     assert close is not None and close >= 0.95, close
 
 
-def test_backtest_unknown_transport_is_one_line_exit_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [("--transport", "one of snmp, gnmi, mixed"), ("--snmp-transport", "one of gufo, pysnmp")],
+)
+def test_backtest_unknown_transport_is_one_line_exit_2(tmp_path: Path, option: str, said: str) -> None:
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "linkmargin_cli",
-            "backtest",
-            "--transport",
-            "bogus",
-            "--workdir",
-            str(tmp_path),
-        ],
+        [sys.executable, "-m", "linkmargin_cli", "backtest", option, "bogus", "--workdir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert out.returncode == 2
-    assert out.stderr.strip() == "backtest: --transport 'bogus': one of snmp, gnmi, mixed"
+    assert out.stderr.strip() == f"backtest: {option} 'bogus': {said}"
     assert not (tmp_path / "inventory.yaml").exists()  # nothing started
