@@ -30,7 +30,10 @@ def backtest(
     analyze_every: Annotated[str, typer.Option(help="Simulated time between forecasts")] = "6h",
     min_lead: Annotated[str, typer.Option(help="A crossing counts as caught if flagged this early")] = "48h",
     threshold: Annotated[float, typer.Option(help="Flag a link when P(cross) reaches this")] = 0.5,
-    transport: Annotated[str, typer.Option(help="SNMP transport: gufo | pysnmp")] = "gufo",
+    transport: Annotated[
+        str, typer.Option(help="How the switches are read: snmp, gnmi (ONCE per step) or mixed")
+    ] = "snmp",
+    snmp_transport: Annotated[str, typer.Option(help="SNMP library: gufo | pysnmp")] = "gufo",
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed")] = None,
     workdir: Annotated[Path, typer.Option(help="Scratch directory")] = Path("var/backtest"),
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object with the scores")] = False,
@@ -42,11 +45,19 @@ def backtest(
     """Score forecasts against the lab's ground truth, beside the static-threshold baseline."""
     from rich.table import Table
 
+    from collector.transport import TRANSPORTS
     from linkmargin_cli.backtest_run import run_backtest, score_run
+    from linkmargin_cli.harness import LAB_TRANSPORTS
     from linkmargin_cli.inputs import scenario_or_exit
     from linkmargin_cli.params import seconds
 
-    # every duration and the scenario checked before the long run starts
+    # every option and the scenario checked before the long run starts
+    if transport not in LAB_TRANSPORTS:
+        typer.echo(f"backtest: --transport {transport!r}: one of {', '.join(LAB_TRANSPORTS)}", err=True)
+        raise typer.Exit(2)
+    if snmp_transport not in TRANSPORTS:
+        typer.echo(f"backtest: --snmp-transport {snmp_transport!r}: one of {', '.join(TRANSPORTS)}", err=True)
+        raise typer.Exit(2)
     scenario_or_exit(scenario, seed)
     horizon_s, step_s = seconds(horizon, "--horizon"), seconds(step, "--step")
     analyze_s, min_lead_s = seconds(analyze_every, "--analyze-every"), seconds(min_lead, "--min-lead")
@@ -58,7 +69,8 @@ def backtest(
             horizon_s=horizon_s,
             step_s=step_s,
             analyze_s=analyze_s,
-            transport=transport,
+            transport=snmp_transport,
+            lab_transport=transport,
             console=console,
             seed=seed,
             history=save / "history" if save else None,
@@ -164,8 +176,8 @@ def backtest(
         out.print(f"reliability diagram: {save / 'reliability.png'}")
     out.print(
         f"{scores['links']} links, {scores['already_below_zero_at_start']} already below zero at the "
-        f"first forecast; {stats['polls']} SNMP polls, {stats['samples']:,} samples, "
-        f"{stats['wall_seconds']} s wall"
+        f"first forecast; {stats['polls']} polls ({stats['gnmi_devices']} switches over gNMI), "
+        f"{stats['samples']:,} samples, {stats['wall_seconds']} s wall"
     )
 
 

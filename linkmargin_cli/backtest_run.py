@@ -21,6 +21,10 @@ from analyzer.backtest import cohort_recovery, forecast_pass, planned_work_score
 from analyzer.consumer import BatchConsumer
 from analyzer.state import LaneState
 from analyzer.wear import wear_recovery
+from collector.gnmi.client import GnmiTarget
+from collector.gnmi.errors import GnmiError
+from collector.gnmi.metrics import GnmiMetrics
+from collector.gnmi.once import OnceReader
 from collector.scheduler import Scheduler
 from collector.selfmetrics import SelfMetrics
 from collector.sinks import Sink, fanout
@@ -33,6 +37,7 @@ from linkmargin.bus import InProcessBus
 from linkmargin.wire import SAMPLES_WILDCARD
 from linkmargin_cli.harness import lab_run
 from linkmargin_cli.wiring import (
+    gnmi_targets_from_inventory,
     planned_from_inventory,
     profiles_from_inventory,
     spec_from_inventory,
@@ -63,14 +68,22 @@ async def run_backtest(
     console: Console,
     seed: int | None = None,
     history: Path | None = None,
+    lab_transport: str = "snmp",
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
     """Drive the lab through the whole pipeline; return forecasts, threshold snapshots and run stats.
+
+    ``transport`` is the SNMP library (gufo, pysnmp); ``lab_transport`` which switches are read over
+    gNMI (:data:`linkmargin_cli.harness.LAB_TRANSPORTS`). A gNMI switch is read at each step with a
+    ONCE subscription (every leaf once, then the RPC ends): a STREAM's SAMPLE interval is wall time,
+    the backtest's clock is stepped.
 
     With ``history``, every sample the collector delivered is also kept there as Parquet (the
     collector's history sink), so the run can be inspected or the analyzer re-run on it.
     """
     clock = [0.0]
-    async with lab_run(scenario, workdir, seed=seed, refresh_s=0.0, clock=lambda: clock[0]) as lab:
+    async with lab_run(
+        scenario, workdir, seed=seed, refresh_s=0.0, clock=lambda: clock[0], transport=lab_transport
+    ) as lab:
         bus = InProcessBus()
         parquet = ParquetSink(history) if history is not None else None
         sink: Sink = BusSink(bus) if parquet is None else fanout(BusSink(bus), parquet)
@@ -78,14 +91,16 @@ async def run_backtest(
         # the lab's announced work: the analyzer sees the plan, never its outcome
         planned = planned_from_inventory(lab.inventory)
         consumer = BatchConsumer(state, max_rows=10**9, max_delay=1e9)  # flushed at each analysis
+        restamped = lab.restamp(sink)
         scheduler = Scheduler(
             targets_from_inventory(lab.inventory, timeout=5.0),
-            lab.restamp(sink),
+            restamped,
             intervals={"counters": 3600.0, "dom": 3600.0, "discovery": 3600.0},
             profiles=profiles_from_inventory(lab.inventory),
             transport=transport,
             metrics=SelfMetrics(CollectorRegistry()),
         )
+        gnmi = GnmiReads(gnmi_targets_from_inventory(lab.inventory), restamped, console)
         consume = asyncio.create_task(consumer.run(bus.subscribe(SAMPLES_WILDCARD)))
         duration = lab.scenario.duration_s
         end = lab.scenario.start + timedelta(seconds=duration)
@@ -109,7 +124,8 @@ async def run_backtest(
             for k in range(steps):
                 clock[0] = k * step_s
                 await asyncio.gather(
-                    *(scheduler.poll(d, g) for d in scheduler.devices for g in ("counters", "dom"))
+                    *(scheduler.poll(d, g) for d in scheduler.devices for g in ("counters", "dom")),
+                    gnmi.read_all(),
                 )
                 progress.advance(task)
                 if not console.is_terminal and k % max(1, steps // 10) == 0:
@@ -129,6 +145,7 @@ async def run_backtest(
                     snapshots.append(fp.snapshots)
                     cohorts = fp.cohorts
                     wear = fp.wear
+        await gnmi.close()
         await bus.close()
         await consume
         if parquet is not None:
@@ -136,7 +153,9 @@ async def run_backtest(
         stats = {
             "scenario": lab.scenario.name,
             "steps": steps,
-            "polls": sum(sum(d.polls.values()) for d in scheduler.devices),
+            "polls": sum(sum(d.polls.values()) for d in scheduler.devices) + gnmi.polls,
+            "gnmi_devices": len(gnmi.readers),
+            "gnmi_failures": gnmi.failures,
             "samples": state.samples_seen,
             "wall_seconds": round(time.perf_counter() - t0, 1),
             "start": lab.scenario.start,
@@ -149,6 +168,42 @@ async def run_backtest(
     fc = pl.concat(forecasts) if forecasts else pl.DataFrame()
     snaps = pl.concat(snapshots) if snapshots else pl.DataFrame()
     return fc, snaps, stats
+
+
+class GnmiReads:
+    """The gNMI switches' reads at each step: one ONCE subscription per device, its batches (counters,
+    then optics) to the same sink as the SNMP polls. A device that cannot be read is counted, logged
+    once, and read again at the next step."""
+
+    def __init__(self, targets: list[GnmiTarget], sink: Sink, console: Console) -> None:
+        metrics = GnmiMetrics(CollectorRegistry())
+        self.readers = [OnceReader(t, metrics=metrics) for t in targets]
+        self.sink = sink
+        self.console = console
+        self.polls = 0  # one per (device, group) batch read, as the scheduler counts SNMP polls
+        self.failures = 0
+
+    async def _read(self, r: OnceReader) -> None:
+        try:
+            batches = await r.read()
+        except GnmiError as exc:
+            self.failures += 1
+            if self.failures == 1:
+                self.console.print(f"[yellow]backtest: gNMI {exc} (counted; read again next step)[/]")
+            return
+        for group, frame in batches:
+            self.polls += 1
+            if not frame.is_empty():
+                await self.sink(r.target.name, group, frame)
+
+    async def read_all(self) -> None:
+        """Read every gNMI switch once, concurrently."""
+        await asyncio.gather(*(self._read(r) for r in self.readers))
+
+    async def close(self) -> None:
+        """Close every channel."""
+        for r in self.readers:
+            await r.close()
 
 
 def score_run(

@@ -120,3 +120,15 @@ def subscribe_request(
             encoding=encoding,  # type: ignore[arg-type]
         )
     )
+
+
+def once_request(doc: GnmiProfileDocument, encoding: int) -> gnmi_pb2.SubscribeRequest:
+    """One ONCE subscription list over the profile's paths: the device sends every leaf once, then
+    ``sync_response``, then ends the RPC (gNMI specification, "ONCE subscriptions")."""
+    return gnmi_pb2.SubscribeRequest(
+        subscribe=gnmi_pb2.SubscriptionList(
+            subscription=[gnmi_pb2.Subscription(path=to_path(s.path)) for s in doc.subscribe],
+            mode=gnmi_pb2.SubscriptionList.ONCE,
+            encoding=encoding,  # type: ignore[arg-type]
+        )
+    )

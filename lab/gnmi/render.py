@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -78,7 +79,11 @@ class GnmiRenderer:
         st = sim.optical(sim.t)
         dom = sim.dom(st)
         out: list[Leaf] = []
-        boot_ns = int((sim.wallclock(float(sim.boot_s[self.dev])).timestamp()) * 1e9)
+        # The server stamps notifications with our wall clock, and the collector reads uptime as the
+        # stamp minus boot-time; so the boot time is placed where the *simulated* uptime ends now (the
+        # same sysUpTime the SNMP agent reports). A boot time in simulated time would make the uptime
+        # run at wall speed while the counters run at simulated speed (rates off by the speed-up).
+        boot_ns = time.time_ns() - int((sim.t - float(sim.boot_s[self.dev])) * 1e9)
         out.append(("boot", _p("system", "state", "boot-time"), boot_ns))
         for pv in self.sw.ports:
             p, name = pv.pos, pv.name

@@ -1,6 +1,7 @@
 """A gNMI server per simulated switch, on loopback: Capabilities and Subscribe (STREAM: SAMPLE and
-ON_CHANGE) over the running fabric, in a chosen encoding, with optional TLS and password auth, and
-fault modes for tests (garbage updates, streams killed after N notifications)."""
+ON_CHANGE; ONCE: every leaf once, sync_response, end) over the running fabric, in a chosen encoding,
+with optional TLS and password auth, and fault modes for tests (garbage updates, streams killed after
+N notifications)."""
 
 from __future__ import annotations
 
@@ -154,6 +155,8 @@ class LabGnmiServer(gnmi_pb2_grpc.gNMIServicer):
             if s.mode == g.ON_CHANGE:
                 last.update({i: leaves[i][2] for i in idx})
         yield g.SubscribeResponse(sync_response=True)
+        if req.subscribe.mode == g.SubscriptionList.ONCE:
+            return  # gNMI specification, "ONCE subscriptions": the RPC ends after the sync_response
         now = time.monotonic()
         due = [now + (s.sample_interval or 10**10) / 1e9 for s in subs]
         while True:
