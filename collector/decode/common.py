@@ -309,7 +309,8 @@ def validate_thresholds(frame: F) -> F:
 
 
 def mark_port_state(samples: F, state: pl.DataFrame) -> F:
-    """Absent DOM readings on admin-down ports get ADMIN_DOWN, on oper-down ports DARK_PORT.
+    """Absent DOM readings on admin-down ports get ADMIN_DOWN, on oper-down ports DARK_PORT; a pre-FEC
+    BER of 0 on a port that is not up is absent the same way (no bits received, no ratio).
 
     ``state``: (port, admin_status, oper_status). Readings that have a value keep it, but for a Tx bias
     of 0 on an admin-down port (the laser is off), which is absent with ADMIN_DOWN like its Tx power.
@@ -324,9 +325,22 @@ def mark_port_state(samples: F, state: pl.DataFrame) -> F:
         & (pl.col("metric").cast(pl.String) == "tx_bias_ma")
         & (pl.col("value") == 0)
     )
-    f = f.with_columns(pl.when(off).then(None).otherwise(pl.col("value")).alias("value"))
+    # a port that receives nothing has no bit error ratio: a pre-FEC BER of 0 there is "no bits", not
+    # an error-free link (seen over gNMI on a down port)
+    no_bits = (
+        (pl.col("oper_status") != 1)
+        & (pl.col("metric").cast(pl.String) == Metric.PRE_FEC_BER.value)
+        & (pl.col("value") == 0)
+    )
+    f = f.with_columns(no_bits.fill_null(False).alias("_no_bits")).with_columns(
+        pl.when(off | pl.col("_no_bits")).then(None).otherwise(pl.col("value")).alias("value"),
+        pl.when(pl.col("_no_bits"))
+        .then(reason_lit(Reason.DARK_PORT))
+        .otherwise(pl.col("reason"))
+        .alias("reason"),
+    )
     dom = pl.col("metric").cast(pl.String).is_in(DOM_METRICS) & pl.col("value").is_null()
-    admin_down = dom & (pl.col("admin_status") == 2)
+    admin_down = (dom | pl.col("_no_bits")) & (pl.col("admin_status") == 2)
     dark = dom & (pl.col("admin_status") == 1) & (pl.col("oper_status") != 1)
     f = f.with_columns(
         pl.when(admin_down)
@@ -336,4 +350,4 @@ def mark_port_state(samples: F, state: pl.DataFrame) -> F:
         .otherwise(pl.col("reason"))
         .alias("reason")
     )
-    return f.drop("admin_status", "oper_status")
+    return f.drop("admin_status", "oper_status", "_no_bits")

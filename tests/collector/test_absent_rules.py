@@ -137,3 +137,26 @@ def test_a_switched_off_laser_has_no_bias_reading_on_an_admin_down_port() -> Non
     assert got[("off", 1, "tx_power_dbm")] == (None, "admin_down")
     assert got[("dark", 1, "tx_bias_ma")] == (0.0, None)
     assert got[("up", 1, "tx_bias_ma")] == (6.5, None)
+
+
+def test_a_pre_fec_ber_of_zero_on_a_port_that_is_not_up_is_no_reading() -> None:
+    """No bits received, no ratio: BER 0 on a down port is absent (dark_port / admin_down); on an up
+    port, 0 is a real (error-free) reading, and a non-zero BER on a down port is kept."""
+    from collector.decode.common import mark_port_state
+
+    f = frame(
+        [
+            ("dark", 0, "pre_fec_ber", 0.0, None, False, 0.0, None),
+            ("off", 0, "pre_fec_ber", 0.0, None, False, 0.0, None),
+            ("up", 0, "pre_fec_ber", 0.0, None, False, 0.0, None),
+            ("flap", 0, "pre_fec_ber", 1e-5, None, False, 1e-5, None),
+        ]
+    )
+    state = pl.DataFrame(
+        {"port": ["dark", "off", "up", "flap"], "admin_status": [1, 2, 1, 1], "oper_status": [2, 2, 1, 2]}
+    )
+    got = by_key(mark_port_state(f, state))
+    assert got[("dark", 0, "pre_fec_ber")] == (None, "dark_port")
+    assert got[("off", 0, "pre_fec_ber")] == (None, "admin_down")
+    assert got[("up", 0, "pre_fec_ber")] == (0.0, None)
+    assert got[("flap", 0, "pre_fec_ber")] == (1e-5, None)
