@@ -192,6 +192,22 @@ def planned_work_scores(
     }
 
 
+def _outcomes(fc: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """Each forecast (link, issued_at, until, ...) with its ``outcome``: a crossing inside
+    (issued_at, until]. Forecasts issued after their link had crossed are not scored (they are left out)."""
+    return (
+        fc.join(truth.select("link", "crossed_at"), on="link", how="left")
+        .with_columns(
+            (
+                pl.col("crossed_at").is_not_null()
+                & (pl.col("crossed_at") > pl.col("issued_at"))
+                & (pl.col("crossed_at") <= pl.col("until"))
+            ).alias("outcome")
+        )
+        .filter(pl.col("crossed_at").is_null() | (pl.col("crossed_at") > pl.col("issued_at")))
+    )
+
+
 def score(
     forecasts: pl.DataFrame,
     truth: pl.DataFrame,
@@ -240,15 +256,7 @@ def score(
     good_flags = flagged.filter(
         pl.col("crossed_at").is_not_null() & still_below & (pl.col("crossed_at") <= pl.col("flag_until"))
     )
-    # outcome of each forecast: crossing inside (issued_at, until]
-    ob = fc.join(tr, on="link", how="left").with_columns(
-        (
-            pl.col("crossed_at").is_not_null()
-            & (pl.col("crossed_at") > pl.col("issued_at"))
-            & (pl.col("crossed_at") <= pl.col("until"))
-        ).alias("outcome")
-    )
-    ob = ob.filter(pl.col("crossed_at").is_null() | (pl.col("crossed_at") > pl.col("issued_at")))
+    ob = _outcomes(fc, tr)
     if end is not None:
         ob = ob.filter(pl.col("outcome") | (pl.col("until") <= end))
     brier = (
@@ -318,18 +326,7 @@ def climatology_baseline(forecasts: pl.DataFrame, truth: pl.DataFrame, *, horizo
     positive skill against it is, if anything, understated.
     """
     until = pl.col("until") if "until" in forecasts.columns else pl.col("issued_at") + pl.lit(horizon)
-    ob = (
-        forecasts.select("link", "issued_at", until.alias("until"))
-        .join(truth.select("link", "crossed_at"), on="link", how="left")
-        .with_columns(
-            (
-                pl.col("crossed_at").is_not_null()
-                & (pl.col("crossed_at") > pl.col("issued_at"))
-                & (pl.col("crossed_at") <= pl.col("until"))
-            ).alias("outcome")
-        )
-        .filter(pl.col("crossed_at").is_null() | (pl.col("crossed_at") > pl.col("issued_at")))
-    )
+    ob = _outcomes(forecasts.select("link", "issued_at", until.alias("until")), truth)
     rate = float(ob["outcome"].mean() or 0.0) if ob.height else 0.0  # type: ignore[arg-type]
     return forecasts.select(
         "link", "issued_at", pl.lit(rate).alias("p"), *(["until"] if "until" in forecasts.columns else [])
@@ -344,18 +341,11 @@ def reliability(
     Same outcome rule and same scored set as :func:`score`'s Brier.
     """
     until = pl.col("until") if "until" in forecasts.columns else pl.col("issued_at") + pl.lit(horizon)
-    ob = (
-        forecasts.select("link", "issued_at", pl.col("p").cast(pl.Float64), until.alias("until"))
-        .drop_nulls("p")
-        .join(truth.select("link", "crossed_at"), on="link", how="left")
-        .with_columns(
-            (
-                pl.col("crossed_at").is_not_null()
-                & (pl.col("crossed_at") > pl.col("issued_at"))
-                & (pl.col("crossed_at") <= pl.col("until"))
-            ).alias("outcome")
-        )
-        .filter(pl.col("crossed_at").is_null() | (pl.col("crossed_at") > pl.col("issued_at")))
+    ob = _outcomes(
+        forecasts.select("link", "issued_at", pl.col("p").cast(pl.Float64), until.alias("until")).drop_nulls(
+            "p"
+        ),
+        truth,
     )
     if end is not None:
         ob = ob.filter(pl.col("outcome") | (pl.col("until") <= end))
