@@ -8,6 +8,8 @@ as they are by DuckDB, Trino or Spark. Each query joins the samples with the ana
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,7 +20,7 @@ import polars as pl
 from analyzer.spec import LinkSpec
 from analyzer.steps import detect_steps
 from analyzer.trend import TrendFit, fit_trends, step_design
-from linkmargin.history import list_history, open_store
+from linkmargin.history import Store, list_history, open_store
 from linkmargin.samples import Metric
 
 
@@ -29,13 +31,39 @@ def scan_history(root: str | Path, *, since: date | None = None, until: date | N
     scanned. Unreadable files are skipped with one warning each (:func:`linkmargin.history.list_history`).
     The partition columns are not read: every column a query needs is in the files.
     """
+    store, keys = _history_keys(root, since, until)
+    return _scan(store, keys)
+
+
+def scan_partitions(
+    root: str | Path, *, since: date | None = None, until: date | None = None
+) -> list[pl.LazyFrame]:
+    """The samples under ``root`` as one lazy frame per partition directory (``date=D`` or
+    ``date=D/group=NN``: one file each once compacted), in key order; ``since``/``until`` as in
+    :func:`scan_history`.
+
+    :func:`hourly` aggregates them one by one: an hour never spans two days, and a device stays in
+    one group, so each partition's groups are whole (and partitions that break this are merged).
+    """
+    store, keys = _history_keys(root, since, until)
+    by_dir: dict[str, list[str]] = {}
+    for k in keys:
+        by_dir.setdefault(k.rpartition("/")[0], []).append(k)
+    return [_scan(store, ks) for _, ks in sorted(by_dir.items())]
+
+
+def _history_keys(root: str | Path, since: date | None, until: date | None) -> tuple[Store, list[str]]:
     files = list_history(root, since=since, until=until)
     if not files.good:
         bad = f" but {len(files.bad)} unreadable ones" if files.bad else ""
         days = f" for {since or '...'} to {until or '...'}" if since or until else ""
         raise FileNotFoundError(f"no Parquet files under {root}{days}{bad}")
     store = files.store or open_store(root)
-    sources, options = store.scan_source([store.key(p) for p in files.good])
+    return store, [store.key(p) for p in files.good]
+
+
+def _scan(store: Store, keys: list[str]) -> pl.LazyFrame:
+    sources, options = store.scan_source(keys)
     return pl.scan_parquet(
         sources, hive_partitioning=False, missing_columns="insert", storage_options=options
     )
@@ -135,7 +163,11 @@ class Trending:
 
 
 def trending(
-    history: pl.LazyFrame, spec: LinkSpec, within_days: float = 30.0, *, lookback_days: float = 30.0
+    history: pl.LazyFrame | Sequence[pl.LazyFrame],
+    spec: LinkSpec,
+    within_days: float = 30.0,
+    *,
+    lookback_days: float = 30.0,
 ) -> Trending:
     """Lanes below zero margin now, and lanes whose margin trends to zero within ``within_days``.
 
@@ -147,7 +179,8 @@ def trending(
     heads to zero only when its slope is below zero by :data:`TREND_Z` standard errors.
     """
     lanes = spec.lanes.with_row_index("li").select("li", "device", "port", "lane")
-    rx = hourly_margins(history, spec)
+    scans = hourly(history, spec)
+    rx = scans.rx
     keys = ["link", "device", "port", "lane", "direction", "family", "termination"]
     cols = [
         "status",
@@ -178,7 +211,7 @@ def trending(
     y = np.full((spec.lanes.height, n_hours), np.nan)
     y[rx["li"].to_numpy(), rx["hour"].to_numpy() - first] = rx["margin_db"].to_numpy()
     temp = np.full_like(y, np.nan)
-    tk = hourly_temperature(history, first).join(lanes, on=["device", "port"])
+    tk = scans.temp.filter(pl.col("hour") >= first).join(lanes, on=["device", "port"])
     temp[tk["li"].to_numpy(), tk["hour"].to_numpy() - first] = tk["value"].to_numpy()
     has_temp = np.isfinite(temp).any()
     steps = detect_steps(y, temp if has_temp else None)
@@ -222,39 +255,142 @@ def trending(
     return Trending(out, note, n_hours, fitted)
 
 
-def hourly_margins(history: pl.LazyFrame, spec: LinkSpec) -> pl.DataFrame:
-    """The median margin of each lane (``li``: its row in ``spec.lanes``) and hour (epoch hours): the
-    scan :func:`trending` fits, grouped by integer ids on the streaming engine."""
+@dataclass(frozen=True, slots=True)
+class Hourly:
+    """The two hourly scans :func:`trending` fits: the median margin of each lane (``li``: its row in
+    ``spec.lanes``) and hour (epoch hours), with the lane's device, port and lane; and the mean module
+    temperature of each port (``device``, ``port``) and hour."""
+
+    rx: pl.DataFrame
+    temp: pl.DataFrame
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One part's hourly medians (li, hour, margin_db) and temperatures (device, port, hour, value),
+    the first and last hour it holds, and its devices."""
+
+    rx: pl.DataFrame
+    temp: pl.DataFrame
+    first: int
+    last: int
+    devices: frozenset[str]
+
+
+def hourly(history: pl.LazyFrame | Sequence[pl.LazyFrame], spec: LinkSpec) -> Hourly:
+    """The hourly median margins and mean temperatures over ``history``: one lazy frame, or its
+    partitions (:func:`scan_partitions`), aggregated each on its own, two at a time.
+
+    The medians are taken by one sort of each part's rows (:func:`_medians`), not by polars'
+    group-by median, which is slow over millions of groups of a few values; small parts keep the
+    sort in the cache and memory bounded (bench/history_bench.py). A group must not continue from one
+    part into another: parts that hold the same device in overlapping hours (a device that changed
+    group, a file outside the day partitions) are aggregated again as one, so the answer does not
+    depend on how the history is cut.
+    """
+    parts = [history] if isinstance(history, pl.LazyFrame) else list(history)
+    if not parts:
+        raise ValueError("hourly() needs at least one part of the history")
     keyed, _ = _keyed_lanes(spec)
-    key = pl.col("li").cast(pl.Int64) * _HOURS + pl.col("ts").dt.epoch("s") // 3600
-    return (
-        _rx_margins(history, keyed)
-        .group_by(key.alias("_k"))  # one integer key: half the time of grouping by (li, hour)
-        .agg(pl.col("margin_db").median())
-        .collect(engine="streaming")
-        .select(
-            (pl.col("_k") // _HOURS).cast(pl.UInt32).alias("li"),
-            (pl.col("_k") % _HOURS).alias("hour"),
-            "margin_db",
-        )
-        .join(keyed.select("li", "device", "port", "lane"), on="li")
+    devices = keyed["device"].to_numpy()
+    workers = min(len(parts), max(pl.thread_pool_size(), 1))
+    with ThreadPoolExecutor(workers) as pool:
+        done = list(pool.map(lambda p: _hourly_part(p, keyed, devices), parts))
+    out = []
+    for cluster in _overlapping(done):
+        if len(cluster) == 1:
+            out.append(done[cluster[0]])
+        else:
+            merged = pl.concat([parts[i] for i in cluster], how="diagonal_relaxed")
+            out.append(_hourly_part(merged, keyed, devices))
+    out = out or done[:1]  # no rows at all: the first part's empty frames
+    rx = pl.concat([o.rx for o in out]).join(keyed.select("li", "device", "port", "lane"), on="li")
+    return Hourly(rx, pl.concat([o.temp for o in out]))
+
+
+def _overlapping(done: list[_Part]) -> list[list[int]]:
+    """The parts (indices) to aggregate together: those sharing a device in overlapping hours, joined
+    transitively; each part with rows is in exactly one cluster."""
+    parent = list(range(len(done)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    order = sorted((i for i, d in enumerate(done) if d.devices), key=lambda i: done[i].first)
+    for n, i in enumerate(order):
+        for j in order[n + 1 :]:
+            if done[j].first > done[i].last:
+                break
+            if done[i].devices & done[j].devices:
+                parent[root(j)] = root(i)
+    clusters: dict[int, list[int]] = {}
+    for i in order:
+        clusters.setdefault(root(i), []).append(i)
+    return [sorted(c) for c in clusters.values()]
+
+
+def _hourly_part(part: pl.LazyFrame, keyed: pl.DataFrame, devices: np.ndarray) -> _Part:
+    hour = (pl.col("ts").dt.epoch("s") // 3600).alias("hour")
+    rx = _rx_margins(part, keyed).select("li", hour, "margin_db").collect()
+    temp = (
+        part.filter((pl.col("metric") == Metric.TEMPERATURE_C.value) & pl.col("lane").is_null())
+        .drop_nulls("value")
+        .group_by("device", "port", hour)
+        .agg(pl.col("value").mean())
+        .collect()
+    )
+    hours = pl.concat([rx["hour"], temp["hour"]])
+    names = frozenset(devices[np.unique(rx["li"].to_numpy())].tolist()) | frozenset(temp["device"].unique())
+    return _Part(
+        _medians(rx["li"].to_numpy(), rx["hour"].to_numpy(), rx["margin_db"].to_numpy()),
+        temp,
+        int(hours.min() or 0),  # type: ignore[arg-type]
+        int(hours.max() or 0),  # type: ignore[arg-type]
+        names,
     )
 
 
-_HOURS = 2**32
-"""Lane and hour packed into one group key: ``li * _HOURS + hour`` (epoch hours stay below 2**32)."""
+def _medians(li: np.ndarray, hour: np.ndarray, value: np.ndarray) -> pl.DataFrame:
+    """The median ``value`` of each (``li``, ``hour``), by one sort of one 64-bit key per row.
 
-
-def hourly_temperature(history: pl.LazyFrame, first_hour: int) -> pl.DataFrame:
-    """The mean module temperature of each port and hour from ``first_hour`` on."""
-    return (
-        history.filter((pl.col("metric") == Metric.TEMPERATURE_C.value) & pl.col("lane").is_null())
-        .drop_nulls("value")
-        .with_columns((pl.col("ts").dt.epoch("s") // 3600).alias("hour"))
-        .filter(pl.col("hour") >= first_hour)
-        .group_by("device", "port", "hour")
-        .agg(pl.col("value").mean())
-        .collect(engine="streaming")
+    The key packs the group (lane x hour, dense over the part's hours) above the value's rank in the
+    part, so sorting the keys sorts the rows by group and, within a group, by value; a group's
+    median is then its middle row (the mean of the two middle ones for an even count), found by the
+    group's offset and count. Exactly polars' and DuckDB's median, in a fraction of a hash group-by's
+    time. A part too large to pack (more than 2**64 lane-hours x rows) falls back to polars.
+    """
+    n = value.size
+    schema = {"li": pl.UInt32, "hour": pl.Int64, "margin_db": pl.Float64}
+    if n == 0:
+        return pl.DataFrame(schema=schema)
+    first = int(hour.min())
+    span = int(hour.max()) - first + 1
+    rank_bits = max((n - 1).bit_length(), 1)
+    if ((int(li.max()) + 1) * span - 1).bit_length() + rank_bits > 64:
+        frame = pl.DataFrame({"li": li, "hour": hour, "margin_db": value}, schema=schema)
+        return frame.group_by("li", "hour").agg(pl.col("margin_db").median())
+    by_value = np.argsort(value)
+    rank = np.empty(n, dtype=np.uint64)
+    rank[by_value] = np.arange(n, dtype=np.uint64)
+    group = li.astype(np.uint64) * np.uint64(span) + (hour - first).astype(np.uint64)
+    key = (group << np.uint64(rank_bits)) | rank
+    key.sort()
+    group = key >> np.uint64(rank_bits)
+    ordered = value[by_value[(key & np.uint64((1 << rank_bits) - 1)).astype(np.int64)]]
+    start = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
+    count = np.diff(np.append(start, n))
+    median = (ordered[start + (count - 1) // 2] + ordered[start + count // 2]) / 2
+    g = group[start]
+    return pl.DataFrame(
+        {
+            "li": (g // np.uint64(span)).astype(np.uint32),
+            "hour": (g % np.uint64(span)).astype(np.int64) + first,
+            "margin_db": median,
+        },
+        schema=schema,
     )
 
 

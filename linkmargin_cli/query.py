@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 
 query_app = typer.Typer(help="History queries for capacity reviews (Parquet history + inventory).")
 app.add_typer(query_app, name="query")
+
+T = TypeVar("T")
 
 _PERIOD = re.compile(r"(?:\d+(?:mo|[smhdwy]))+")
 
@@ -62,10 +65,14 @@ def _inputs(
 ) -> tuple[pl.LazyFrame, LinkSpec]:
     from analyzer import queries
 
-    first, last = _day(since), _day(until)
     spec = link_spec_or_exit(None, inventory)
+    return _or_exit(lambda: queries.scan_history(history, since=_day(since), until=_day(until))), spec
+
+
+def _or_exit(scan: Callable[[], T]) -> T:
+    """The scan, or the missing history's one line and exit 2."""
     try:
-        return queries.scan_history(history, since=first, until=last), spec
+        return scan()
     except FileNotFoundError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
@@ -142,8 +149,11 @@ def trending(
 
     from analyzer import queries
 
-    hist, spec = _inputs(history, inventory, since, until)
-    tr = queries.trending(hist, spec, within)
+    spec = link_spec_or_exit(None, inventory)
+    days = _or_exit(lambda: queries.scan_partitions(history, since=_day(since), until=_day(until)))
+    tr = queries.trending(
+        days, spec, within
+    )  # partition by partition: the code path bench/history_bench.py times
     if fmt is Format.table:
         below = tr.lanes.filter(pl.col("status") == "below zero").drop("status", "days_to_zero")
         heading = tr.lanes.filter(pl.col("status") == "heading to zero").drop("status")
