@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -38,9 +39,11 @@ import pyarrow.parquet as pq
 log = logging.getLogger(__name__)
 
 REPLACES_KEY = b"linkmargin.replaces"
+COVERS_KEY = b"linkmargin.covers"
 REQUIRED_COLUMNS = ("ts", "device", "metric")
 LOCK_NAME = ".compact.lock"
 _LEVEL = re.compile(r"^part-L(\d+)-")
+_TIME = re.compile(r"^part-L\d+-([0-9a-f]{16})-")
 
 
 Location = Path | str
@@ -73,6 +76,8 @@ class HistoryFiles:
     superseded: list[Location] = field(default_factory=list)
     rows: int = 0
     store: Store | None = field(default=None, repr=False, compare=False)
+    covers: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
+    """The level-0 file names each readable file holds the rows of, by key."""
 
     def warn(self) -> None:
         """Log one warning per bad file, naming it."""
@@ -104,24 +109,32 @@ def _fsync_dir(d: Path) -> None:
         os.close(fd)
 
 
-def arrow_table(frame: pl.DataFrame, replaces: list[str] | None = None) -> pa.Table:
-    """``frame`` as the Arrow table a history file holds; ``replaces`` goes into its metadata."""
+def arrow_table(
+    frame: pl.DataFrame, replaces: list[str] | None = None, covers: list[str] | None = None
+) -> pa.Table:
+    """``frame`` as the Arrow table a history file holds; ``replaces`` and ``covers`` go into its
+    metadata."""
     table = frame.to_arrow()
-    if replaces is not None:
+    if replaces is not None or covers is not None:
         meta = dict(table.schema.metadata or {})
-        meta[REPLACES_KEY] = json.dumps(sorted(replaces)).encode()
+        if replaces is not None:
+            meta[REPLACES_KEY] = json.dumps(sorted(replaces)).encode()
+        if covers is not None:
+            meta[COVERS_KEY] = json.dumps(sorted(covers)).encode()
         table = table.replace_schema_metadata(meta)
     return table
 
 
-def write_atomic(frame: pl.DataFrame, path: Path, *, replaces: list[str] | None = None) -> Path:
+def write_atomic(
+    frame: pl.DataFrame, path: Path, *, replaces: list[str] | None = None, covers: list[str] | None = None
+) -> Path:
     """Write ``frame`` to ``path`` via ``.NAME.tmp`` + fsync + rename + directory fsync.
 
     On any error (``ENOSPC`` included) the ``.tmp`` is removed and the error raised; ``path`` is then
     absent, never partial. ``replaces`` (names in the same directory) goes into the file's metadata.
     """
     tmp = path.with_name(f".{path.name}.tmp")
-    table = arrow_table(frame, replaces)
+    table = arrow_table(frame, replaces, covers)
     try:
         with open(tmp, "wb") as fh:
             pq.write_table(table, fh, compression="zstd")
@@ -159,7 +172,14 @@ class Store(Protocol):
 
     def read_metadata(self, key: str) -> pq.FileMetaData: ...
     def read_frame(self, key: str) -> pl.DataFrame: ...
-    def write(self, frame: pl.DataFrame, key: str, *, replaces: list[str] | None = None) -> Location: ...
+    def write(
+        self,
+        frame: pl.DataFrame,
+        key: str,
+        *,
+        replaces: list[str] | None = None,
+        covers: list[str] | None = None,
+    ) -> Location: ...
     def delete(self, keys: list[str]) -> None: ...
     def delete_partition(self, name: str) -> None: ...
     def lock(self) -> contextlib.AbstractContextManager[bool]: ...
@@ -222,10 +242,17 @@ class LocalStore:
     def read_frame(self, key: str) -> pl.DataFrame:
         return pl.read_parquet(self.path / key)
 
-    def write(self, frame: pl.DataFrame, key: str, *, replaces: list[str] | None = None) -> Path:
+    def write(
+        self,
+        frame: pl.DataFrame,
+        key: str,
+        *,
+        replaces: list[str] | None = None,
+        covers: list[str] | None = None,
+    ) -> Path:
         path = self.path / key
         path.parent.mkdir(parents=True, exist_ok=True)
-        return write_atomic(frame, path, replaces=replaces)
+        return write_atomic(frame, path, replaces=replaces, covers=covers)
 
     def delete(self, keys: list[str]) -> None:
         for k in keys:
@@ -283,8 +310,9 @@ def _parent(key: str) -> str:
     return key.rpartition("/")[0]
 
 
-def _footer(store: Store, key: str) -> tuple[int, list[str]] | str:
-    """(rows, names it replaces) from the footer, or the reason it cannot be used."""
+def _footer(store: Store, key: str) -> tuple[int, list[str], frozenset[str]] | str:
+    """(rows, names it replaces, names of the level-0 files it holds the rows of) from the footer,
+    or the reason it cannot be used."""
     try:
         md = store.read_metadata(key)
         names = md.schema.to_arrow_schema().names
@@ -296,13 +324,18 @@ def _footer(store: Store, key: str) -> tuple[int, list[str]] | str:
     if missing:
         return f"not a sample file (lacks column {missing[0]!r})"
     kv = md.metadata or {}
-    replaces: list[str] = []
-    if REPLACES_KEY in kv:
-        try:
-            replaces = [str(x) for x in json.loads(kv[REPLACES_KEY])]
-        except ValueError as exc:
-            return f"bad {REPLACES_KEY.decode()} metadata ({exc})"
-    return md.num_rows, replaces
+    lists: dict[bytes, list[str]] = {}
+    for meta_key in (REPLACES_KEY, COVERS_KEY):
+        if meta_key in kv:
+            try:
+                lists[meta_key] = [str(x) for x in json.loads(kv[meta_key])]
+            except ValueError as exc:
+                return f"bad {meta_key.decode()} metadata ({exc})"
+    replaces = lists.get(REPLACES_KEY, [])
+    # a level-0 file holds its own rows; a compacted one those of the level-0 files merged into it
+    # (before the covers were recorded: those of its members)
+    covers = lists.get(COVERS_KEY) or replaces or [key.rpartition("/")[2]]
+    return md.num_rows, replaces, frozenset(covers)
 
 
 def list_history(
@@ -355,6 +388,7 @@ def _prefixes(store: Store, since: date | None, until: date | None) -> list[str]
 def _list_once(store: Store, prefixes: list[str], *, deep: bool, warn: bool) -> HistoryFiles:
     out = HistoryFiles(store=store)
     ok: dict[str, int] = {}
+    covers: dict[str, frozenset[str]] = {}
     replaced: set[str] = set()
     for prefix in prefixes:
         for k in store.list_keys(prefix):
@@ -373,8 +407,11 @@ def _list_once(store: Store, prefixes: list[str], *, deep: bool, warn: bool) -> 
                     )
                     continue
             ok[k] = info[0]
+            covers[k] = info[2]
             parent = _parent(k)
             replaced.update(f"{parent}/{n}" if parent else n for n in info[1])
+    replaced |= _covered(covers)
+    out.covers = {k: c for k, c in covers.items() if k not in replaced}
     for k, rows in ok.items():
         if k in replaced:
             out.superseded.append(store.location(k))
@@ -383,6 +420,25 @@ def _list_once(store: Store, prefixes: list[str], *, deep: bool, warn: bool) -> 
             out.rows += rows
     if warn:
         out.warn()
+    return out
+
+
+def _covered(covers: dict[str, frozenset[str]]) -> set[str]:
+    """The files whose rows another file of their directory holds: it covers a strict superset of
+    their level-0 files, or the same ones under a smaller name (two compactions that merged the same
+    files, or one that merged the other's output with more, leave one readable file)."""
+    holders: dict[tuple[str, str], list[str]] = {}
+    for k, c in covers.items():
+        for leaf in c:
+            holders.setdefault((_parent(k), leaf), []).append(k)
+    out = set()
+    for k, c in covers.items():
+        leaf = min(c)
+        for g in holders[(_parent(k), leaf)]:
+            cg = covers[g]
+            if g != k and c <= cg and (len(cg) > len(c) or g < k):
+                out.add(k)
+                break
     return out
 
 
@@ -480,6 +536,7 @@ def compact(
 def _compact_pass(store: Store, prefixes: list[str], fanout: int, force: bool) -> int:
     merged = 0
     by_level: dict[tuple[str, int], list[str]] = {}
+    covers: dict[str, frozenset[str]] = {}
     for prefix in prefixes:
         files = _list(store, [prefix], deep=False, warn=False)
         # an earlier compaction's members: finish deleting them
@@ -489,16 +546,34 @@ def _compact_pass(store: Store, prefixes: list[str], fanout: int, force: bool) -
             lvl = level_of(k)
             if lvl is not None:  # force: a partition's files of all levels in one group
                 by_level.setdefault((_parent(k), -1 if force else lvl), []).append(k)
+                covers[k] = files.covers[k]
     for (d, _lvl), members in sorted(by_level.items()):
         while len(members) >= (2 if force else fanout):
             group, members = (members, []) if force else (members[:fanout], members[fanout:])
-            frame = pl.concat([store.read_frame(k) for k in group], how="diagonal_relaxed")
-            level = max(level_of(k) or 0 for k in group) + 1
-            name = new_name(level)
-            store.write(frame, f"{d}/{name}" if d else name, replaces=[k.rpartition("/")[2] for k in group])
-            store.delete(group)
+            try:
+                frame = pl.concat([store.read_frame(k) for k in group], how="diagonal_relaxed")
+            except FileNotFoundError:  # another compaction merged them meanwhile: its file holds them
+                continue
+            held = frozenset().union(*(covers[k] for k in group))
+            name = merged_name(max(level_of(k) or 0 for k in group) + 1, group, held)
+            store.write(
+                frame,
+                f"{d}/{name}" if d else name,
+                replaces=[k.rpartition("/")[2] for k in group],
+                covers=sorted(held),
+            )
+            store.delete(group)  # only once the merged file is whole in its place
             merged += len(group)
     return merged
+
+
+def merged_name(level: int, members: list[str], covers: frozenset[str]) -> str:
+    """The name of the file merging ``members``: the same for the same level-0 files, so two
+    compactions that merge the same files write the same object (the second overwrites the first
+    with the same rows) instead of two copies; it sorts after its members' newest write."""
+    times = [m.group(1) for k in members if (m := _TIME.match(k.rpartition("/")[2]))]
+    digest = hashlib.sha256("\n".join(sorted(covers)).encode()).hexdigest()[:8]
+    return f"part-L{level}-{max(times, default='0' * 16)}-{digest}.parquet"
 
 
 def retain(root: str | Path | Store, keep_s: float, *, now: datetime | None = None) -> list[str]:

@@ -193,9 +193,16 @@ class S3Store:
     def read_frame(self, key: str) -> pl.DataFrame:
         return pl.read_parquet(io.BytesIO(self._bytes(key)))
 
-    def write(self, frame: pl.DataFrame, key: str, *, replaces: list[str] | None = None) -> str:
+    def write(
+        self,
+        frame: pl.DataFrame,
+        key: str,
+        *,
+        replaces: list[str] | None = None,
+        covers: list[str] | None = None,
+    ) -> str:
         buf = pa.BufferOutputStream()
-        pq.write_table(arrow_table(frame, replaces), buf, compression="zstd")
+        pq.write_table(arrow_table(frame, replaces, covers), buf, compression="zstd")
         with self._call("put", key), self.fs.open_output_stream(f"{self.base}/{key}") as out:
             out.write(buf.getvalue())
         return self.location(key)

@@ -65,6 +65,7 @@ class ParquetSink:
         self.max_buffered_rows = max(max_buffered_rows, max_rows)
         self.compact_fanout = (12 if local else 0) if compact_fanout is None else compact_fanout
         self._buf: list[pl.DataFrame] = []
+        self._retry: list[tuple[str, pl.DataFrame]] = []  # failed writes: retried under the same key
         self._rows = 0
         self._buf_lock = threading.Lock()  # the event loop appends while a thread flushes
         self._flush_lock = threading.Lock()  # one flush (and compaction) at a time
@@ -88,8 +89,8 @@ class ParquetSink:
         with self._buf_lock:
             self._buf.append(frame)
             self._rows += frame.height
-            while self._rows > self.max_buffered_rows and len(self._buf) > 1:
-                old = self._buf.pop(0)
+            while self._rows > self.max_buffered_rows and (self._retry or len(self._buf) > 1):
+                old = self._retry.pop(0)[1] if self._retry else self._buf.pop(0)
                 self._rows -= old.height
                 self.rows_dropped += old.height
             full = self._rows >= self.max_rows
@@ -113,38 +114,46 @@ class ParquetSink:
         """Write buffered samples (one file per day partition), then compact; returns the files written.
 
         A kill mid-write leaves only a ``.tmp`` file (removed at the next start), never a half parquet.
+        A failed write is retried as it was, under the same key: a PUT the server applied but whose
+        answer was lost is overwritten by its retry, not written twice.
         """
         with self._flush_lock:
             with self._buf_lock:
                 buf, self._buf, self._rows = self._buf, [], 0
-            if not buf:
+                parts, self._retry = self._retry, []
+            if not buf and not parts:
                 return []
             out: list[history.Location] = []
-            failed: list[pl.DataFrame] = []
-            f = conform(pl.concat(buf, how="vertical_relaxed"))
-            f = f.with_columns(
-                pl.col("ts").dt.date().alias("_d"),
-                (history.device_group(f["device"], self.groups) if self.groups else pl.lit(None)).alias("_g"),
-            )
-            for (day, group), part in f.group_by("_d", "_g", maintain_order=True):
-                part = part.drop("_d", "_g")
-                d = history.partition_key(day, None if group is None else int(group))
+            failed: list[tuple[str, pl.DataFrame]] = []
+            if buf:
+                f = conform(pl.concat(buf, how="vertical_relaxed"))
+                f = f.with_columns(
+                    pl.col("ts").dt.date().alias("_d"),
+                    (history.device_group(f["device"], self.groups) if self.groups else pl.lit(None)).alias(
+                        "_g"
+                    ),
+                )
+                for (day, group), part in f.group_by("_d", "_g", maintain_order=True):
+                    d = history.partition_key(day, None if group is None else int(group))
+                    parts.append((f"{d}/{history.new_name(0)}", part.drop("_d", "_g")))
+            for key, part in parts:
                 if failed:  # the disk or the store just failed: hold the rest for the next flush too
-                    failed.append(part)
+                    failed.append((key, part))
                     continue
                 try:
-                    out.append(self.store.write(part, f"{d}/{history.new_name(0)}"))
+                    out.append(self.store.write(part, key))
                 except Exception as exc:  # ENOSPC, EIO, S3 down, an Arrow error: count it, keep the rows
-                    self._error(f"writing {part.height} rows under {self.store.location(d)}", exc)
-                    failed.append(part)
+                    where = self.store.location(key.rpartition("/")[0])
+                    self._error(f"writing {part.height} rows under {where}", exc)
+                    failed.append((key, part))
                     continue
                 self.files_written += 1
                 self.rows_written += part.height
             if failed:
                 self._failing_since = self._failing_since or time.monotonic()
                 with self._buf_lock:  # keep them, oldest first, for the next flush
-                    self._buf = failed + self._buf
-                    self._rows += sum(x.height for x in failed)
+                    self._retry = failed + self._retry
+                    self._rows += sum(x.height for _, x in failed)
             else:
                 self._failing_since = None
                 if self.compact_fanout:

@@ -9,7 +9,10 @@ import json
 import logging
 import os
 import re
+import select
+import socket
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -189,6 +192,66 @@ def test_queries_and_risk_read_s3_as_they_read_a_directory(
     assert _rounded(risk(store2.root)) == _rounded(risk(str(tmp_path / "hist")))
 
 
+@pytest.mark.parametrize("more", [False, True], ids=["same-files", "one-more-file"])
+def test_two_compactions_at_once_leave_every_row_once(s3: MotoS3, more: bool) -> None:
+    """Two compaction jobs (each its own store, as two processes) list the same four files and both
+    write before either deletes; with ``more``, a fifth file lands between their listings. Either
+    way the readers see every row once, and a later compaction leaves one file."""
+    store = _store(s3)
+    a, b = S3Store.from_url(store.root, s3.env), S3Store.from_url(store.root, s3.env)
+    frames = [_samples(0, n=2, value=-2.0 - i) for i in range(5)]
+    key = history.partition_key(T0.date(), 1)
+    for f in frames[:4]:
+        store.write(f, f"{key}/{history.new_name(0)}")
+    a_listed, b_listed = threading.Event(), threading.Event()
+    seen: list[history.HistoryFiles] = []  # what a reader lists once both wrote, before any delete
+    both_wrote = threading.Barrier(2, action=lambda: seen.append(history.list_history(store)), timeout=30)
+
+    def hold(st: S3Store, listed: threading.Event, wait: threading.Event | None) -> None:
+        read, write, delete = st.read_frame, st.write, st.delete
+        first = [True]
+
+        def read_frame(k: str) -> pl.DataFrame:
+            listed.set()  # the first read comes after the listing
+            return read(k)
+
+        def write_(frame: pl.DataFrame, k: str, **kw: list[str] | None) -> str:
+            if wait is not None:
+                assert wait.wait(30)
+            return write(frame, k, **kw)
+
+        def delete_(keys: list[str]) -> None:
+            if keys and first[0]:  # the merged members: only once both merged files are written
+                first[0] = False
+                both_wrote.wait()
+            delete(keys)
+
+        st.read_frame, st.write, st.delete = read_frame, write_, delete_  # type: ignore[method-assign]
+
+    hold(a, a_listed, b_listed)
+    hold(b, b_listed, None)
+    done: list[int] = []
+    ta = threading.Thread(target=lambda: done.append(history.compact(a, force=True)))
+    ta.start()
+    assert a_listed.wait(30)
+    if more:
+        store.write(frames[4], f"{key}/{history.new_name(0)}")
+    tb = threading.Thread(target=lambda: done.append(history.compact(b, force=True)))
+    tb.start()
+    ta.join(60)
+    tb.join(60)
+    assert sorted(done) == ([4, 5] if more else [4, 4])
+    want = pl.concat(frames if more else frames[:4])
+    # both merged files and all members there: one of them is read, holding every row once
+    assert len(seen[0].good) == 1 and len(seen[0].superseded) == (6 if more else 4)
+    assert history.level_of(seen[0].good[0]) == 1 and seen[0].rows == want.height
+    files = history.list_history(store)
+    rows = history.read_history(files)
+    assert rows is not None and rows.height == want.height
+    assert rows.sort(want.columns).equals(want.sort(want.columns))
+    assert files.good == seen[0].good and store.list_keys("") == [store.key(files.good[0])]
+
+
 def test_retention_drops_days_wholly_older_than_the_cut(s3: MotoS3) -> None:
     store = _store(s3)
     sink = ParquetSink(store, flush_s=60)
@@ -240,6 +303,73 @@ def test_a_stopped_server_is_counted_rows_held_and_written_once_back(s3: MotoS3)
     want = pl.concat([_samples(d) for d in range(4)])
     assert rows.height == want.height and rows.unique().height == want.height
     assert rows.sort(want.columns).equals(want.sort(want.columns))
+
+
+class LosingProxy:
+    """A TCP proxy on loopback in front of moto's server: while ``lose`` is set it passes each request
+    on (the server applies it) and closes the connection instead of passing the answer back, so the
+    client sees a failed PUT that did happen."""
+
+    def __init__(self, upstream: int) -> None:
+        self.upstream = upstream
+        self.lose = threading.Event()
+        self.lost = 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._pump, args=(client,), daemon=True).start()
+
+    def _pump(self, client: socket.socket) -> None:
+        server = socket.create_connection(("127.0.0.1", self.upstream))
+        try:
+            while True:
+                ready, _, _ = select.select([client, server], [], [], 30)
+                if not ready:
+                    return
+                for src in ready:
+                    data = src.recv(65536)
+                    if not data:
+                        return
+                    if src is server and self.lose.is_set() and not data.startswith(b"HTTP/1.1 100 "):
+                        self.lost += 1
+                        return  # the answer never reaches the client
+                    (server if src is client else client).sendall(data)
+        finally:
+            client.close()
+            server.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_put_applied_but_seen_failing_is_not_written_twice(s3: MotoS3) -> None:
+    proxy = LosingProxy(s3.port)
+    try:
+        store = _store(s3)
+        via = S3Store.from_url(store.root, {**s3.env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{proxy.port}"})
+        sink = ParquetSink(via, flush_s=60, groups=1)
+        _feed(sink, [_samples(0)])
+        proxy.lose.set()
+        _feed(sink, [_samples(1)])  # moto stores the object; the client never hears so
+        assert sink.write_errors >= 1 and proxy.lost >= 1 and sink.buffered_rows == 4 * len(DEVICES)
+        assert len(store.list_keys("")) == 2  # it did land
+        proxy.lose.clear()
+        _feed(sink, [_samples(2)])  # the retry overwrites that object, then the new day
+        assert sink.buffered_rows == 0
+        assert len(store.list_keys("")) == 3
+        rows = history.read_history(history.list_history(store))
+        want = pl.concat([_samples(d) for d in range(3)])
+        assert rows is not None and rows.height == want.height
+        assert rows.sort(want.columns).equals(want.sort(want.columns))
+    finally:
+        proxy.close()
 
 
 def test_a_corrupt_object_is_skipped_with_one_warning_naming_it(
