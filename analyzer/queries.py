@@ -114,35 +114,90 @@ def _rx_margins(history: pl.LazyFrame, keyed: pl.DataFrame) -> pl.LazyFrame:
 def margin_by_cohort(history: pl.LazyFrame, spec: LinkSpec, every: str = "1mo") -> pl.DataFrame:
     """Margin by connector family x termination per period: median, 5th percentile, lanes, links.
 
-    The scan groups by integer lane and cohort ids on polars' streaming engine (bench/history_bench.py:
-    grouping by the name strings, and counting distinct lanes as structs, cost more time and memory
-    than the medians themselves); lanes and links are counted afterwards from each group's lane ids.
+    Exact order statistics in bounded memory, in two streaming passes over integer ids (a group of a
+    month holds millions of readings; keeping them all to take the median cost 8.7 GB at 100 M,
+    bench/history_bench.py): the first counts each group's readings per :data:`_BIN_DB` bin of
+    margin (and collects its lane ids), which says in which bin each wanted rank falls; the second
+    reads only the readings of those bins and picks the ranks. The median is half way between the
+    two middle readings, the 5th percentile the nearest-rank one, as polars' own.
     """
     keyed, cohorts = _keyed_lanes(spec)
-    agg = (
-        _rx_margins(history, keyed)
-        .group_by(pl.col("ts").dt.truncate(every).alias("period"), "ci")
-        .agg(
-            pl.col("margin_db").median().alias("median_margin_db"),
-            pl.col("margin_db").quantile(0.05).alias("p5_margin_db"),
-            pl.col("li").unique().alias("_li"),
-        )
-        .collect(engine="streaming")
+    group = ["period", "ci"]
+    rows = _rx_margins(history, keyed).select(
+        pl.col("ts").dt.truncate(every).alias("period"),
+        "ci",
+        "li",
+        "margin_db",
+        (pl.col("margin_db") / _BIN_DB).floor().cast(pl.Int64).alias("bin"),
     )
+    bins, lanes = pl.collect_all(
+        [
+            rows.group_by(*group, "bin").agg(pl.len().alias("n")),
+            rows.group_by(*group).agg(pl.col("li").unique().alias("_li")),
+        ],
+        engine="streaming",
+    )
+    n = pl.col("n").cast(pl.Int64).sum().over(group)
+    wanted = pl.concat(  # the ranks (0-based, over the group sorted by margin) each statistic needs
+        [
+            bins.select(*group, ((n - 1) // 2).alias("rank"), pl.lit("lo").alias("stat")),
+            bins.select(*group, (n // 2).alias("rank"), pl.lit("hi").alias("stat")),
+            bins.select(
+                *group,
+                ((n - 1) * 0.05 + 0.5).floor().cast(pl.Int64).alias("rank"),
+                pl.lit("p5").alias("stat"),
+            ),
+        ]
+    ).unique()
+    cum = bins.sort(*group, "bin").with_columns(
+        pl.col("n").cast(pl.Int64).cum_sum().over(group).alias("upto")
+    )
+    where = (
+        wanted.sort("rank")
+        .join_asof(
+            cum.sort("upto").with_columns((pl.col("upto") - pl.col("n")).alias("before")),
+            left_on="rank",
+            right_on="upto",
+            by=group,
+            strategy="forward",
+            allow_exact_matches=False,
+            check_sortedness=False,  # sorted by rank and by upto as a whole, so within each group too
+        )
+        .select(*group, "stat", "bin", (pl.col("rank") - pl.col("before")).alias("k"))
+    )
+    picked = (
+        rows.join(where.select(*group, "bin").unique().lazy(), on=[*group, "bin"], how="semi")
+        .group_by(*group, "bin")
+        .agg(pl.col("margin_db").sort().alias("_v"))
+        .collect(engine="streaming")
+        .join(where, on=[*group, "bin"])
+        .select(*group, "stat", pl.col("_v").list.get(pl.col("k")).alias("v"))
+        .pivot("stat", index=group, values="v")
+    )
+    agg = picked.select(
+        *group,
+        (pl.col("lo") + (pl.col("hi") - pl.col("lo")) / 2).alias("median_margin_db"),
+        pl.col("p5").alias("p5_margin_db"),
+    ).join(lanes, on=group)
     counts = (
-        agg.select("period", "ci", "_li")
+        agg.select(*group, "_li")
         .explode("_li")
         .join(keyed.select("li", "link"), left_on="_li", right_on="li")
-        .group_by("period", "ci")
+        .group_by(*group)
         .agg(pl.col("_li").n_unique().alias("lanes"), pl.col("link").n_unique().alias("links"))
     )
     return (
         agg.drop("_li")
-        .join(counts, on=["period", "ci"])
+        .join(counts, on=group)
         .join(cohorts, on="ci")
         .select("period", "family", "termination", "median_margin_db", "p5_margin_db", "lanes", "links")
         .sort("period", "family", "termination")
     )
+
+
+_BIN_DB = 1 / 1024
+"""Width of the margin bins the cohort query counts readings in (dB): a bin holds few readings, so
+the second pass reads few."""
 
 
 MIN_TREND_HOURS = 12

@@ -147,6 +147,8 @@ class S3Store:
             if "AWS Error" not in text and "curl" not in text.lower():
                 raise  # a local decoding error: the caller decides (a bad file)
             where = f"{self.root}/{key}" if key else self.root
+            if "NO_SUCH_KEY" in text:  # deleted between a listing and this read (a compaction)
+                raise FileNotFoundError(f"{where}: no such key") from None
             for secret in (self.settings.key_id, self.settings.secret):
                 text = text.replace(secret, "***")
             code = re.search(r"AWS Error (\w+)", text)

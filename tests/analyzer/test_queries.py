@@ -212,3 +212,43 @@ def test_hourly_is_the_same_however_the_history_is_cut(tmp_path: Path) -> None:
         queries._hourly_part(p, queries._keyed_lanes(spec)[0], spec.lanes["device"].to_numpy()) for p in split
     ]
     assert queries._overlapping(done) == [[0, 1], [2], [3]]
+
+
+@pytest.mark.parametrize("decimals", [2, 6])
+def test_cohort_order_statistics_equal_polars_own(tmp_path: Path, decimals: int) -> None:
+    """The two-pass binned median and 5th percentile are polars' median and nearest-rank quantile,
+    with many readings tied (DOM readings come in steps of 0.01 dB) and without."""
+    rng = np.random.default_rng(11)
+    n = 60_000
+    devices = rng.choice(["leaf1", "leaf2"], n)
+    frame = conform(
+        pl.DataFrame(
+            {
+                "ts": [T0 + timedelta(minutes=int(m)) for m in rng.integers(0, 20 * 24 * 60, n)],
+                "device": devices,
+                "port": "Ethernet1",
+                "lane": rng.integers(1, 3, n),
+                "metric": "rx_power_dbm",
+                "value": np.round(SENS + rng.normal(2.0, 1.5, n) + (devices == "leaf2") * 0.7, decimals),
+            }
+        )
+    )
+    (tmp_path / "date=all").mkdir()
+    frame.write_parquet(tmp_path / "date=all" / "part-0.parquet")
+    got = queries.margin_by_cohort(queries.scan_history(tmp_path), _spec(), every="1w")
+    margin = pl.col("value") - SENS
+    want = (
+        frame.with_columns(
+            pl.col("ts").dt.truncate("1w").alias("period"),
+            pl.when(pl.col("device") == "leaf1")
+            .then(pl.lit("MTP"))
+            .otherwise(pl.lit("MMC-field"))
+            .alias("family"),
+        )
+        .group_by("period", "family")
+        .agg(margin.median().alias("median_margin_db"), margin.quantile(0.05).alias("p5_margin_db"))
+        .sort("period", "family")
+    )
+    assert got.height == want.height == 6
+    assert got.select(want.columns).sort("period", "family").equals(want)
+    assert got["lanes"].to_list() == [2] * 6 and got["links"].to_list() == [1] * 6
