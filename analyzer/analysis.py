@@ -39,7 +39,7 @@ from analyzer.margin import lane_margins, link_margins
 from analyzer.reflection import Reflection, ber_beyond_rx
 from analyzer.state import LaneState
 from analyzer.steps import attribute_steps, detect_steps
-from analyzer.trend import TrendFit, _quiet, fit_trends, recent_onset, step_design
+from analyzer.trend import RECENT_HOURS, TrendFit, _quiet, fit_trends, recent_onset, step_design
 from analyzer.wear import hazard_at, point_counts, wear_curve, wear_stats
 from linkmargin.budget import ber_margin_db
 from linkmargin.inventory.matings import MATING_KINDS
@@ -192,7 +192,10 @@ def analyze(
         coh["cohort_drift"].fill_null(0.0).to_numpy(),
         coh["cohort_tau"].fill_null(0.0).to_numpy(),
         prior_se,
-        max_shift_se=SHRINK_LIMIT_SE,
+        # a fit over less than two days confounds the daily swing with a slope: shrunk in full
+        max_shift_se=np.where(
+            np.where(on_ber, ber_fit.n_hours, fit.n_hours) >= RECENT_HOURS, SHRINK_LIMIT_SE, np.nan
+        ),
     )
     # a laser without a day's baseline yet is judged against its own first readings
     early, early_climb, gradual = early_rise(bias, far_temp)

@@ -344,7 +344,7 @@ def shrink_drift(
     *,
     min_prior_sd: float = 0.002,
     unknown_prior_sd: float = 0.01,
-    max_shift_se: float | None = None,
+    max_shift_se: float | np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior drift and its sd per lane: precision-weighted between the lane's fit and its cohort.
 
@@ -356,7 +356,7 @@ def shrink_drift(
     estimate moves at most that many of the lane's own standard errors toward the cohort, with the
     lane's own sd where the limit binds. A fleet's drifts are not Gaussian: most lanes are flat, a few
     degrade, and a Gaussian prior as narrow as the flat majority pulls a sharply measured decline
-    (0.035 dB/day known to 0.003) to a third of itself.
+    (0.035 dB/day known to 0.003) to a third of itself. Per lane (an array), NaN: not limited.
     """
     tau2 = np.nan_to_num(prior_tau, nan=0.0) ** 2 + np.nan_to_num(prior_se, nan=0.0) ** 2
     tau2 = np.maximum(tau2, min_prior_sd**2)
