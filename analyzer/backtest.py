@@ -157,17 +157,26 @@ def planned_work_scores(
         .agg(pl.all().exclude("window", "link").last())
     )
     cause = pl.col("cause") if "cause" in truth.columns else pl.lit("mate")
-    tr = truth.select("link", "crossed_at", cause.alias("cause"))
-    j = before.join(tr, on="link", how="left").filter(
-        pl.col("crossed_at").is_null() | (pl.col("crossed_at") > pl.col("issued_at"))
+    # one row per link in the truth, whatever it was handed: a repeated link must not repeat a window
+    tr = truth.select("link", cause.alias("cause")).unique("link", keep="first")
+    # left out: links below zero when the forecast was issued (the same rule as the score's outcomes)
+    j = _outcomes(before, truth).filter(~pl.col("below_at_issue")).join(tr, on="link", how="left")
+    # caused: the link crossed (a transition from above zero) within lead_hours of the window's start,
+    # and the truth's cause is a mating
+    window_end = pl.col("ts") + pl.duration(seconds=lead_hours * 3600)
+    crossed = (
+        j.select("window", "link", "ts", "issued_at")
+        .join(below_spans(truth), on="link")
+        .filter(
+            (pl.col("below_from") > pl.col("issued_at"))
+            & (pl.col("below_from") >= pl.col("ts"))
+            & (pl.col("below_from") <= window_end)
+        )
+        .group_by("window", "link")
+        .agg(pl.col("below_from").min().alias("crossed_at"))
     )
-    j = j.with_columns(
-        (
-            pl.col("crossed_at").is_not_null()
-            & (pl.col("crossed_at") >= pl.col("ts"))
-            & (pl.col("crossed_at") <= pl.col("ts") + pl.duration(seconds=lead_hours * 3600))
-            & (pl.col("cause") == "mate")
-        ).alias("caused")
+    j = j.join(crossed, on=["window", "link"], how="left").with_columns(
+        (pl.col("crossed_at").is_not_null() & (pl.col("cause") == "mate")).alias("caused")
     )
     if j.height == 0:
         return empty

@@ -288,3 +288,36 @@ def test_truth_spans_from_the_lane_truth() -> None:
     assert truth["last_below_at"].to_list() == [None, T0 + 7 * h]
     sp = below_spans(truth)
     assert sp.rows() == [("x", T0 + 2 * h, T0 + 3 * h), ("x", T0 + 6 * h, T0 + 7 * h)]
+
+
+def test_planned_work_lists_each_window_once() -> None:
+    """One announced window on A, whose work stepped it across 2 h later. The forecasts hold the same
+    pass twice and the truth the same link twice (joins that once repeated rows): still one row, one
+    crossing caused; and a link that crossed earlier and recovered before the forecast is scored."""
+    from analyzer.backtest import planned_work_scores
+
+    h = timedelta(hours=1)
+    ts = T0 + 3 * D + 30 * 60 * timedelta(seconds=1)
+    rows = [
+        {"link": lk, "issued_at": T0 + k * 6 * h, "until": END, "p": 0.02, "p_no_work": 0.01}
+        for k in range(1, 20)
+        for lk in ("A", "B")
+    ]
+    fc = pl.DataFrame(rows + rows[-4:])
+    planned = pl.DataFrame(
+        {
+            "window": ["w1", "w2"],
+            "link": ["A", "B"],
+            "point": ["a1", "b1"],
+            "ts": [ts, ts],
+            "kind": ["mated"] * 2,
+        }
+    )
+    a = _spans("A", [(3, 4)]) | {"below": [{"below_from": T0 + 3 * D + 2 * h, "below_to": T0 + 4 * D}]}
+    a["crossed_at"] = T0 + 3 * D + 2 * h
+    b = _spans("B", [(1, 2)])  # below on days 1-2, up again before the work
+    truth = pl.DataFrame([a | {"cause": "mate"}, a | {"cause": "mate"}, b | {"cause": "contaminate"}])
+    out = planned_work_scores(fc, truth, planned, lead_hours=48.0)
+    assert out["windows"] == 2 and out["caused"] == 1
+    (row,) = out["crossings"]
+    assert row["link"] == "A" and row["crossed_at"] == T0 + 3 * D + 2 * h and row["p"] == 0.02
