@@ -19,9 +19,12 @@ from analyzer.cohorts import CohortModel, cohort_stats, estimate_cohorts, mating
 from analyzer.evidence import EVIDENCE_HOURS, counter_resets, judge
 from analyzer.fleetstats import bundle, merge_stats, unbundle
 from analyzer.forecast import (
+    BER_SD_DB,
+    BER_SLOPE_REL,
     QUANT_SD_DB,
     LaneForecast,
     StepRisk,
+    bounded_below,
     floored_drift_se,
     forecast_lanes,
     margin_estimate_sd,
@@ -452,20 +455,15 @@ def add_forecast(
         pl.col("unexplained_step_db").fill_null(0.0).fill_nan(0.0).alias("mu"),
     )
     lj = lanes.select("link").join(risk, on="link", how="left")
+    m0, m0_sd = margin_with_ber_bound(lanes)
     fc: LaneForecast = forecast_lanes(
         days,
-        lanes["forecast_base_db"].fill_null(np.nan).to_numpy(),
+        m0,
         lanes["drift_shrunk"].to_numpy(),
         lanes["drift_shrunk_sd"].to_numpy(),
         lanes["resid_sigma_db"].fill_null(np.nan).to_numpy(),
         thermal_sd_db=(lanes["thermal_db_per_c"] * lanes["temp_sd_c"]).fill_null(np.nan).to_numpy(),
-        margin_sd_db=margin_estimate_sd(
-            lanes["forecast_base_db"].fill_null(np.nan).to_numpy(),
-            lanes["ber_margin_db"].fill_null(np.nan).to_numpy(),
-            lanes["calibrated_margin_db"].fill_null(np.nan).to_numpy(),
-            lanes["rx_offset_db"].is_not_null().to_numpy(),
-            lanes["evidence_margin_db"].fill_null(np.nan).to_numpy(),
-        ),
+        margin_sd_db=m0_sd,
         noise_floor_db=QUANT_SD_DB,
         steps=StepRisk(
             planned_n=lj["planned"].fill_null(0).to_numpy().astype(np.float64),
@@ -489,6 +487,29 @@ def add_forecast(
     )
     analysis.lane_forecasts[label] = lf
     analysis.forecasts[label] = link_forecasts(lf)
+
+
+def margin_with_ber_bound(lanes: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per lane: the margin now and its error (:func:`analyzer.forecast.margin_estimate_sd`), where the
+    margin rests on the DOM alone bounded below by what the BER says (:func:`analyzer.forecast.
+    bounded_below`): the margin its BER implies, or, where the counters saw no error in the hour, the
+    margin at the BER one error in that hour's bits would be (:func:`linkmargin.budget.ber_floor`)."""
+    base = lanes["forecast_base_db"].fill_null(np.nan).to_numpy()
+    ber_m = lanes["ber_margin_db"].fill_null(np.nan).to_numpy()
+    calibrated = lanes["rx_offset_db"].is_not_null().to_numpy()
+    evidence = lanes["evidence_margin_db"].fill_null(np.nan).to_numpy()
+    sd = margin_estimate_sd(
+        base, ber_m, lanes["calibrated_margin_db"].fill_null(np.nan).to_numpy(), calibrated, evidence
+    )
+    rate = lanes["lane_rate_bps"].fill_null(np.nan).to_numpy()
+    limit = lanes["fec_limit_ber"].fill_null(np.nan).to_numpy()
+    ber = lanes["ber"].fill_null(np.nan).to_numpy() if "ber" in lanes.columns else np.full(base.size, np.nan)
+    with _quiet():
+        unseen = ber_margin_db(1.0 / (rate * 3600.0), limit)  # one error in an hour of the lane's bits
+        lower = np.where(np.isfinite(ber_m), ber_m, np.where(ber == 0.0, unseen, np.nan))
+        on_dom = ~calibrated & ~np.isfinite(evidence) & ~(base >= ber_m - 1e-9) & (lower > base)
+    lower = np.where(on_dom, lower, np.nan)
+    return bounded_below(base, sd, lower, BER_SD_DB + BER_SLOPE_REL * np.abs(np.nan_to_num(lower)))
 
 
 def link_forecasts(lane_fc: pl.DataFrame) -> pl.DataFrame:
