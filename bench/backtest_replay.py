@@ -83,7 +83,8 @@ def replay(
         # saved before the truth kept its spans below zero: computed again from the same scenario
         sim = FabricSim(sc)
         truth = truth_crossings(sim, step_s)
-        truth = truth.join(crossing_causes(FabricSim(sc), truth, min_lead_s), on="link", how="left")
+        # the causes read the same sim the truth ran (its lasers' aging state is set as it runs)
+        truth = truth.join(crossing_causes(sim, truth, min_lead_s), on="link", how="left")
         truth.write_parquet(save / "truth.parquet")
     fc = pl.concat(p.forecasts for p in passes)
     fc.write_parquet(save / "forecasts-replay.parquet")
