@@ -14,14 +14,17 @@ import numpy as np
 import polars as pl
 
 from analyzer.bounded import PassState
-from analyzer.calibration import rx_offsets
+from analyzer.calibration import MAX_MARGIN_DB, rx_offsets
 from analyzer.cohorts import CohortModel, cohort_stats, estimate_cohorts, mating_outcomes, shrink_drift
 from analyzer.evidence import EVIDENCE_HOURS, counter_resets, judge
 from analyzer.fleetstats import bundle, merge_stats, unbundle
 from analyzer.forecast import (
+    BER_SD_DB,
+    BER_SLOPE_REL,
     QUANT_SD_DB,
     LaneForecast,
     StepRisk,
+    bounded_below,
     floored_drift_se,
     forecast_lanes,
     margin_estimate_sd,
@@ -39,8 +42,9 @@ from analyzer.margin import lane_margins, link_margins
 from analyzer.reflection import Reflection, ber_beyond_rx
 from analyzer.state import LaneState
 from analyzer.steps import attribute_steps, detect_steps
-from analyzer.trend import _quiet, fit_trends, recent_onset, step_design
+from analyzer.trend import RECENT_HOURS, TrendFit, _quiet, fit_trends, recent_onset, step_design
 from analyzer.wear import hazard_at, point_counts, wear_curve, wear_stats
+from linkmargin.budget import ber_margin_db
 from linkmargin.inventory.matings import MATING_KINDS
 from linkmargin.samples import Metric
 
@@ -170,12 +174,31 @@ def analyze(
         pl.col("drift_lo").alias("cohort_drift_lo"),
     )
     prior_se = ((coh["cohort_drift_hi"] - coh["cohort_drift_lo"]) / (2 * 1.96)).fill_null(0.0).to_numpy()
-    shrunk, shrunk_sd = shrink_drift(
-        fit.drift_db_per_day,
+    # where the margin rests on the BER (the module's offset read off it, or a BER margin under the
+    # DOM's), its slope is the BER margin's slope: a DOM offset that drifts (with temperature, with
+    # age) hides a decline the FEC counters see
+    ber_fit = ber_margin_trend(state, hours, rx, temp, pairs)
+    dom_margin = base["margin_db"].fill_null(np.nan).to_numpy()
+    ber_now = base["ber_margin_db"].fill_null(np.nan).to_numpy()
+    with _quiet():
+        on_ber = (np.isfinite(offset) | (ber_now < dom_margin)) & (ber_fit.n_hours >= BER_TREND_HOURS)
+        on_ber &= np.isfinite(ber_fit.drift_db_per_day) & np.isfinite(ber_fit.drift_se)
+    lane_drift = np.where(on_ber, ber_fit.drift_db_per_day, fit.drift_db_per_day)
+    lane_se = np.where(
+        on_ber,
+        floored_drift_se(ber_fit.drift_se, ber_fit.resid_sigma_db),
         floored_drift_se(fit.drift_se, fit.resid_sigma_db),
+    )
+    shrunk, shrunk_sd = shrink_drift(
+        lane_drift,
+        lane_se,
         coh["cohort_drift"].fill_null(0.0).to_numpy(),
         coh["cohort_tau"].fill_null(0.0).to_numpy(),
         prior_se,
+        # a fit over less than two days confounds the daily swing with a slope: shrunk in full
+        max_shift_se=np.where(
+            np.where(on_ber, ber_fit.n_hours, fit.n_hours) >= RECENT_HOURS, SHRINK_LIMIT_SE, np.nan
+        ),
     )
     # a laser without a day's baseline yet is judged against its own first readings
     early, early_climb, gradual = early_rise(bias, far_temp)
@@ -192,6 +215,7 @@ def analyze(
         pl.Series("recent_onset", onset),
         pl.Series("drift_db_per_day", fit.drift_db_per_day),
         pl.Series("drift_se", fit.drift_se),
+        pl.Series("ber_drift_db_per_day", np.where(on_ber, ber_fit.drift_db_per_day, np.nan)).fill_nan(None),
         pl.Series("drift_shrunk", shrunk),
         pl.Series("drift_shrunk_sd", shrunk_sd),
         pl.Series("thermal_db_per_c", fit.thermal_db_per_c),
@@ -292,6 +316,31 @@ def dom_offsets(
         disturbed=disturbed,
         segment=segment,
     )
+
+
+SHRINK_LIMIT_SE = 1.0
+"""Limited translation of a lane's drift toward its cohort (:func:`analyzer.cohorts.shrink_drift`): at
+most one of its own standard errors, Efron and Morris' usual choice."""
+BER_TREND_HOURS = 24
+"""Informative BER hours a lane needs before its margin's slope is read off the BER (a day: the
+diurnal temperature swing is one cycle, fitted by the thermal term)."""
+
+
+def ber_margin_trend(
+    state: LaneState, hours: np.ndarray, rx: np.ndarray, temp: np.ndarray, pairs: list[tuple[int, int]]
+) -> TrendFit:
+    """Per lane: the trend of the hourly margin its pre-FEC BER implies (the port's where the lane has
+    none), over the hours the BER is informative (:data:`analyzer.calibration.MAX_MARGIN_DB`) and the
+    counters do not rule out; the lane's Rx steps are fitted apart, as in its DOM trend."""
+    if hours.size == 0:
+        return fit_trends(rx, None)
+    ber, disturbed = ber_hours(state, hours, rx)
+    lim = state.spec.lanes["fec_limit_ber"].fill_null(np.nan).to_numpy()
+    with _quiet():
+        m = ber_margin_db(np.where(disturbed, np.nan, ber), lim[:, None])
+    m = np.where(np.isfinite(m) & (m <= MAX_MARGIN_DB), m, np.nan)
+    t = temp if temp.shape == rx.shape else None
+    return fit_trends(m, t, steps=step_design(rx.shape[0], rx.shape[1], pairs), iters=4)
 
 
 def reflections(state: LaneState, hours: np.ndarray, rx: np.ndarray) -> Reflection:
@@ -406,20 +455,15 @@ def add_forecast(
         pl.col("unexplained_step_db").fill_null(0.0).fill_nan(0.0).alias("mu"),
     )
     lj = lanes.select("link").join(risk, on="link", how="left")
+    m0, m0_sd = margin_with_ber_bound(lanes)
     fc: LaneForecast = forecast_lanes(
         days,
-        lanes["forecast_base_db"].fill_null(np.nan).to_numpy(),
+        m0,
         lanes["drift_shrunk"].to_numpy(),
         lanes["drift_shrunk_sd"].to_numpy(),
         lanes["resid_sigma_db"].fill_null(np.nan).to_numpy(),
         thermal_sd_db=(lanes["thermal_db_per_c"] * lanes["temp_sd_c"]).fill_null(np.nan).to_numpy(),
-        margin_sd_db=margin_estimate_sd(
-            lanes["forecast_base_db"].fill_null(np.nan).to_numpy(),
-            lanes["ber_margin_db"].fill_null(np.nan).to_numpy(),
-            lanes["calibrated_margin_db"].fill_null(np.nan).to_numpy(),
-            lanes["rx_offset_db"].is_not_null().to_numpy(),
-            lanes["evidence_margin_db"].fill_null(np.nan).to_numpy(),
-        ),
+        margin_sd_db=m0_sd,
         noise_floor_db=QUANT_SD_DB,
         steps=StepRisk(
             planned_n=lj["planned"].fill_null(0).to_numpy().astype(np.float64),
@@ -443,6 +487,29 @@ def add_forecast(
     )
     analysis.lane_forecasts[label] = lf
     analysis.forecasts[label] = link_forecasts(lf)
+
+
+def margin_with_ber_bound(lanes: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per lane: the margin now and its error (:func:`analyzer.forecast.margin_estimate_sd`), where the
+    margin rests on the DOM alone bounded below by what the BER says (:func:`analyzer.forecast.
+    bounded_below`): the margin its BER implies, or, where the counters saw no error in the hour, the
+    margin at the BER one error in that hour's bits would be (:func:`linkmargin.budget.ber_floor`)."""
+    base = lanes["forecast_base_db"].fill_null(np.nan).to_numpy()
+    ber_m = lanes["ber_margin_db"].fill_null(np.nan).to_numpy()
+    calibrated = lanes["rx_offset_db"].is_not_null().to_numpy()
+    evidence = lanes["evidence_margin_db"].fill_null(np.nan).to_numpy()
+    sd = margin_estimate_sd(
+        base, ber_m, lanes["calibrated_margin_db"].fill_null(np.nan).to_numpy(), calibrated, evidence
+    )
+    rate = lanes["lane_rate_bps"].fill_null(np.nan).to_numpy()
+    limit = lanes["fec_limit_ber"].fill_null(np.nan).to_numpy()
+    ber = lanes["ber"].fill_null(np.nan).to_numpy() if "ber" in lanes.columns else np.full(base.size, np.nan)
+    with _quiet():
+        unseen = ber_margin_db(1.0 / (rate * 3600.0), limit)  # one error in an hour of the lane's bits
+        lower = np.where(np.isfinite(ber_m), ber_m, np.where(ber == 0.0, unseen, np.nan))
+        on_dom = ~calibrated & ~np.isfinite(evidence) & ~(base >= ber_m - 1e-9) & (lower > base)
+    lower = np.where(on_dom, lower, np.nan)
+    return bounded_below(base, sd, lower, BER_SD_DB + BER_SLOPE_REL * np.abs(np.nan_to_num(lower)))
 
 
 def link_forecasts(lane_fc: pl.DataFrame) -> pl.DataFrame:

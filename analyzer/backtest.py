@@ -1,17 +1,27 @@
 """Scoring of risk forecasts against a ground-truth table (handed over as data; never the lab).
 
 Inputs, both polars frames:
-- forecasts: one row per (link, issued_at) with ``p`` = the forecast probability that the link
-  crosses zero margin or the FEC limit within the horizon after ``issued_at``;
-- truth: one row per link with ``crossed_at`` (null when it never crossed in the run); optionally
-  ``last_below_at`` (the last time it was below zero), ``sudden`` and ``cause``.
+- forecasts: one row per (link, issued_at) with ``p`` = the forecast probability that the link's true
+  margin is below zero at some time in ``(issued_at, until]`` (``until``: issued_at + horizon, or the
+  end of the run for a pre-flight forecast);
+- truth: one row per link with ``crossed_at`` (the first time it is below zero, null: never) and
+  optionally ``below`` (every span of time it is below zero: a list of {below_from, below_to}, the
+  first and last truth sample of each span), ``last_below_at``, ``sudden`` and ``cause``.
 
-A link is *flagged* at the first issue time its ``p`` reaches ``threshold``. Positives are links
-that cross within ``horizon`` of the first forecast; a positive counts as caught when it was flagged
-at least ``min_lead_hours`` before it crossed; with ``sudden``, the recall over crossings that had a
-precursor is reported too. Precision is over every flagged link: a flag is right when the link is
-below zero at some time inside the flag's window. Brier is over every (link, issue time) whose outcome
-window ended before ``end`` (or that crossed inside it).
+One rule, the product's claim (:func:`_outcomes`, shared by the score, the climatology baseline and
+the reliability table): a forecast's outcome is 1 when the link's true margin is below zero at some
+time in its window, so a link that is down and stays down is an outcome 1, not a forecast left out.
+Without ``below`` the truth's span is ``[crossed_at, last_below_at]`` (``last_below_at`` absent: the
+link is taken to stay below from ``crossed_at`` on).
+
+A link is *flagged* at the first issue time its ``p`` reaches ``threshold``; the flag is right when
+that forecast's outcome is 1 (a flag on a link already below zero is a late alarm, right; how many
+forecasts were issued on links below zero at the time is reported apart). Recall and lead times are
+over *crossings*: transitions from above to below zero after the first forecast and within
+``horizon`` of it; a crossing counts as caught when the link was flagged, while it was still above
+zero before that crossing, at least ``min_lead_hours`` ahead. With ``sudden``, the recall over
+crossings that had a precursor is reported too. Brier is over every (link, issue time) whose outcome
+window ended before ``end`` (or that saw the link below zero).
 
 :func:`threshold_baseline` turns margin snapshots into the forecast every peer effectively makes:
 p = 1 when Rx is already below the module's low-warning threshold, else 0;
@@ -147,17 +157,26 @@ def planned_work_scores(
         .agg(pl.all().exclude("window", "link").last())
     )
     cause = pl.col("cause") if "cause" in truth.columns else pl.lit("mate")
-    tr = truth.select("link", "crossed_at", cause.alias("cause"))
-    j = before.join(tr, on="link", how="left").filter(
-        pl.col("crossed_at").is_null() | (pl.col("crossed_at") > pl.col("issued_at"))
+    # one row per link in the truth, whatever it was handed: a repeated link must not repeat a window
+    tr = truth.select("link", cause.alias("cause")).unique("link", keep="first")
+    # left out: links below zero when the forecast was issued (the same rule as the score's outcomes)
+    j = _outcomes(before, truth).filter(~pl.col("below_at_issue")).join(tr, on="link", how="left")
+    # caused: the link crossed (a transition from above zero) within lead_hours of the window's start,
+    # and the truth's cause is a mating
+    window_end = pl.col("ts") + pl.duration(seconds=lead_hours * 3600)
+    crossed = (
+        j.select("window", "link", "ts", "issued_at")
+        .join(below_spans(truth), on="link")
+        .filter(
+            (pl.col("below_from") > pl.col("issued_at"))
+            & (pl.col("below_from") >= pl.col("ts"))
+            & (pl.col("below_from") <= window_end)
+        )
+        .group_by("window", "link")
+        .agg(pl.col("below_from").min().alias("crossed_at"))
     )
-    j = j.with_columns(
-        (
-            pl.col("crossed_at").is_not_null()
-            & (pl.col("crossed_at") >= pl.col("ts"))
-            & (pl.col("crossed_at") <= pl.col("ts") + pl.duration(seconds=lead_hours * 3600))
-            & (pl.col("cause") == "mate")
-        ).alias("caused")
+    j = j.join(crossed, on=["window", "link"], how="left").with_columns(
+        (pl.col("crossed_at").is_not_null() & (pl.col("cause") == "mate")).alias("caused")
     )
     if j.height == 0:
         return empty
@@ -192,20 +211,69 @@ def planned_work_scores(
     }
 
 
-def _outcomes(fc: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
-    """Each forecast (link, issued_at, until, ...) with its ``outcome``: a crossing inside
-    (issued_at, until]. Forecasts issued after their link had crossed are not scored (they are left out)."""
-    return (
-        fc.join(truth.select("link", "crossed_at"), on="link", how="left")
-        .with_columns(
-            (
-                pl.col("crossed_at").is_not_null()
-                & (pl.col("crossed_at") > pl.col("issued_at"))
-                & (pl.col("crossed_at") <= pl.col("until"))
-            ).alias("outcome")
+def below_spans(truth: pl.DataFrame) -> pl.DataFrame:
+    """link, below_from, below_to: each span of time the link's true margin is below zero (below_to
+    null: to the end). From the truth's ``below`` list, else ``[crossed_at, last_below_at]``."""
+    at = pl.Datetime("us", "UTC")
+    if "below" in truth.columns:
+        sp = truth.select("link", "below").explode("below").drop_nulls("below").unnest("below")
+    else:
+        last = pl.col("last_below_at") if "last_below_at" in truth.columns else pl.lit(None)
+        sp = truth.filter(pl.col("crossed_at").is_not_null()).select(
+            "link", pl.col("crossed_at").alias("below_from"), last.alias("below_to")
         )
-        .filter(pl.col("crossed_at").is_null() | (pl.col("crossed_at") > pl.col("issued_at")))
+    return sp.select(
+        pl.col("link").cast(pl.String), pl.col("below_from").cast(at), pl.col("below_to").cast(at)
     )
+
+
+def _outcomes(fc: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """Each forecast (link, issued_at, until, ...) with its ``outcome``: the link's true margin is below
+    zero at some time in (issued_at, until]; and ``below_at_issue``: it already was at issued_at.
+
+    The one outcome rule of the score, the climatology baseline and the reliability table."""
+    sp = below_spans(truth)
+    keys = fc.select("link", "issued_at", "until").unique()
+    open_end = pl.col("below_to").is_null()
+    hits = (
+        keys.join(sp, on="link", how="inner")
+        .group_by("link", "issued_at", "until")
+        .agg(
+            (
+                (pl.col("below_from") <= pl.col("until"))
+                & (open_end | (pl.col("below_to") > pl.col("issued_at")))
+            )
+            .any()
+            .alias("outcome"),
+            (
+                (pl.col("below_from") <= pl.col("issued_at"))
+                & (open_end | (pl.col("below_to") >= pl.col("issued_at")))
+            )
+            .any()
+            .alias("below_at_issue"),
+        )
+    )
+    return fc.join(hits, on=["link", "issued_at", "until"], how="left").with_columns(
+        pl.col("outcome", "below_at_issue").fill_null(False)
+    )
+
+
+def crossings(truth: pl.DataFrame, t0: datetime, until: datetime) -> pl.DataFrame:
+    """Per link, its first crossing (a transition from above to below zero) in (t0, until]:
+    link, crossed_at, above_since (the end of the span below zero before it; null: none)."""
+    sp = below_spans(truth)
+    cross = (
+        sp.filter((pl.col("below_from") > t0) & (pl.col("below_from") <= until))
+        .group_by("link")
+        .agg(pl.col("below_from").min().alias("crossed_at"))
+    )
+    prev = (
+        sp.join(cross, on="link")
+        .filter(pl.col("below_to").is_not_null() & (pl.col("below_to") < pl.col("crossed_at")))
+        .group_by("link")
+        .agg(pl.col("below_to").max().alias("above_since"))
+    )
+    return cross.join(prev, on="link", how="left")
 
 
 def score(
@@ -228,35 +296,36 @@ def score(
     fc = forecasts.select("link", "issued_at", pl.col("p").cast(pl.Float64), until).drop_nulls("p")
     t0: datetime = fc["issued_at"].min()  # type: ignore[assignment]
     last: datetime = fc["until"].max()  # type: ignore[assignment]
-    extra = [c for c in ("cause", "sudden", "last_below_at") if c in truth.columns]
-    tr = truth.select("link", "crossed_at", *extra)
-    flags = (
-        fc.filter(pl.col("p") >= threshold)
-        .sort("issued_at")
+    ob = _outcomes(fc, truth)
+    flagging = ob.filter(pl.col("p") >= threshold)
+    # precision: each link's first flag, right when its forecast's outcome is 1
+    flagged = (
+        flagging.sort("issued_at")
         .group_by("link")
-        .agg(pl.col("issued_at").first().alias("flagged_at"), pl.col("until").first().alias("flag_until"))
+        .agg(
+            pl.col("issued_at").first().alias("flagged_at"),
+            pl.col("outcome").first(),
+            pl.col("below_at_issue").first(),
+        )
     )
-    j = tr.join(flags, on="link", how="full", coalesce=True)
-    pos = j.filter(
-        pl.col("crossed_at").is_not_null()
-        & (pl.col("crossed_at") > pl.lit(t0))
-        & (pl.col("crossed_at") <= pl.lit(min(t0 + horizon, last)))
+    good_flags = flagged.filter(pl.col("outcome"))
+    # recall: crossings (transitions), each with the first flag issued while the link was above zero
+    # before it (a flag on an earlier span below zero is not a warning of this crossing)
+    extra = [c for c in ("cause", "sudden") if c in truth.columns]
+    pos = crossings(truth, t0, min(t0 + horizon, last)).join(
+        truth.select("link", *extra), on="link", how="left"
     )
+    warned = (
+        flagging.select("link", "issued_at")
+        .join(pos.select("link", "above_since"), on="link")
+        .filter(pl.col("above_since").is_null() | (pl.col("issued_at") > pl.col("above_since")))
+        .group_by("link")
+        .agg(pl.col("issued_at").min().alias("flagged_at"))
+    )
+    pos = pos.join(warned, on="link", how="left")
     lead_h = (pl.col("crossed_at") - pl.col("flagged_at")).dt.total_seconds() / 3600.0
     caught = pos.filter(pl.col("flagged_at").is_not_null() & (lead_h >= min_lead_hours))
-    flagged = j.filter(pl.col("flagged_at").is_not_null())
-    # a flag is right when the link is below zero at some time between the flag and the end of its
-    # window; with ``last_below_at`` that includes a link already below zero when flagged (a late
-    # alarm, not a false one)
-    still_below = (
-        pl.col("last_below_at") >= pl.col("flagged_at")
-        if "last_below_at" in tr.columns
-        else pl.col("crossed_at") >= pl.col("flagged_at")
-    )
-    good_flags = flagged.filter(
-        pl.col("crossed_at").is_not_null() & still_below & (pl.col("crossed_at") <= pl.col("flag_until"))
-    )
-    ob = _outcomes(fc, tr)
+    below_now = ob.filter(pl.col("below_at_issue"))
     if end is not None:
         ob = ob.filter(pl.col("outcome") | (pl.col("until") <= end))
     brier = (
@@ -275,6 +344,10 @@ def score(
         "flagged": flagged.height,
         "true_flags": good_flags.height,
         "forecasts_scored": ob.height,
+        # issued on links already below zero at the time (outcome 1 unless it recovers at once):
+        # counted in every figure above, reported apart
+        "forecasts_below_at_issue": below_now.height,
+        "flags_below_at_issue": int(flagged["below_at_issue"].sum()),
     }
     if "sudden" in truth.columns:
         # a step that arrives inside the lead time cannot be flagged that early by anyone: say how
@@ -284,14 +357,14 @@ def score(
         out["recall_foreseeable"] = fore_caught.height / fore.height if fore.height else None
         out["positives_foreseeable"] = fore.height
         out["positives_sudden"] = pos.height - fore.height
-    extra = [c for c in ("cause", "sudden") if c in truth.columns]
     out["crossings"] = (
         pos.select("link", *extra, "crossed_at", "flagged_at", lead_h.round(1).alias("lead_hours"))
         .sort("crossed_at")
         .to_dicts()
     )
-    wrong = flagged.join(good_flags.select("link"), on="link", how="anti")
-    out["false_flags"] = wrong.select("link", "flagged_at").sort("flagged_at").to_dicts()
+    out["false_flags"] = (
+        flagged.filter(~pl.col("outcome")).select("link", "flagged_at").sort("flagged_at").to_dicts()
+    )
     return out
 
 

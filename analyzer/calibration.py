@@ -40,8 +40,10 @@ import numpy.typing as npt
 from analyzer.trend import _quiet
 from linkmargin.budget import ber_at_margin_db, ber_margin_db
 
-MAX_MARGIN_DB: Final = 4.0
-"""Beyond this implied margin the BER says little (counts are few, real receivers hit error floors)."""
+MAX_MARGIN_DB: Final = 2.0
+"""Beyond this implied margin the BER says little (counts are few, real receivers hit error floors):
+2 optical dB is a BER of ~1.6e-8 at the KP4 limit (the BER range of the 4 dB the electrical 20 log10
+reading gave it before)."""
 BOUND_DB: Final = 3.0
 """The MSA's DOM accuracy: an offset at this bound means the model does not fit the port."""
 STABLE_DB: Final = 0.5

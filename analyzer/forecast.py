@@ -132,6 +132,40 @@ def floored_drift_se(
     return drift_se * np.maximum(1.0, floor_db / np.maximum(r, 1e-12))
 
 
+def _inv_mills(z: np.ndarray) -> np.ndarray:
+    """phi(z) / Phi(z), stable for very negative z (the Mills ratio's asymptotic series below -3)."""
+    x = -np.minimum(z, -3.0)
+    series = x / (1.0 - 1.0 / x**2 + 3.0 / x**4 - 15.0 / x**6)
+    with np.errstate(under="ignore", over="ignore", invalid="ignore", divide="ignore"):
+        direct = np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi) / np.maximum(norm_cdf(z), 1e-300)
+    return np.where(z < -3.0, series, direct)
+
+
+def bounded_below(
+    margin_db: np.ndarray, sd_db: np.ndarray, lower_db: np.ndarray, lower_sd_db: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A margin estimate N(margin, sd^2) given that the margin is at least a bound known as
+    N(lower, lower_sd^2): the mean and sd of the estimate conditioned on margin > bound.
+
+    The pre-FEC BER bounds a lane's margin from below: error floors, signal-dependent noise and
+    reflections only add errors to the thermal-noise Gaussian decision the analyzer reads the BER
+    through, so a port's BER implies a margin *at most* the true one (up to counting and the curve's
+    slope, ``lower_sd``); a port up whose counters saw no error bounds it at the curve's value at the
+    counters' detection level. With X = margin, Y = bound independent, conditioning on X - Y > 0 gives
+    (z = (m - l) / S, S^2 = sd^2 + lower_sd^2, lam = phi(z) / Phi(z)):
+    mean m + sd^2 / S * lam, variance sd^2 - sd^4 / S^2 * lam (lam + z). NaN bounds leave the estimate.
+    """
+    m, s = np.asarray(margin_db, np.float64), np.asarray(sd_db, np.float64)
+    lo, sl = np.asarray(lower_db, np.float64), np.asarray(lower_sd_db, np.float64)
+    ok = np.isfinite(m) & np.isfinite(s) & np.isfinite(lo) & np.isfinite(sl) & (s > 0)
+    big_s = np.sqrt(np.where(ok, s * s + sl * sl, 1.0))
+    z = np.where(ok, (m - lo) / big_s, 0.0)
+    lam = _inv_mills(z)
+    mean = m + s * s / big_s * lam
+    var = s * s - s**4 / big_s**2 * lam * (lam + z)
+    return np.where(ok, mean, m), np.where(ok, np.sqrt(np.maximum(var, 1e-12)), s)
+
+
 MAX_STEPS = 3
 """Step counts of each kind summed over explicitly; the rest of the mass is taken as a crossing."""
 

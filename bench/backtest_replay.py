@@ -32,17 +32,24 @@ from analyzer.backtest import (
 from analyzer.state import LaneState
 from lab.physics.sim import FabricSim
 from lab.scenario import load_scenario
-from lab.truth import cohort_truth
+from lab.truth import cohort_truth, crossing_causes
 from lab.truth import inventory as implied_inventory
 from linkmargin.durations import parse_duration
 from linkmargin.history import list_history, read_history
 from linkmargin.inventory import load_inventory
 from linkmargin.samples import conform, empty_samples
+from linkmargin_cli.backtest_run import truth_crossings
 from linkmargin_cli.wiring import planned_from_inventory, spec_from_inventory
 
 
 def replay(
-    save: Path, scenario: str, analyze_s: float, horizon_s: float, min_lead_s: float, seed: int | None = None
+    save: Path,
+    scenario: str,
+    analyze_s: float,
+    horizon_s: float,
+    min_lead_s: float,
+    seed: int | None = None,
+    step_s: float = 3600.0,
 ) -> dict[str, Any]:
     """Scores of a fresh analyzer fed the recorded history, forecasting every ``analyze_s``."""
     read = read_history(list_history(save / "history"))
@@ -72,12 +79,19 @@ def replay(
             passes.append(fp)
         t += timedelta(seconds=analyze_s)
     truth = pl.read_parquet(save / "truth.parquet")
+    if "below" not in truth.columns:
+        # saved before the truth kept its spans below zero: computed again from the same scenario
+        sim = FabricSim(sc)
+        truth = truth_crossings(sim, step_s)
+        # the causes read the same sim the truth ran (its lasers' aging state is set as it runs)
+        truth = truth.join(crossing_causes(sim, truth, min_lead_s), on="link", how="left")
+        truth.write_parquet(save / "truth.parquet")
     fc = pl.concat(p.forecasts for p in passes)
     fc.write_parquet(save / "forecasts-replay.parquet")
     scores = score_with_baseline(
         fc,
         pl.concat(p.snapshots for p in passes),
-        truth.filter(pl.col("crossed_at").is_null() | (pl.col("crossed_at") > fc["issued_at"].min())),
+        truth,
         horizon=timedelta(seconds=horizon_s),
         min_lead_hours=min_lead_s / 3600,
         end=end,
@@ -95,6 +109,7 @@ def main() -> None:
     ap.add_argument("--horizon", default="21d")
     ap.add_argument("--min-lead", default="48h")
     ap.add_argument("--seed", type=int, default=None, help="the seed the run was made with")
+    ap.add_argument("--step", default="1h", help="the run's poll step (the truth's, if computed again)")
     a = ap.parse_args()
     scores = replay(
         a.save,
@@ -103,6 +118,7 @@ def main() -> None:
         parse_duration(a.horizon),
         parse_duration(a.min_lead),
         a.seed,
+        parse_duration(a.step),
     )
     print(json.dumps(scores, default=str, indent=1))
 

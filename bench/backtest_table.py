@@ -134,9 +134,22 @@ def planned_work(runs: list[tuple[str, dict[str, Any]]]) -> str:
     return out
 
 
+def below_at_issue(runs: list[tuple[str, dict[str, Any]]]) -> str:
+    """How many forecasts (and first flags) were issued on links already below zero at the time: they
+    are scored like any other (outcome 1 while the link stays down), reported apart."""
+    rows = [
+        f"{name}: {sc.get('forecasts_below_at_issue', '–')} of {sc.get('forecasts_scored', '–')} forecasts "
+        f"issued on links already below zero ({sc.get('flags_below_at_issue', '–')} of "
+        f"{sc.get('flagged', '–')} flags)"
+        for name, sc in runs
+    ]
+    return "; ".join(rows) + ".\n"
+
+
 def main(argv: list[str]) -> int:
     runs = [(Path(a).stem, json.loads(Path(a).read_text())) for a in argv]
     print(table(runs))
+    print(below_at_issue(runs))
     print(reliability(runs))
     print(planned_work(runs))
     return 0

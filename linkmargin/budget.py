@@ -183,20 +183,24 @@ def q_from_ber(ber: npt.ArrayLike) -> npt.NDArray[np.float64]:
 
 
 def ber_margin_db(ber: npt.ArrayLike, ber_limit: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """OMA margin (dB) a measured pre-FEC BER implies: 20 log10(Q(BER) / Q(limit)).
+    """OMA margin (optical dB) a measured pre-FEC BER implies: 10 log10(Q(BER) / Q(limit)).
 
-    Q is proportional to the eye opening, so to OMA, when the noise does not depend on the signal (a
-    thermal-noise-limited receiver). At the KP4 limit this gives ~0.7 decade of BER per dB, gentler
-    than the rule of thumb "1 decade per 0.5-1 dB" (unverified); far from the limit
-    real receivers hit error floors, so read large values as "large", not as exact.
+    Q is the eye opening over the noise, in photocurrent. A photodiode's current is proportional to
+    the optical power it receives, so when the noise does not depend on the signal (a
+    thermal-noise-limited receiver) Q is proportional to OMA, an optical *power*: a ratio of optical
+    powers in dB is 10 log10, not the 20 log10 of an electrical amplitude (1 optical dB = 2 electrical
+    dB; Agrawal, Fiber-Optic Communication Systems, sec. 4.5: Q and receiver sensitivity). At the KP4
+    limit this gives ~1.4 decades of BER per dB, within the rule of thumb "1 decade per 0.5-1 dB"
+    (unverified). Far from the limit real receivers hit error floors and signal-dependent noise, so
+    read large values as "large", not as exact.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
-        return 20.0 * np.log10(q_from_ber(ber) / q_from_ber(ber_limit))
+        return 10.0 * np.log10(q_from_ber(ber) / q_from_ber(ber_limit))
 
 
 def ber_at_margin_db(margin_db: npt.ArrayLike, ber_limit: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Inverse of :func:`ber_margin_db`: the pre-FEC BER at an OMA margin; equals the limit at 0 dB."""
-    q = q_from_ber(ber_limit) * np.power(10.0, np.asarray(margin_db, dtype=np.float64) / 20.0)
+    q = q_from_ber(ber_limit) * np.power(10.0, np.asarray(margin_db, dtype=np.float64) / 10.0)
     return np.minimum(ber_from_q(np.maximum(q, 0.0)), 0.5)
 
 

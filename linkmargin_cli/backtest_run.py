@@ -46,15 +46,39 @@ from linkmargin_cli.wiring import (
 
 
 def truth_crossings(sim: FabricSim, step_s: float) -> pl.DataFrame:
-    """Per link, the first and the last time any lane's true margin is below zero (null if never)."""
-    lanes = run_truth(sim, step_s=step_s)
-    crossed = (
-        lanes.filter(pl.col("margin_db").is_finite() & (pl.col("margin_db") < 0))
-        .group_by("link_id")
-        .agg(pl.col("t").min().alias("crossed_at"), pl.col("t").max().alias("last_below_at"))
+    """Per link, the first and the last time any lane's true margin is below zero (null if never), and
+    ``below``: every span of consecutive truth samples below zero, as {below_from, below_to}."""
+    return truth_from_lanes(run_truth(sim, step_s=step_s))
+
+
+def truth_from_lanes(lanes: pl.DataFrame) -> pl.DataFrame:
+    """:func:`truth_crossings` from the lab's lane truth (t, link_id, margin_db per lane and sample)."""
+    per = (
+        lanes.group_by("link_id", "t")
+        .agg((pl.col("margin_db").is_finite() & (pl.col("margin_db") < 0)).any().alias("below"))
+        .sort("link_id", "t")
+        .with_columns(
+            (pl.col("below") != pl.col("below").shift(1).over("link_id"))
+            .fill_null(True)
+            .cum_sum()
+            .over("link_id")
+            .alias("run")
+        )
+    )
+    spans = (
+        per.filter("below")
+        .group_by("link_id", "run")
+        .agg(pl.col("t").min().alias("below_from"), pl.col("t").max().alias("below_to"))
+        .sort("link_id", "below_from")
+        .group_by("link_id", maintain_order=True)
+        .agg(
+            pl.col("below_from").min().alias("crossed_at"),
+            pl.col("below_to").max().alias("last_below_at"),
+            pl.struct("below_from", "below_to").alias("below"),
+        )
     )
     links = lanes.select(pl.col("link_id").unique())
-    return links.join(crossed, on="link_id", how="left").rename({"link_id": "link"})
+    return links.join(spans, on="link_id", how="left").rename({"link_id": "link"})
 
 
 async def run_backtest(
@@ -225,13 +249,14 @@ def score_run(
         fc.write_parquet(save / "forecasts.parquet")
         snaps.write_parquet(save / "thresholds.parquet")
         truth.write_parquet(save / "truth.parquet")
-    # A link already below zero before the first forecast could not have been forecast: reported apart.
+    # A link already below zero at the first forecast is no crossing to foresee (recall), but its
+    # forecasts are scored like any other (analyzer.backtest: below zero in the window is outcome 1)
     first = fc["issued_at"].min()
     already = truth.filter(pl.col("crossed_at") <= first)
     scores = score_with_baseline(
         fc,
         snaps,
-        truth.filter(pl.col("crossed_at").is_null() | (pl.col("crossed_at") > first)),
+        truth,
         horizon=timedelta(seconds=horizon_s),
         threshold=threshold,
         min_lead_hours=min_lead_s / 3600,

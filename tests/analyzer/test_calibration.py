@@ -107,8 +107,8 @@ def _one(dom: np.ndarray, ber: np.ndarray, **kw: object) -> float:
 
 
 def test_a_step_that_moves_the_ber_with_it_is_loss_not_offset() -> None:
-    # +2.0 dB, then 4 dB lost: the DOM reads -2.0 while the saturated count says +0.8
-    dom, ber, seg = _stepped(2.0, -2.0, 0.0, ber_after_db=0.8)
+    # +1.5 dB, then 3.5 dB lost: the DOM reads -2.0 while the saturated count says +0.8
+    dom, ber, seg = _stepped(1.5, -2.0, 0.0, ber_after_db=0.8)
     # without the step split the median of the hours takes the loss for a meter error (the old answer)
     assert _one(dom, ber) == pytest.approx(-2.8, abs=0.05)
     assert np.isnan(_one(dom, ber, segment=seg))  # the two sides disagree by 2.8 dB: no offset
@@ -117,9 +117,9 @@ def test_a_step_that_moves_the_ber_with_it_is_loss_not_offset() -> None:
 
 
 def test_an_offset_that_would_raise_the_margin_needs_the_ber_before_the_step() -> None:
-    # +6 dB before (the BER says nothing there), then a step to +1.0 on the DOM with a BER at +3.0
-    dom, ber, seg = _stepped(6.0, 1.0, 0.0, ber_after_db=3.0)
-    assert _one(dom, ber) == pytest.approx(-2.0, abs=0.05)  # one side only: looks like an offset
+    # +6 dB before (the BER says nothing there), then a step to +0.5 on the DOM with a BER at +1.5
+    dom, ber, seg = _stepped(6.0, 0.5, 0.0, ber_after_db=1.5)
+    assert _one(dom, ber) == pytest.approx(-1.0, abs=0.05)  # one side only: looks like an offset
     assert np.isnan(_one(dom, ber, segment=seg))  # the step made the BER informative: DOM stands
     # the other way (the DOM reads high against the BER) lowers the margin: evidence, applied
     dom, ber, seg = _stepped(6.0, 1.0, 0.0, ber_after_db=0.4)
@@ -127,5 +127,5 @@ def test_an_offset_that_would_raise_the_margin_needs_the_ber_before_the_step() -
 
 
 def test_a_real_offset_is_the_same_on_both_sides_of_a_step() -> None:
-    dom, ber, seg = _stepped(2.0, 1.0, -0.5)
+    dom, ber, seg = _stepped(1.5, 1.0, -0.5)
     assert _one(dom, ber, segment=seg) == pytest.approx(-0.5, abs=0.03)

@@ -166,3 +166,22 @@ def test_no_step_in_hundreds_of_matings_still_has_an_upper_bound() -> None:
     mtp = model.table.filter(pl.col("family") == "MTP").row(0, named=True)
     # 0 of 240: the rule of three puts the 95 % upper bound near 3/240 = 0.0125
     assert mtp["p_step_lo"] < 1e-3 and 0.005 < mtp["p_step_hi"] < 0.02
+
+
+def test_limited_translation_keeps_a_sharply_measured_decline() -> None:
+    """A flat cohort (tau 0.002 dB/day) and a lane measured at -0.035 +- 0.003 dB/day: the Gaussian
+    posterior is (-0.035 / 9e-6) / (1 / 9e-6 + 1 / 4e-6) = -0.01077 (sd 0.00166), a third of what the
+    lane shows; limited to one own se it is -0.032 with the lane's own sd 0.003. A noisy lane
+    (-0.035 +- 0.05) is shrunk as before: its posterior (-5.6e-5) is inside [-0.085, 0.015]."""
+    args = (np.array([0.0]), np.array([0.002]), np.array([0.0]))
+    mean, sd = shrink_drift(np.array([-0.035]), np.array([0.003]), *args)
+    assert mean[0] == pytest.approx(-0.035 / 9e-6 / (1 / 9e-6 + 1 / 4e-6), rel=1e-9)
+    assert sd[0] == pytest.approx((1 / 9e-6 + 1 / 4e-6) ** -0.5, rel=1e-9)
+    mean, sd = shrink_drift(np.array([-0.035]), np.array([0.003]), *args, max_shift_se=1.0)
+    assert mean[0] == pytest.approx(-0.032) and sd[0] == pytest.approx(0.003)
+    noisy, noisy_sd = shrink_drift(np.array([-0.035]), np.array([0.05]), *args, max_shift_se=1.0)
+    assert noisy[0] == pytest.approx(-0.035 / 0.0025 / (1 / 0.0025 + 1 / 4e-6), rel=1e-9)
+    assert noisy_sd[0] == pytest.approx((1 / 0.0025 + 1 / 4e-6) ** -0.5, rel=1e-9)
+    # a lane without its own fit keeps the cohort's predictive: nothing to limit
+    mean, sd = shrink_drift(np.array([np.nan]), np.array([np.nan]), *args, max_shift_se=1.0)
+    assert mean[0] == 0.0 and sd[0] == pytest.approx(0.01)

@@ -97,3 +97,28 @@ def test_the_quantization_floor_scales_the_slope_sd_that_rests_on_the_scatter() 
     sd = math.hypot(0.001 * 10, QUANT_SD_DB)
     assert fc.sd_db[0] == pytest.approx(sd)
     assert fc.p_cross[0] == pytest.approx(_phi(-0.5 / sd), abs=1e-6)
+
+
+def test_a_ber_bound_lifts_a_low_dom_margin() -> None:
+    """The DOM alone says 0.92 dB (sd 1.1), the port's BER says at least 3.6 dB (sd 0.1 + 0.2 * 3.6 =
+    0.82): S = sqrt(1.21 + 0.6724) = 1.372, z = (0.92 - 3.6) / S = -1.953, phi / Phi = 0.05926 / 0.02539
+    = 2.334; mean 0.92 + 1.21 / 1.372 * 2.334 = 2.978, variance 1.21 - 1.4641 / 1.8824 * 2.334 * 0.381
+    = 0.518 (sd 0.720). A sharp bound at 0 on N(0, 1) is the half-normal: mean sqrt(2 / pi) = 0.798,
+    sd sqrt(1 - 2 / pi) = 0.603. Far below a sharp bound the estimate sits just above it."""
+    from analyzer.forecast import bounded_below
+
+    mean, sd = bounded_below(
+        np.array([0.92, 0.0, -5.0, 1.0]),
+        np.array([1.1, 1.0, 1.0, 1.0]),
+        np.array([3.6, 0.0, 2.0, np.nan]),
+        np.array([0.82, 1e-6, 1e-3, 0.1]),
+    )
+    assert mean[0] == pytest.approx(2.978, abs=0.005) and sd[0] == pytest.approx(0.720, abs=0.005)
+    assert mean[1] == pytest.approx(math.sqrt(2 / math.pi), abs=1e-3)
+    assert sd[1] == pytest.approx(math.sqrt(1 - 2 / math.pi), abs=1e-3)
+    assert 2.0 < mean[2] < 2.2 and sd[2] < 0.2
+    assert mean[3] == 1.0 and sd[3] == 1.0  # no bound: unchanged
+    # P(margin now < 0) on the DOM alone was Phi(-0.92 / 1.1) = 20 %; with the BER's bound it is nil
+    from analyzer.forecast import norm_cdf
+
+    assert float(norm_cdf(np.array([-mean[0] / sd[0]]))[0]) < 1e-4

@@ -36,12 +36,13 @@ def test_margins_known_db_and_decades() -> None:
     assert lanes["ber_margin_dec"][1] is None
     # loss 5 dB and 7.5 dB against 1.5 expected
     assert lanes["excess_loss_db"].to_list() == pytest.approx([3.5, 6.0])
-    # lane 1: BER 2.4e-7 is Q 5.034 against Q 3.492 at the KP4 limit: 20 log10(5.034/3.492) = 3.18 dB of
-    # OMA margin, under its 6.0 dB power margin; lane 2: 3.5 -> link margin 3.18 on lane 1
+    # lane 1: BER 2.4e-7 is Q 5.034 against Q 3.492 at the KP4 limit: 10 log10(5.034/3.492) = 1.59 dB of
+    # OMA margin (Q is proportional to an optical power), under its 6.0 dB power margin; lane 2: 3.5 ->
+    # link margin 1.59 on lane 1
     q_lim, q_ber = 3.4917, 5.0341  # 0.5 erfc(q / sqrt 2) = 2.4e-4 and 2.4e-7
-    assert lanes["ber_margin_db"][0] == pytest.approx(20 * math.log10(q_ber / q_lim), abs=2e-3)
+    assert lanes["ber_margin_db"][0] == pytest.approx(10 * math.log10(q_ber / q_lim), abs=2e-3)
     link = link_margins(lanes)
-    assert link["link_margin_db"][0] == pytest.approx(20 * math.log10(q_ber / q_lim), abs=2e-3)
+    assert link["link_margin_db"][0] == pytest.approx(10 * math.log10(q_ber / q_lim), abs=2e-3)
     assert link["worst_lane"][0] == 1
     assert link["excess_loss_db"][0] == pytest.approx(6.0)
     assert not math.isnan(link["power_margin_db"][0]) and link["power_margin_db"][0] == pytest.approx(3.5)

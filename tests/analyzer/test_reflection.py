@@ -100,7 +100,7 @@ def _fleet() -> tuple[LinkSpec, pl.DataFrame]:
         ]
         temp = 40 + 4 * np.sin(2 * np.pi * (h + 3 * i) / 24)
         for ln in (1, 2, 3, 4):
-            true_margin = 2.5 + 0.1 * ln + 0.01 * (temp - 40)
+            true_margin = 1.25 + 0.05 * ln + 0.005 * (temp - 40)
             penalty = np.zeros(n)
             dom_err = np.zeros(n)
             if link == "L-refl":

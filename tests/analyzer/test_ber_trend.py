@@ -1,0 +1,105 @@
+"""Where a lane's margin rests on its BER, the margin's slope is the BER margin's slope.
+
+Six 4-lane 400G (KP4) links, 8 days of hourly DOM Rx, module temperature and per-lane pre-FEC BER
+(generated with the core's Gaussian-decision curve: the test is about the analyzer's logic):
+
+- ``L-decline``: true margin 0.8 dB falling 0.035 dB/day; its module's DOM reads 1.0 dB high and
+  drifts up 0.02 dB/day (an offset that moves with age), so the DOM shows only -0.015 dB/day;
+- ``L-flat1`` .. ``L-flat5``: true margin 1.2-1.6 dB, flat; the cohort they make is flat.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from analyzer.analysis import analyze
+from analyzer.spec import LinkSpec
+from analyzer.state import LaneState
+from linkmargin.budget import ber_at_margin_db
+from linkmargin.samples import conform
+
+from .helpers import T0
+
+DAYS = 8
+SENS = -7.0
+LIMIT = 2.4e-4
+LINKS = ("L-decline", "L-flat1", "L-flat2", "L-flat3", "L-flat4", "L-flat5")
+
+
+def _fleet() -> tuple[LinkSpec, pl.DataFrame]:
+    rng = np.random.default_rng(7)
+    n = DAYS * 24
+    h = np.arange(n)
+    days = h / 24.0
+    lanes, points, frames = [], [], []
+    for i, link in enumerate(LINKS, start=1):
+        for ln in (1, 2, 3, 4):
+            lanes.append(
+                {
+                    "link": link, "device": f"leaf{i}", "port": "Ethernet1", "lane": ln, "direction": "a->b",
+                    "far_device": f"spine{i}", "far_port": "Ethernet9", "sensitivity_dbm": SENS,
+                    "fec_limit_ber": LIMIT, "fec_n_symbols": 544, "fec_symbol_bits": 10,
+                    "lane_rate_bps": 53.125e9, "low_warn_dbm": SENS + 1.0, "expected_loss_db": 2.0,
+                }
+            )  # fmt: skip
+        points.append(
+            {"link": link, "point": f"{link}-mtp", "position": 0, "connector": "MTP-16", "family": "MTP",
+             "termination": "factory"}
+        )  # fmt: skip
+        temp = 40 + 3 * np.sin(2 * np.pi * h / 24)
+        for ln in (1, 2, 3, 4):
+            if link == "L-decline":
+                true_margin = 0.8 + 0.02 * ln - 0.035 * days
+                dom_err = 1.0 + 0.02 * days
+            else:
+                true_margin = 1.2 + 0.1 * i - 0.2 + 0.02 * ln + 0.0 * days
+                dom_err = np.zeros(n)
+            rx = SENS + true_margin + dom_err + rng.normal(0, 0.02, n)
+            rx = np.round(rx, 1)  # the DOM's 0.1 dB resolution
+            ber = ber_at_margin_db(true_margin, LIMIT) * np.exp(rng.normal(0, 0.03, n))
+            for metric, vals in (("rx_power_dbm", rx), ("pre_fec_ber", ber)):
+                frames.append(
+                    pl.DataFrame(
+                        {"h": h, "device": f"leaf{i}", "port": "Ethernet1", "lane": ln, "metric": metric,
+                         "value": vals}
+                    )
+                )  # fmt: skip
+        frames.append(
+            pl.DataFrame(
+                {"h": h, "device": f"leaf{i}", "port": "Ethernet1", "metric": "temperature_c", "value": temp}
+            )
+        )
+    frame = pl.concat(frames, how="diagonal").with_columns(
+        (pl.lit(T0) + pl.duration(minutes=pl.col("h") * 60 + 30)).alias("ts")
+    )
+    return LinkSpec.build(lanes, points, []), conform(frame).sort("ts")
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    spec, frame = _fleet()
+    st = LaneState(spec)
+    st.ingest(frame)
+    return analyze(st, horizons={"21d": 21.0}, now=T0 + timedelta(days=DAYS))
+
+
+def test_a_decline_the_dom_hides_is_read_off_the_ber(analysis) -> None:
+    lanes = analysis.lanes.filter(pl.col("link") == "L-decline")
+    # the DOM's own slope is -0.035 + 0.02 = -0.015 dB/day; the BER margin's is the truth's
+    assert lanes["drift_db_per_day"].mean() == pytest.approx(-0.015, abs=0.004)
+    assert lanes["ber_drift_db_per_day"].to_numpy() == pytest.approx(-0.035, abs=0.004)
+    # shrunk toward a flat cohort by at most one of its own standard errors (a few 0.001 dB/day)
+    assert lanes["drift_shrunk"].max() < -0.028
+    # at day 8 the true margin is 0.8 + 0.02 - 0.28 = 0.54 dB on lane 1: 21 days at -0.035 dB/day more
+    # take it to -0.2 dB, so the forecast says it crosses
+    fc = analysis.forecasts["21d"].filter(pl.col("link") == "L-decline")
+    assert fc["p_cross"][0] > 0.5
+    # the flat links' BER slopes are flat and nothing is forecast to cross there
+    flat = analysis.lanes.filter(pl.col("link") != "L-decline")
+    assert flat["drift_shrunk"].abs().max() < 0.01
+    others = analysis.forecasts["21d"].filter(pl.col("link") != "L-decline")
+    assert others["p_cross"].max() < 0.2
