@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from analyzer.bounded import PassState
+from analyzer.bounded import BER_READS, DISTURBED, PassState, ber_and_disturbed
 from analyzer.calibration import rx_offsets
 from analyzer.cohorts import CohortModel, cohort_stats, estimate_cohorts, mating_outcomes, shrink_drift
 from analyzer.evidence import EVIDENCE_HOURS, counter_resets, judge
@@ -142,8 +142,9 @@ def analyze(
     with _quiet():
         temp_sd = np.nanstd(temp, axis=1) if temp.size else np.full(rx.shape[0], np.nan)
 
-    offset, offset_hours = dom_offsets(state, hours, rx, steps)
-    refl = reflections(state, hours, rx)
+    ber_dist = None if win is None else (win.ber, win.disturbed)
+    offset, offset_hours = dom_offsets(state, hours, rx, steps, ber_dist=ber_dist)
+    refl = reflections(state, hours, rx, ber_dist=ber_dist)
     # a BER that grew worse than Rx explains is a penalty, not the meter's offset: the offset read off
     # that BER is dropped (the BER margin still caps the forecast), the cause is reported on its own
     offset = np.where(refl.flagged, np.nan, offset)
@@ -251,22 +252,17 @@ def ber_hours(state: LaneState, hours: np.ndarray, rx: np.ndarray) -> tuple[np.n
     """Hourly pre-FEC BER per lane (the port's where the lane has none) and the hours the counters rule
     out: the port flapped, was down or counted uncorrectable codewords."""
     span = (int(hours[0]), int(hours[-1]))
-    _, lane_ber = state.matrix(Metric.PRE_FEC_BER, hours=span)
-    _, port_ber = state.matrix(Metric.PRE_FEC_BER, module=True, hours=span)
-    disturbed = np.zeros(rx.shape, dtype=bool)
-    for metric, module, above in (
-        (Metric.FEC_UNCORRECTED_CW, True, 0.0),
-        (Metric.FEC_UNCORRECTED_CW, False, 0.0),
-        (Metric.LAST_CHANGE_CS, True, 0.0),
-        (Metric.OPER_STATUS, True, 1.0),
-    ):
-        _, mat = state.matrix(metric, module=module, hours=span)
-        disturbed |= np.nan_to_num(mat, nan=0.0) > above
-    return np.where(np.isfinite(lane_ber), lane_ber, port_ber), disturbed
+    reads = (*BER_READS, *((m, False, module) for m, module, _ in DISTURBED))
+    return ber_and_disturbed([state.matrix(m, far_end=far, module=mod, hours=span)[1] for m, far, mod in reads])
 
 
 def dom_offsets(
-    state: LaneState, hours: np.ndarray, rx: np.ndarray, steps: pl.DataFrame | None = None
+    state: LaneState,
+    hours: np.ndarray,
+    rx: np.ndarray,
+    steps: pl.DataFrame | None = None,
+    *,
+    ber_dist: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per lane: its module's DOM Rx offset from the BER (NaN: unknown) and the hours it rests on.
 
@@ -277,7 +273,7 @@ def dom_offsets(
     spec = state.spec.lanes
     if hours.size == 0:
         return np.full(spec.height, np.nan), np.zeros(spec.height, dtype=np.int64)
-    ber, disturbed = ber_hours(state, hours, rx)
+    ber, disturbed = ber_dist or ber_hours(state, hours, rx)
     segment = np.zeros(rx.shape, dtype=np.int64)
     if steps is not None and steps.height:
         np.add.at(segment, (steps["li"].to_numpy(), steps["hour_idx"].to_numpy()), 1)
@@ -294,13 +290,19 @@ def dom_offsets(
     )
 
 
-def reflections(state: LaneState, hours: np.ndarray, rx: np.ndarray) -> Reflection:
+def reflections(
+    state: LaneState,
+    hours: np.ndarray,
+    rx: np.ndarray,
+    *,
+    ber_dist: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Reflection:
     """Per lane: pre-FEC BER worse than its Rx power explains (:mod:`analyzer.reflection`)."""
     spec = state.spec.lanes
     if hours.size == 0:
         z = np.zeros(spec.height)
         return Reflection(z.astype(bool), z * np.nan, z * np.nan, z.astype(np.int64))
-    ber, disturbed = ber_hours(state, hours, rx)
+    ber, disturbed = ber_dist or ber_hours(state, hours, rx)
     sens = spec["sensitivity_dbm"].fill_null(np.nan).to_numpy()
     return ber_beyond_rx(
         rx - sens[:, None],

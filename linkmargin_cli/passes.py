@@ -17,7 +17,7 @@ import polars as pl
 
 from analyzer import checkpoint
 from analyzer.analysis import Analysis, analyze
-from analyzer.bounded import PassState, lanes_key
+from analyzer.bounded import RELEASED, PassState, lanes_key
 from analyzer.spec import LinkSpec
 from analyzer.state import LaneState
 
@@ -68,6 +68,9 @@ class Passes:
             keep = self.bounded.window + SLACK_HOURS
             if state.history_hours > keep:
                 state.bound_history(keep)
+            since = self.bounded.keep_from()
+            if since is not None:  # the rings hold the rest of these metrics' hours
+                state.release(RELEASED, since)
         return an
 
     def save(self, state: LaneState, root: Path) -> Path:
