@@ -253,7 +253,8 @@ def ber_hours(state: LaneState, hours: np.ndarray, rx: np.ndarray) -> tuple[np.n
     out: the port flapped, was down or counted uncorrectable codewords."""
     span = (int(hours[0]), int(hours[-1]))
     reads = (*BER_READS, *((m, False, module) for m, module, _ in DISTURBED))
-    return ber_and_disturbed([state.matrix(m, far_end=far, module=mod, hours=span)[1] for m, far, mod in reads])
+    mats = [state.matrix(m, far_end=far, module=mod, hours=span)[1] for m, far, mod in reads]
+    return ber_and_disturbed(mats)
 
 
 def dom_offsets(

@@ -174,7 +174,8 @@ class PassState:
         hours, w = self._window(lo, hi)
         self._keep_first(hours, w["bias"], w["far_temp"], hi)
         self.last_hour = hi
-        new_steps = self.steps.update(hours, w["rx"], w["temp"])  # a step keeps the column it got when first seen
+        # a step keeps the column it got when first seen
+        new_steps = self.steps.update(hours, w["rx"], w["temp"])
         self.rx.add_steps(new_steps["li"].to_numpy(), new_steps["hour"].to_numpy())
         log = self.steps.steps
         fit, tx_fit, bias_fit = self.rx.fit(), self.tx.fit(), self.bias.fit()

@@ -577,11 +577,10 @@ class LaneState:
             "hour",
             (pl.col("sum") / pl.col("n")).alias("mean"),
         )
-        parts = {str(k[0]): v for k, v in span.partition_by("metric", as_dict=True, include_key=False).items()}
+        by = span.partition_by("metric", as_dict=True, include_key=False)
+        parts = {str(k[0]): v for k, v in by.items()}
         empty = span.clear().drop("metric")
-        out = [
-            self._fill(parts.get(m.value, empty), grid, far_end=far, module=mod) for m, far, mod in reads
-        ]
+        out = [self._fill(parts.get(m.value, empty), grid, far_end=far, module=mod) for m, far, mod in reads]
         return grid, out
 
     def matrix(
@@ -610,7 +609,7 @@ class LaneState:
         out = np.full((self.spec.lanes.height, grid.size), np.nan)
         idx = self._lane_index.get(far_end)
         if idx is None:
-            dev, port, lane = ("far_device", "far_port", "far_lane") if far_end else ("device", "port", "lane")
+            dev, port, lane = ("far_device", "far_port", "far_lane") if far_end else KEY[:3]
             idx = self.spec.lanes.select(
                 pl.col(dev).alias("device"), pl.col(port).alias("port"), pl.col(lane).alias("lane")
             ).with_row_index("li")
