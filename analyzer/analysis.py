@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from analyzer.bounded import BER_READS, DISTURBED, PassState, ber_and_disturbed
-from analyzer.calibration import rx_offsets
+from analyzer.calibration import OffsetCache, rx_offsets
 from analyzer.cohorts import CohortModel, cohort_stats, estimate_cohorts, mating_outcomes, shrink_drift
 from analyzer.evidence import EVIDENCE_HOURS, counter_resets, judge
 from analyzer.fleetstats import bundle, merge_stats, unbundle
@@ -143,7 +143,9 @@ def analyze(
         temp_sd = np.nanstd(temp, axis=1) if temp.size else np.full(rx.shape[0], np.nan)
 
     ber_dist = None if win is None else (win.ber, win.disturbed)
-    offset, offset_hours = dom_offsets(state, hours, rx, steps, ber_dist=ber_dist)
+    offset, offset_hours = dom_offsets(
+        state, hours, rx, steps, ber_dist=ber_dist, cache=None if win is None else win.offsets
+    )
     refl = reflections(state, hours, rx, ber_dist=ber_dist)
     # a BER that grew worse than Rx explains is a penalty, not the meter's offset: the offset read off
     # that BER is dropped (the BER margin still caps the forecast), the cause is reported on its own
@@ -264,6 +266,7 @@ def dom_offsets(
     steps: pl.DataFrame | None = None,
     *,
     ber_dist: tuple[np.ndarray, np.ndarray] | None = None,
+    cache: OffsetCache | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per lane: its module's DOM Rx offset from the BER (NaN: unknown) and the hours it rests on.
 
@@ -288,6 +291,8 @@ def dom_offsets(
         port,
         disturbed=disturbed,
         segment=segment,
+        hours=hours,
+        cache=cache,
     )
 
 

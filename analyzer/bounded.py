@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from analyzer.calibration import OffsetCache
 from analyzer.state import LaneState
 from analyzer.steps import StepLog
 from analyzer.trend import BoundedTrend, TrendFit, shift_left
@@ -120,6 +121,7 @@ class Window:
     bias_fit: TrendFit
     first_bias: np.ndarray  # lanes x FIRST_HOURS: the laser's first readings, NaN while inside the window
     first_temp: np.ndarray
+    offsets: OffsetCache  # the DOM offsets of the hours that no longer change (analyzer.calibration)
 
 
 class PassState:
@@ -151,6 +153,7 @@ class PassState:
         self.first_n = np.zeros(n_lanes, dtype=np.int64)
         self.first_last = np.full(n_lanes, -1, dtype=np.int64)  # hour of the newest first reading kept
         self.first_upto: int | None = None  # closed hours up to this one were looked at for them
+        self.offsets = OffsetCache()
 
     def keep_from(self) -> int | None:
         """The oldest hour the next pass reads from the state (None: it reads whatever is there)."""
@@ -175,10 +178,12 @@ class PassState:
         self._keep_first(hours, w["bias"], w["far_temp"], hi)
         self.last_hour = hi
         # a step keeps the column it got when first seen
-        new_steps = self.steps.update(hours, w["rx"], w["temp"])
+        new_steps = self.steps.update(hours, w["rx"], w["temp"], new_from=start)
         self.rx.add_steps(new_steps["li"].to_numpy(), new_steps["hour"].to_numpy())
         log = self.steps.steps
-        fit, tx_fit, bias_fit = self.rx.fit(), self.tx.fit(), self.bias.fit()
+        # Tx and bias: one IRLS iteration from the last pass's weights (only their drift is read)
+        fit, tx_fit, bias_fit = self.rx.fit(), self.tx.fit(iters=1), self.bias.fit(iters=1)
+        self.offsets.final_before = self.keep_from()
         in_window = log.filter(pl.col("hour") >= lo)
         first = self.first_hour
         before = (self.first_last < lo)[:, None]  # first readings inside the window are read there
@@ -199,11 +204,16 @@ class PassState:
             bias_fit=bias_fit,
             first_bias=np.where(before, self.first_bias, np.nan),
             first_temp=np.where(before, self.first_temp, np.nan),
+            offsets=self.offsets,
         )
 
     def _take(self, state: LaneState, start: int, end: int) -> None:
         """Hand hours ``start``..``end`` of the state over to the trends and the rings."""
-        hours, mats = state.matrices(READS, (start, end))
+        self.hand_over(*state.matrices(READS, (start, end)))
+
+    def hand_over(self, hours: np.ndarray, mats: list[np.ndarray]) -> None:
+        """Hand hours over as lanes x hours matrices, one per :data:`READS` entry in that order (what
+        :meth:`LaneState.matrices` gives for them; a benchmark builds them directly)."""
         rx, temp, tx, bias, far_temp, *ber_reads = mats
         ber, disturbed = ber_and_disturbed(ber_reads)
         newest = self.rx.newest
@@ -317,7 +327,7 @@ class PassState:
             self._take(state, start, end)
             hours, w = self._window(max(h0, end - self.window + 1), end)
             self._keep_first(hours, w["bias"], w["far_temp"], end + 1)
-            new_steps = self.steps.update(hours, w["rx"], w["temp"])
+            new_steps = self.steps.update(hours, w["rx"], w["temp"], new_from=start)
             self.rx.add_steps(new_steps["li"].to_numpy(), new_steps["hour"].to_numpy())
             self.last_hour = end
             if end >= h1:

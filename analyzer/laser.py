@@ -14,7 +14,7 @@ from typing import Final
 
 import numpy as np
 
-from analyzer.trend import _quiet
+from analyzer.trend import _quiet, nanquantile_last
 
 AGING_RISE = 0.2
 """Bias this far above its own baseline marks an aging laser. Bias moves ~±5 % with the daily
@@ -81,7 +81,7 @@ def relative_bias(
         slope = np.where(var_t > 0.1 * cnt, (x * y).sum(axis=1) / np.maximum(var_t, 1e-12), 0.0)
         mt = np.nanmean(t[:, :cut], axis=1)
         corrected = b - slope[:, None] * np.nan_to_num(t - mt[:, None])
-        base = np.nanquantile(corrected[:, :cut], baseline_quantile, axis=1)
+        base = nanquantile_last(corrected[:, :cut], baseline_quantile)
     good = (np.isfinite(b[:, :cut]).sum(axis=1) >= min_baseline_hours) & np.isfinite(base) & (base > 0)
     out[good] = corrected[good] / base[good, None] - 1.0
     return out

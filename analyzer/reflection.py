@@ -36,7 +36,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from analyzer.trend import _quiet
+from analyzer.trend import _quiet, nanmedian_last
 from linkmargin.budget import ber_margin_db
 
 WINDOW_H: Final = 168
@@ -92,8 +92,8 @@ def ber_beyond_rx(
         z = np.zeros(n)
         return Reflection(np.zeros(n, bool), z * np.nan, z * np.nan, np.zeros(n, np.int64))
     with _quiet():
-        r = [np.nanmedian(resid[:, t], axis=1) for t in thirds]
-        mx = [np.nanmedian(np.where(np.isfinite(resid[:, t]), m[:, t], np.nan), axis=1) for t in thirds]
+        r = [nanmedian_last(resid[:, t]) for t in thirds]
+        mx = [nanmedian_last(np.where(np.isfinite(resid[:, t]), m[:, t], np.nan)) for t in thirds]
     counts = [np.isfinite(resid[:, t]).sum(axis=1) for t in thirds]
     rise, rx_change = r[2] - r[0], mx[2] - mx[0]
     enough = np.all([c >= MIN_HOURS for c in counts], axis=0)
