@@ -278,10 +278,10 @@ def dom_offsets(
     if hours.size == 0:
         return np.full(spec.height, np.nan), np.zeros(spec.height, dtype=np.int64)
     ber, disturbed = ber_dist or ber_hours(state, hours, rx)
-    segment = np.zeros(rx.shape, dtype=np.int64)
+    segment = np.zeros(rx.shape, dtype=np.int32)
     if steps is not None and steps.height:
         np.add.at(segment, (steps["li"].to_numpy(), steps["hour_idx"].to_numpy()), 1)
-        segment = np.cumsum(segment, axis=1)
+        np.cumsum(segment, axis=1, out=segment)
     sens = spec["sensitivity_dbm"].fill_null(np.nan).to_numpy()
     port = spec.select(pl.struct("device", "port").rank("dense")).to_series().to_numpy().astype(np.int64)
     return rx_offsets(

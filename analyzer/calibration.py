@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from analyzer.trend import _quiet, nanmedian_last
-from linkmargin.budget import ber_at_margin_db, ber_margin_db
+from linkmargin.budget import ber_at_q, ber_margin_db, q_at_margin_db
 
 MAX_MARGIN_DB: Final = 4.0
 """Beyond this implied margin the BER says little (counts are few, real receivers hit error floors)."""
@@ -68,7 +68,7 @@ def rx_offsets(
     group: npt.NDArray[np.int64],
     *,
     disturbed: npt.NDArray[np.bool_] | None = None,
-    segment: npt.NDArray[np.int64] | None = None,
+    segment: npt.NDArray[np.int32] | npt.NDArray[np.int64] | None = None,
     max_margin_db: float = MAX_MARGIN_DB,
     min_hours: int = 3,
     last_hours: int = 72,
@@ -174,9 +174,11 @@ def _bisect(
     n = np.diff(np.r_[starts, ms.shape[0]])[:, None]
     lo = np.full(target.shape, -BOUND_DB)
     hi = np.full(target.shape, BOUND_DB)
+    q0 = q_at_margin_db(ms, lim)  # each lane's Q at its DOM margin; an offset d scales it by 10^(-d/20)
     for _ in range(iters):
         mid = (lo + hi) / 2
-        model = np.add.reduceat(ber_at_margin_db(ms - mid[lane_port], lim), starts, axis=0) / n
+        q = q0 * np.power(10.0, -mid / 20.0)[lane_port]
+        model = np.add.reduceat(ber_at_q(q), starts, axis=0) / n
         too_high = model > target  # modelled BER above the measured: the offset is smaller
         hi = np.where(too_high, mid, hi)
         lo = np.where(too_high, lo, mid)

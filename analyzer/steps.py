@@ -16,7 +16,7 @@ import polars as pl
 from numpy.lib.stride_tricks import sliding_window_view
 
 from analyzer.spec import LinkSpec
-from analyzer.trend import _quiet, nanmedian_last
+from analyzer.trend import LANE_CHUNK, _quiet, lane_chunks, nanmedian_last
 
 
 def thermal_from_differences(y: np.ndarray, temp: np.ndarray) -> np.ndarray:
@@ -53,6 +53,19 @@ def detect_steps(
     first-of-a-run rule and the placement have their whole context), except on lanes scanned from
     their first reading; the thermal coefficient and the noise still come from every reading.
     """
+    if y.shape[0] > LANE_CHUNK:  # lane by lane independent: in chunks, for memory
+        found = [
+            detect_steps(
+                y[sl],
+                None if temp is None else temp[sl],
+                window=window,
+                min_db=min_db,
+                k_sigma=k_sigma,
+                scan_from=None if scan_from is None else scan_from[sl],
+            ).with_columns(pl.col("li") + sl.start)
+            for sl in lane_chunks(y.shape[0])
+        ]
+        return pl.concat(found)
     n_lanes = y.shape[0]
     # each lane's readings first, in time order; order[li, k] is the hour of its k-th reading
     order = np.argsort(~np.isfinite(y), axis=1, kind="stable")

@@ -19,6 +19,15 @@ import numpy as np
 import polars as pl
 
 HUBER_K = 1.345
+LANE_CHUNK = 65_536
+"""Lanes a per-lane estimator works on at once, so its lanes x hours temporaries stay bounded (a few
+hundred MB over a week of hours) however many lanes the fleet has; the answers do not depend on it."""
+
+
+def lane_chunks(n_lanes: int, chunk: int | None = None) -> list[slice]:
+    """Consecutive slices of at most ``chunk`` (default :data:`LANE_CHUNK`) lanes covering ``n_lanes``."""
+    step = chunk or LANE_CHUNK
+    return [slice(s, min(s + step, n_lanes)) for s in range(0, n_lanes, step)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +73,18 @@ def fit_trends(
 
     ``y`` and ``temp`` are (lanes x hours) hourly means with NaN for missing hours.
     """
+    if y.shape[0] > LANE_CHUNK:  # lane by lane independent: in chunks, for memory
+        parts = [
+            fit_trends(
+                y[sl],
+                None if temp is None else temp[sl],
+                steps=None if steps is None else steps[sl],
+                iters=iters,
+                ridge=ridge,
+            )
+            for sl in lane_chunks(y.shape[0])
+        ]
+        return TrendFit(*(np.concatenate([getattr(p, f) for p in parts]) for f in TrendFit.__slots__))
     n_lanes, n_hours = y.shape
     t_days = np.arange(n_hours, dtype=np.float64) / 24.0
     valid = np.isfinite(y)

@@ -109,3 +109,42 @@ def test_cached_offsets_are_the_offsets_from_scratch() -> None:
         np.testing.assert_array_equal(got[1], want[1])
         assert all(h < cache.final_before for h in cache.by_hour)
     assert cached_any and np.isfinite(want[0]).sum() > n_ports
+
+
+def test_estimators_in_lane_chunks_give_the_same_answers(monkeypatch) -> None:
+    """A fleet larger than ``LANE_CHUNK`` is worked on in chunks of lanes (memory): same answers."""
+    from analyzer import laser, steps, trend
+    from analyzer.steps import detect_steps
+    from analyzer.trend import fit_trends, step_design
+
+    rng = np.random.default_rng(11)
+    n, hours = 53, 96
+    temp = 40 + 3 * np.sin(2 * np.pi * np.arange(hours) / 24)[None, :] + rng.normal(0, 0.5, (n, hours))
+    y = -3 + 0.02 * (temp - 40) + rng.normal(0, 0.05, (n, hours))
+    y[::5, 50:] -= 1.0
+    y[rng.random(y.shape) < 0.05] = np.nan
+    bias = 8 * (1 + 0.002 * np.arange(hours))[None, :] + rng.normal(0, 0.05, (n, hours))
+    bias[:7, -30:] *= 1.3
+    first = (rng.normal(8, 0.05, (n, 24)), rng.normal(40, 0.5, (n, 24)))
+    design = step_design(n, hours, [(li, 50) for li in range(0, n, 5)])
+    scan_from = rng.integers(0, 30, n)
+
+    def run() -> list[np.ndarray]:
+        fit = fit_trends(y, temp, steps=design)
+        found = detect_steps(y, temp, scan_from=scan_from).sort("li", "hour_idx")
+        return [
+            fit.drift_db_per_day,
+            fit.step_sizes,
+            fit.resid_sigma_db,
+            laser.relative_bias(bias, temp, first=first),
+            *laser.early_rise(bias[:, :30], temp[:, :30]),
+            found.to_numpy(),
+        ]
+
+    whole = run()
+    for mod in (trend, laser, steps):
+        monkeypatch.setattr(mod, "LANE_CHUNK", 8)
+    chunked = run()
+    assert whole[-1].shape[0] >= 8
+    for a, b in zip(whole, chunked, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
