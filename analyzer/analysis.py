@@ -39,7 +39,7 @@ from analyzer.margin import lane_margins, link_margins
 from analyzer.reflection import Reflection, ber_beyond_rx
 from analyzer.state import LaneState
 from analyzer.steps import attribute_steps, detect_steps
-from analyzer.trend import _quiet, fit_trends, recent_onset, step_design
+from analyzer.trend import _quiet, fit_trends, lane_chunks, recent_onset, step_design
 from analyzer.wear import hazard_at, point_counts, wear_curve, wear_stats
 from linkmargin.inventory.matings import MATING_KINDS
 from linkmargin.samples import Metric
@@ -139,8 +139,10 @@ def analyze(
     rel_bias = relative_bias(bias, far_temp, first=None if win is None else (win.first_bias, win.first_temp))
     rise = bias_rise(rel_bias)
     climb = bias_climb(rel_bias)
+    temp_sd = np.full(rx.shape[0], np.nan)
     with _quiet():
-        temp_sd = np.nanstd(temp, axis=1) if temp.size else np.full(rx.shape[0], np.nan)
+        for sl in lane_chunks(rx.shape[0]) if temp.size else []:
+            temp_sd[sl] = np.nanstd(temp[sl], axis=1)
 
     ber_dist = None if win is None else (win.ber, win.disturbed)
     offset, offset_hours = dom_offsets(

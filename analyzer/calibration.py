@@ -37,7 +37,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from analyzer.trend import _quiet, nanmedian_last
+from analyzer.trend import LANE_CHUNK, _quiet, group_chunks, nanmedian_last
 from linkmargin.budget import ber_at_q, ber_margin_db, q_at_margin_db
 
 MAX_MARGIN_DB: Final = 4.0
@@ -59,6 +59,13 @@ class OffsetCache:
     def __init__(self) -> None:
         self.by_hour: dict[int, F64] = {}  # hour -> offset of every port (ports in ``group`` order)
         self.final_before: int | None = None
+        self.parts: dict[int, OffsetCache] = {}  # one per chunk of ports (:func:`rx_offsets`)
+
+    def part(self, i: int) -> OffsetCache:
+        """The cache of the ``i``-th chunk of ports."""
+        sub = self.parts.setdefault(i, OffsetCache())
+        sub.final_before = self.final_before
+        return sub
 
 
 def rx_offsets(
@@ -87,6 +94,23 @@ def rx_offsets(
     n_lanes = margin_db.shape[0]
     out, used = np.full(n_lanes, np.nan), np.zeros(n_lanes, dtype=np.int64)
     if n_lanes == 0 or margin_db.shape[1] == 0:
+        return out, used
+    if n_lanes > LANE_CHUNK:  # port by port independent: in chunks of whole ports, for memory
+        for i, idx in enumerate(group_chunks(group)):
+            out[idx], used[idx] = rx_offsets(
+                margin_db[idx],
+                ber[idx],
+                ber_limit[idx],
+                group[idx],
+                disturbed=None if disturbed is None else disturbed[idx],
+                segment=None if segment is None else segment[idx],
+                max_margin_db=max_margin_db,
+                min_hours=min_hours,
+                last_hours=last_hours,
+                iters=iters,
+                hours=hours,
+                cache=None if cache is None else cache.part(i),
+            )
         return out, used
     m, b = margin_db[:, -last_hours:], ber[:, -last_hours:]
     if disturbed is not None:

@@ -49,19 +49,17 @@ def relative_bias(
     """
     if bias.shape[0] > LANE_CHUNK:  # lane by lane independent: in chunks, for memory
         same = temp is not None and temp.shape == bias.shape
-        return np.concatenate(
-            [
-                relative_bias(
-                    bias[sl],
-                    temp[sl] if same and temp is not None else None,
-                    recent_hours=recent_hours,
-                    min_baseline_hours=min_baseline_hours,
-                    baseline_quantile=baseline_quantile,
-                    first=None if first is None else (first[0][sl], first[1][sl]),
-                )
-                for sl in lane_chunks(bias.shape[0])
-            ]
-        )
+        whole = np.empty(bias.shape)
+        for sl in lane_chunks(bias.shape[0]):
+            whole[sl] = relative_bias(
+                bias[sl],
+                temp[sl] if same and temp is not None else None,
+                recent_hours=recent_hours,
+                min_baseline_hours=min_baseline_hours,
+                baseline_quantile=baseline_quantile,
+                first=None if first is None else (first[0][sl], first[1][sl]),
+            )
+        return whole
     if first is not None and first[0].shape[1]:
         gap = np.full((bias.shape[0], 1), np.nan)  # no hour-to-hour change across the gap
         t_now = temp if temp is not None and temp.shape == bias.shape else np.full_like(bias, np.nan)

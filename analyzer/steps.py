@@ -268,8 +268,9 @@ class StepLog:
             return self.steps.clear()
         # the reading index of each boundary within its lane: past the history's start, ignore the
         # first 2 x window readings of the window
-        seen = np.cumsum(np.isfinite(y), axis=1)
-        k = seen[found["li"].to_numpy(), found["hour_idx"].to_numpy()]
+        li, hi = found["li"].to_numpy(), found["hour_idx"].to_numpy()
+        seen = np.cumsum(np.isfinite(y[li]), axis=1)  # the found steps' lanes only
+        k = seen[np.arange(li.size), hi]
         keep = (k > 2 * window) | (int(hours[0]) <= (self.first_hour or 0))
         found = found.filter(pl.Series(keep)).select(
             "li",

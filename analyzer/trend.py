@@ -24,6 +24,20 @@ LANE_CHUNK = 65_536
 hundred MB over a week of hours) however many lanes the fleet has; the answers do not depend on it."""
 
 
+def group_chunks(group: np.ndarray, chunk: int | None = None) -> list[np.ndarray]:
+    """Lane indexes in chunks of whole groups (e.g. a port's lanes), about ``chunk`` (default
+    :data:`LANE_CHUNK`) lanes each: for estimators that work per group."""
+    step = chunk or LANE_CHUNK
+    order = np.argsort(group, kind="stable")
+    g = np.asarray(group)[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if g.size else np.zeros(0, dtype=np.int64)
+    cuts = [0]
+    for s in starts.tolist():  # one cut per chunk of lanes: a few per fleet
+        if s - cuts[-1] >= step:
+            cuts.append(s)
+    return [order[a:b] for a, b in zip(cuts, [*cuts[1:], g.size], strict=True) if b > a]
+
+
 def lane_chunks(n_lanes: int, chunk: int | None = None) -> list[slice]:
     """Consecutive slices of at most ``chunk`` (default :data:`LANE_CHUNK`) lanes covering ``n_lanes``."""
     step = chunk or LANE_CHUNK
@@ -574,7 +588,11 @@ class BoundedTrend:
             out["sigma"][idx] = np.where(ok, scale, nan)
             step_sizes[idx, : p - 3] = beta[:, 3:]
         self.fitted[self.hours >= 0] = True
-        last_all = np.where(np.isfinite(self.y), self.hours[None, :], -1).max(axis=1)
+        fin = np.isfinite(self.y)
+        last_all = np.where(
+            fin.any(axis=1), self.hours[self.window - 1 - np.argmax(fin[:, ::-1], axis=1)], -1
+        )
+        del fin
         return TrendFit(
             drift_db_per_day=out["drift"],
             drift_se=out["drift_se"],

@@ -297,7 +297,7 @@ def bench_scale(n_ports: int, days: list[int], profile: bool = False) -> list[di
         for label, hrs in (("first", range(fold_to - REREAD_HOURS + 1, end + 1)), ("next", [end + 1])):
             st.ingest_many([poll(h) for h in hrs])
             st.latest  # noqa: B018  (the deferred merge: not part of the pass)
-            rss0 = _rss_mb()
+            rss0, peak0 = _rss_mb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             prof = cProfile.Profile() if profile else None
             t, c = time.perf_counter(), time.process_time()
             if prof:
@@ -314,6 +314,7 @@ def bench_scale(n_ports: int, days: list[int], profile: bool = False) -> list[di
                     "wall": wall,
                     "cpu": cpu,
                     "rss_before_mb": rss0,
+                    "peak_before_mb": peak0,
                     "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                     "history_h": float(np.nanmax(an.lanes["history_hours"].to_numpy())),
                     "steps": float(an.steps.height),
@@ -369,7 +370,8 @@ def main() -> None:
                 f"whole bounded pass ({r['label']}) {a.scale_ports * 8:,} lanes, {r['days']:.0f} days"
                 f" of hourly history (lanes' history up to {r['history_h']:.0f} h, {r['steps']:.0f} steps):"
                 f" {r['cpu']:.2f} s CPU, {r['wall']:.2f} s wall;"
-                f" RSS before the pass {r['rss_before_mb']:,.0f} MB, peak so far {r['peak_mb']:,.0f} MB;"
+                f" RSS before the pass {r['rss_before_mb']:,.0f} MB, peak {r['peak_before_mb']:,.0f} MB"
+                f" before and {r['peak_mb']:,.0f} MB after it;"
                 f" load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import numpy as np
 import polars as pl
+import pytest
 
 from analyzer.bounded import READS, RELEASED, PassState, ber_and_disturbed
 from analyzer.calibration import OffsetCache, rx_offsets
@@ -82,7 +83,12 @@ def test_the_rings_hold_the_state_matrices_of_the_window() -> None:
         np.testing.assert_array_equal(got[k], v, err_msg=k)
 
 
-def test_cached_offsets_are_the_offsets_from_scratch() -> None:
+@pytest.mark.parametrize("chunk", [0, 12])
+def test_cached_offsets_are_the_offsets_from_scratch(chunk: int, monkeypatch) -> None:
+    """Also in chunks of whole ports (a fleet larger than ``LANE_CHUNK``), and the reflection check."""
+    from analyzer import calibration, reflection, trend
+    from analyzer.reflection import ber_beyond_rx
+
     rng = np.random.default_rng(5)
     n_ports, lanes, n_hours = 30, 4, 200
     group = np.repeat(np.arange(n_ports), lanes)
@@ -95,11 +101,31 @@ def test_cached_offsets_are_the_offsets_from_scratch() -> None:
     disturbed = rng.random(ber.shape) < 0.02
     limit = np.full(n_ports * lanes, 2.4e-4)
     hours = np.arange(1000, 1000 + n_hours)
+    perm = rng.permutation(group.size)  # a port's lanes need not be next to each other
+    group, dom, ber, disturbed = group[perm], dom[perm], ber[perm], disturbed[perm]
+    rate = np.full(group.size, 53.125e9)
+    whole_refl = ber_beyond_rx(dom, ber, limit, rate, group=group, disturbed=disturbed)
+    ends = range(80, n_hours + 1, 5)  # passes 5 hours apart over a 96-hour window
+    wants = {  # from scratch, every lane at once
+        e: rx_offsets(
+            dom[:, max(0, e - 96) : e],
+            ber[:, max(0, e - 96) : e],
+            limit,
+            group,
+            disturbed=disturbed[:, max(0, e - 96) : e],
+        )
+        for e in ends
+    }
+    if chunk:
+        for mod in (calibration, reflection, trend):
+            monkeypatch.setattr(mod, "LANE_CHUNK", chunk)
+        refl = ber_beyond_rx(dom, ber, limit, rate, group=group, disturbed=disturbed)
+        for name in ("flagged", "rise_db", "rx_change_db", "hours"):
+            np.testing.assert_array_equal(getattr(refl, name), getattr(whole_refl, name), err_msg=name)
     cache, cached_any = OffsetCache(), False
-    for end in range(80, n_hours + 1, 5):  # passes 5 hours apart over a 96-hour window
-        lo = max(0, end - 96)
-        sl = slice(lo, end)
-        want = rx_offsets(dom[:, sl], ber[:, sl], limit, group, disturbed=disturbed[:, sl])
+    for end in ends:
+        sl = slice(max(0, end - 96), end)
+        want = wants[end]
         cached_any |= bool(cache.by_hour)
         cache.final_before = int(hours[end - 1]) - 1  # the newest two hours are handed over again
         got = rx_offsets(
@@ -107,8 +133,10 @@ def test_cached_offsets_are_the_offsets_from_scratch() -> None:
         )
         np.testing.assert_array_equal(got[0], want[0])
         np.testing.assert_array_equal(got[1], want[1])
-        assert all(h < cache.final_before for h in cache.by_hour)
+        assert all(h < cache.final_before for c in (cache, *cache.parts.values()) for h in c.by_hour)
+        cached_any |= any(bool(c.by_hour) for c in cache.parts.values())
     assert cached_any and np.isfinite(want[0]).sum() > n_ports
+    assert bool(cache.parts) == bool(chunk)
 
 
 def test_estimators_in_lane_chunks_give_the_same_answers(monkeypatch) -> None:
