@@ -176,3 +176,30 @@ def test_estimators_in_lane_chunks_give_the_same_answers(monkeypatch) -> None:
     assert whole[-1].shape[0] >= 8
     for a, b in zip(whole, chunked, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_passes_release_the_ring_metrics_unless_told_not_to() -> None:
+    from linkmargin_cli.passes import Passes
+
+    spec = one_link_spec(LANES)
+    samples = _samples()
+    rx_hours = {}
+    for release in (True, False):
+        st, passes = LaneState(spec), Passes(spec, release=release)
+        for d in range(1, DAYS + 1):
+            st.ingest(
+                samples.filter(pl.col("ts") < T0 + timedelta(days=d)).filter(
+                    pl.col("ts") >= T0 + timedelta(days=d - 1)
+                )
+            )
+            passes.run(st, horizons={"21d": 21.0}, planned=None, now=None)
+        h = st.hourly().filter(pl.col("metric").cast(pl.String) == Metric.RX_POWER_DBM.value)
+        rx_hours[release] = h["hour"].n_unique()
+        # the counters and states stay as long as before: the evidence and the resets read them
+        assert (
+            st.hourly()
+            .filter(pl.col("metric").cast(pl.String) == Metric.OPER_STATUS.value)["hour"]
+            .n_unique()
+            > 100
+        )
+    assert rx_hours[True] <= 3 and rx_hours[False] > 100
