@@ -479,7 +479,7 @@ class BoundedTrend:
             temp = self.temp[np.ix_(idx, cols)].astype(np.float64)
             tcol = np.where(np.isfinite(temp), temp, tm)
         else:
-            tcol = np.zeros(y.shape)
+            tcol = np.zeros((1, hrs.size))  # no temperature: a zero column (its sums are skipped)
         xs = [np.ones((1, hrs.size)), t_days, tcol]
         for k in range(p - 3):
             xs.append((hrs[None, :] >= self.steps[idx, k][:, None]).astype(np.float64))
@@ -501,12 +501,19 @@ class BoundedTrend:
         b = np.empty((w.shape[0], p))
         b[:, :2] = wy @ np.stack([np.ones_like(t), t], axis=1)
         own = xs[2:]
-        wx = [w * x for x in own]
+        zero = [x.shape[0] == 1 and not x.any() for x in own]
+        wx = [x if z else w * x for x, z in zip(own, zero, strict=True)]
         for i, (wxi, xi) in enumerate(zip(wx, own, strict=True)):
             k = i + 2
+            if zero[i]:  # a column of zeros: nothing to sum
+                a[:, k, :] = a[:, :, k] = 0.0
+                b[:, k] = 0.0
+                continue
             a[:, k, 0] = a[:, 0, k] = wxi.sum(axis=1)
             a[:, k, 1] = a[:, 1, k] = wxi @ t
             for j in range(i, len(own)):
+                if zero[j]:
+                    continue
                 a[:, k, j + 2] = a[:, j + 2, k] = (
                     (wxi * own[j]).sum(axis=1) if j != i else (wxi * xi).sum(axis=1)
                 )
@@ -517,6 +524,8 @@ class BoundedTrend:
     def _predict(xs: list[np.ndarray], beta: np.ndarray) -> np.ndarray:
         out = beta[:, 0:1] * xs[0]
         for i in range(1, len(xs)):
+            if i >= 2 and xs[i].shape[0] == 1 and not xs[i].any():
+                continue  # a column of zeros
             out = out + beta[:, i : i + 1] * xs[i]
         return out
 

@@ -295,7 +295,7 @@ def bench_scale(n_ports: int, days: list[int], profile: bool = False) -> list[di
         fold_to = end - 4
         _fold_days(ps, n_ports, done + 1, fold_to, rng)
         for label, hrs in (("first", range(fold_to - REREAD_HOURS + 1, end + 1)), ("next", [end + 1])):
-            st.ingest_many([poll(h) for h in hrs])
+            st.ingest_many(poll(h) for h in hrs)
             st.latest  # noqa: B018  (the deferred merge: not part of the pass)
             rss0, peak0 = _rss_mb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             prof = cProfile.Profile() if profile else None
