@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from analyzer.bounded import PassState
-from analyzer.calibration import MAX_MARGIN_DB, rx_offsets
+from analyzer.bounded import BER_READS, DISTURBED, PassState, ber_and_disturbed
+from analyzer.calibration import MAX_MARGIN_DB, OffsetCache, rx_offsets
 from analyzer.cohorts import CohortModel, cohort_stats, estimate_cohorts, mating_outcomes, shrink_drift
 from analyzer.evidence import EVIDENCE_HOURS, counter_resets, judge
 from analyzer.fleetstats import bundle, merge_stats, unbundle
@@ -42,7 +42,7 @@ from analyzer.margin import lane_margins, link_margins
 from analyzer.reflection import Reflection, ber_beyond_rx
 from analyzer.state import LaneState
 from analyzer.steps import attribute_steps, detect_steps
-from analyzer.trend import RECENT_HOURS, TrendFit, _quiet, fit_trends, recent_onset, step_design
+from analyzer.trend import RECENT_HOURS, TrendFit, _quiet, fit_trends, lane_chunks, recent_onset, step_design
 from analyzer.wear import hazard_at, point_counts, wear_curve, wear_stats
 from linkmargin.budget import ber_margin_db
 from linkmargin.inventory.matings import MATING_KINDS
@@ -143,11 +143,16 @@ def analyze(
     rel_bias = relative_bias(bias, far_temp, first=None if win is None else (win.first_bias, win.first_temp))
     rise = bias_rise(rel_bias)
     climb = bias_climb(rel_bias)
+    temp_sd = np.full(rx.shape[0], np.nan)
     with _quiet():
-        temp_sd = np.nanstd(temp, axis=1) if temp.size else np.full(rx.shape[0], np.nan)
+        for sl in lane_chunks(rx.shape[0]) if temp.size else []:
+            temp_sd[sl] = np.nanstd(temp[sl], axis=1)
 
-    offset, offset_hours = dom_offsets(state, hours, rx, steps)
-    refl = reflections(state, hours, rx)
+    ber_dist = None if win is None else (win.ber, win.disturbed)
+    offset, offset_hours = dom_offsets(
+        state, hours, rx, steps, ber_dist=ber_dist, cache=None if win is None else win.offsets
+    )
+    refl = reflections(state, hours, rx, ber_dist=ber_dist)
     # a BER that grew worse than Rx explains is a penalty, not the meter's offset: the offset read off
     # that BER is dropped (the BER margin still caps the forecast), the cause is reported on its own
     offset = np.where(refl.flagged, np.nan, offset)
@@ -177,7 +182,7 @@ def analyze(
     # where the margin rests on the BER (the module's offset read off it, or a BER margin under the
     # DOM's), its slope is the BER margin's slope: a DOM offset that drifts (with temperature, with
     # age) hides a decline the FEC counters see
-    ber_fit = ber_margin_trend(state, hours, rx, temp, pairs)
+    ber_fit = ber_margin_trend(state, hours, rx, temp, pairs, ber_dist=ber_dist)
     dom_margin = base["margin_db"].fill_null(np.nan).to_numpy()
     ber_now = base["ber_margin_db"].fill_null(np.nan).to_numpy()
     with _quiet():
@@ -275,22 +280,19 @@ def ber_hours(state: LaneState, hours: np.ndarray, rx: np.ndarray) -> tuple[np.n
     """Hourly pre-FEC BER per lane (the port's where the lane has none) and the hours the counters rule
     out: the port flapped, was down or counted uncorrectable codewords."""
     span = (int(hours[0]), int(hours[-1]))
-    _, lane_ber = state.matrix(Metric.PRE_FEC_BER, hours=span)
-    _, port_ber = state.matrix(Metric.PRE_FEC_BER, module=True, hours=span)
-    disturbed = np.zeros(rx.shape, dtype=bool)
-    for metric, module, above in (
-        (Metric.FEC_UNCORRECTED_CW, True, 0.0),
-        (Metric.FEC_UNCORRECTED_CW, False, 0.0),
-        (Metric.LAST_CHANGE_CS, True, 0.0),
-        (Metric.OPER_STATUS, True, 1.0),
-    ):
-        _, mat = state.matrix(metric, module=module, hours=span)
-        disturbed |= np.nan_to_num(mat, nan=0.0) > above
-    return np.where(np.isfinite(lane_ber), lane_ber, port_ber), disturbed
+    reads = (*BER_READS, *((m, False, module) for m, module, _ in DISTURBED))
+    mats = [state.matrix(m, far_end=far, module=mod, hours=span)[1] for m, far, mod in reads]
+    return ber_and_disturbed(mats)
 
 
 def dom_offsets(
-    state: LaneState, hours: np.ndarray, rx: np.ndarray, steps: pl.DataFrame | None = None
+    state: LaneState,
+    hours: np.ndarray,
+    rx: np.ndarray,
+    steps: pl.DataFrame | None = None,
+    *,
+    ber_dist: tuple[np.ndarray, np.ndarray] | None = None,
+    cache: OffsetCache | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per lane: its module's DOM Rx offset from the BER (NaN: unknown) and the hours it rests on.
 
@@ -301,11 +303,11 @@ def dom_offsets(
     spec = state.spec.lanes
     if hours.size == 0:
         return np.full(spec.height, np.nan), np.zeros(spec.height, dtype=np.int64)
-    ber, disturbed = ber_hours(state, hours, rx)
-    segment = np.zeros(rx.shape, dtype=np.int64)
+    ber, disturbed = ber_dist or ber_hours(state, hours, rx)
+    segment = np.zeros(rx.shape, dtype=np.int32)
     if steps is not None and steps.height:
         np.add.at(segment, (steps["li"].to_numpy(), steps["hour_idx"].to_numpy()), 1)
-        segment = np.cumsum(segment, axis=1)
+        np.cumsum(segment, axis=1, out=segment)
     sens = spec["sensitivity_dbm"].fill_null(np.nan).to_numpy()
     port = spec.select(pl.struct("device", "port").rank("dense")).to_series().to_numpy().astype(np.int64)
     return rx_offsets(
@@ -315,6 +317,8 @@ def dom_offsets(
         port,
         disturbed=disturbed,
         segment=segment,
+        hours=hours,
+        cache=cache,
     )
 
 
@@ -327,14 +331,20 @@ diurnal temperature swing is one cycle, fitted by the thermal term)."""
 
 
 def ber_margin_trend(
-    state: LaneState, hours: np.ndarray, rx: np.ndarray, temp: np.ndarray, pairs: list[tuple[int, int]]
+    state: LaneState,
+    hours: np.ndarray,
+    rx: np.ndarray,
+    temp: np.ndarray,
+    pairs: list[tuple[int, int]],
+    *,
+    ber_dist: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TrendFit:
     """Per lane: the trend of the hourly margin its pre-FEC BER implies (the port's where the lane has
     none), over the hours the BER is informative (:data:`analyzer.calibration.MAX_MARGIN_DB`) and the
     counters do not rule out; the lane's Rx steps are fitted apart, as in its DOM trend."""
     if hours.size == 0:
         return fit_trends(rx, None)
-    ber, disturbed = ber_hours(state, hours, rx)
+    ber, disturbed = ber_dist or ber_hours(state, hours, rx)
     lim = state.spec.lanes["fec_limit_ber"].fill_null(np.nan).to_numpy()
     with _quiet():
         m = ber_margin_db(np.where(disturbed, np.nan, ber), lim[:, None])
@@ -343,13 +353,19 @@ def ber_margin_trend(
     return fit_trends(m, t, steps=step_design(rx.shape[0], rx.shape[1], pairs), iters=4)
 
 
-def reflections(state: LaneState, hours: np.ndarray, rx: np.ndarray) -> Reflection:
+def reflections(
+    state: LaneState,
+    hours: np.ndarray,
+    rx: np.ndarray,
+    *,
+    ber_dist: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Reflection:
     """Per lane: pre-FEC BER worse than its Rx power explains (:mod:`analyzer.reflection`)."""
     spec = state.spec.lanes
     if hours.size == 0:
         z = np.zeros(spec.height)
         return Reflection(z.astype(bool), z * np.nan, z * np.nan, z.astype(np.int64))
-    ber, disturbed = ber_hours(state, hours, rx)
+    ber, disturbed = ber_dist or ber_hours(state, hours, rx)
     sens = spec["sensitivity_dbm"].fill_null(np.nan).to_numpy()
     return ber_beyond_rx(
         rx - sens[:, None],

@@ -1,8 +1,11 @@
 """The estimators' state carried from pass to pass, so a pass reads a fixed window of recent hours.
 
-:func:`analyzer.analysis.analyze` given a :class:`PassState` reads only the last ``window`` hours of the
-:class:`~analyzer.state.LaneState` (which then needs to keep no more than that: ``history_hours``),
-hands the hours that closed since the last pass to the bounded estimators and fits from their state:
+:func:`analyzer.analysis.analyze` given a :class:`PassState` reads from the
+:class:`~analyzer.state.LaneState` only the hours since the last pass (its hourly aggregates of those
+hours), hands them to the bounded estimators and their columnar rings (lanes x window, float32, in time
+order), reads the window off the rings (views: no joins, no long frames) and fits from their state.
+The state then needs to keep only the hours not handed over yet of the metrics the rings hold
+(:meth:`PassState.keep_from`, :data:`RELEASED`; :meth:`LaneState.release`):
 
 - Rx trend (with thermal term and the steps), far-end Tx and bias trends: :class:`~analyzer.trend.
   BoundedTrend` (a ring of the window plus folded sufficient statistics);
@@ -25,12 +28,17 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from analyzer.calibration import OffsetCache
 from analyzer.state import LaneState
 from analyzer.steps import StepLog
-from analyzer.trend import BoundedTrend, TrendFit
+from analyzer.trend import BoundedTrend, TrendFit, shift_left
 from linkmargin.samples import Metric
 
 WINDOW_HOURS = 168
+REREAD_HOURS = 2
+"""Hours handed over again at the next pass: the newest (maybe still open at this pass) and the one
+before it (late samples merge there); older hours are in the rings and :meth:`PassState.keep_from`
+tells the state it may drop them."""
 FIRST_HOURS = 24
 """Hourly bias readings (and the module temperature with them) kept per lane from the laser's first
 hours: the young level its baseline (:func:`analyzer.laser.relative_bias`) rests on once they left the
@@ -42,6 +50,48 @@ laser runs higher is not judged against the old laser's readings for longer than
 TRENDS = ("rx", "tx", "bias")
 LANE_IDENTITY = ("link", "device", "port", "lane", "direction", "far_device", "far_port")
 
+# what a pass reads from the state's hourly aggregates, as (metric, far_end, module) reads
+_RX = (Metric.RX_POWER_DBM, False, False)
+_TEMP = (Metric.TEMPERATURE_C, False, True)
+_TX = (Metric.TX_POWER_DBM, True, False)
+_BIAS = (Metric.TX_BIAS_MA, True, False)
+_FAR_TEMP = (Metric.TEMPERATURE_C, True, True)
+BER_READS: tuple[tuple[Metric, bool, bool], ...] = (
+    (Metric.PRE_FEC_BER, False, False),
+    (Metric.PRE_FEC_BER, False, True),
+)
+DISTURBED: tuple[tuple[Metric, bool, float], ...] = (
+    (Metric.FEC_UNCORRECTED_CW, True, 0.0),
+    (Metric.FEC_UNCORRECTED_CW, False, 0.0),
+    (Metric.LAST_CHANGE_CS, True, 0.0),
+    (Metric.OPER_STATUS, True, 1.0),
+)
+"""Hours the counters rule out for the BER-based estimators: the receiving port counted uncorrectable
+codewords (port or lane), its ifLastChange moved, or it was not up: (metric, module, above)."""
+READS = (_RX, _TEMP, _TX, _BIAS, _FAR_TEMP, *BER_READS, *((m, False, mod) for m, mod, _ in DISTURBED))
+RELEASED = (
+    Metric.RX_POWER_DBM,
+    Metric.TX_POWER_DBM,
+    Metric.TX_BIAS_MA,
+    Metric.TEMPERATURE_C,
+    Metric.LASER_TEMPERATURE_C,
+    Metric.THR_RX_POWER_DBM_LOW_WARN,
+    Metric.THR_RX_POWER_DBM_LOW_ALARM,
+)
+"""Metrics whose hourly aggregates the state may drop once handed over (:meth:`LaneState.release`):
+the pass reads the first four from its rings, nothing reads the others' hours (their latest reading
+is kept). The BER and the counters stay: the counter evidence and the devices' resets read their hours."""
+
+
+def ber_and_disturbed(mats: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The hourly pre-FEC BER per lane (the port's where the lane has none) and the hours the counters
+    rule out, from the matrices of :data:`BER_READS` then :data:`DISTURBED` in that order."""
+    lane_ber, port_ber, *dist = mats
+    disturbed = np.zeros(lane_ber.shape, dtype=bool)
+    for mat, (_, _, above) in zip(dist, DISTURBED, strict=True):
+        disturbed |= np.nan_to_num(mat, nan=0.0) > above
+    return np.where(np.isfinite(lane_ber), lane_ber, port_ber), disturbed
+
 
 def lanes_key(lanes: pl.DataFrame) -> str:
     """A digest of the spec's lanes in order: a :class:`PassState` holds them by position, so a state
@@ -51,9 +101,9 @@ def lanes_key(lanes: pl.DataFrame) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """What one pass reads: the window's hour grid and matrices, the fits, and the steps (in window
-    indexes for the estimators that read the window, and in full-history indexes with their grid for
-    attribution and the cohorts)."""
+    """What one pass reads: the window's hour grid and matrices (views of the rings: read, never
+    written), the fits, and the steps (in window indexes for the estimators that read the window, and
+    in full-history indexes with their grid for attribution and the cohorts)."""
 
     hours: np.ndarray
     rx: np.ndarray
@@ -61,6 +111,8 @@ class Window:
     tx: np.ndarray
     bias: np.ndarray
     far_temp: np.ndarray
+    ber: np.ndarray  # pre-FEC BER per lane and hour (the port's where the lane has none)
+    disturbed: np.ndarray  # hours the counters rule out (:data:`DISTURBED`)
     steps: pl.DataFrame  # li, hour_idx, prev_hour_idx, size_db: steps inside the window
     all_steps: pl.DataFrame  # the same columns over ``grid``
     grid: np.ndarray  # every hour since the first one the pass state saw
@@ -69,17 +121,30 @@ class Window:
     bias_fit: TrendFit
     first_bias: np.ndarray  # lanes x FIRST_HOURS: the laser's first readings, NaN while inside the window
     first_temp: np.ndarray
+    offsets: OffsetCache  # the DOM offsets of the hours that no longer change (analyzer.calibration)
 
 
 class PassState:
-    """Bounded estimators for the lanes of one spec (lane order = spec order)."""
+    """Bounded estimators for the lanes of one spec (lane order = spec order).
+
+    The window's hourly aggregates live here, in lanes x window columnar rings in time order (newest
+    last): Rx and module temperature in the Rx trend's ring, the far end's Tx and bias in theirs, the
+    far module's temperature, the pre-FEC BER and the counters' disturbed hours in :attr:`rings`. A
+    pass hands over only the hours since the last one (:data:`REREAD_HOURS` again), read from those
+    hours' rows of the state, and the pass's matrices are views of the rings.
+    """
 
     def __init__(self, n_lanes: int, window: int = WINDOW_HOURS, *, lanes_key: str = "") -> None:
         self.window = window
         self.lanes_key = lanes_key  # :func:`lanes_key` of the spec's lanes ("": not told)
         self.rx = BoundedTrend(n_lanes, window)
-        self.tx = BoundedTrend(n_lanes, window)
-        self.bias = BoundedTrend(n_lanes, window)
+        self.tx = BoundedTrend(n_lanes, window, kmax=1, thermal=False)
+        self.bias = BoundedTrend(n_lanes, window, kmax=1, thermal=False)
+        self.rings = {
+            "far_temp": np.full((n_lanes, window), np.nan, dtype=np.float32),
+            "ber": np.full((n_lanes, window), np.nan, dtype=np.float32),
+            "disturbed": np.zeros((n_lanes, window), dtype=bool),
+        }
         self.steps = StepLog()
         self.first_hour: int | None = None
         self.last_hour: int | None = None  # the newest hour handed over (it may have been open)
@@ -88,44 +153,49 @@ class PassState:
         self.first_n = np.zeros(n_lanes, dtype=np.int64)
         self.first_last = np.full(n_lanes, -1, dtype=np.int64)  # hour of the newest first reading kept
         self.first_upto: int | None = None  # closed hours up to this one were looked at for them
+        self.offsets = OffsetCache()
+
+    def keep_from(self) -> int | None:
+        """The oldest hour the next pass reads from the state (None: it reads whatever is there)."""
+        return None if self.last_hour is None else self.last_hour - REREAD_HOURS + 1
 
     def advance(self, state: LaneState) -> Window | None:
-        """Read the window, hand over the hours since the last pass, fit; None without history."""
+        """Hand over the hours since the last pass, read the window off the rings, fit; None without
+        history."""
         rng = state.hour_range()
         if rng is None:
             return None
         hi = rng[1]
-        lo = max(rng[0], hi - self.window + 1)
-        span = (lo, hi)
-        hours, rx = state.matrix(Metric.RX_POWER_DBM, hours=span)
-        _, temp = state.matrix(Metric.TEMPERATURE_C, module=True, hours=span)
-        _, tx = state.matrix(Metric.TX_POWER_DBM, far_end=True, hours=span)
-        _, bias = state.matrix(Metric.TX_BIAS_MA, far_end=True, hours=span)
-        _, far_temp = state.matrix(Metric.TEMPERATURE_C, far_end=True, module=True, hours=span)
         if self.first_hour is None:
             self.first_hour = rng[0]
-            if rng[0] < lo:  # a state with more history than the window: one scan through it
-                self._catch_up(state, rng[0], lo - 1)
-        new = hours >= (lo if self.last_hour is None else max(lo, self.last_hour))
-        self.rx.push(hours[new], rx[:, new], temp[:, new])
-        self.tx.push(hours[new], tx[:, new])
-        self.bias.push(hours[new], bias[:, new])
-        self._keep_first(hours, bias, far_temp, hi)
+            lo0 = max(rng[0], hi - self.window + 1)
+            if rng[0] < lo0:  # a state with more history than the window: one scan through it
+                self._catch_up(state, rng[0], lo0 - 1)
+        lo = max(self.first_hour, hi - self.window + 1)
+        start = lo if self.last_hour is None else max(lo, min(self.last_hour - REREAD_HOURS + 1, hi))
+        self._take(state, start, hi)
+        hours, w = self._window(lo, hi)
+        self._keep_first(hours, w["bias"], w["far_temp"], hi)
         self.last_hour = hi
-        new_steps = self.steps.update(hours, rx, temp)  # a step keeps the column it got when first seen
+        # a step keeps the column it got when first seen
+        new_steps = self.steps.update(hours, w["rx"], w["temp"], new_from=start)
         self.rx.add_steps(new_steps["li"].to_numpy(), new_steps["hour"].to_numpy())
         log = self.steps.steps
-        fit, tx_fit, bias_fit = self.rx.fit(), self.tx.fit(), self.bias.fit()
+        # Tx and bias: one IRLS iteration from the last pass's weights (only their drift is read)
+        fit, tx_fit, bias_fit = self.rx.fit(), self.tx.fit(iters=1), self.bias.fit(iters=1)
+        self.offsets.final_before = self.keep_from()
         in_window = log.filter(pl.col("hour") >= lo)
         first = self.first_hour
         before = (self.first_last < lo)[:, None]  # first readings inside the window are read there
         return Window(
             hours=hours,
-            rx=rx,
-            temp=temp,
-            tx=tx,
-            bias=bias,
-            far_temp=far_temp,
+            rx=w["rx"],
+            temp=w["temp"],
+            tx=w["tx"],
+            bias=w["bias"],
+            far_temp=w["far_temp"],
+            ber=w["ber"],
+            disturbed=w["disturbed"],
             steps=_indexed(in_window, lo),
             all_steps=_indexed(log, first),
             grid=np.arange(first, hi + 1, dtype=np.int64),
@@ -134,7 +204,41 @@ class PassState:
             bias_fit=bias_fit,
             first_bias=np.where(before, self.first_bias, np.nan),
             first_temp=np.where(before, self.first_temp, np.nan),
+            offsets=self.offsets,
         )
+
+    def _take(self, state: LaneState, start: int, end: int) -> None:
+        """Hand hours ``start``..``end`` of the state over to the trends and the rings."""
+        self.hand_over(*state.matrices(READS, (start, end)))
+
+    def hand_over(self, hours: np.ndarray, mats: list[np.ndarray]) -> None:
+        """Hand hours over as lanes x hours matrices, one per :data:`READS` entry in that order (what
+        :meth:`LaneState.matrices` gives for them; a benchmark builds them directly)."""
+        rx, temp, tx, bias, far_temp, *ber_reads = mats
+        ber, disturbed = ber_and_disturbed(ber_reads)
+        newest = self.rx.newest
+        self.rx.push(hours, rx, temp)
+        self.tx.push(hours, tx)
+        self.bias.push(hours, bias)
+        shift = 0 if newest is None else (self.rx.newest or 0) - newest
+        cols = self.rx.columns(hours)
+        ok = cols >= 0
+        for ring, new in zip(self.rings.values(), (far_temp, ber, disturbed), strict=True):
+            shift_left(ring, shift, False if ring.dtype == bool else np.nan)
+            ring[:, cols[ok]] = new[:, ok]
+
+    def _window(self, lo: int, hi: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The hours lo..hi (the newest in the rings) and each ring's columns for them: views."""
+        n = hi - lo + 1
+        sl = slice(self.window - n, self.window)
+        views = {
+            "rx": self.rx.y[:, sl],
+            "temp": self.rx.temp[:, sl],
+            "tx": self.tx.y[:, sl],
+            "bias": self.bias.y[:, sl],
+            **{k: v[:, sl] for k, v in self.rings.items()},
+        }
+        return np.arange(lo, hi + 1, dtype=np.int64), views
 
     def _keep_first(self, hours: np.ndarray, bias: np.ndarray, temp: np.ndarray, hi: int) -> None:
         """Keep each laser's first ``FIRST_HOURS`` hourly bias readings from the closed hours (before
@@ -170,6 +274,7 @@ class PassState:
                     pl.Series("last", self.first_last),
                 ]
             ),
+            "rings": pl.DataFrame([pl.Series(k, v) for k, v in self.rings.items()]),
         }
         scalars: dict[str, object] = {
             "window": self.window,
@@ -196,6 +301,10 @@ class PassState:
                 name,
                 BoundedTrend.from_table(frames[f"{name}_lanes"], frames[f"{name}_ring"], scalars[name]),
             )
+        rings = frames.get("rings")  # none in a state written before these rings were kept: NaN
+        if rings is not None:
+            for k, v in ps.rings.items():
+                v[...] = rings[k].to_numpy().astype(v.dtype).reshape(v.shape)
         ps.steps.steps = frames["steps"]
         ps.steps.first_hour = scalars["step_first_hour"]
         ps.first_hour, ps.last_hour = scalars["first_hour"], scalars["last_hour"]
@@ -215,18 +324,10 @@ class PassState:
         for end in range(min(h0 + stride - 1, h1), h1 + stride, stride):
             end = min(end, h1)
             start = self.last_hour + 1 if self.last_hour is not None else h0
-            span = (max(h0, end - self.window + 1), end)
-            hours, rx = state.matrix(Metric.RX_POWER_DBM, hours=span)
-            _, temp = state.matrix(Metric.TEMPERATURE_C, module=True, hours=span)
-            _, tx = state.matrix(Metric.TX_POWER_DBM, far_end=True, hours=span)
-            _, bias = state.matrix(Metric.TX_BIAS_MA, far_end=True, hours=span)
-            _, far_temp = state.matrix(Metric.TEMPERATURE_C, far_end=True, module=True, hours=span)
-            new = hours >= start
-            self.rx.push(hours[new], rx[:, new], temp[:, new])
-            self.tx.push(hours[new], tx[:, new])
-            self.bias.push(hours[new], bias[:, new])
-            self._keep_first(hours, bias, far_temp, end + 1)
-            new_steps = self.steps.update(hours, rx, temp)
+            self._take(state, start, end)
+            hours, w = self._window(max(h0, end - self.window + 1), end)
+            self._keep_first(hours, w["bias"], w["far_temp"], end + 1)
+            new_steps = self.steps.update(hours, w["rx"], w["temp"], new_from=start)
             self.rx.add_steps(new_steps["li"].to_numpy(), new_steps["hour"].to_numpy())
             self.last_hour = end
             if end >= h1:

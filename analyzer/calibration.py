@@ -37,8 +37,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from analyzer.trend import _quiet
-from linkmargin.budget import ber_at_margin_db, ber_margin_db
+from analyzer.trend import LANE_CHUNK, _quiet, group_chunks, nanmedian_last
+from linkmargin.budget import ber_at_q, ber_margin_db, q_at_margin_db, q_ratio
 
 MAX_MARGIN_DB: Final = 2.0
 """Beyond this implied margin the BER says little (counts are few, real receivers hit error floors):
@@ -52,6 +52,24 @@ STABLE_DB: Final = 0.5
 F64 = npt.NDArray[np.float64]
 
 
+class OffsetCache:
+    """Each port's hourly offset (the bisection of :func:`rx_offsets`) by absolute hour, for hours whose
+    inputs no longer change (before ``final_before``: a bounded pass hands an hour over once, so its
+    Rx, BER and counters are final), so a pass bisects only its new hours. It is a cache: not
+    checkpointed, the first pass after a restart bisects every hour it reads again."""
+
+    def __init__(self) -> None:
+        self.by_hour: dict[int, F64] = {}  # hour -> offset of every port (ports in ``group`` order)
+        self.final_before: int | None = None
+        self.parts: dict[int, OffsetCache] = {}  # one per chunk of ports (:func:`rx_offsets`)
+
+    def part(self, i: int) -> OffsetCache:
+        """The cache of the ``i``-th chunk of ports."""
+        sub = self.parts.setdefault(i, OffsetCache())
+        sub.final_before = self.final_before
+        return sub
+
+
 def rx_offsets(
     margin_db: F64,
     ber: F64,
@@ -59,22 +77,42 @@ def rx_offsets(
     group: npt.NDArray[np.int64],
     *,
     disturbed: npt.NDArray[np.bool_] | None = None,
-    segment: npt.NDArray[np.int64] | None = None,
+    segment: npt.NDArray[np.int32] | npt.NDArray[np.int64] | None = None,
     max_margin_db: float = MAX_MARGIN_DB,
     min_hours: int = 3,
     last_hours: int = 72,
     iters: int = 24,
+    hours: npt.NDArray[np.int64] | None = None,
+    cache: OffsetCache | None = None,
 ) -> tuple[F64, npt.NDArray[np.int64]]:
     """Per lane: its port's DOM offset in dB (DOM margin minus true margin; NaN: not known) and hours used.
 
     ``margin_db`` and ``ber`` are (lanes x hours) hourly matrices, ``ber_limit`` per lane and
     ``group`` the lane's receiving port (any integer id). Only the last ``last_hours`` hours count.
     ``disturbed`` (lanes x hours) marks hours the counters or port state rule out; ``segment`` (lanes x
-    hours) numbers the lane's Rx steps so far (0 before the first).
+    hours) numbers the lane's Rx steps so far (0 before the first). With ``cache`` (and ``hours``,
+    each column's absolute hour) the hours it holds are not bisected again.
     """
     n_lanes = margin_db.shape[0]
     out, used = np.full(n_lanes, np.nan), np.zeros(n_lanes, dtype=np.int64)
     if n_lanes == 0 or margin_db.shape[1] == 0:
+        return out, used
+    if n_lanes > LANE_CHUNK:  # port by port independent: in chunks of whole ports, for memory
+        for i, idx in enumerate(group_chunks(group)):
+            out[idx], used[idx] = rx_offsets(
+                margin_db[idx],
+                ber[idx],
+                ber_limit[idx],
+                group[idx],
+                disturbed=None if disturbed is None else disturbed[idx],
+                segment=None if segment is None else segment[idx],
+                max_margin_db=max_margin_db,
+                min_hours=min_hours,
+                last_hours=last_hours,
+                iters=iters,
+                hours=hours,
+                cache=None if cache is None else cache.part(i),
+            )
         return out, used
     m, b = margin_db[:, -last_hours:], ber[:, -last_hours:]
     if disturbed is not None:
@@ -96,33 +134,42 @@ def rx_offsets(
     keep = ok.sum(axis=1) >= min_hours
     if not keep.any():
         return out, used
-    # bisection on the offset of every (port, hour) at once, only over the ports that qualify
-    rows = np.flatnonzero(np.repeat(keep, n_in))  # whole ports, still in sorted order
-    sub_n = n_in[keep]
+    # bisection on the offset of every (port, hour) at once, over the ports that qualify (with a
+    # cache: every port, over the hours it does not hold)
+    d_all = np.full(port_ber.shape, np.nan)
+    todo = np.ones(port_ber.shape[1], dtype=bool)
+    hrs = None if hours is None else np.asarray(hours, dtype=np.int64)[-last_hours:]
+    if cache is not None and hrs is not None:
+        for j, h in enumerate(hrs.tolist()):
+            got = cache.by_hour.get(h)
+            if got is not None and got.size == d_all.shape[0]:
+                d_all[:, j], todo[j] = got, False
+    cols = np.flatnonzero(todo)
+    which = keep if cache is None else np.ones_like(keep)
+    rows = np.flatnonzero(np.repeat(which, n_in))  # whole ports, still in sorted order
+    sub_n = n_in[which]
     sub_starts = np.r_[0, np.cumsum(sub_n)[:-1]]
-    ms_k, lim_k = np.nan_to_num(ms[rows]), lim[rows][:, None]
-    target, lane_port = port_ber[keep], np.repeat(np.arange(sub_starts.size), sub_n)
-    lo = np.full(target.shape, -BOUND_DB)
-    hi = np.full(target.shape, BOUND_DB)
-    for _ in range(iters):
-        mid = (lo + hi) / 2
-        model = (
-            np.add.reduceat(ber_at_margin_db(ms_k - mid[lane_port], lim_k), sub_starts, axis=0)
-            / sub_n[:, None]
-        )
-        too_high = model > target  # modelled BER above the measured: the offset is smaller
-        hi = np.where(too_high, mid, hi)
-        lo = np.where(too_high, lo, mid)
-    d = (lo + hi) / 2
+    if cols.size:
+        ms_k, lim_k = np.nan_to_num(ms[rows][:, cols]), lim[rows][:, None]
+        target, lane_port = port_ber[which][:, cols], np.repeat(np.arange(sub_starts.size), sub_n)
+        d_new = _bisect(ms_k, lim_k, target, lane_port, sub_starts, iters)
+        d_all[np.ix_(np.flatnonzero(which), cols)] = d_new
+    if cache is not None and hrs is not None:
+        final = cache.final_before if cache.final_before is not None else int(hrs[0])
+        cache.by_hour = {h: v for h, v in cache.by_hour.items() if h >= hrs[0]}
+        for j in cols.tolist():
+            if hrs[j] < final:
+                cache.by_hour[int(hrs[j])] = d_all[:, j].copy()
+    d = d_all[keep]
     good = ok[keep] & (np.abs(d) < BOUND_DB - 1e-3)
     # a port's segment: a step on any of its lanes starts a new one
     port_seg = np.maximum.reduceat(seg[order], starts, axis=0)[keep]
     cur = good & (port_seg == port_seg[:, -1:])
     early = good & (port_seg < port_seg[:, -1:])
     with _quiet():
-        off = np.nanmedian(np.where(cur, d, np.nan), axis=1)
-        off_early = np.nanmedian(np.where(early, d, np.nan), axis=1)
-        spread = 1.4826 * np.nanmedian(np.abs(np.where(cur, d, np.nan) - off[:, None]), axis=1)
+        off = nanmedian_last(np.where(cur, d, np.nan))
+        off_early = nanmedian_last(np.where(early, d, np.nan))
+        spread = 1.4826 * nanmedian_last(np.abs(np.where(cur, d, np.nan) - off[:, None]))
     n_good = cur.sum(axis=1)
     stepped = port_seg[:, -1] > port_seg[:, 0]  # a step inside the hours read
     stable = (
@@ -132,8 +179,33 @@ def rx_offsets(
         & ~(stepped & ~early.any(axis=1) & (off < 0))
     )
     off = np.where(stable, off, np.nan)
-    lane_off = np.repeat(off, sub_n)
-    lane_used = np.repeat(n_good, sub_n)
+    lane_off = np.repeat(off, n_in[keep])
+    lane_used = np.repeat(n_good, n_in[keep])
+    rows = np.flatnonzero(np.repeat(keep, n_in))
     out[order[rows]] = lane_off
     used[order[rows]] = lane_used
     return out, used
+
+
+def _bisect(
+    ms: F64,
+    lim: F64,
+    target: F64,
+    lane_port: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    iters: int,
+) -> F64:
+    """The offset d of every (port, hour) at which the mean over the port's lanes (rows of ``ms``,
+    grouped from ``starts``) of BER(m - d) equals ``target``, by bisection over +-``BOUND_DB``."""
+    n = np.diff(np.r_[starts, ms.shape[0]])[:, None]
+    lo = np.full(target.shape, -BOUND_DB)
+    hi = np.full(target.shape, BOUND_DB)
+    q0 = q_at_margin_db(ms, lim)  # each lane's Q at its DOM margin; an offset d scales it by q_ratio(-d)
+    for _ in range(iters):
+        mid = (lo + hi) / 2
+        q = q0 * q_ratio(-mid)[lane_port]
+        model = np.add.reduceat(ber_at_q(q), starts, axis=0) / n
+        too_high = model > target  # modelled BER above the measured: the offset is smaller
+        hi = np.where(too_high, mid, hi)
+        lo = np.where(too_high, lo, mid)
+    return (lo + hi) / 2

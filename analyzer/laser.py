@@ -14,7 +14,7 @@ from typing import Final
 
 import numpy as np
 
-from analyzer.trend import _quiet
+from analyzer.trend import LANE_CHUNK, _quiet, lane_chunks, nanquantile_last
 
 AGING_RISE = 0.2
 """Bias this far above its own baseline marks an aging laser. Bias moves ~±5 % with the daily
@@ -47,6 +47,19 @@ def relative_bias(
     k, NaN where none) are the laser's first readings from before ``bias`` began, kept by a bounded
     pass: they join the baseline (and the temperature slope), not the result.
     """
+    if bias.shape[0] > LANE_CHUNK:  # lane by lane independent: in chunks, for memory
+        same = temp is not None and temp.shape == bias.shape
+        whole = np.empty(bias.shape)
+        for sl in lane_chunks(bias.shape[0]):
+            whole[sl] = relative_bias(
+                bias[sl],
+                temp[sl] if same and temp is not None else None,
+                recent_hours=recent_hours,
+                min_baseline_hours=min_baseline_hours,
+                baseline_quantile=baseline_quantile,
+                first=None if first is None else (first[0][sl], first[1][sl]),
+            )
+        return whole
     if first is not None and first[0].shape[1]:
         gap = np.full((bias.shape[0], 1), np.nan)  # no hour-to-hour change across the gap
         t_now = temp if temp is not None and temp.shape == bias.shape else np.full_like(bias, np.nan)
@@ -81,7 +94,7 @@ def relative_bias(
         slope = np.where(var_t > 0.1 * cnt, (x * y).sum(axis=1) / np.maximum(var_t, 1e-12), 0.0)
         mt = np.nanmean(t[:, :cut], axis=1)
         corrected = b - slope[:, None] * np.nan_to_num(t - mt[:, None])
-        base = np.nanquantile(corrected[:, :cut], baseline_quantile, axis=1)
+        base = nanquantile_last(corrected[:, :cut], baseline_quantile)
     good = (np.isfinite(b[:, :cut]).sum(axis=1) >= min_baseline_hours) & np.isfinite(base) & (base > 0)
     out[good] = corrected[good] / base[good, None] - 1.0
     return out
@@ -176,6 +189,24 @@ def early_rise(
     nan = np.full(n_lanes, np.nan)
     if n_hours < first_hours + recent_hours:
         return nan, nan.copy(), np.zeros(n_lanes, dtype=bool)
+    same = temp is not None and temp.shape == bias.shape
+    parts = [
+        _early_parts(
+            bias[sl], temp[sl] if same and temp is not None else None, first_hours, recent_hours, max_tempco
+        )
+        for sl in lane_chunks(n_lanes)
+    ]
+    rise, climb, gradual = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    with _quiet():
+        common = np.nanmedian(rise) if np.isfinite(rise).any() else 0.0
+    return rise - max(float(common), 0.0), climb, gradual
+
+
+def _early_parts(
+    bias: np.ndarray, temp: np.ndarray | None, first_hours: int, recent_hours: int, max_tempco: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`early_rise` of some lanes before the fleet's common move is taken out."""
+    n_hours = bias.shape[1]
     b = np.where(np.isfinite(bias) & (bias > 0), bias, np.nan)  # a dark laser reports 0 mA
     t = temp if temp is not None and temp.shape == bias.shape else np.full_like(bias, np.nan)
     seen = np.cumsum(np.isfinite(b), axis=1)
@@ -189,12 +220,11 @@ def early_rise(
         ok = (first.sum(axis=1) >= first_hours) & (base_b > 0)
         rise = now_b / base_b - 1.0 - max_tempco * np.maximum(now_t - base_t, 0.0)
         rise = np.where(ok, rise, np.nan)
-        common = np.nanmedian(rise) if np.isfinite(rise).any() else 0.0
         ratio = b / base_b[:, None]
         climb = bias_climb(ratio - 1.0, hours=6)
         jump = np.nanmax(np.abs(ratio[:, 2:] - ratio[:, :-2]), axis=1)
     gradual = ok & np.isfinite(jump) & (jump <= 0.5 * (now_b / base_b - 1.0))
-    return rise - max(float(common), 0.0), np.where(ok, climb, np.nan), gradual
+    return rise, np.where(ok, climb, np.nan), gradual
 
 
 def failing_early(rise: np.ndarray, gradual: np.ndarray) -> np.ndarray:

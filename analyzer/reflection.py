@@ -36,7 +36,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from analyzer.trend import _quiet
+from analyzer.trend import LANE_CHUNK, _quiet, group_chunks, nanmedian_last
 from linkmargin.budget import ber_margin_db
 
 WINDOW_H: Final = 168
@@ -81,6 +81,28 @@ def ber_beyond_rx(
     id; None: every lane its own).
     """
     n = margin_db.shape[0]
+    if n > LANE_CHUNK:  # port by port independent: in chunks of whole ports, for memory
+        parts: list[np.ndarray] = [
+            np.zeros(n, bool),
+            np.full(n, np.nan),
+            np.full(n, np.nan),
+            np.zeros(n, np.int64),
+        ]
+        for idx in group_chunks(np.arange(n) if group is None else group):
+            got = ber_beyond_rx(
+                margin_db[idx],
+                ber[idx],
+                ber_limit[idx],
+                lane_rate_bps[idx],
+                group=None if group is None else group[idx],
+                disturbed=None if disturbed is None else disturbed[idx],
+                window_h=window_h,
+            )
+            for whole, part in zip(
+                parts, (got.flagged, got.rise_db, got.rx_change_db, got.hours), strict=True
+            ):
+                whole[idx] = part
+        return Reflection(*parts)
     m, b = margin_db[:, -window_h:], ber[:, -window_h:]
     if disturbed is not None:
         b = np.where(disturbed[:, -window_h:], np.nan, b)
@@ -92,8 +114,8 @@ def ber_beyond_rx(
         z = np.zeros(n)
         return Reflection(np.zeros(n, bool), z * np.nan, z * np.nan, np.zeros(n, np.int64))
     with _quiet():
-        r = [np.nanmedian(resid[:, t], axis=1) for t in thirds]
-        mx = [np.nanmedian(np.where(np.isfinite(resid[:, t]), m[:, t], np.nan), axis=1) for t in thirds]
+        r = [nanmedian_last(resid[:, t]) for t in thirds]
+        mx = [nanmedian_last(np.where(np.isfinite(resid[:, t]), m[:, t], np.nan)) for t in thirds]
     counts = [np.isfinite(resid[:, t]).sum(axis=1) for t in thirds]
     rise, rx_change = r[2] - r[0], mx[2] - mx[0]
     enough = np.all([c >= MIN_HOURS for c in counts], axis=0)

@@ -144,6 +144,9 @@ class LaneState:
         self._disc = pl.DataFrame(schema=_DISC_SCHEMA)
         self._open = pl.DataFrame(schema=_AGG_SCHEMA)
         self._closed: list[pl.DataFrame] = []
+        # hourly rows of these metrics before this hour are dropped (what a bounded pass took over)
+        self._released: tuple[tuple[str, ...], int] | None = None
+        self._lane_index: dict[bool, pl.DataFrame] = {}
         # what a pass reads, built once and dropped whenever the hours change (_merge_hours)
         self._hourly_cache: pl.DataFrame | None = None
         self._by_metric: dict[str, pl.DataFrame] | None = None
@@ -283,11 +286,24 @@ class LaneState:
             self._trim()
             self._hourly_cache = self._by_metric = None
 
+    def release(self, metrics: Iterable[Metric], before: int) -> None:
+        """Drop the hourly aggregates of ``metrics`` before hour ``before``, now and from now on (late
+        samples for those hours too): a bounded pass (:class:`analyzer.bounded.PassState`) keeps them
+        in its own rings, so the state needs only the hours it has not handed over yet. The latest
+        readings and every other metric's hours are kept as ``history_hours`` says."""
+        self._released = (tuple(m.value for m in metrics), int(before))
+        if self._closed:
+            self._trim()
+            self._hourly_cache = self._by_metric = None
+
     def _trim(self) -> None:
         if self._max_hour is None:
             return
-        lo = self._max_hour - self.history_hours
-        self._closed = [f.filter(pl.col("hour") >= lo) for f in self._closed]
+        keep = pl.col("hour") >= self._max_hour - self.history_hours
+        if self._released is not None:
+            names, before = self._released
+            keep = keep & ((pl.col("hour") >= before) | ~pl.col("metric").is_in(names))
+        self._closed = [f.filter(keep) for f in self._closed]
 
     def _with_discontinuity(self, ctr: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
         """Each counter row with its port's ifCounterDiscontinuityTime as of its timestamp (NaN: unknown)."""
@@ -538,10 +554,34 @@ class LaneState:
 
     def hour_range(self) -> tuple[int, int] | None:
         """First and last hour (epoch hours) present in the history, or None when empty."""
-        h = self.hourly()
-        if h.height == 0:
+        self._consolidate()
+        parts = [f["hour"] for f in (*self._closed, self._open) if f.height]
+        if not parts:
             return None
-        return int(h["hour"].min()), int(h["hour"].max())  # type: ignore[arg-type]
+        return min(int(h.min()) for h in parts), max(int(h.max()) for h in parts)  # type: ignore[arg-type]
+
+    def matrices(
+        self, reads: Iterable[tuple[Metric, bool, bool]], hours: tuple[int, int]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Several :meth:`matrix` reads ((metric, far_end, module) each) over the hours ``hours``, from
+        those hours' rows alone (the kept history is not concatenated): what a bounded pass hands over."""
+        self._consolidate()
+        h0, h1 = hours
+        grid = np.arange(h0, h1 + 1, dtype=np.int64)
+        in_span = pl.col("hour").is_between(h0, h1)
+        span = pl.concat([f.filter(in_span) for f in (*self._closed, self._open)], how="vertical")
+        span = span.select(
+            "metric",
+            pl.col("device", "port").cast(pl.String),
+            "lane",
+            "hour",
+            (pl.col("sum") / pl.col("n")).alias("mean"),
+        )
+        by = span.partition_by("metric", as_dict=True, include_key=False)
+        parts = {str(k[0]): v for k, v in by.items()}
+        empty = span.clear().drop("metric")
+        out = [self._fill(parts.get(m.value, empty), grid, far_end=far, module=mod) for m, far, mod in reads]
+        return grid, out
 
     def matrix(
         self,
@@ -561,19 +601,26 @@ class LaneState:
             return np.zeros(0, dtype=np.int64), np.full((self.spec.lanes.height, 0), np.nan)
         h0, h1 = rng
         grid = np.arange(h0, h1 + 1, dtype=np.int64)
-        out = np.full((self.spec.lanes.height, grid.size), np.nan)
         h = self._hourly_of(metric).filter(pl.col("hour").is_between(h0, h1))
-        dev, port, lane = ("far_device", "far_port", "far_lane") if far_end else ("device", "port", "lane")
-        idx = self.spec.lanes.select(
-            pl.col(dev).alias("device"), pl.col(port).alias("port"), pl.col(lane).alias("lane")
-        ).with_row_index("li")
+        return grid, self._fill(h, grid, far_end=far_end, module=module)
+
+    def _fill(self, h: pl.DataFrame, grid: np.ndarray, *, far_end: bool, module: bool) -> np.ndarray:
+        """Hourly means (device, port, lane, hour, mean) of one metric as lanes x ``grid`` (NaN: none)."""
+        out = np.full((self.spec.lanes.height, grid.size), np.nan)
+        idx = self._lane_index.get(far_end)
+        if idx is None:
+            dev, port, lane = ("far_device", "far_port", "far_lane") if far_end else KEY[:3]
+            idx = self.spec.lanes.select(
+                pl.col(dev).alias("device"), pl.col(port).alias("port"), pl.col(lane).alias("lane")
+            ).with_row_index("li")
+            self._lane_index[far_end] = idx
         if module:
             h = h.filter(pl.col("lane").is_null()).drop("lane")
             j = idx.join(h, on=["device", "port"], how="inner")
         else:
             j = idx.join(h, on=["device", "port", "lane"], how="inner")
-        out[j["li"].to_numpy(), j["hour"].to_numpy() - h0] = j["mean"].to_numpy()
-        return grid, out
+        out[j["li"].to_numpy(), j["hour"].to_numpy() - grid[0]] = j["mean"].to_numpy()
+        return out
 
     def evidence(self, window_hours: int) -> pl.DataFrame:
         """Per spec lane, what the receiving port's counters and state say over the last ``window_hours``.

@@ -16,7 +16,7 @@ import polars as pl
 from numpy.lib.stride_tricks import sliding_window_view
 
 from analyzer.spec import LinkSpec
-from analyzer.trend import _quiet, nanmedian_last
+from analyzer.trend import LANE_CHUNK, _quiet, lane_chunks, nanmedian_last
 
 
 def thermal_from_differences(y: np.ndarray, temp: np.ndarray) -> np.ndarray:
@@ -28,7 +28,7 @@ def thermal_from_differences(y: np.ndarray, temp: np.ndarray) -> np.ndarray:
     for _ in range(4):  # trim the few differences that straddle a step
         r = dy - k[:, None] * dt
         with _quiet():
-            s = 1.4826 * np.nanmedian(np.where(ok, np.abs(r), np.nan), axis=1)
+            s = 1.4826 * nanmedian_last(np.where(ok, np.abs(r), np.nan))
         w = ok & (np.abs(r) <= 3 * np.maximum(np.nan_to_num(s), 1e-9)[:, None])
         den = (w * dt * dt).sum(1)
         k = np.divide((w * dy * dt).sum(1), den, out=np.zeros_like(k), where=den > 0)
@@ -42,12 +42,30 @@ def detect_steps(
     window: int = 6,
     min_db: float = 0.3,
     k_sigma: float = 6.0,
+    scan_from: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """Steps per lane: li (lane index), hour_idx (first hour after), prev_hour_idx (last before), size_db.
 
     ``window`` counts readings, not hours: each lane is scanned over its own hours that have a
     reading, so a device polled every 6 h is judged on as many readings as one polled every minute.
+    ``scan_from`` (per lane, an index into its readings) scans only the readings from there on, and
+    reports only boundaries ``3 x window`` readings past it (where the medians, the local maximum, the
+    first-of-a-run rule and the placement have their whole context), except on lanes scanned from
+    their first reading; the thermal coefficient and the noise still come from every reading.
     """
+    if y.shape[0] > LANE_CHUNK:  # lane by lane independent: in chunks, for memory
+        found = [
+            detect_steps(
+                y[sl],
+                None if temp is None else temp[sl],
+                window=window,
+                min_db=min_db,
+                k_sigma=k_sigma,
+                scan_from=None if scan_from is None else scan_from[sl],
+            ).with_columns(pl.col("li") + sl.start)
+            for sl in lane_chunks(y.shape[0])
+        ]
+        return pl.concat(found)
     n_lanes = y.shape[0]
     # each lane's readings first, in time order; order[li, k] is the hour of its k-th reading
     order = np.argsort(~np.isfinite(y), axis=1, kind="stable")
@@ -58,13 +76,29 @@ def detect_steps(
         with _quiet():
             tm = np.nanmean(tk, axis=1, keepdims=True)
         yk = yk - np.where(np.isfinite(tk), k[:, None] * (tk - tm), 0.0)
-    n_read = int(np.isfinite(yk).sum(axis=1).max()) if n_lanes else 0
+    n_lane = np.isfinite(yk).sum(axis=1)
+    n_read = int(n_lane.max()) if n_lanes else 0
     yk = yk[:, :n_read]
     # a boundary needs half a window of readings on each side (``enough`` below), so a lane with
     # ``window`` readings can already show a step in its middle: the threshold grows for the shorter
     # medians, which is what keeps a young lane from false steps, not a blanket wait
     if n_read < window:
         return _empty()
+    with _quiet():
+        d1 = np.diff(yk, axis=1)
+        noise = 1.4826 * nanmedian_last(np.abs(d1 - nanmedian_last(d1)[:, None])) / np.sqrt(2)
+    noise = np.nan_to_num(noise, nan=0.0)
+    off = np.zeros(n_lanes, dtype=np.int64)
+    if scan_from is not None:  # the readings from scan_from on, per lane, left-aligned
+        off = np.clip(np.asarray(scan_from, dtype=np.int64), 0, n_lane)
+        width = int((n_lane - off).max()) if n_lanes else 0
+        if width < window:
+            return _empty()
+        at = off[:, None] + np.arange(width)[None, :]
+        yk = np.where(
+            at < n_lane[:, None], np.take_along_axis(yk, np.minimum(at, n_read - 1), axis=1), np.nan
+        )
+        n_read = width
     pad = np.full((n_lanes, window), np.nan)
     yp = np.concatenate([pad, yk, pad], axis=1)
     win = sliding_window_view(yp, window, axis=1)  # win[:, j] covers padded j..j+window-1
@@ -74,12 +108,6 @@ def detect_steps(
     before, after = med[:, 0:n_read], med[:, window : window + n_read]
     enough = (cnt[:, 0:n_read] >= window // 2) & (cnt[:, window : window + n_read] >= window // 2)
     diff = np.where(enough, after - before, 0.0)
-    with _quiet():
-        d1 = np.diff(yk, axis=1)
-        noise = (
-            1.4826 * np.nanmedian(np.abs(d1 - np.nanmedian(d1, axis=1, keepdims=True)), axis=1) / np.sqrt(2)
-        )
-    noise = np.nan_to_num(noise, nan=0.0)
     # a median of n values has about 1.25 sigma/sqrt(n) spread; the difference of two medians of nb and
     # na readings sqrt(1/nb + 1/na) sigma x 1.25 (= sqrt(2/w) with full windows)
     nb = np.maximum(cnt[:, 0:n_read], 1)
@@ -96,6 +124,11 @@ def detect_steps(
     frame = frame.sort("li", "k").filter(
         (pl.col("k") - pl.col("k").shift(1).over("li")).fill_null(window + 1) > window
     )
+    if scan_from is not None:  # only where the scan had the whole context
+        guard = np.where(off > 0, 3 * window, 0)
+        frame = frame.filter(pl.col("k") >= pl.Series(guard[frame["li"].to_numpy()]))
+        if frame.height == 0:
+            return _empty()
     # then place each step where a two-level (mean) fit of the surrounding readings has the least
     # error, all candidate split points at once from cumulative sums
     lis, kis = frame["li"].to_numpy(), frame["k"].to_numpy()
@@ -116,6 +149,7 @@ def detect_steps(
         kb = int(split[np.argmin(cost)])
         best_k[j] = lo + kb  # the first reading after the change
         sizes[j] = float(np.median(seg[kb:]) - np.median(seg[:kb]))
+    best_k = best_k + off[lis]  # the lane's reading index
     return pl.DataFrame(
         {
             "li": lis,
@@ -189,6 +223,12 @@ def attribute_steps(
     return out.with_columns(pl.col("kind").alias("event_kind")).drop("kind")
 
 
+SCAN_BACK = 7
+"""Windows of readings before the first new one a :class:`StepLog` update scans again: a boundary's
+medians reach a window back, its local maximum another, the first-of-a-run rule another and its
+placement two; one more for slack."""
+
+
 class StepLog:
     """Steps found so far, by lane and absolute hour, with the detector run over a recent window only.
 
@@ -207,19 +247,30 @@ class StepLog:
         self.steps = _empty().rename({"hour_idx": "hour", "prev_hour_idx": "prev_hour"})
         self.first_hour: int | None = None  # the first hour ever handed over: no cut context there
 
-    def update(self, hours: np.ndarray, y: np.ndarray, temp: np.ndarray | None = None) -> pl.DataFrame:
+    def update(
+        self, hours: np.ndarray, y: np.ndarray, temp: np.ndarray | None = None, *, new_from: int | None = None
+    ) -> pl.DataFrame:
         """Detect over the window (``hours``: absolute hour of each column of ``y``); returns the new
-        steps (li, hour, prev_hour, size_db) and adds them to :attr:`steps`."""
+        steps (li, hour, prev_hour, size_db) and adds them to :attr:`steps`.
+
+        ``new_from``: the hours before it were in the last update unchanged, so only boundaries whose
+        context reaches past it are scanned again (each lane from ``SCAN_BACK`` x ``window`` readings
+        before its first new one); a step further back keeps the placement and size it had."""
         if hours.size and self.first_hour is None:
             self.first_hour = int(hours[0])
-        found = detect_steps(y, temp, **self.detect)  # type: ignore[arg-type]
+        window = int(self.detect.get("window", 6))
+        scan_from = None
+        if new_from is not None:
+            n_old = np.isfinite(y[:, hours < new_from]).sum(axis=1)
+            scan_from = np.maximum(n_old - SCAN_BACK * window, 0)
+        found = detect_steps(y, temp, scan_from=scan_from, **self.detect)  # type: ignore[arg-type]
         if found.height == 0:
             return self.steps.clear()
-        window = int(self.detect.get("window", 6))
         # the reading index of each boundary within its lane: past the history's start, ignore the
         # first 2 x window readings of the window
-        seen = np.cumsum(np.isfinite(y), axis=1)
-        k = seen[found["li"].to_numpy(), found["hour_idx"].to_numpy()]
+        li, hi = found["li"].to_numpy(), found["hour_idx"].to_numpy()
+        seen = np.cumsum(np.isfinite(y[li]), axis=1)  # the found steps' lanes only
+        k = seen[np.arange(li.size), hi]
         keep = (k > 2 * window) | (int(hours[0]) <= (self.first_hour or 0))
         found = found.filter(pl.Series(keep)).select(
             "li",

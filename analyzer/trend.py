@@ -19,6 +19,29 @@ import numpy as np
 import polars as pl
 
 HUBER_K = 1.345
+LANE_CHUNK = 65_536
+"""Lanes a per-lane estimator works on at once, so its lanes x hours temporaries stay bounded (a few
+hundred MB over a week of hours) however many lanes the fleet has; the answers do not depend on it."""
+
+
+def group_chunks(group: np.ndarray, chunk: int | None = None) -> list[np.ndarray]:
+    """Lane indexes in chunks of whole groups (e.g. a port's lanes), about ``chunk`` (default
+    :data:`LANE_CHUNK`) lanes each: for estimators that work per group."""
+    step = chunk or LANE_CHUNK
+    order = np.argsort(group, kind="stable")
+    g = np.asarray(group)[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if g.size else np.zeros(0, dtype=np.int64)
+    cuts = [0]
+    for s in starts.tolist():  # one cut per chunk of lanes: a few per fleet
+        if s - cuts[-1] >= step:
+            cuts.append(s)
+    return [order[a:b] for a, b in zip(cuts, [*cuts[1:], g.size], strict=True) if b > a]
+
+
+def lane_chunks(n_lanes: int, chunk: int | None = None) -> list[slice]:
+    """Consecutive slices of at most ``chunk`` (default :data:`LANE_CHUNK`) lanes covering ``n_lanes``."""
+    step = chunk or LANE_CHUNK
+    return [slice(s, min(s + step, n_lanes)) for s in range(0, n_lanes, step)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +87,18 @@ def fit_trends(
 
     ``y`` and ``temp`` are (lanes x hours) hourly means with NaN for missing hours.
     """
+    if y.shape[0] > LANE_CHUNK:  # lane by lane independent: in chunks, for memory
+        parts = [
+            fit_trends(
+                y[sl],
+                None if temp is None else temp[sl],
+                steps=None if steps is None else steps[sl],
+                iters=iters,
+                ridge=ridge,
+            )
+            for sl in lane_chunks(y.shape[0])
+        ]
+        return TrendFit(*(np.concatenate([getattr(p, f) for p in parts]) for f in TrendFit.__slots__))
     n_lanes, n_hours = y.shape
     t_days = np.arange(n_hours, dtype=np.float64) / 24.0
     valid = np.isfinite(y)
@@ -135,12 +170,23 @@ def module_thermal(thermal: np.ndarray, module_index: np.ndarray) -> np.ndarray:
 def nanmedian_last(a: np.ndarray) -> np.ndarray:
     """Median over the last axis ignoring NaN (NaN where all are NaN); sort-based, much faster
     than ``np.nanmedian`` on arrays with NaN."""
-    srt = np.sort(a, axis=-1)  # NaN sort last
+    return nanquantile_last(a, 0.5)
+
+
+def nanquantile_last(a: np.ndarray, q: float) -> np.ndarray:
+    """The ``q`` quantile over the last axis ignoring NaN, as ``np.nanquantile`` gives it (linear
+    interpolation between order statistics; NaN where all are NaN), from one sort (NaN sort last)
+    instead of numpy's row-by-row loop."""
+    srt = np.sort(a, axis=-1)
     n = np.isfinite(a).sum(axis=-1)
-    lo = np.take_along_axis(srt, np.maximum((n - 1) // 2, 0)[..., None], axis=-1)[..., 0]
-    hi = np.take_along_axis(srt, np.maximum(n // 2, 0)[..., None], axis=-1)[..., 0]
-    hi = np.where(n % 2 == 1, lo, hi)
-    return np.where(n > 0, 0.5 * (lo + hi), np.nan)
+    if srt.shape[-1] == 0:
+        return np.full(n.shape, np.nan)
+    p = q * np.maximum(n - 1, 0)
+    j0 = np.floor(p).astype(np.int64)
+    j1 = np.minimum(j0 + 1, np.maximum(n - 1, 0))
+    lo = np.take_along_axis(srt, j0[..., None], axis=-1)[..., 0].astype(np.float64)
+    hi = np.take_along_axis(srt, j1[..., None], axis=-1)[..., 0].astype(np.float64)
+    return np.where(n > 0, lo + (hi - lo) * (p - j0), np.nan)
 
 
 def _wmean(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -222,11 +268,32 @@ def recent_onset(
     return np.where(onset, r, drift), np.where(onset, se, drift_sd), onset
 
 
+def shift_left(a: np.ndarray, shift: int, fill: float | bool | int, *, rows: int = 65_536) -> None:
+    """Move the columns (last axis) of ``a`` left by ``shift`` in place, ``fill`` in the vacated ones;
+    a block of rows at a time, so the overlap buffer numpy needs stays small."""
+    n = a.shape[-1]
+    if n == 0 or shift <= 0:
+        return
+    if shift >= n:
+        a[...] = fill
+        return
+    if a.ndim == 1:
+        a[:-shift] = a[shift:].copy()
+        a[-shift:] = fill
+        return
+    for r in range(0, a.shape[0], rows):
+        blk = a[r : r + rows]
+        blk[:, :-shift] = blk[:, shift:]
+        blk[:, -shift:] = fill
+
+
 class BoundedTrend:
     """The trend fit of :func:`fit_trends` at a cost that does not grow with history.
 
     The last ``window`` hours of every lane are kept in a ring (lanes x window: Rx, temperature and
-    each hour's last Huber weight); an hour leaving the ring is folded into per-lane sufficient
+    each hour's last Huber weight), in time order with the newest hour in the last column (a push
+    shifts the columns in place: a window of the ring is a view, never a copy, for the other
+    estimators of a pass); an hour leaving the ring is folded into per-lane sufficient
     statistics (X'WX and X'Wy of the design, with the weight it had in the last fit) and never read
     again. A fit runs IRLS over the ring alone, with the folded hours' statistics added as they stand,
     warm-started from the previous fit: O(lanes x window) per pass, whatever the history.
@@ -240,8 +307,11 @@ class BoundedTrend:
     after it); one older than the ring is placed at the ring's first hour.
     """
 
-    def __init__(self, n_lanes: int, window: int = 168, *, kmax: int = 8, ridge: float = 1e-6) -> None:
+    def __init__(
+        self, n_lanes: int, window: int = 168, *, kmax: int = 8, ridge: float = 1e-6, thermal: bool = True
+    ) -> None:
         self.n_lanes, self.window, self.kmax, self.ridge = n_lanes, window, kmax, ridge
+        self.thermal = thermal  # False: no temperature is ever pushed, none is kept (the column is 0)
         p = 3 + kmax
         self.a_old = np.zeros((n_lanes, p, p))
         self.b_old = np.zeros((n_lanes, p))
@@ -250,7 +320,7 @@ class BoundedTrend:
         self.temp_n = np.zeros(n_lanes, dtype=np.int64)
         self.temp_sq = np.zeros(n_lanes)
         self.y = np.full((n_lanes, window), np.nan, dtype=np.float32)  # the ring, oldest first
-        self.temp = np.full((n_lanes, window), np.nan, dtype=np.float32)
+        self.temp = np.full((n_lanes, window if thermal else 0), np.nan, dtype=np.float32)
         self.w = np.ones((n_lanes, window), dtype=np.float32)
         self.hours = np.full(window, -1, dtype=np.int64)  # absolute hour of each ring column (-1: empty)
         self.fitted = np.zeros(window, dtype=bool)  # the column's weights come from a fit
@@ -264,6 +334,7 @@ class BoundedTrend:
         *("a_old", "b_old", "n_old", "temp_sum", "temp_sq", "temp_n"),
         *("y", "temp", "w", "steps", "given", "n_steps", "beta"),
     )
+    _RING_ARRAYS: tuple[str, ...] = ("y", "temp", "w")
 
     def table(self) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int | None]]:
         """The whole state as frames (per lane; per ring column) and scalars, for a checkpoint."""
@@ -272,10 +343,12 @@ class BoundedTrend:
                 pl.Series(k, a.reshape(self.n_lanes, -1) if a.ndim > 1 else a)
                 for k in self._LANE_ARRAYS
                 for a in (getattr(self, k),)
+                if a.size or not a.ndim > 1
             ]
         )
         ring = pl.DataFrame({"hours": self.hours, "fitted": self.fitted})
-        return lanes, ring, {"window": self.window, "kmax": self.kmax, "origin": self.origin}
+        sc = {"window": self.window, "kmax": self.kmax, "origin": self.origin, "thermal": int(self.thermal)}
+        return lanes, ring, sc
 
     @classmethod
     def from_table(
@@ -283,12 +356,25 @@ class BoundedTrend:
     ) -> BoundedTrend:
         """The state :meth:`table` wrote."""
         window, kmax = int(scalars["window"] or 0), int(scalars["kmax"] or 0)
-        bt = cls(lanes.height, window, kmax=kmax, ridge=ridge)
+        thermal = bool(scalars.get("thermal", 1))
+        bt = cls(lanes.height, window, kmax=kmax, ridge=ridge, thermal=thermal)
+        hours = ring["hours"].to_numpy().astype(np.int64)
+        # each kept hour to its column, newest last (a state written before the ring was kept in time
+        # order has its columns at hour % window)
+        have = np.nonzero(hours >= 0)[0]
+        pos = window - 1 - (hours[have].max() - hours[have]) if have.size else have
         for k in cls._LANE_ARRAYS:
             want = getattr(bt, k)
-            setattr(bt, k, lanes[k].to_numpy().astype(want.dtype).reshape(want.shape))
-        bt.hours = ring["hours"].to_numpy().astype(np.int64)
-        bt.fitted = ring["fitted"].to_numpy().astype(bool)
+            if k not in lanes.columns:  # e.g. the temperature ring of a trend without one
+                continue
+            got = lanes[k].to_numpy().astype(want.dtype)
+            if k in cls._RING_ARRAYS:
+                if want.shape[1]:
+                    want[:, pos] = got.reshape(lanes.height, -1)[:, have]
+            else:
+                setattr(bt, k, got.reshape(want.shape))
+        bt.hours[pos] = hours[have]
+        bt.fitted[pos] = ring["fitted"].to_numpy().astype(bool)[have]
         bt.origin = None if scalars["origin"] is None else int(scalars["origin"])
         return bt
 
@@ -319,26 +405,43 @@ class BoundedTrend:
         in the last fit (a fit of ``iters`` IRLS iterations runs first if one of them was never fitted:
         a long history goes in window by window; a pass per hour or so never needs the extra fit)."""
         hours = np.asarray(hours, dtype=np.int64)
-        if temp is None:
-            temp = np.full(y.shape, np.nan)
         if self.origin is None and hours.size:
             self.origin = int(hours[0])
         for s in range(0, hours.size, self.window):
             sl = slice(s, s + self.window)
-            self._push_chunk(hours[sl], np.asarray(y[:, sl]), np.asarray(temp[:, sl]), iters)
+            t = None if temp is None or not self.thermal else np.asarray(temp[:, sl])
+            self._push_chunk(hours[sl], np.asarray(y[:, sl]), t, iters)
 
-    def _push_chunk(self, hours: np.ndarray, y: np.ndarray, temp: np.ndarray, iters: int) -> None:
-        leaving = np.nonzero((self.hours >= 0) & (self.hours <= hours[-1] - self.window))[0]
+    @property
+    def newest(self) -> int | None:
+        """The newest hour in the ring (its last column), None while empty."""
+        return int(self.hours[-1]) if self.hours[-1] >= 0 else None
+
+    def columns(self, hours: np.ndarray) -> np.ndarray:
+        """The ring columns of ``hours`` (at most a window before the newest)."""
+        return self.window - 1 - ((self.newest or 0) - np.asarray(hours, dtype=np.int64))
+
+    def _push_chunk(self, hours: np.ndarray, y: np.ndarray, temp: np.ndarray | None, iters: int) -> None:
+        newest = self.newest
+        ref = int(hours[-1]) if newest is None else max(newest, int(hours[-1]))
+        leaving = np.nonzero((self.hours >= 0) & (self.hours <= ref - self.window))[0]
         if leaving.size:
             if not self.fitted[leaving].all():
                 self.fit(iters=iters)  # the leaving hours' weights as the data up to now gives them
             self._fold(leaving)
-            self.y[:, leaving] = np.nan
-            self.temp[:, leaving] = np.nan
-            self.hours[leaving] = -1
-        cols = hours % self.window
+        if newest is not None and ref > newest:  # the columns move left; the leaving ones drop out
+            shift = ref - newest
+            for a, fill in ((self.y, np.nan), (self.temp, np.nan), (self.w, 1.0)):
+                shift_left(a, shift, fill)
+            shift_left(self.hours, shift, -1)
+            shift_left(self.fitted, shift, False)
+        elif newest is None:
+            self.hours[-1] = ref  # the ring's reference: the columns below are placed against it
+        keep = hours > ref - self.window
+        hours, y = hours[keep], y[:, keep]
+        cols = self.window - 1 - (ref - hours)
         again = self.hours[cols] == hours  # an hour handed over before (it was still open): replaced
-        if again.any():
+        if self.thermal and again.any():
             t_old = self.temp[:, cols[again]].astype(np.float64)
             ok_old = np.isfinite(t_old) & np.isfinite(self.y[:, cols[again]])
             tz_old = np.where(ok_old, t_old, 0.0)
@@ -346,15 +449,17 @@ class BoundedTrend:
             self.temp_sq -= (tz_old * tz_old).sum(axis=1)
             self.temp_n -= ok_old.sum(axis=1)
         self.y[:, cols] = y
-        self.temp[:, cols] = temp
         self.w[:, cols] = 1.0
         self.hours[cols] = hours
         self.fitted[cols] = False
-        t_ok = np.isfinite(temp) & np.isfinite(y)
-        tz = np.where(t_ok, temp, 0.0)
-        self.temp_sum += tz.sum(axis=1)
-        self.temp_sq += (tz * tz).sum(axis=1)
-        self.temp_n += t_ok.sum(axis=1)
+        if self.thermal:
+            temp = np.full(y.shape, np.nan) if temp is None else temp[:, keep]
+            self.temp[:, cols] = temp
+            t_ok = np.isfinite(temp) & np.isfinite(y)
+            tz = np.where(t_ok, temp, 0.0)
+            self.temp_sum += tz.sum(axis=1)
+            self.temp_sq += (tz * tz).sum(axis=1)
+            self.temp_n += t_ok.sum(axis=1)
 
     def _tmean(self, idx: np.ndarray) -> np.ndarray:
         n = self.temp_n[idx]
@@ -367,11 +472,15 @@ class BoundedTrend:
         ring columns ``cols`` of lanes ``idx``."""
         y = self.y[np.ix_(idx, cols)].astype(np.float64)
         valid = np.isfinite(y)
-        temp = self.temp[np.ix_(idx, cols)].astype(np.float64)
         tm = self._tmean(idx)[:, None]
         hrs = self.hours[cols]
         t_days = ((hrs - (self.origin or 0)) / 24.0)[None, :]
-        xs = [np.ones((1, hrs.size)), t_days, np.where(np.isfinite(temp), temp, tm)]
+        if self.thermal:
+            temp = self.temp[np.ix_(idx, cols)].astype(np.float64)
+            tcol = np.where(np.isfinite(temp), temp, tm)
+        else:
+            tcol = np.zeros((1, hrs.size))  # no temperature: a zero column (its sums are skipped)
+        xs = [np.ones((1, hrs.size)), t_days, tcol]
         for k in range(p - 3):
             xs.append((hrs[None, :] >= self.steps[idx, k][:, None]).astype(np.float64))
         return xs, np.where(valid, y, 0.0), valid
@@ -392,12 +501,19 @@ class BoundedTrend:
         b = np.empty((w.shape[0], p))
         b[:, :2] = wy @ np.stack([np.ones_like(t), t], axis=1)
         own = xs[2:]
-        wx = [w * x for x in own]
+        zero = [x.shape[0] == 1 and not x.any() for x in own]
+        wx = [x if z else w * x for x, z in zip(own, zero, strict=True)]
         for i, (wxi, xi) in enumerate(zip(wx, own, strict=True)):
             k = i + 2
+            if zero[i]:  # a column of zeros: nothing to sum
+                a[:, k, :] = a[:, :, k] = 0.0
+                b[:, k] = 0.0
+                continue
             a[:, k, 0] = a[:, 0, k] = wxi.sum(axis=1)
             a[:, k, 1] = a[:, 1, k] = wxi @ t
             for j in range(i, len(own)):
+                if zero[j]:
+                    continue
                 a[:, k, j + 2] = a[:, j + 2, k] = (
                     (wxi * own[j]).sum(axis=1) if j != i else (wxi * xi).sum(axis=1)
                 )
@@ -408,6 +524,8 @@ class BoundedTrend:
     def _predict(xs: list[np.ndarray], beta: np.ndarray) -> np.ndarray:
         out = beta[:, 0:1] * xs[0]
         for i in range(1, len(xs)):
+            if i >= 2 and xs[i].shape[0] == 1 and not xs[i].any():
+                continue  # a column of zeros
             out = out + beta[:, i : i + 1] * xs[i]
         return out
 
@@ -479,7 +597,11 @@ class BoundedTrend:
             out["sigma"][idx] = np.where(ok, scale, nan)
             step_sizes[idx, : p - 3] = beta[:, 3:]
         self.fitted[self.hours >= 0] = True
-        last_all = np.where(np.isfinite(self.y), self.hours[None, :], -1).max(axis=1)
+        fin = np.isfinite(self.y)
+        last_all = np.where(
+            fin.any(axis=1), self.hours[self.window - 1 - np.argmax(fin[:, ::-1], axis=1)], -1
+        )
+        del fin
         return TrendFit(
             drift_db_per_day=out["drift"],
             drift_se=out["drift_se"],

@@ -14,6 +14,7 @@ import argparse
 import os
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -215,6 +216,117 @@ def bench_bounded(n_lanes: int, days: int, window: int = 168, seed: int = 4) -> 
     }
 
 
+def _rss_mb() -> float:
+    """The process's resident set now (MB)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _fold_days(ps: object, n_ports: int, h_from: int, h_to: int, rng: np.random.Generator) -> None:
+    """Hand hours ``h_from``..``h_to`` (epoch hours) of synthetic hourly aggregates straight to the pass
+    state, a day at a time, with a step detection every three days (what the passes of a running
+    analyzer would have handed over; untimed): drifting Rx with a thermal swing and 1 % of lanes with a
+    1 dB step, module temperatures, far-end Tx and bias, a port BER; no counter disturbances."""
+    from analyzer.bounded import READS, PassState
+
+    assert isinstance(ps, PassState)
+    n = n_ports * 8
+    drift = np.random.default_rng(7).normal(-0.01, 0.01, n)
+    step_lanes = np.nonzero(np.random.default_rng(8).random(n) < 0.01)[0]
+    for d0 in range(h_from, h_to + 1, 24):
+        hrs = np.arange(d0, min(d0 + 24, h_to + 1), dtype=np.int64)
+        swing = 3 * np.sin(2 * np.pi * hrs / 24)[None, :]
+        t_port = 40 + swing + rng.normal(0, 0.5, (n_ports, hrs.size))
+        temp = np.repeat(t_port, 8, axis=0)
+        rx = -3 + drift[:, None] * (hrs - h_from)[None, :] / 24 + 0.02 * (temp - 40)
+        rx += rng.normal(0, 0.05, rx.shape)
+        at = h_from + (step_lanes * 7919) % max(h_to - h_from, 1)  # each step lane's step hour
+        rx[step_lanes] -= (hrs[None, :] >= at[:, None]) * 1.0
+        nan = np.full(rx.shape, np.nan)
+        mats = [
+            rx,
+            temp,
+            rng.normal(1.0, 0.05, rx.shape),
+            rng.normal(8.0, 0.05, rx.shape),
+            temp + 1.0,
+            nan,
+            10 ** rng.normal(-6, 0.1, rx.shape),
+            *(nan for _ in READS[7:]),
+        ]
+        ps.hand_over(hrs, mats)
+        del mats, rx, temp
+        if (hrs[-1] - h_from) % 72 >= 48 or hrs[-1] == h_to:
+            win_hours, w = ps._window(max(h_from, int(hrs[-1]) - ps.window + 1), int(hrs[-1]))
+            found = ps.steps.update(win_hours, w["rx"], w["temp"])
+            ps.rx.add_steps(found["li"].to_numpy(), found["hour"].to_numpy())
+            ps.last_hour = int(hrs[-1])
+    ps.last_hour = h_to
+
+
+def bench_scale(n_ports: int, days: list[int], profile: bool = False) -> list[dict[str, Any]]:
+    """The whole bounded pass (:class:`linkmargin_cli.passes.Passes`: ``analyze`` with a
+    :class:`~analyzer.bounded.PassState`, then the state's trims) over ``n_ports`` x 8 lanes, at each
+    of ``days`` of hourly history. The history is folded into the pass state synthetically (untimed);
+    the last hours come through the :class:`LaneState` as hourly polls of every lane, as they would.
+    Two passes are timed each time: the first after the fold (six new hours; the DOM offsets' cache is
+    cold, as after a restart) and the next one, an hour later (the steady state of hourly passes)."""
+    import cProfile
+    import pstats
+    import resource
+
+    from analyzer.bounded import REREAD_HOURS
+    from linkmargin_cli.passes import Passes
+
+    spec = fleet(n_ports)
+    passes = Passes(spec)
+    ps = passes.bounded
+    assert ps is not None
+    st = LaneState(spec, history_hours=ps.window + 24)
+    rng = np.random.default_rng(3)
+    h0 = int(T0.timestamp() // 3600)
+    ps.first_hour = h0
+    done, out = h0 - 1, []
+
+    def poll(h: int) -> pl.DataFrame:
+        return poll_batch(spec, T0 + timedelta(hours=h - h0, minutes=30), rng, 1000 + 5000 * (h - h0))
+
+    for d in sorted(days):
+        end = h0 + 24 * d - 1  # the newest hour at the first timed pass
+        fold_to = end - 4
+        _fold_days(ps, n_ports, done + 1, fold_to, rng)
+        for label, hrs in (("first", range(fold_to - REREAD_HOURS + 1, end + 1)), ("next", [end + 1])):
+            st.ingest_many(poll(h) for h in hrs)
+            st.latest  # noqa: B018  (the deferred merge: not part of the pass)
+            rss0, peak0 = _rss_mb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            prof = cProfile.Profile() if profile else None
+            t, c = time.perf_counter(), time.process_time()
+            if prof:
+                prof.enable()
+            an = passes.run(st, horizons={"21d": 21.0}, planned=None, now=None)
+            if prof:
+                prof.disable()
+            wall, cpu = time.perf_counter() - t, time.process_time() - c
+            assert an.lanes.height == spec.lanes.height
+            out.append(
+                {
+                    "days": d,
+                    "label": label,
+                    "wall": wall,
+                    "cpu": cpu,
+                    "rss_before_mb": rss0,
+                    "peak_before_mb": peak0,
+                    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                    "history_h": float(np.nanmax(an.lanes["history_hours"].to_numpy())),
+                    "steps": float(an.steps.height),
+                }
+            )
+            if prof:
+                pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+            del an
+        done = end + 1
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--ports", type=int, default=4000, help="ports (x8 lanes) in the ingest benchmark")
@@ -227,6 +339,9 @@ def main() -> None:
     ap.add_argument("--bounded-lanes", type=int, default=0, help="lanes in the bounded trend-fit bench")
     ap.add_argument("--bounded-days", type=int, default=21)
     ap.add_argument("--bounded", action="store_true", help="the analysis pass with the bounded estimators")
+    ap.add_argument("--scale-ports", type=int, default=0, help="ports (x8 lanes): the whole bounded pass")
+    ap.add_argument("--scale-days", type=int, nargs="*", default=[7, 21])
+    ap.add_argument("--profile", action="store_true", help="cProfile the whole bounded pass")
     a = ap.parse_args()
     print(f"POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', 'unset')}")
     if not a.skip_ingest:
@@ -249,6 +364,17 @@ def main() -> None:
             f" / {r['push_cpu']:.2f} s CPU; peak RSS {r['rss_mb']:,.0f} MB; median |drift error|"
             f" {r['drift_err']:.5f} dB/day; load {os.getloadavg()[0]:.1f}"
         )
+    if a.scale_ports:
+        for r in bench_scale(a.scale_ports, a.scale_days, a.profile):
+            print(
+                f"whole bounded pass ({r['label']}) {a.scale_ports * 8:,} lanes, {r['days']:.0f} days"
+                f" of hourly history (lanes' history up to {r['history_h']:.0f} h, {r['steps']:.0f} steps):"
+                f" {r['cpu']:.2f} s CPU, {r['wall']:.2f} s wall;"
+                f" RSS before the pass {r['rss_before_mb']:,.0f} MB, peak {r['peak_before_mb']:,.0f} MB"
+                f" before and {r['peak_mb']:,.0f} MB after it;"
+                f" load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
     for days in a.pass_days if a.pass_ports else []:
         runs = bench_pass(a.pass_ports, days, bounded=a.bounded)
         print(

@@ -22,6 +22,7 @@ __all__ = [
     "ChannelLoss",
     "RxWindow",
     "ber_at_margin_db",
+    "ber_at_q",
     "ber_floor",
     "ber_from_corrected_cw",
     "ber_from_corrected_fraction",
@@ -36,7 +37,9 @@ __all__ = [
     "lane_power_margin_db",
     "lane_power_margin_db_array",
     "p_uncorrectable_cw",
+    "q_at_margin_db",
     "q_from_ber",
+    "q_ratio",
     "threshold_margin_db",
 ]
 
@@ -169,9 +172,22 @@ _Q_GRID: npt.NDArray[np.float64] = np.linspace(0.0, 30.0, 6001)
 _LOG_BER: npt.NDArray[np.float64] = np.log10([0.5 * math.erfc(q / math.sqrt(2.0)) for q in _Q_GRID])
 
 
+_Q_STEP: float = float(_Q_GRID[1] - _Q_GRID[0])
+_LOG_BER_SLOPE: npt.NDArray[np.float64] = np.append(np.diff(_LOG_BER), 0.0)
+
+
 def ber_from_q(q: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """Bit error ratio of a Gaussian-noise decision with quality factor ``q`` (q >= 30: ~1e-198)."""
-    return np.power(10.0, np.interp(np.asarray(q, dtype=np.float64), _Q_GRID, _LOG_BER))
+    """Bit error ratio of a Gaussian-noise decision with quality factor ``q`` (q >= 30: ~1e-198).
+
+    The linear interpolation of ``np.interp`` on the table, with the cell found by arithmetic (the
+    grid is uniform) instead of a search: the analyzer's DOM-offset bisection evaluates it millions
+    of times a pass."""
+    qa = np.asarray(q, dtype=np.float64)
+    x = np.clip(qa, _Q_GRID[0], _Q_GRID[-1]) / _Q_STEP
+    nan = np.isnan(x)
+    i = np.minimum(np.where(nan, 0.0, x).astype(np.int64), _Q_GRID.size - 1)
+    log_ber = _LOG_BER[i] + (x - i) * _LOG_BER_SLOPE[i]
+    return np.power(10.0, np.where(nan, np.nan, log_ber))
 
 
 def q_from_ber(ber: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -200,8 +216,24 @@ def ber_margin_db(ber: npt.ArrayLike, ber_limit: npt.ArrayLike) -> npt.NDArray[n
 
 def ber_at_margin_db(margin_db: npt.ArrayLike, ber_limit: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Inverse of :func:`ber_margin_db`: the pre-FEC BER at an OMA margin; equals the limit at 0 dB."""
-    q = q_from_ber(ber_limit) * np.power(10.0, np.asarray(margin_db, dtype=np.float64) / 10.0)
-    return np.minimum(ber_from_q(np.maximum(q, 0.0)), 0.5)
+    return ber_at_q(q_at_margin_db(margin_db, ber_limit))
+
+
+def q_at_margin_db(margin_db: npt.ArrayLike, ber_limit: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The Q at an OMA margin: Q(limit) x :func:`q_ratio` (margin), so a margin d dB lower scales it by
+    ``q_ratio(-d)`` (what a search over offsets exploits)."""
+    return q_from_ber(ber_limit) * q_ratio(margin_db)
+
+
+def q_ratio(margin_db: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The factor on Q of an OMA margin in optical dB: 10^(margin/10) (Q is proportional to the OMA,
+    an optical power, so the ratio is in 10 log10, as :func:`ber_margin_db`)."""
+    return np.power(10.0, np.asarray(margin_db, dtype=np.float64) / 10.0)
+
+
+def ber_at_q(q: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The pre-FEC BER :func:`ber_at_margin_db` gives for a Q from :func:`q_at_margin_db` (at most 0.5)."""
+    return np.minimum(ber_from_q(np.maximum(np.asarray(q, dtype=np.float64), 0.0)), 0.5)
 
 
 def ber_floor(interval_s: float, bit_rate_bps: float) -> float:

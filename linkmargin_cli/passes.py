@@ -17,7 +17,7 @@ import polars as pl
 
 from analyzer import checkpoint
 from analyzer.analysis import Analysis, analyze
-from analyzer.bounded import PassState, lanes_key
+from analyzer.bounded import RELEASED, PassState, lanes_key
 from analyzer.spec import LinkSpec
 from analyzer.state import LaneState
 
@@ -28,7 +28,10 @@ SLACK_HOURS = 24
 class Passes:
     """The analysis passes of one analyzer over one spec."""
 
-    def __init__(self, spec: LinkSpec, *, full: bool = False) -> None:
+    def __init__(self, spec: LinkSpec, *, full: bool = False, release: bool = True) -> None:
+        """``release=False`` keeps the hours of the metrics the bounded rings hold in the state too
+        (for a reader of the state's own Rx history, e.g. the backtest's ``predict_linear`` baseline)."""
+        self.release = release
         self.key = lanes_key(spec.lanes)
         self.n_lanes = spec.lanes.height
         self.bounded: PassState | None = None if full else PassState(self.n_lanes, lanes_key=self.key)
@@ -68,6 +71,9 @@ class Passes:
             keep = self.bounded.window + SLACK_HOURS
             if state.history_hours > keep:
                 state.bound_history(keep)
+            since = self.bounded.keep_from()
+            if since is not None and self.release:  # the rings hold the rest of these metrics' hours
+                state.release(RELEASED, since)
         return an
 
     def save(self, state: LaneState, root: Path) -> Path:

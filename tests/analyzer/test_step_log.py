@@ -1,7 +1,8 @@
 """Steps detected pass by pass over a recent window (:class:`analyzer.steps.StepLog`) against
 :func:`detect_steps` over the whole history on the same samples: the same steps (lane and hour), and
 sizes within 0.1 dB, 0.02 dB in the median (the thermal coefficient the sizes are corrected with
-comes from the window, not the whole history)."""
+comes from the window, not the whole history); the same when each pass scans only the boundaries
+its new hours reach (``new_from``)."""
 
 from __future__ import annotations
 
@@ -24,14 +25,19 @@ def history(seed: int, n_lanes: int = 400, n_hours: int = 21 * 24):
     return h, y, temp, lanes, at
 
 
-@pytest.mark.parametrize("seed", [7, 8])
-def test_window_by_window_finds_the_steps_of_the_whole_history(seed: int) -> None:
+@pytest.mark.parametrize(
+    ("seed", "every", "scan_new"), [(7, 24, False), (8, 24, False), (7, 24, True), (8, 3, True)]
+)
+def test_window_by_window_finds_the_steps_of_the_whole_history(seed: int, every: int, scan_new: bool) -> None:
     h, y, temp, lanes, at = history(seed)
     full = detect_steps(y, temp)
     log, ring = StepLog(), 168
-    for end in range(24, h.size + 1, 24):  # a pass a day over the last week
+    prev = None
+    for end in range(every, h.size + 1, every):  # a pass a day (or every 3 hours) over the last week
         lo = max(0, end - ring)
-        log.update(h[lo:end], y[:, lo:end], temp[:, lo:end])
+        new_from = None if prev is None or not scan_new else int(h[prev - 2])  # two hours handed over again
+        log.update(h[lo:end], y[:, lo:end], temp[:, lo:end], new_from=new_from)
+        prev = end
     got = log.steps.sort("li", "hour")
     want = full.sort("li", "hour_idx")
     assert got["li"].to_list() == want["li"].to_list()
