@@ -25,13 +25,14 @@ snapshots for the baseline, in the shapes above.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
 
-from analyzer.analysis import add_forecast, analyze
+from analyzer.analysis import Analysis, add_forecast, analyze
 from analyzer.state import LaneState
 
 
@@ -94,18 +95,26 @@ def predict_linear_margins(state: LaneState, horizon_s: float) -> pl.DataFrame:
 
 
 def forecast_pass(
-    state: LaneState, now: datetime, end: datetime, horizon_s: float, planned: pl.DataFrame | None = None
+    state: LaneState,
+    now: datetime,
+    end: datetime,
+    horizon_s: float,
+    planned: pl.DataFrame | None = None,
+    *,
+    run: Callable[..., Analysis] = analyze,
 ) -> ForecastPass | None:
     """Analyze ``state`` at ``now``: each link's forecast for ``(now, min(now + horizon, end)]`` and its
     margin snapshot for the baseline; None when that window is empty.
 
     ``planned`` (the inventory's planned matings) enters the forecast as a user's would; the forecast
     also carries ``p_no_work``, the same link's P without the plan, and ``planned`` (matings inside).
+    ``run`` is the pass (``analyze``'s keywords): the full recomputation by default, or a caller's
+    bounded pass that keeps its state from call to call (``linkmargin_cli.passes.Passes.run``).
     """
     left_s = min(horizon_s, (end - now).total_seconds())
     if left_s <= 0:
         return None
-    an = analyze(state, horizons={"H": left_s / 86400}, planned=planned, now=now)
+    an = run(state, horizons={"H": left_s / 86400}, planned=planned, now=now)
     add_forecast(an, "H0", left_s / 86400, now=now)
     issued = pl.lit(now).alias("issued_at")
     until = pl.lit(now + timedelta(seconds=left_s)).alias("until")

@@ -36,6 +36,7 @@ from lab.truth.cohorts import wear_truth
 from linkmargin.bus import InProcessBus
 from linkmargin.wire import SAMPLES_WILDCARD
 from linkmargin_cli.harness import lab_run
+from linkmargin_cli.passes import Passes
 from linkmargin_cli.wiring import (
     gnmi_targets_from_inventory,
     planned_from_inventory,
@@ -69,6 +70,7 @@ async def run_backtest(
     seed: int | None = None,
     history: Path | None = None,
     lab_transport: str = "snmp",
+    full_pass: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
     """Drive the lab through the whole pipeline; return forecasts, threshold snapshots and run stats.
 
@@ -79,6 +81,10 @@ async def run_backtest(
 
     With ``history``, every sample the collector delivered is also kept there as Parquet (the
     collector's history sink), so the run can be inspected or the analyzer re-run on it.
+
+    The analysis passes are the analyzer's (:class:`~linkmargin_cli.passes.Passes`): bounded by default,
+    so a pass reads a 7-day window and the state keeps the window and a day; ``full_pass`` recomputes
+    over the whole history at every pass, to check the bounded one.
     """
     clock = [0.0]
     async with lab_run(
@@ -88,6 +94,7 @@ async def run_backtest(
         parquet = ParquetSink(history) if history is not None else None
         sink: Sink = BusSink(bus) if parquet is None else fanout(BusSink(bus), parquet)
         state = LaneState(spec_from_inventory(lab.inventory), clock=lab.sim_time)
+        passes = Passes(state.spec, full=full_pass)
         # the lab's announced work: the analyzer sees the plan, never its outcome
         planned = planned_from_inventory(lab.inventory)
         consumer = BatchConsumer(state, max_rows=10**9, max_delay=1e9)  # flushed at each analysis
@@ -139,7 +146,9 @@ async def run_backtest(
                     await asyncio.sleep(0)  # let the consumer drain the bus up to this step
                 consumer.flush()
                 # the question a pre-flight report answers: will it hold until the run ends?
-                fp = await asyncio.to_thread(forecast_pass, state, lab.sim_time(), end, horizon_s, planned)
+                fp = await asyncio.to_thread(
+                    forecast_pass, state, lab.sim_time(), end, horizon_s, planned, run=passes.run
+                )
                 if fp is not None:
                     forecasts.append(fp.forecasts)
                     snapshots.append(fp.snapshots)
@@ -157,6 +166,7 @@ async def run_backtest(
             "gnmi_devices": len(gnmi.readers),
             "gnmi_failures": gnmi.failures,
             "samples": state.samples_seen,
+            "pass": "full" if full_pass else "bounded",
             "wall_seconds": round(time.perf_counter() - t0, 1),
             "start": lab.scenario.start,
             "end": end,
