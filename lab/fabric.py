@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lab.agent import DeviceEndpoint, MibView, V3User
-from lab.layouts.render import SwitchRenderer
 from lab.agent.values import SnmpValue
+from lab.layouts.render import SwitchRenderer
 from lab.physics.sim import DomReadings, FabricSim, OpticalState
 from lab.scenario import Scenario
 

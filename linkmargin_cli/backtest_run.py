@@ -167,6 +167,7 @@ async def run_backtest(
             "gnmi_failures": gnmi.failures,
             "samples": state.samples_seen,
             "pass": "full" if full_pass else "bounded",
+            "state_hours": _span(state.hour_range()),  # the hours the analyzer's state holds at the end
             "wall_seconds": round(time.perf_counter() - t0, 1),
             "start": lab.scenario.start,
             "end": end,
@@ -178,6 +179,10 @@ async def run_backtest(
     fc = pl.concat(forecasts) if forecasts else pl.DataFrame()
     snaps = pl.concat(snapshots) if snapshots else pl.DataFrame()
     return fc, snaps, stats
+
+
+def _span(hours: tuple[int, int] | None) -> int:
+    return 0 if hours is None else hours[1] - hours[0] + 1
 
 
 class GnmiReads:

@@ -42,7 +42,7 @@ class MibView:
         self._vbs: list[bytes] = [
             ber.tlv(seq, ot + v.encode()) for ot, v in zip(self._oid_tlvs, self._values, strict=True)
         ]
-        self._cum: list[int] = [0, *accumulate(len(b) for b in self._vbs)]
+        self._cum: list[int] = list(accumulate(map(len, self._vbs), initial=0))
 
     @classmethod
     def _from_parts(
@@ -50,7 +50,7 @@ class MibView:
     ) -> MibView:
         self = cls.__new__(cls)
         self._oids, self._oid_tlvs, self._values, self._vbs = oids, oid_tlvs, values, vbs
-        self._cum = [0, *accumulate(len(b) for b in vbs)]
+        self._cum = list(accumulate(map(len, vbs), initial=0))
         return self
 
     def updated(self, changes: Iterable[tuple[Oid, SnmpValue]] | Mapping[Oid, SnmpValue]) -> MibView:

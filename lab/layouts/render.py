@@ -446,8 +446,11 @@ def _cisco_sensor(r: SwitchRenderer, st: OpticalState, dom: DomReadings, static:
             for thr_idx, _severity, relation, which in S.CISCO_THRESHOLD_ROWS:
                 tv = _cisco_limit(kind, enc, thr[kind][which])
                 met = (value > tv) if relation == 3 else (value < tv)
-                out.append(((*t, 5, s, thr_idx), Integer(1 if met else 2)))
+                out.append(((*t, 5, s, thr_idx), _MET if met else _NOT_MET))
     return out
+
+
+_MET, _NOT_MET = Integer(1), Integer(2)  # entSensorThresholdEvaluation: true(1), false(2)
 
 
 def _cisco_limit(kind: str, enc: S.SensorEncoding, lim: float) -> int:
