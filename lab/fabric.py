@@ -105,7 +105,8 @@ class LabFabric:
         prev = self._dynamic.get(d)
         if cached and prev is not None and len(prev[1]) == len(rows):
             pos, old = prev
-            changed = [(i, new[1]) for i, o, new in zip(pos, old, rows, strict=True) if o != new[1]]
+            # a position's value type never changes (the renderers fix it): compare the numbers
+            changed = [(i, v) for i, o, (_, v) in zip(pos, old, rows, strict=True) if o.value != v.value]
             v = cached[1].replaced(changed)
         else:
             v = MibView([*r.static_rows(), *rows])

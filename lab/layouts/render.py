@@ -92,6 +92,7 @@ class SwitchRenderer:
         self.dev = dev
         self._static: list[Row] | None = None
         self._thresholds: dict[int, dict[str, dict[str, float]]] = {}
+        self._cisco: dict[tuple[int, str], dict[int, int]] = {}
         f = sim.fleet
         self.layout = S.LAYOUTS[f.dev_layout[dev]]
         idx = np.nonzero(f.port_dev == dev)[0]
@@ -121,6 +122,17 @@ class SwitchRenderer:
             thr = module_thresholds(pv.pmd, float(self.sim.fleet.rx_lw_offset_db[pv.pos]))
             self._thresholds[pv.pos] = thr
         return thr
+
+    def cisco_limits(self, pv: PortView, kind: str) -> dict[int, int]:
+        """The module's thresholds of one sensor kind as CISCO-ENTITY-SENSOR-MIB encodes them, by
+        threshold index; worked out once per port and kind."""
+        key = (pv.pos, kind)
+        got = self._cisco.get(key)
+        if got is None:
+            enc, thr = self.layout.sensors[kind], self.thresholds(pv)[kind]
+            got = {i: _cisco_limit(kind, enc, thr[which]) for i, _, _, which in S.CISCO_THRESHOLD_ROWS}
+            self._cisco[key] = got
+        return got
 
     def rows(self, st: OpticalState | None = None, dom: DomReadings | None = None) -> list[Row]:
         """Every OID row of this switch at the sim's current time."""
@@ -414,7 +426,6 @@ def _cisco_sensor(r: SwitchRenderer, st: OpticalState, dom: DomReadings, static:
     for pv in r.ports:
         if not pv.optic or pv.pmd is None:
             continue
-        thr = r.thresholds(pv)
         port_ent = PORT_ENTITY[lay.index_scheme](pv.n)
         for kind, lane in r._sensor_list(pv):
             s = idx(pv.if_index, pv.n, kind, lane)
@@ -428,11 +439,11 @@ def _cisco_sensor(r: SwitchRenderer, st: OpticalState, dom: DomReadings, static:
                     ((*c, 7, s), Integer(10)),
                     ((*c, 8, s), Integer(port_ent)),
                 ]
-                for thr_idx, severity, relation, which in S.CISCO_THRESHOLD_ROWS:
+                for thr_idx, severity, relation, _which in S.CISCO_THRESHOLD_ROWS:
                     out += [
                         ((*t, 2, s, thr_idx), Integer(severity)),
                         ((*t, 3, s, thr_idx), Integer(relation)),
-                        ((*t, 4, s, thr_idx), Integer(int(_cisco_limit(kind, enc, thr[kind][which])))),
+                        ((*t, 4, s, thr_idx), Integer(r.cisco_limits(pv, kind)[thr_idx])),
                         ((*t, 6, s, thr_idx), Integer(1)),
                     ]
                 continue
@@ -443,8 +454,9 @@ def _cisco_sensor(r: SwitchRenderer, st: OpticalState, dom: DomReadings, static:
                 round(phys * 10**enc.precision) if kind in ("tx", "rx") else encode_entity(kind, enc, phys)
             )
             out += [((*c, 4, s), Integer(int(value))), ((*c, 6, s), uptime)]  # type: ignore[list-item]
-            for thr_idx, _severity, relation, which in S.CISCO_THRESHOLD_ROWS:
-                tv = _cisco_limit(kind, enc, thr[kind][which])
+            limits = r.cisco_limits(pv, kind)
+            for thr_idx, _severity, relation, _which in S.CISCO_THRESHOLD_ROWS:
+                tv = limits[thr_idx]
                 met = (value > tv) if relation == 3 else (value < tv)
                 out.append(((*t, 5, s, thr_idx), _MET if met else _NOT_MET))
     return out
