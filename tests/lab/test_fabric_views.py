@@ -4,6 +4,7 @@ rendered from scratch at the same time serves: the static rows (rendered once) n
 from __future__ import annotations
 
 from lab.agent import MibView
+from lab.agent.values import SnmpValue
 from lab.fabric import LabFabric
 from lab.layouts.render import SwitchRenderer
 from lab.scenario import load_scenario
@@ -27,7 +28,7 @@ def test_fabric_views_updated_in_place_equal_views_rendered_from_scratch() -> No
     # demo: every vendor layout; a contamination at 6 h, leaf03 reboots at 12 h, a mating at 20 h
     clock = [0.0]
     fab = LabFabric(load_scenario("demo"), refresh_s=0.0, clock=lambda: clock[0])
-    before: dict[str, list[object]] = {}
+    before: dict[str, list[SnmpValue]] = {}
     for t in (0.0, H, 6 * H + 60, 12 * H + 30, 20 * H + 300, 30 * H):
         clock[0] = t
         for d, name in enumerate(fab.devices):
