@@ -9,12 +9,15 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import compress
+from operator import attrgetter, itemgetter, ne
 
 from lab.agent import DeviceEndpoint, MibView, V3User
-from lab.agent.values import SnmpValue
 from lab.layouts.render import SwitchRenderer
 from lab.physics.sim import DomReadings, FabricSim, OpticalState
 from lab.scenario import Scenario
+
+_VALUE, _NUMBER = itemgetter(1), attrgetter("value")  # a row's value, a value's number (or bytes)
 
 AUTH_ENV, PRIV_ENV = "LINKMARGIN_LAB_AUTH_KEY", "LINKMARGIN_LAB_PRIV_KEY"
 
@@ -56,10 +59,11 @@ class LabFabric:
         self._start_s = start_s
         self._wall0 = clock()
         self._last_refresh = -1e18
+        self._index = {name: i for i, name in enumerate(self.sim.fleet.dev_names)}
         self._renderers = [SwitchRenderer(self.sim, d) for d in range(len(self.sim.fleet.dev_names))]
         self._views: dict[int, tuple[float, MibView]] = {}
         # per switch: the view positions of its dynamic rows and their values at the last render
-        self._dynamic: dict[int, tuple[list[int], list[SnmpValue]]] = {}
+        self._dynamic: dict[int, tuple[list[int], list[object]]] = {}
         self._optics: tuple[OpticalState, DomReadings] | None = None
         self._boot_seen = self.sim.boot_s.copy()
         self.on_reboot: Callable[[str], None] | None = None
@@ -95,23 +99,25 @@ class LabFabric:
         dynamic rows are rendered again, and the agent gets the values that changed (cheap re-encode).
         """
         self.tick()
-        d = self.sim.fleet.device_index(device)
+        d = self._index[device]
         cached = self._views.get(d)
         if cached and cached[0] == self.sim.t:
             return cached[1]
         r = self._renderers[d]
         st, dom = self._state()
         rows = r.dynamic_rows(st, dom)
+        values = list(map(_VALUE, rows))
+        numbers = list(map(_NUMBER, values))
         prev = self._dynamic.get(d)
         if cached and prev is not None and len(prev[1]) == len(rows):
             pos, old = prev
-            # a position's value type never changes (the renderers fix it): compare the numbers
-            changed = [(i, v) for i, o, (_, v) in zip(pos, old, rows, strict=True) if o.value != v.value]
-            v = cached[1].replaced(changed)
+            # a position's value type never changes (the renderers fix it): compare the numbers, in C
+            moved = compress(range(len(rows)), map(ne, old, numbers))
+            v = cached[1].replaced([(pos[i], values[i]) for i in moved])
         else:
             v = MibView([*r.static_rows(), *rows])
             pos = [v.index(oid) for oid, _ in rows]
-        self._dynamic[d] = (pos, [value for _, value in rows])
+        self._dynamic[d] = (pos, numbers)
         self._views[d] = (self.sim.t, v)
         return v
 

@@ -7,7 +7,10 @@ question each forecast answers.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -118,15 +121,18 @@ async def run_backtest(
         cohorts = pl.DataFrame()
         wear: pl.DataFrame | None = None
         t0 = time.perf_counter()
-        with Progress(
-            TextColumn("[bold]backtest[/] {task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} steps"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
+        with (
+            _gc_settled() as settle_gc,
+            Progress(
+                TextColumn("[bold]backtest[/] {task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total} steps"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+            ) as progress,
+        ):
             task = progress.add_task(lab.scenario.name, total=steps)
             for k in range(steps):
                 clock[0] = k * step_s
@@ -135,10 +141,13 @@ async def run_backtest(
                     gnmi.read_all(),
                 )
                 progress.advance(task)
+                if k == 0:
+                    settle_gc()
                 if not console.is_terminal and k % max(1, steps // 10) == 0:
                     # no live bar when stderr is a file: a line per tenth of the run instead
                     console.print(
-                        f"backtest {lab.scenario.name}: step {k}/{steps}, {state.samples_seen:,} samples"
+                        f"backtest {lab.scenario.name}: step {k}/{steps}, {state.samples_seen:,} samples, "
+                        f"{time.perf_counter() - t0:.0f} s"
                     )
                 if k == 0 or k % every:
                     continue
@@ -179,6 +188,33 @@ async def run_backtest(
     fc = pl.concat(forecasts) if forecasts else pl.DataFrame()
     snaps = pl.concat(snapshots) if snapshots else pl.DataFrame()
     return fc, snaps, stats
+
+
+GC_GEN0_THRESHOLD = 100_000
+"""Allocations between young-generation collections in a backtest (Python's default is 700)."""
+
+
+@contextmanager
+def _gc_settled() -> Iterator[Callable[[], None]]:
+    """A call that settles the cyclic garbage collector for the rest of the run; restored on exit.
+
+    Called after the first step (the lab's views, the inventory, the spec: millions of objects that live
+    for the whole run), it moves them out of the collector's sight and collects the young generation
+    less often. Each step renders and drops some 10^5 rows per switch; with the default threshold the
+    collector rescanned the survivors, half of the lab's CPU time per step. Nothing any layer computes
+    changes; objects still die by reference counting."""
+    old = gc.get_threshold()
+
+    def settle() -> None:
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(GC_GEN0_THRESHOLD, old[1], old[2])
+
+    try:
+        yield settle
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*old)
 
 
 def _span(hours: tuple[int, int] | None) -> int:
