@@ -35,13 +35,14 @@ snapshots for the baseline, in the shapes above.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
 
-from analyzer.analysis import add_forecast, analyze
+from analyzer.analysis import Analysis, add_forecast, analyze
 from analyzer.state import LaneState
 
 
@@ -56,7 +57,21 @@ PREDICT_LINEAR_HOURS = 7 * 24
 """The range of the Prometheus user's rule: ``predict_linear(rx_dbm[7d], H) < low_alarm``."""
 
 
-def predict_linear_margins(state: LaneState, horizon_s: float) -> pl.DataFrame:
+RxHistory = Callable[[LaneState], tuple[np.ndarray, np.ndarray]]
+"""Each lane's hourly Rx (hours, lanes x hours; oldest first) after a pass: the state's own by default,
+a bounded pass's window where the state no longer keeps those hours
+(``linkmargin_cli.passes.Passes.rx_history``)."""
+
+
+def _state_rx(state: LaneState) -> tuple[np.ndarray, np.ndarray]:
+    from linkmargin.samples import Metric
+
+    return state.matrix(Metric.RX_POWER_DBM)
+
+
+def predict_linear_margins(
+    state: LaneState, horizon_s: float, rx_history: RxHistory = _state_rx
+) -> pl.DataFrame:
     """Per link, what ``predict_linear(rx_dbm[7d], H)`` gives minus the module's Rx low alarm
     (``pl_alarm_db``; the PMD sensitivity where the module reports no alarm) and minus the PMD
     sensitivity (``pl_sens_db``), worst lane: the rule a Prometheus user writes, as numbers.
@@ -66,11 +81,11 @@ def predict_linear_margins(state: LaneState, horizon_s: float) -> pl.DataFrame:
     """
     from linkmargin.samples import Metric
 
-    hours, rx = state.matrix(Metric.RX_POWER_DBM)
+    hours, rx = rx_history(state)
     lanes = state.spec.lanes
     if hours.size == 0 or lanes.height == 0:
         return pl.DataFrame(schema={"link": pl.String, "pl_alarm_db": pl.Float64, "pl_sens_db": pl.Float64})
-    y = rx[:, -PREDICT_LINEAR_HOURS:]
+    y = rx[:, -PREDICT_LINEAR_HOURS:].astype(np.float64)
     y = np.where(y > -39.0, y, np.nan)  # the DOM floor (no light) is not a reading to fit
     x = np.arange(y.shape[1], dtype=np.float64)[None, :] - (y.shape[1] - 1)  # hours before now (<= 0)
     ok = np.isfinite(y)
@@ -104,23 +119,33 @@ def predict_linear_margins(state: LaneState, horizon_s: float) -> pl.DataFrame:
 
 
 def forecast_pass(
-    state: LaneState, now: datetime, end: datetime, horizon_s: float, planned: pl.DataFrame | None = None
+    state: LaneState,
+    now: datetime,
+    end: datetime,
+    horizon_s: float,
+    planned: pl.DataFrame | None = None,
+    *,
+    run: Callable[..., Analysis] = analyze,
+    rx_history: RxHistory = _state_rx,
 ) -> ForecastPass | None:
     """Analyze ``state`` at ``now``: each link's forecast for ``(now, min(now + horizon, end)]`` and its
     margin snapshot for the baseline; None when that window is empty.
 
     ``planned`` (the inventory's planned matings) enters the forecast as a user's would; the forecast
     also carries ``p_no_work``, the same link's P without the plan, and ``planned`` (matings inside).
+    ``run`` is the pass (``analyze``'s keywords): the full recomputation by default, or a caller's
+    bounded pass that keeps its state from call to call (``linkmargin_cli.passes.Passes.run``), with
+    ``rx_history`` where the Rx hours the ``predict_linear`` baseline reads are (``Passes.rx_history``).
     """
     left_s = min(horizon_s, (end - now).total_seconds())
     if left_s <= 0:
         return None
-    an = analyze(state, horizons={"H": left_s / 86400}, planned=planned, now=now)
+    an = run(state, horizons={"H": left_s / 86400}, planned=planned, now=now)
     add_forecast(an, "H0", left_s / 86400, now=now)
     issued = pl.lit(now).alias("issued_at")
     until = pl.lit(now + timedelta(seconds=left_s)).alias("until")
     snaps = an.links.select("link", issued, "warn_margin_db", until).join(
-        predict_linear_margins(state, left_s), on="link", how="left"
+        predict_linear_margins(state, left_s, rx_history), on="link", how="left"
     )
     fc = an.forecasts["H"].select(
         "link", issued, pl.col("p_cross").alias("p"), until, pl.col("planned_matings").alias("planned")

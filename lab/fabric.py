@@ -9,12 +9,15 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from itertools import compress
+from operator import attrgetter, itemgetter, ne
 
 from lab.agent import DeviceEndpoint, MibView, V3User
 from lab.layouts.render import SwitchRenderer
-from lab.physics.sim import FabricSim
+from lab.physics.sim import DomReadings, FabricSim, OpticalState
 from lab.scenario import Scenario
+
+_VALUE, _NUMBER = itemgetter(1), attrgetter("value")  # a row's value, a value's number (or bytes)
 
 AUTH_ENV, PRIV_ENV = "LINKMARGIN_LAB_AUTH_KEY", "LINKMARGIN_LAB_PRIV_KEY"
 
@@ -56,9 +59,12 @@ class LabFabric:
         self._start_s = start_s
         self._wall0 = clock()
         self._last_refresh = -1e18
+        self._index = {name: i for i, name in enumerate(self.sim.fleet.dev_names)}
         self._renderers = [SwitchRenderer(self.sim, d) for d in range(len(self.sim.fleet.dev_names))]
         self._views: dict[int, tuple[float, MibView]] = {}
-        self._rows: dict[int, list[tuple[tuple[int, ...], Any]]] = {}
+        # per switch: the view positions of its dynamic rows and their values at the last render
+        self._dynamic: dict[int, tuple[list[int], list[object]]] = {}
+        self._optics: tuple[OpticalState, DomReadings] | None = None
         self._boot_seen = self.sim.boot_s.copy()
         self.on_reboot: Callable[[str], None] | None = None
         self.max_steps_per_tick = 20  # bounds the work of one tick when the clock runs fast
@@ -87,24 +93,40 @@ class LabFabric:
                     self.on_reboot(self.sim.fleet.dev_names[int(d)])
 
     def view(self, device: str) -> MibView:
-        """The device's MibView at the current sim time (re-rendered when the sim moved)."""
+        """The device's MibView at the current sim time (re-rendered when the sim moved).
+
+        The static rows (names, indexes, thresholds) are rendered once; after the first view only the
+        dynamic rows are rendered again, and the agent gets the values that changed (cheap re-encode).
+        """
         self.tick()
-        d = self.sim.fleet.device_index(device)
+        d = self._index[device]
         cached = self._views.get(d)
         if cached and cached[0] == self.sim.t:
             return cached[1]
-        rows = self._renderers[d].rows()
-        prev = self._rows.get(d)
-        if cached and prev is not None and len(prev) == len(rows):
-            # same table shape: hand the agent only the values that changed (cheap re-encode)
-            changes = [new for old, new in zip(prev, rows, strict=True) if old != new]
-            same_oids = all(old[0] == new[0] for old, new in zip(prev, rows, strict=True))
-            v = cached[1].updated(changes) if same_oids else MibView(rows)
+        r = self._renderers[d]
+        st, dom = self._state()
+        rows = r.dynamic_rows(st, dom)
+        values = list(map(_VALUE, rows))
+        numbers = list(map(_NUMBER, values))
+        prev = self._dynamic.get(d)
+        if cached and prev is not None and len(prev[1]) == len(rows):
+            pos, old = prev
+            # a position's value type never changes (the renderers fix it): compare the numbers, in C
+            moved = compress(range(len(rows)), map(ne, old, numbers))
+            v = cached[1].replaced([(pos[i], values[i]) for i in moved])
         else:
-            v = MibView(rows)
-        self._rows[d] = rows
+            v = MibView([*r.static_rows(), *rows])
+            pos = [v.index(oid) for oid, _ in rows]
+        self._dynamic[d] = (pos, numbers)
         self._views[d] = (self.sim.t, v)
         return v
+
+    def _state(self) -> tuple[OpticalState, DomReadings]:
+        """The fleet's optical state and DOM readings at the sim's time, worked out once for every switch."""
+        if self._optics is None or self._optics[0].t != self.sim.t:
+            st = self.sim.optical(self.sim.t)
+            self._optics = (st, self.sim.dom(st))
+        return self._optics
 
     def endpoints(self, base_port: int = 16100) -> dict[str, DeviceEndpoint]:
         """DeviceEndpoints for AgentServer: one UDP port per switch from base_port (0 = any free)."""

@@ -37,6 +37,12 @@ def backtest(
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed")] = None,
     workdir: Annotated[Path, typer.Option(help="Scratch directory")] = Path("var/backtest"),
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object with the scores")] = False,
+    full_pass: Annotated[
+        bool,
+        typer.Option(
+            "--full-pass", help="Recompute over the whole history every pass (default: a 7-day window)"
+        ),
+    ] = False,
     save: Annotated[
         Path | None,
         typer.Option(help="Keep the run here: samples history, forecasts, threshold snapshots, truth"),
@@ -74,6 +80,7 @@ def backtest(
             console=console,
             seed=seed,
             history=save / "history" if save else None,
+            full_pass=full_pass,
         )
     )
     if fc.is_empty():

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from analyzer import checkpoint
@@ -20,6 +21,7 @@ from analyzer.analysis import Analysis, analyze
 from analyzer.bounded import RELEASED, PassState, lanes_key
 from analyzer.spec import LinkSpec
 from analyzer.state import LaneState
+from linkmargin.samples import Metric
 
 SLACK_HOURS = 24
 """Hours the state keeps beyond the bounded window: late samples, the hour still open."""
@@ -75,6 +77,15 @@ class Passes:
             if since is not None and self.release:  # the rings hold the rest of these metrics' hours
                 state.release(RELEASED, since)
         return an
+
+    def rx_history(self, state: LaneState) -> tuple[np.ndarray, np.ndarray]:
+        """Each lane's hourly Rx after a pass (hours, lanes x hours, oldest first): the bounded window's
+        ring (the state releases those hours when ``release``), else the state's own."""
+        ring = None if self.bounded is None else self.bounded.rx
+        if ring is None or not (ring.hours >= 0).any():
+            return state.matrix(Metric.RX_POWER_DBM)
+        have = ring.hours >= 0
+        return ring.hours[have], ring.y[:, have]
 
     def save(self, state: LaneState, root: Path) -> Path:
         """Checkpoint the state and the bounded estimators' state (when kept) under ``root``."""

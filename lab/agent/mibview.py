@@ -42,7 +42,7 @@ class MibView:
         self._vbs: list[bytes] = [
             ber.tlv(seq, ot + v.encode()) for ot, v in zip(self._oid_tlvs, self._values, strict=True)
         ]
-        self._cum: list[int] = [0, *accumulate(len(b) for b in self._vbs)]
+        self._cum: list[int] = list(accumulate(map(len, self._vbs), initial=0))
 
     @classmethod
     def _from_parts(
@@ -50,7 +50,7 @@ class MibView:
     ) -> MibView:
         self = cls.__new__(cls)
         self._oids, self._oid_tlvs, self._values, self._vbs = oids, oid_tlvs, values, vbs
-        self._cum = [0, *accumulate(len(b) for b in vbs)]
+        self._cum = list(accumulate(map(len, vbs), initial=0))
         return self
 
     def updated(self, changes: Iterable[tuple[Oid, SnmpValue]] | Mapping[Oid, SnmpValue]) -> MibView:
@@ -72,6 +72,29 @@ class MibView:
             merged.update(added)
             return MibView(merged)
         return MibView._from_parts(self._oids, self._oid_tlvs, values, vbs)
+
+    def index(self, oid: Oid) -> int:
+        """Position of ``oid`` in the view (for :meth:`replaced`); KeyError when absent."""
+        i = bisect_left(self._oids, oid)
+        if i < len(self._oids) and self._oids[i] == oid:
+            return i
+        raise KeyError(oid)
+
+    def replaced(self, changes: Iterable[tuple[int, SnmpValue]]) -> MibView:
+        """A new view with the values at some positions (from :meth:`index`) replaced; the OIDs stay.
+
+        Equal values share one encoding (a switch's sensors carry the same sysUpTime stamp)."""
+        values = list(self._values)
+        vbs = list(self._vbs)
+        encoded: dict[SnmpValue, bytes] = {}
+        seq, oid_tlvs = ber.SEQUENCE, self._oid_tlvs
+        for i, value in changes:
+            enc = encoded.get(value)
+            if enc is None:
+                enc = encoded[value] = value.encode()
+            values[i] = value
+            vbs[i] = ber.tlv(seq, oid_tlvs[i] + enc)
+        return MibView._from_parts(self._oids, oid_tlvs, values, vbs)
 
     def __len__(self) -> int:
         return len(self._oids)

@@ -90,6 +90,9 @@ class SwitchRenderer:
     def __init__(self, sim: FabricSim, dev: int) -> None:
         self.sim = sim
         self.dev = dev
+        self._static: list[Row] | None = None
+        self._thresholds: dict[int, dict[str, dict[str, float]]] = {}
+        self._cisco: dict[tuple[int, str], dict[int, int]] = {}
         f = sim.fleet
         self.layout = S.LAYOUTS[f.dev_layout[dev]]
         idx = np.nonzero(f.port_dev == dev)[0]
@@ -111,64 +114,108 @@ class SwitchRenderer:
         boot = self.sim.boot_s[self.dev]
         return TimeTicks(max(0, math.floor((sim_s - boot) * 100.0)) % M32)
 
+    def thresholds(self, pv: PortView) -> dict[str, dict[str, float]]:
+        """The module's alarm/warning limits (:func:`module_thresholds`), worked out once per port."""
+        thr = self._thresholds.get(pv.pos)
+        if thr is None:
+            assert pv.pmd is not None
+            thr = module_thresholds(pv.pmd, float(self.sim.fleet.rx_lw_offset_db[pv.pos]))
+            self._thresholds[pv.pos] = thr
+        return thr
+
+    def cisco_limits(self, pv: PortView, kind: str) -> dict[int, int]:
+        """The module's thresholds of one sensor kind as CISCO-ENTITY-SENSOR-MIB encodes them, by
+        threshold index; worked out once per port and kind."""
+        key = (pv.pos, kind)
+        got = self._cisco.get(key)
+        if got is None:
+            enc, thr = self.layout.sensors[kind], self.thresholds(pv)[kind]
+            got = {i: _cisco_limit(kind, enc, thr[which]) for i, _, _, which in S.CISCO_THRESHOLD_ROWS}
+            self._cisco[key] = got
+        return got
+
     def rows(self, st: OpticalState | None = None, dom: DomReadings | None = None) -> list[Row]:
         """Every OID row of this switch at the sim's current time."""
+        return [*self.static_rows(), *self.dynamic_rows(st, dom)]
+
+    def static_rows(self) -> list[Row]:
+        """The rows no physics moves (names, indexes, types, units, thresholds): rendered once."""
+        if self._static is None:
+            self._static = self._render(None, None, static=True)
+        return self._static
+
+    def dynamic_rows(self, st: OpticalState | None = None, dom: DomReadings | None = None) -> list[Row]:
+        """The rows the physics moves (readings, counters, states, uptimes), in the same OID order at
+        every call: together with :meth:`static_rows`, every row of the switch."""
         st = st or self.sim.optical(self.sim.t)
         dom = dom or self.sim.dom(st)
+        return self._render(st, dom, static=False)
+
+    def _render(self, st: OpticalState | None, dom: DomReadings | None, *, static: bool) -> list[Row]:
+        """One part of the rows: the static ones (``st`` and ``dom`` unused) or the dynamic ones."""
         out: list[Row] = []
-        out += self._system()
-        out += self._interfaces()
-        out += self._entities(dom)
-        out += DOM_RENDERERS[self.layout.dom](self, st, dom)
-        out += self._etherlike()
-        out += self._mau()
+        out += self._system(static)
+        out += self._interfaces(static)
+        if static:
+            out += self._entities()
+        out += DOM_RENDERERS[self.layout.dom](self, st, dom, static)  # type: ignore[arg-type]
+        out += self._etherlike(static)
+        out += self._mau(static)
         if self.layout.phy_mib:
-            out += self._arista_phy(st)
+            out += self._arista_phy(st, static)  # type: ignore[arg-type]
         return out
 
     # -- standard MIBs on every switch ---------------------------------------------------------
-    def _system(self) -> list[Row]:
+    def _system(self, static: bool) -> list[Row]:
         f = self.sim.fleet
         lay = self.layout
+        if not static:
+            return [((*S.SYSTEM, 3, 0), TimeTicks(self.sim.uptime_cs(self.dev)))]
         return [
             ((*S.SYSTEM, 1, 0), OctetString(lay.sys_descr)),
             ((*S.SYSTEM, 2, 0), ObjectIdentifier(lay.sys_object_id)),
-            ((*S.SYSTEM, 3, 0), TimeTicks(self.sim.uptime_cs(self.dev))),
             ((*S.SYSTEM, 4, 0), OctetString("noc@lab")),
             ((*S.SYSTEM, 5, 0), OctetString(f.dev_names[self.dev])),
             ((*S.SYSTEM, 6, 0), OctetString("linkmargin lab")),
         ]
 
-    def _interfaces(self) -> list[Row]:
+    def _interfaces(self, static: bool) -> list[Row]:
         sim = self.sim
-        out: list[Row] = [(S.IF_NUMBER, Integer(len(self.ports)))]
+        t = S.IF_TABLE
+        x = S.IFX_TABLE
+        if static:
+            out: list[Row] = [(S.IF_NUMBER, Integer(len(self.ports)))]
+            for pv in self.ports:
+                i = pv.if_index
+                speed = sim._speed_bps[pv.pos]
+                out += [
+                    ((*t, 1, i), Integer(i)),
+                    ((*t, 2, i), OctetString(pv.name)),
+                    ((*t, 3, i), Integer(6)),
+                    ((*t, 5, i), Gauge32(int(min(speed, M32 - 1)))),
+                    ((*t, 13, i), Counter32(0)),
+                    ((*t, 20, i), Counter32(0)),
+                    ((*x, 1, i), OctetString(pv.name)),
+                    ((*x, 15, i), Gauge32(int(speed // 1_000_000))),
+                    ((*x, 18, i), OctetString(self._alias(pv))),
+                ]
+            return out
+        out = []
         for pv in self.ports:
             p, i = pv.pos, pv.if_index
-            speed = sim._speed_bps[p]
-            t = S.IF_TABLE
-            x = S.IFX_TABLE
             out += [
-                ((*t, 1, i), Integer(i)),
-                ((*t, 2, i), OctetString(pv.name)),
-                ((*t, 3, i), Integer(6)),
-                ((*t, 5, i), Gauge32(int(min(speed, M32 - 1)))),
                 ((*t, 7, i), Integer(1 if sim.admin_up[p] else 2)),
                 ((*t, 8, i), Integer(int(sim.oper[p]))),
                 ((*t, 9, i), self._ticks(max(sim.last_change_s[p], sim.boot_s[self.dev]))),
                 ((*t, 10, i), Counter32(int(sim.in_octets[p]) % M32)),
                 ((*t, 11, i), Counter32(int(sim.in_pkts[p]) % M32)),
-                ((*t, 13, i), Counter32(0)),
                 ((*t, 14, i), Counter32(int(sim.in_errors[p]) % M32)),
                 ((*t, 16, i), Counter32(int(sim.out_octets[p]) % M32)),
                 ((*t, 17, i), Counter32(int(sim.out_pkts[p]) % M32)),
-                ((*t, 20, i), Counter32(0)),
-                ((*x, 1, i), OctetString(pv.name)),
                 ((*x, 6, i), Counter64(int(sim.in_octets[p]) % M64)),
                 ((*x, 7, i), Counter64(int(sim.in_pkts[p]) % M64)),
                 ((*x, 10, i), Counter64(int(sim.out_octets[p]) % M64)),
                 ((*x, 11, i), Counter64(int(sim.out_pkts[p]) % M64)),
-                ((*x, 15, i), Gauge32(int(speed // 1_000_000))),
-                ((*x, 18, i), OctetString(self._alias(pv))),
                 ((*x, 19, i), self._ticks(max(sim.discontinuity_s[p], sim.boot_s[self.dev]))),
             ]
         return out
@@ -178,7 +225,7 @@ class SwitchRenderer:
         link = int(f.port_link[pv.pos])
         return f.link_ids[link] if link >= 0 else ""
 
-    def _entities(self, dom: DomReadings) -> list[Row]:
+    def _entities(self) -> list[Row]:
         lay = self.layout
         e = S.ENT_PHYSICAL
         out: list[Row] = [
@@ -255,26 +302,27 @@ class SwitchRenderer:
         raw = dom.tx_raw if kind == "tx" else dom.rx_raw
         return float(raw[p, lane - 1]) / 1e4
 
-    def _etherlike(self) -> list[Row]:
+    def _etherlike(self, static: bool) -> list[Row]:
         sim = self.sim
         d = S.DOT3_STATS
         out: list[Row] = []
         for pv in self.ports:
             i, p = pv.if_index, pv.pos
+            if static:
+                out += [((*d, 1, i), Integer(i)), ((*d, 2, i), Counter32(0))]
+                continue
             out += [
-                ((*d, 1, i), Integer(i)),
-                ((*d, 2, i), Counter32(0)),
                 ((*d, 3, i), Counter32(int(sim.fcs_errors[p]) % M32)),
                 ((*d, 18, i), Counter32(int(sim.symbol_errors[p]) % M32)),
             ]
         return out
 
-    def _mau(self) -> list[Row]:
+    def _mau(self, static: bool) -> list[Row]:
         sim = self.sim
         m = S.MAU_PPL
         out: list[Row] = []
         for pv in self.ports:
-            if not pv.optic:
+            if static or not pv.optic:
                 continue
             for ln in range(1, pv.lanes + 1):
                 out += [
@@ -283,7 +331,7 @@ class SwitchRenderer:
                 ]
         return out
 
-    def _arista_phy(self, st: OpticalState) -> list[Row]:
+    def _arista_phy(self, st: OpticalState, static: bool) -> list[Row]:
         sim = self.sim
         a = S.ARISTA_PHY
         out: list[Row] = []
@@ -291,15 +339,15 @@ class SwitchRenderer:
             if not pv.optic:
                 continue
             p, i = pv.pos, pv.if_index
+            if static:
+                # pcsBer, preFecBer, fecUncorrectedCodewords, stateChanges
+                out.append(((*a, 1, i), OctetString(b"\xf0")))
+                continue
             lit = sim.oper[p] == OPER_UP
             ber = float(np.mean(st.ber[p, : pv.lanes])) if lit else 0.0
             mant, prec, scale = encode_ber(ber)
             unc = int(sim.fec_uncorrectable[p].sum())
             out += [
-                (
-                    (*a, 1, i),
-                    OctetString(b"\xf0"),
-                ),  # pcsBer, preFecBer, fecUncorrectedCodewords, stateChanges
                 (
                     (*a, 2, i),
                     Counter64(unc * 10 % M64),
@@ -326,30 +374,37 @@ def encode_ber(ber: float) -> tuple[int, int, int]:
     return round(ber * 100), 2, 9
 
 
-def _entity_sensor(r: SwitchRenderer, st: OpticalState, dom: DomReadings) -> list[Row]:
+_ENTITY_DYNAMIC = (4, 7)  # entSensorValue, entSensorValueTimeStamp
+
+
+def _entity_sensor(r: SwitchRenderer, st: OpticalState, dom: DomReadings, static: bool) -> list[Row]:
     lay = r.layout
     es = S.ENT_SENSOR
     idx = SENSOR_INDEX[lay.index_scheme]
     out: list[Row] = []
+    dyn = [c for c in lay.sensor_columns if c in _ENTITY_DYNAMIC]
+    fixed = [c for c in lay.sensor_columns if c not in _ENTITY_DYNAMIC]
+    uptime = None if static else TimeTicks(r.sim.uptime_cs(r.dev))
     for pv in r.ports:
         if not pv.optic or pv.pmd is None:
             continue
-        thr = module_thresholds(pv.pmd, float(r.sim.fleet.rx_lw_offset_db[pv.pos]))
         for kind, lane in r._sensor_list(pv):
             s = idx(pv.if_index, pv.n, kind, lane)
             enc = lay.sensors[kind]
-            value = encode_entity(kind, enc, r.physical(pv, kind, lane, dom))
+            if not static:
+                value = Integer(encode_entity(kind, enc, r.physical(pv, kind, lane, dom)))
+                out += [((*es, c, s), value if c == 4 else uptime) for c in dyn]  # type: ignore[misc]
+                continue
             cols: dict[int, SnmpValue] = {
                 1: Integer(enc.type),
                 2: Integer(enc.scale),
                 3: Integer(enc.precision),
-                4: Integer(value),
                 5: Integer(1),
                 6: OctetString({"tx": "mW", "rx": "mW", "bias": "mA", "temp": "C", "volt": "V"}[kind]),
-                7: TimeTicks(r.sim.uptime_cs(r.dev)),
                 8: Gauge32(2),
             }
-            out += [((*es, c, s), cols[c]) for c in lay.sensor_columns]
+            out += [((*es, c, s), cols[c]) for c in fixed]
+            thr = r.thresholds(pv)
             if lay.thresholds == "arista":
                 for col, which in S.ARISTA_THRESHOLD_COLUMNS:
                     if (kind, which) in S.ARISTA_UNSET_LIMITS:
@@ -362,87 +417,98 @@ def _entity_sensor(r: SwitchRenderer, st: OpticalState, dom: DomReadings) -> lis
     return out
 
 
-def _cisco_sensor(r: SwitchRenderer, st: OpticalState, dom: DomReadings) -> list[Row]:
+def _cisco_sensor(r: SwitchRenderer, st: OpticalState, dom: DomReadings, static: bool) -> list[Row]:
     lay = r.layout
     idx = SENSOR_INDEX[lay.index_scheme]
     out: list[Row] = []
+    c, t = S.CISCO_SENSOR, S.CISCO_THRESH
+    uptime = None if static else TimeTicks(r.sim.uptime_cs(r.dev))
     for pv in r.ports:
         if not pv.optic or pv.pmd is None:
             continue
-        thr = module_thresholds(pv.pmd, float(r.sim.fleet.rx_lw_offset_db[pv.pos]))
         port_ent = PORT_ENTITY[lay.index_scheme](pv.n)
         for kind, lane in r._sensor_list(pv):
             s = idx(pv.if_index, pv.n, kind, lane)
             enc = lay.sensors[kind]
+            if static:
+                out += [
+                    ((*c, 1, s), Integer(enc.type)),
+                    ((*c, 2, s), Integer(enc.scale)),
+                    ((*c, 3, s), Integer(enc.precision)),
+                    ((*c, 5, s), Integer(1)),
+                    ((*c, 7, s), Integer(10)),
+                    ((*c, 8, s), Integer(port_ent)),
+                ]
+                for thr_idx, severity, relation, _which in S.CISCO_THRESHOLD_ROWS:
+                    out += [
+                        ((*t, 2, s, thr_idx), Integer(severity)),
+                        ((*t, 3, s, thr_idx), Integer(relation)),
+                        ((*t, 4, s, thr_idx), Integer(r.cisco_limits(pv, kind)[thr_idx])),
+                        ((*t, 6, s, thr_idx), Integer(1)),
+                    ]
+                continue
             phys = r.physical(pv, kind, lane, dom)
             if kind in ("tx", "rx"):
                 phys = 10 * math.log10(phys) if phys > 0 else -40.0  # -40.0 dBm = no light (1.2 Cisco)
             value = (
                 round(phys * 10**enc.precision) if kind in ("tx", "rx") else encode_entity(kind, enc, phys)
             )
-            c = S.CISCO_SENSOR
-            out += [
-                ((*c, 1, s), Integer(enc.type)),
-                ((*c, 2, s), Integer(enc.scale)),
-                ((*c, 3, s), Integer(enc.precision)),
-                ((*c, 4, s), Integer(int(value))),
-                ((*c, 5, s), Integer(1)),
-                ((*c, 6, s), TimeTicks(r.sim.uptime_cs(r.dev))),
-                ((*c, 7, s), Integer(10)),
-                ((*c, 8, s), Integer(port_ent)),
-            ]
-            for thr_idx, severity, relation, which in S.CISCO_THRESHOLD_ROWS:
-                lim = thr[kind][which]
-                tv = round(lim * 10**enc.precision) if kind in ("tx", "rx") else encode_entity(kind, enc, lim)
+            out += [((*c, 4, s), Integer(int(value))), ((*c, 6, s), uptime)]  # type: ignore[list-item]
+            limits = r.cisco_limits(pv, kind)
+            for thr_idx, _severity, relation, _which in S.CISCO_THRESHOLD_ROWS:
+                tv = limits[thr_idx]
                 met = (value > tv) if relation == 3 else (value < tv)
-                t = S.CISCO_THRESH
-                out += [
-                    ((*t, 2, s, thr_idx), Integer(severity)),
-                    ((*t, 3, s, thr_idx), Integer(relation)),
-                    ((*t, 4, s, thr_idx), Integer(int(tv))),
-                    ((*t, 5, s, thr_idx), Integer(1 if met else 2)),
-                    ((*t, 6, s, thr_idx), Integer(1)),
-                ]
+                out.append(((*t, 5, s, thr_idx), _MET if met else _NOT_MET))
     return out
+
+
+_MET, _NOT_MET = Integer(1), Integer(2)  # entSensorThresholdEvaluation: true(1), false(2)
+
+
+def _cisco_limit(kind: str, enc: S.SensorEncoding, lim: float) -> int:
+    """A threshold as CISCO-ENTITY-SENSOR-MIB encodes it (power in dBm at the sensor's precision)."""
+    return round(lim * 10**enc.precision) if kind in ("tx", "rx") else encode_entity(kind, enc, lim)
 
 
 def _dbm100(raw: int) -> int:
     return round(1000 * math.log10(raw / 1e4)) if raw > 0 else -4000
 
 
-def _juniper_dom(r: SwitchRenderer, st: OpticalState, dom: DomReadings) -> list[Row]:
+def _juniper_dom(r: SwitchRenderer, st: OpticalState, dom: DomReadings, static: bool) -> list[Row]:
     out: list[Row] = []
+    m, ln = S.JNX_DOM, S.JNX_LANE
     for pv in r.ports:
         if not pv.optic or pv.pmd is None:
             continue
         p, i = pv.pos, pv.if_index
         multi = pv.lanes > 1
-        thr = module_thresholds(pv.pmd, float(r.sim.fleet.rx_lw_offset_db[pv.pos]))
-        m = S.JNX_DOM
+        if static:
+            thr = r.thresholds(pv)
+            fixed: dict[int, int] = {30: pv.lanes}
+            for base, kind, scale in (
+                (9, "rx", 100),
+                (13, "bias", 1000),
+                (17, "tx", 100),
+                (21, "temp", 1),
+                (26, "volt", 1000),
+            ):
+                for off, which in enumerate(("ha", "la", "hw", "lw")):
+                    fixed[base + off] = round(thr[kind][which] * scale)
+            out.append(((*m, 1, i), OctetString(b"\x00\x00\x00")))
+            out.append(((*m, 4, i), OctetString(b"\x00\x00\x00")))
+            out += [((*m, c, i), Integer(v)) for c, v in sorted(fixed.items())]
+            out += [((*ln, 2, i, lane), OctetString(b"\x00")) for lane in range(pv.lanes)]
+            continue
         cols: dict[int, int] = {
             5: 0 if multi else _dbm100(int(dom.rx_raw[p, 0])),  # module power reads 0 on multi-lane optics
             6: round(float(dom.bias_ma[p, 0]) * 1000),
             7: 0 if multi else _dbm100(int(dom.tx_raw[p, 0])),
             8: round(float(dom.temp_c[p])),
             25: round(float(dom.volt_v[p]) * 1000),
-            30: pv.lanes,
         }
-        for base, kind, scale in (
-            (9, "rx", 100),
-            (13, "bias", 1000),
-            (17, "tx", 100),
-            (21, "temp", 1),
-            (26, "volt", 1000),
-        ):
-            for off, which in enumerate(("ha", "la", "hw", "lw")):
-                cols[base + off] = round(thr[kind][which] * scale)
-        out.append(((*m, 1, i), OctetString(b"\x00\x00\x00")))
-        out.append(((*m, 4, i), OctetString(b"\x00\x00\x00")))
-        out += [((*m, c, i), Integer(v)) for c, v in sorted(cols.items())]
-        ln = S.JNX_LANE
+        out += [((*m, c, i), Integer(v)) for c, v in cols.items()]
         for lane in range(pv.lanes):  # jnxDomLaneIndex is 0-based
             out += [
-                ((*ln, 2, i, lane), OctetString(b"\x00")),
                 ((*ln, 6, i, lane), Integer(_dbm100(int(dom.rx_raw[p, lane])))),
                 ((*ln, 7, i, lane), Integer(round(float(dom.bias_ma[p, lane]) * 1000))),
                 ((*ln, 8, i, lane), Integer(_dbm100(int(dom.tx_raw[p, lane])))),
@@ -451,7 +517,7 @@ def _juniper_dom(r: SwitchRenderer, st: OpticalState, dom: DomReadings) -> list[
     return out
 
 
-DOM_RENDERERS: dict[str, Callable[[SwitchRenderer, OpticalState, DomReadings], list[Row]]] = {
+DOM_RENDERERS: dict[str, Callable[[SwitchRenderer, OpticalState, DomReadings, bool], list[Row]]] = {
     "entity_sensor": _entity_sensor,
     "cisco_sensor": _cisco_sensor,
     "juniper_dom": _juniper_dom,

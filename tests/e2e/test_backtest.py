@@ -146,3 +146,72 @@ def test_backtest_unknown_transport_is_one_line_exit_2(tmp_path: Path, option: s
     assert out.returncode == 2
     assert out.stderr.strip() == f"backtest: {option} 'bogus': {said}"
     assert not (tmp_path / "inventory.yaml").exists()  # nothing started
+
+
+@pytest.mark.timeout(400)
+def test_backtest_bounded_pass_by_default_full_pass_to_check(tmp_path: Path) -> None:
+    """Ten days through the real pipeline: the default pass is the bounded one (a 7-day window), so
+    the analyzer's state keeps the window and a day; ``--full-pass`` keeps every hour. The two give
+    the same flags, and nearly the same P (the bounded trend folds the hours before its window)."""
+    doc = (Path(__file__).parents[2] / "lab" / "scenarios" / "demo.yaml").read_text()
+    scenario = tmp_path / "demo-10d.yaml"
+    scenario.write_text(doc.replace("name: demo", "name: demo-10d").replace("duration: 2d", "duration: 10d"))
+
+    def start(name: str, *extra: str) -> subprocess.Popen[str]:
+        (tmp_path / name).mkdir()
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "linkmargin_cli",
+                "backtest",
+                "--scenario",
+                str(scenario),
+                "--horizon",
+                "10d",
+                "--step",
+                "6h",
+                "--analyze-every",
+                "1d",
+                "--min-lead",
+                "12h",
+                "--workdir",
+                str(tmp_path / f"work-{name}"),
+                "--save",
+                str(tmp_path / name),
+                "--json",
+                *extra,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    procs = {"bounded": start("bounded"), "full": start("full", "--full-pass")}
+    docs = {}
+    for name, p in procs.items():
+        out, err = p.communicate(timeout=380)
+        assert p.returncode == 0, err[-3000:]
+        docs[name] = json.loads(out)
+    bounded, full = docs["bounded"], docs["full"]
+    assert bounded["run"]["pass"] == "bounded" and full["run"]["pass"] == "full"
+    # 41 steps of 6 h: the full pass keeps all ~240 hours, the bounded one the 168-hour window and a day
+    assert full["run"]["state_hours"] >= 9 * 24
+    assert 0 < bounded["run"]["state_hours"] <= 168 + 24 + 1
+    for key in ("links", "positives", "flagged", "caught"):
+        assert bounded[key] == full[key], key
+    a = pl.read_parquet(tmp_path / "bounded" / "forecasts.parquet")
+    b = pl.read_parquet(tmp_path / "full" / "forecasts.parquet")
+    both = a.join(b, on=["issued_at", "link"], suffix="_f")
+    assert both.height == a.height == b.height == 9 * 24
+    close = ((both["p"] - both["p_f"]).abs() < 0.02).mean()
+    assert close is not None and close >= 0.95, close
+    # the predict_linear baseline reads the same 7 days of Rx: the state's own hours (full), the
+    # bounded window's ring (bounded: the state released them)
+    sa = pl.read_parquet(tmp_path / "bounded" / "thresholds.parquet")
+    sb = pl.read_parquet(tmp_path / "full" / "thresholds.parquet")
+    snaps = sa.join(sb, on=["issued_at", "link"], suffix="_f")
+    assert snaps.height == sa.height == sb.height
+    assert snaps["pl_alarm_db"].null_count() == snaps["pl_alarm_db_f"].null_count() < snaps.height / 2
+    diff = (snaps["pl_alarm_db"] - snaps["pl_alarm_db_f"]).abs()
+    assert (diff.fill_null(0.0) < 0.05).mean() >= 0.95, diff.describe()
