@@ -182,11 +182,13 @@ def analyze(
     # where the margin rests on the BER (the module's offset read off it, or a BER margin under the
     # DOM's), its slope is the BER margin's slope: a DOM offset that drifts (with temperature, with
     # age) hides a decline the FEC counters see
-    ber_fit = ber_margin_trend(state, hours, rx, temp, pairs, ber_dist=ber_dist)
     dom_margin = base["margin_db"].fill_null(np.nan).to_numpy()
     ber_now = base["ber_margin_db"].fill_null(np.nan).to_numpy()
     with _quiet():
-        on_ber = (np.isfinite(offset) | (ber_now < dom_margin)) & (ber_fit.n_hours >= BER_TREND_HOURS)
+        rests_on_ber = np.isfinite(offset) | (ber_now < dom_margin)
+    ber_fit = ber_margin_trend(state, hours, rx, temp, pairs, lanes=rests_on_ber, ber_dist=ber_dist)
+    with _quiet():
+        on_ber = rests_on_ber & (ber_fit.n_hours >= BER_TREND_HOURS)
         on_ber &= np.isfinite(ber_fit.drift_db_per_day) & np.isfinite(ber_fit.drift_se)
     lane_drift = np.where(on_ber, ber_fit.drift_db_per_day, fit.drift_db_per_day)
     lane_se = np.where(
@@ -337,20 +339,34 @@ def ber_margin_trend(
     temp: np.ndarray,
     pairs: list[tuple[int, int]],
     *,
+    lanes: np.ndarray | None = None,
     ber_dist: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TrendFit:
     """Per lane: the trend of the hourly margin its pre-FEC BER implies (the port's where the lane has
     none), over the hours the BER is informative (:data:`analyzer.calibration.MAX_MARGIN_DB`) and the
-    counters do not rule out; the lane's Rx steps are fitted apart, as in its DOM trend."""
+    counters do not rule out; the lane's Rx steps are fitted apart, as in its DOM trend.
+
+    Only the lanes in ``lanes`` (a mask; every lane by default) with :data:`BER_TREND_HOURS` informative
+    hours are fitted (on a healthy fleet few are: most BER are far below the limit, or none): the
+    others are not fittable. The fit is lane by lane, so the answers are those of fitting every lane.
+    """
+    n_lanes = rx.shape[0]
     if hours.size == 0:
         return fit_trends(rx, None)
     ber, disturbed = ber_dist or ber_hours(state, hours, rx)
     lim = state.spec.lanes["fec_limit_ber"].fill_null(np.nan).to_numpy()
+    rows = np.arange(n_lanes) if lanes is None else np.flatnonzero(lanes)
     with _quiet():
-        m = ber_margin_db(np.where(disturbed, np.nan, ber), lim[:, None])
+        m = ber_margin_db(np.where(disturbed[rows], np.nan, ber[rows]), lim[rows, None])
     m = np.where(np.isfinite(m) & (m <= MAX_MARGIN_DB), m, np.nan)
-    t = temp if temp.shape == rx.shape else None
-    return fit_trends(m, t, steps=step_design(rx.shape[0], rx.shape[1], pairs), iters=4)
+    enough = np.isfinite(m).sum(axis=1) >= BER_TREND_HOURS
+    rows, m = rows[enough], m[enough]
+    at = np.full(n_lanes, -1, dtype=np.int64)
+    at[rows] = np.arange(rows.size)
+    sub = [(int(at[li]), hi) for li, hi in pairs if at[li] >= 0]
+    t = temp[rows] if temp.shape == rx.shape else None
+    fit = fit_trends(m, t, steps=step_design(rows.size, rx.shape[1], sub), iters=4)
+    return fit.placed(rows, n_lanes)
 
 
 def reflections(

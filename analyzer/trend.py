@@ -58,6 +58,22 @@ class TrendFit:
     step_sizes: np.ndarray  # (lanes x K) fitted sizes of the supplied steps
     last_hour: np.ndarray  # index of the last hour with data
 
+    def placed(self, rows: np.ndarray, n_lanes: int) -> TrendFit:
+        """This fit of some lanes (``rows``: their indexes, in order) as a fit of ``n_lanes``: the
+        others not fittable (NaN, no hours, no steps)."""
+
+        def put(a: np.ndarray, fill: float) -> np.ndarray:
+            out = np.full((n_lanes, *a.shape[1:]), fill, dtype=a.dtype)
+            out[rows] = a
+            return out
+
+        return TrendFit(
+            *(
+                put(a, 0 if a.dtype.kind in "iu" else np.nan)
+                for a in (getattr(self, f) for f in self.__slots__)
+            )
+        )
+
 
 def step_design(n_lanes: int, n_hours: int, steps: list[tuple[int, int]], kmax: int = 8) -> np.ndarray:
     """Indicator columns (lanes x hours x K) for steps given as (lane index, hour index of the change)."""

@@ -16,11 +16,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from analyzer.analysis import analyze
+from analyzer.analysis import BER_TREND_HOURS, analyze, ber_hours, ber_margin_trend
 from analyzer.spec import LinkSpec
 from analyzer.state import LaneState
 from linkmargin.budget import ber_at_margin_db
-from linkmargin.samples import conform
+from linkmargin.samples import Metric, conform
 
 from .helpers import T0
 
@@ -103,3 +103,32 @@ def test_a_decline_the_dom_hides_is_read_off_the_ber(analysis) -> None:
     assert flat["drift_shrunk"].abs().max() < 0.01
     others = analysis.forecasts["21d"].filter(pl.col("link") != "L-decline")
     assert others["p_cross"].max() < 0.2
+
+
+def test_fitting_only_the_lanes_that_rest_on_the_ber_gives_their_answers_unchanged() -> None:
+    """The pass fits the BER trend of the lanes whose margin rests on the BER only (at 500k lanes the
+    others' step design alone would be gigabytes): their fits equal those of fitting every lane, the
+    others are not fittable, and a lane without a day of informative BER is never fitted."""
+    spec, frame = _fleet()
+    st = LaneState(spec)
+    st.ingest(frame)
+    hours, rx = st.matrix(Metric.RX_POWER_DBM)
+    _, temp = st.matrix(Metric.TEMPERATURE_C, module=True, hours=(int(hours[0]), int(hours[-1])))
+    n = rx.shape[0]
+    pairs = [(3, 40), (5, 100), (9, 7), (9, 120)]
+    every = ber_margin_trend(st, hours, rx, temp, pairs)
+    assert (every.n_hours >= BER_TREND_HOURS).all()
+    pick = np.zeros(n, dtype=bool)
+    pick[[0, 3, 9, 17]] = True
+    some = ber_margin_trend(st, hours, rx, temp, pairs, lanes=pick)
+    for f in ("drift_db_per_day", "drift_se", "thermal_db_per_c", "level_db", "resid_sigma_db", "n_hours"):
+        got, want = getattr(some, f), getattr(every, f)
+        np.testing.assert_allclose(got[pick], want[pick], rtol=1e-9, err_msg=f)
+    assert np.isnan(some.drift_db_per_day[~pick]).all() and (some.n_hours[~pick] == 0).all()
+    np.testing.assert_allclose(some.step_sizes[pick], every.step_sizes[pick][:, : some.step_sizes.shape[1]])
+    # a lane's BER informative for less than a day: not fitted, even when asked for
+    short, dist = ber_hours(st, hours, rx)
+    short = short.copy()
+    short[0, 20:] = np.nan
+    none = ber_margin_trend(st, hours, rx, temp, pairs, lanes=pick, ber_dist=(short, dist))
+    assert none.n_hours[0] == 0 and none.n_hours[3] >= BER_TREND_HOURS
