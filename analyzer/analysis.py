@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from analyzer.bounded import BER_READS, DISTURBED, PassState, ber_and_disturbed
-from analyzer.calibration import MAX_MARGIN_DB, OffsetCache, rx_offsets
+from analyzer.calibration import OffsetCache, informative_ber_margin, rx_offsets
 from analyzer.cohorts import CohortModel, cohort_stats, estimate_cohorts, mating_outcomes, shrink_drift
 from analyzer.evidence import EVIDENCE_HOURS, counter_resets, judge
 from analyzer.fleetstats import bundle, merge_stats, unbundle
@@ -186,7 +186,12 @@ def analyze(
     ber_now = base["ber_margin_db"].fill_null(np.nan).to_numpy()
     with _quiet():
         rests_on_ber = np.isfinite(offset) | (ber_now < dom_margin)
-    ber_fit = ber_margin_trend(state, hours, rx, temp, pairs, lanes=rests_on_ber, ber_dist=ber_dist)
+    # bounded: the BER margin's trend is kept like the Rx one (folded hours and a ring)
+    ber_fit = (
+        win.ber_fit
+        if win is not None
+        else ber_margin_trend(state, hours, rx, temp, pairs, lanes=rests_on_ber, ber_dist=ber_dist)
+    )
     with _quiet():
         on_ber = rests_on_ber & (ber_fit.n_hours >= BER_TREND_HOURS)
         on_ber &= np.isfinite(ber_fit.drift_db_per_day) & np.isfinite(ber_fit.drift_se)
@@ -343,8 +348,9 @@ def ber_margin_trend(
     ber_dist: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TrendFit:
     """Per lane: the trend of the hourly margin its pre-FEC BER implies (the port's where the lane has
-    none), over the hours the BER is informative (:data:`analyzer.calibration.MAX_MARGIN_DB`) and the
-    counters do not rule out; the lane's Rx steps are fitted apart, as in its DOM trend.
+    none), over the hours the BER is informative and the counters do not rule out
+    (:func:`analyzer.calibration.informative_ber_margin`); the lane's Rx steps are fitted apart, as in
+    its DOM trend. A bounded pass keeps this trend like the Rx one (:class:`analyzer.bounded.PassState`).
 
     Only the lanes in ``lanes`` (a mask; every lane by default) with :data:`BER_TREND_HOURS` informative
     hours are fitted (on a healthy fleet few are: most BER are far below the limit, or none): the
@@ -356,9 +362,7 @@ def ber_margin_trend(
     ber, disturbed = ber_dist or ber_hours(state, hours, rx)
     lim = state.spec.lanes["fec_limit_ber"].fill_null(np.nan).to_numpy()
     rows = np.arange(n_lanes) if lanes is None else np.flatnonzero(lanes)
-    with _quiet():
-        m = ber_margin_db(np.where(disturbed[rows], np.nan, ber[rows]), lim[rows, None])
-    m = np.where(np.isfinite(m) & (m <= MAX_MARGIN_DB), m, np.nan)
+    m = informative_ber_margin(ber[rows], disturbed[rows], lim[rows, None])
     enough = np.isfinite(m).sum(axis=1) >= BER_TREND_HOURS
     rows, m = rows[enough], m[enough]
     at = np.full(n_lanes, -1, dtype=np.int64)

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from analyzer.calibration import OffsetCache
+from analyzer.calibration import OffsetCache, informative_ber_margin
 from analyzer.state import LaneState
 from analyzer.steps import StepLog
 from analyzer.trend import BoundedTrend, TrendFit, shift_left
@@ -47,7 +47,7 @@ FIRST_KEEP_HOURS = 24 * 60
 """First readings older than this are dropped and taken again from the hours that follow: the full
 pass's history is as long (the state's default ``history_hours``), and a module swapped for one whose
 laser runs higher is not judged against the old laser's readings for longer than the full pass would."""
-TRENDS = ("rx", "tx", "bias")
+TRENDS = ("rx", "tx", "bias", "ber_margin")
 LANE_IDENTITY = ("link", "device", "port", "lane", "direction", "far_device", "far_port")
 
 # what a pass reads from the state's hourly aggregates, as (metric, far_end, module) reads
@@ -119,6 +119,7 @@ class Window:
     fit: TrendFit
     tx_fit: TrendFit
     bias_fit: TrendFit
+    ber_fit: TrendFit  # the trend of the margin the informative BER hours imply (analysis.ber_margin_trend)
     first_bias: np.ndarray  # lanes x FIRST_HOURS: the laser's first readings, NaN while inside the window
     first_temp: np.ndarray
     offsets: OffsetCache  # the DOM offsets of the hours that no longer change (analyzer.calibration)
@@ -140,6 +141,8 @@ class PassState:
         self.rx = BoundedTrend(n_lanes, window)
         self.tx = BoundedTrend(n_lanes, window, kmax=1, thermal=False)
         self.bias = BoundedTrend(n_lanes, window, kmax=1, thermal=False)
+        # the margin each informative BER hour implies, with the Rx trend's steps and temperature
+        self.ber_margin = BoundedTrend(n_lanes, window)
         self.rings = {
             "far_temp": np.full((n_lanes, window), np.nan, dtype=np.float32),
             "ber": np.full((n_lanes, window), np.nan, dtype=np.float32),
@@ -178,11 +181,11 @@ class PassState:
         self._keep_first(hours, w["bias"], w["far_temp"], hi)
         self.last_hour = hi
         # a step keeps the column it got when first seen
-        new_steps = self.steps.update(hours, w["rx"], w["temp"], new_from=start)
-        self.rx.add_steps(new_steps["li"].to_numpy(), new_steps["hour"].to_numpy())
+        self.register_steps(self.steps.update(hours, w["rx"], w["temp"], new_from=start))
         log = self.steps.steps
         # Tx and bias: one IRLS iteration from the last pass's weights (only their drift is read)
         fit, tx_fit, bias_fit = self.rx.fit(), self.tx.fit(iters=1), self.bias.fit(iters=1)
+        ber_fit = self.ber_margin.fit()
         self.offsets.final_before = self.keep_from()
         in_window = log.filter(pl.col("hour") >= lo)
         first = self.first_hour
@@ -202,24 +205,34 @@ class PassState:
             fit=fit,
             tx_fit=tx_fit,
             bias_fit=bias_fit,
+            ber_fit=ber_fit,
             first_bias=np.where(before, self.first_bias, np.nan),
             first_temp=np.where(before, self.first_temp, np.nan),
             offsets=self.offsets,
         )
 
+    def register_steps(self, found: pl.DataFrame) -> None:
+        """Give the steps a detector found (``li``, ``hour``) a column in the trends that fit them."""
+        li, hour = found["li"].to_numpy(), found["hour"].to_numpy()
+        self.rx.add_steps(li, hour)
+        self.ber_margin.add_steps(li, hour)
+
     def _take(self, state: LaneState, start: int, end: int) -> None:
         """Hand hours ``start``..``end`` of the state over to the trends and the rings."""
-        self.hand_over(*state.matrices(READS, (start, end)))
+        limit = state.spec.lanes["fec_limit_ber"].fill_null(np.nan).to_numpy()
+        self.hand_over(*state.matrices(READS, (start, end)), ber_limit=limit)
 
-    def hand_over(self, hours: np.ndarray, mats: list[np.ndarray]) -> None:
+    def hand_over(self, hours: np.ndarray, mats: list[np.ndarray], *, ber_limit: np.ndarray) -> None:
         """Hand hours over as lanes x hours matrices, one per :data:`READS` entry in that order (what
-        :meth:`LaneState.matrices` gives for them; a benchmark builds them directly)."""
+        :meth:`LaneState.matrices` gives for them; a benchmark builds them directly); ``ber_limit``:
+        each lane's FEC limit (pre-FEC BER)."""
         rx, temp, tx, bias, far_temp, *ber_reads = mats
         ber, disturbed = ber_and_disturbed(ber_reads)
         newest = self.rx.newest
         self.rx.push(hours, rx, temp)
         self.tx.push(hours, tx)
         self.bias.push(hours, bias)
+        self.ber_margin.push(hours, informative_ber_margin(ber, disturbed, ber_limit[:, None]), temp)
         shift = 0 if newest is None else (self.rx.newest or 0) - newest
         cols = self.rx.columns(hours)
         ok = cols >= 0
@@ -296,6 +309,8 @@ class PassState:
         key = str(scalars.get("lanes_key", ""))
         ps = cls(frames["rx_lanes"].height, int(scalars["window"]), lanes_key=key)
         for name in TRENDS:
+            if f"{name}_lanes" not in frames:  # a state written before this trend was kept: it starts now
+                continue
             setattr(
                 ps,
                 name,
@@ -327,8 +342,7 @@ class PassState:
             self._take(state, start, end)
             hours, w = self._window(max(h0, end - self.window + 1), end)
             self._keep_first(hours, w["bias"], w["far_temp"], end + 1)
-            new_steps = self.steps.update(hours, w["rx"], w["temp"], new_from=start)
-            self.rx.add_steps(new_steps["li"].to_numpy(), new_steps["hour"].to_numpy())
+            self.register_steps(self.steps.update(hours, w["rx"], w["temp"], new_from=start))
             self.last_hour = end
             if end >= h1:
                 break

@@ -44,6 +44,19 @@ MAX_MARGIN_DB: Final = 2.0
 """Beyond this implied margin the BER says little (counts are few, real receivers hit error floors):
 2 optical dB is a BER of ~1.6e-8 at the KP4 limit (the BER range of the 4 dB the electrical 20 log10
 reading gave it before)."""
+
+
+def informative_ber_margin(
+    ber: npt.ArrayLike, disturbed: npt.ArrayLike, limit: npt.ArrayLike, max_margin_db: float = MAX_MARGIN_DB
+) -> npt.NDArray[np.float64]:
+    """The OMA margin (optical dB) each hourly pre-FEC BER implies where it says something: not in the
+    hours the counters rule out (``disturbed``), and at most ``max_margin_db`` (NaN elsewhere).
+    ``limit`` is each row's FEC limit (lanes x 1 against lanes x hours)."""
+    with _quiet():
+        m = ber_margin_db(np.where(np.asarray(disturbed, dtype=bool), np.nan, ber), limit)
+    return np.where(np.isfinite(m) & (m <= max_margin_db), m, np.nan)
+
+
 BOUND_DB: Final = 3.0
 """The MSA's DOM accuracy: an offset at this bound means the model does not fit the port."""
 STABLE_DB: Final = 0.5

@@ -231,6 +231,7 @@ def _fold_days(ps: object, n_ports: int, h_from: int, h_to: int, rng: np.random.
 
     assert isinstance(ps, PassState)
     n = n_ports * 8
+    ber_limit = np.full(n, 2.4e-4)  # the fleet's lanes (:func:`fleet`): KP4
     drift = np.random.default_rng(7).normal(-0.01, 0.01, n)
     step_lanes = np.nonzero(np.random.default_rng(8).random(n) < 0.01)[0]
     for d0 in range(h_from, h_to + 1, 24):
@@ -253,12 +254,12 @@ def _fold_days(ps: object, n_ports: int, h_from: int, h_to: int, rng: np.random.
             10 ** rng.normal(-6, 0.1, rx.shape),
             *(nan for _ in READS[7:]),
         ]
-        ps.hand_over(hrs, mats)
+        ps.hand_over(hrs, mats, ber_limit=ber_limit)
         del mats, rx, temp
         if (hrs[-1] - h_from) % 72 >= 48 or hrs[-1] == h_to:
             win_hours, w = ps._window(max(h_from, int(hrs[-1]) - ps.window + 1), int(hrs[-1]))
             found = ps.steps.update(win_hours, w["rx"], w["temp"])
-            ps.rx.add_steps(found["li"].to_numpy(), found["hour"].to_numpy())
+            ps.register_steps(found)
             ps.last_hour = int(hrs[-1])
     ps.last_hour = h_to
 

@@ -17,10 +17,12 @@ import polars as pl
 import pytest
 
 from analyzer.analysis import BER_TREND_HOURS, analyze, ber_hours, ber_margin_trend
+from analyzer.bounded import PassState
 from analyzer.spec import LinkSpec
 from analyzer.state import LaneState
 from linkmargin.budget import ber_at_margin_db
 from linkmargin.samples import Metric, conform
+from linkmargin_cli.passes import Passes
 
 from .helpers import T0
 
@@ -132,3 +134,27 @@ def test_fitting_only_the_lanes_that_rest_on_the_ber_gives_their_answers_unchang
     short[0, 20:] = np.nan
     none = ber_margin_trend(st, hours, rx, temp, pairs, lanes=pick, ber_dist=(short, dist))
     assert none.n_hours[0] == 0 and none.n_hours[3] >= BER_TREND_HOURS
+
+
+def test_a_bounded_pass_keeps_the_ber_trend_across_its_window(analysis) -> None:
+    """Passes once a day with the bounded state (a 7-day window, the state trimmed and released after
+    each): on day 8 the BER margin's trend rests on hours folded out of the window too, and reads what
+    the full recomputation reads; the checkpointed state gives the same trend after a restart."""
+    spec, frame = _fleet()
+    st = LaneState(spec)
+    passes = Passes(spec)
+    an = None
+    for day in range(1, DAYS + 1):
+        upto = T0 + timedelta(days=day)
+        st.ingest(frame.filter((pl.col("ts") >= upto - timedelta(days=1)) & (pl.col("ts") < upto)))
+        an = passes.run(st, horizons={"21d": 21.0}, planned=None, now=upto)
+    assert an is not None and passes.bounded is not None
+    assert passes.bounded.ber_margin.n_old.max() > 0  # hours folded out of the ring
+    got = an.lanes.filter(pl.col("link") == "L-decline")["ber_drift_db_per_day"].to_numpy()
+    want = analysis.lanes.filter(pl.col("link") == "L-decline")["ber_drift_db_per_day"].to_numpy()
+    assert got == pytest.approx(want, abs=0.002)
+    fc = an.forecasts["21d"].filter(pl.col("link") == "L-decline")
+    assert fc["p_cross"][0] > 0.5
+    restored = PassState.from_tables(*passes.bounded.tables())
+    a, b = restored.ber_margin.fit(), passes.bounded.ber_margin.fit()
+    np.testing.assert_allclose(a.drift_db_per_day, b.drift_db_per_day, rtol=1e-9, equal_nan=True)
