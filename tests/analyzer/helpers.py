@@ -49,3 +49,12 @@ def samples(rows: list[dict[str, object]]) -> pl.DataFrame:
         r["ts"] = T0 + timedelta(hours=float(t))  # type: ignore[arg-type]
         out.append(r)
     return conform(pl.DataFrame(out, infer_schema_length=None))
+
+
+def hourly_samples(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Frames of hourly values (``h``: hours from :data:`T0`) as samples in time order, each at half
+    past its hour."""
+    frame = pl.concat(frames, how="diagonal").with_columns(
+        (pl.lit(T0) + pl.duration(minutes=pl.col("h") * 60 + 30)).alias("ts")
+    )
+    return conform(frame).sort("ts")

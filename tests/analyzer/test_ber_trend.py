@@ -21,10 +21,10 @@ from analyzer.bounded import PassState
 from analyzer.spec import LinkSpec
 from analyzer.state import LaneState
 from linkmargin.budget import ber_at_margin_db
-from linkmargin.samples import Metric, conform
+from linkmargin.samples import Metric
 from linkmargin_cli.passes import Passes
 
-from .helpers import T0
+from .helpers import T0, hourly_samples
 
 DAYS = 8
 SENS = -7.0
@@ -75,10 +75,7 @@ def _fleet() -> tuple[LinkSpec, pl.DataFrame]:
                 {"h": h, "device": f"leaf{i}", "port": "Ethernet1", "metric": "temperature_c", "value": temp}
             )
         )
-    frame = pl.concat(frames, how="diagonal").with_columns(
-        (pl.lit(T0) + pl.duration(minutes=pl.col("h") * 60 + 30)).alias("ts")
-    )
-    return LinkSpec.build(lanes, points, []), conform(frame).sort("ts")
+    return LinkSpec.build(lanes, points, []), hourly_samples(frames)
 
 
 @pytest.fixture(scope="module")
