@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
+from analyzer.analysis import Analysis, analyze
 from analyzer.spec import LinkSpec
+from analyzer.state import LaneState
 from linkmargin.samples import conform
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -49,6 +51,25 @@ def samples(rows: list[dict[str, object]]) -> pl.DataFrame:
         r["ts"] = T0 + timedelta(hours=float(t))  # type: ignore[arg-type]
         out.append(r)
     return conform(pl.DataFrame(out, infer_schema_length=None))
+
+
+def hourly(h: object, device: str, metric: str, values: object, lane: int | None = None) -> pl.DataFrame:
+    """One series of hourly values on ``device`` Ethernet1 (a module's when ``lane`` is None)."""
+    cols: dict[str, object] = {
+        "h": h,
+        "device": device,
+        "port": "Ethernet1",
+        "metric": metric,
+        "value": values,
+    }
+    return pl.DataFrame(cols if lane is None else {**cols, "lane": lane})
+
+
+def analyzed(spec: LinkSpec, frame: pl.DataFrame, days: int) -> Analysis:
+    """The full pass over ``frame`` at ``days`` after :data:`T0`, one 21-day horizon."""
+    st = LaneState(spec)
+    st.ingest(frame)
+    return analyze(st, horizons={"21d": 21.0}, now=T0 + timedelta(days=days))
 
 
 def hourly_samples(frames: list[pl.DataFrame]) -> pl.DataFrame:

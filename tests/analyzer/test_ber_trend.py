@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from analyzer.analysis import BER_TREND_HOURS, analyze, ber_hours, ber_margin_trend
+from analyzer.analysis import BER_TREND_HOURS, ber_hours, ber_margin_trend
 from analyzer.bounded import PassState
 from analyzer.spec import LinkSpec
 from analyzer.state import LaneState
@@ -24,7 +24,7 @@ from linkmargin.budget import ber_at_margin_db
 from linkmargin.samples import Metric
 from linkmargin_cli.passes import Passes
 
-from .helpers import T0, hourly_samples
+from .helpers import T0, analyzed, hourly, hourly_samples
 
 DAYS = 8
 SENS = -7.0
@@ -64,26 +64,14 @@ def _fleet() -> tuple[LinkSpec, pl.DataFrame]:
             rx = np.round(rx, 1)  # the DOM's 0.1 dB resolution
             ber = ber_at_margin_db(true_margin, LIMIT) * np.exp(rng.normal(0, 0.03, n))
             for metric, vals in (("rx_power_dbm", rx), ("pre_fec_ber", ber)):
-                frames.append(
-                    pl.DataFrame(
-                        {"h": h, "device": f"leaf{i}", "port": "Ethernet1", "lane": ln, "metric": metric,
-                         "value": vals}
-                    )
-                )  # fmt: skip
-        frames.append(
-            pl.DataFrame(
-                {"h": h, "device": f"leaf{i}", "port": "Ethernet1", "metric": "temperature_c", "value": temp}
-            )
-        )
+                frames.append(hourly(h, f"leaf{i}", metric, vals, lane=ln))
+        frames.append(hourly(h, f"leaf{i}", "temperature_c", temp))
     return LinkSpec.build(lanes, points, []), hourly_samples(frames)
 
 
 @pytest.fixture(scope="module")
 def analysis():
-    spec, frame = _fleet()
-    st = LaneState(spec)
-    st.ingest(frame)
-    return analyze(st, horizons={"21d": 21.0}, now=T0 + timedelta(days=DAYS))
+    return analyzed(*_fleet(), DAYS)
 
 
 def test_a_decline_the_dom_hides_is_read_off_the_ber(analysis) -> None:

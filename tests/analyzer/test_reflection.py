@@ -17,20 +17,16 @@ test is about the detector's logic, not about the lab.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import numpy as np
 import polars as pl
 import pytest
 
 from analyzer.advice import advise
-from analyzer.analysis import analyze
 from analyzer.reflection import ber_beyond_rx
 from analyzer.spec import LinkSpec
-from analyzer.state import LaneState
 from linkmargin.budget import ber_at_margin_db
 
-from .helpers import T0, hourly_samples
+from .helpers import analyzed, hourly, hourly_samples
 
 DAYS = 8
 SENS = -7.0
@@ -114,32 +110,14 @@ def _fleet() -> tuple[LinkSpec, pl.DataFrame]:
             # the BER counted over an hour: the model's value with ~3 % counting noise
             ber = ber_at_margin_db(true_margin - penalty, LIMIT) * np.exp(rng.normal(0, 0.03, n))
             for metric, vals in (("rx_power_dbm", rx), ("pre_fec_ber", ber)):
-                frames.append(
-                    pl.DataFrame(
-                        {
-                            "h": h,
-                            "device": f"leaf{i}",
-                            "port": "Ethernet1",
-                            "lane": ln,
-                            "metric": metric,
-                            "value": vals,
-                        }
-                    )
-                )
-        frames.append(
-            pl.DataFrame(
-                {"h": h, "device": f"leaf{i}", "port": "Ethernet1", "metric": "temperature_c", "value": temp}
-            )
-        )
+                frames.append(hourly(h, f"leaf{i}", metric, vals, lane=ln))
+        frames.append(hourly(h, f"leaf{i}", "temperature_c", temp))
     return LinkSpec.build(lanes, points, []), hourly_samples(frames)
 
 
 @pytest.fixture(scope="module")
 def analysis():
-    spec, frame = _fleet()
-    st = LaneState(spec)
-    st.ingest(frame)
-    return analyze(st, horizons={"21d": 21.0}, now=T0 + timedelta(days=DAYS))
+    return analyzed(*_fleet(), DAYS)
 
 
 def test_ber_rising_with_rx_flat_is_a_reflection_named_at_the_reflective_points(analysis) -> None:
