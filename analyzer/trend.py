@@ -120,44 +120,42 @@ def fit_trends(
     valid = np.isfinite(y)
     n = valid.sum(axis=1)
     if temp is None:
-        temp = np.full_like(y, np.nan)
-    with np.errstate(invalid="ignore"), _quiet():
-        tmean = np.nanmean(np.where(valid, temp, np.nan), axis=1, keepdims=True)
-    tc = np.where(np.isfinite(temp) & np.isfinite(tmean), temp - np.nan_to_num(tmean), 0.0)
-    tc_days = t_days[None, :] - _wmean(np.broadcast_to(t_days, y.shape), valid)[:, None]
-    cols = [np.ones_like(y), tc_days, tc]
+        tc = np.zeros((1, n_hours))  # no temperature: a zero column (its sums are skipped)
+    else:
+        with np.errstate(invalid="ignore"), _quiet():
+            tmean = np.nanmean(np.where(valid, temp, np.nan), axis=1, keepdims=True)
+        tc = np.where(np.isfinite(temp) & np.isfinite(tmean), temp - np.nan_to_num(tmean), 0.0)
+    # the design's columns: constant and time shared by every lane, the temperature and the steps
+    # lane by lane (the slope and its error do not depend on where time is centred)
+    xs = [np.ones((1, n_hours)), t_days[None, :], tc]
     if steps is not None and steps.shape[2]:
-        cols.extend(np.moveaxis(steps, 2, 0))
-    x = np.stack(cols, axis=2)  # (L, H, p)
-    p = x.shape[2]
+        xs.extend(np.moveaxis(steps, 2, 0))
+    p = len(xs)
     yz = np.where(valid, y, 0.0)
     w = valid.astype(np.float64)
     eye = np.eye(p) * ridge
     beta = np.zeros((n_lanes, p))
     scale = np.ones(n_lanes)
     for _ in range(iters):
-        xtw = (x * w[:, :, None]).transpose(0, 2, 1)  # (L, p, H): batched matmul beats einsum here
-        a = xtw @ x + eye
-        b = xtw @ yz[:, :, None]
-        beta = np.linalg.solve(a, b)[:, :, 0]
-        r = yz - (x @ beta[:, :, None])[:, :, 0]
+        a, b = normal_equations(xs, w, yz)
+        beta = np.linalg.solve(a + eye, b[:, :, None])[:, :, 0]
+        r = yz - predict(xs, beta)
         med = nanmedian_last(np.where(valid, r, np.nan))[:, None]
         scale = 1.4826 * nanmedian_last(np.where(valid, np.abs(r - med), np.nan))
         scale = np.where(np.isfinite(scale) & (scale > 1e-9), scale, 1e-9)
         ar = np.abs(r) / (HUBER_K * scale[:, None])
         w = np.where(valid, np.minimum(1.0, 1.0 / np.maximum(ar, 1e-12)), 0.0)
-    a = (x * w[:, :, None]).transpose(0, 2, 1) @ x + eye
-    cov = np.linalg.inv(a)
-    r = yz - (x @ beta[:, :, None])[:, :, 0]
+    cov = np.linalg.inv(normal_equations(xs, w, yz)[0] + eye)
+    r = yz - predict(xs, beta)
     rho = _lag1(np.where(valid, r, np.nan))
     infl = np.sqrt((1 + rho) / (1 - rho))
     dof_ok = n > p + 2
     se = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)) * scale[:, None] * infl[:, None]
     thermal_ok = np.abs(tc).sum(axis=1) > 0
     last = np.where(valid.any(axis=1), n_hours - 1 - np.argmax(valid[:, ::-1], axis=1), 0)
-    level = beta[:, 0] + beta[:, 1] * tc_days[np.arange(n_lanes), last]
-    if p > 3:
-        level = level + np.einsum("lk,lk->l", beta[:, 3:], x[np.arange(n_lanes), last, 3:])
+    level = beta[:, 0] + beta[:, 1] * t_days[last]
+    for k in range(3, p):
+        level = level + beta[:, k] * xs[k][np.arange(n_lanes), last]
     nan = np.full(n_lanes, np.nan)
     return TrendFit(
         drift_db_per_day=np.where(dof_ok, beta[:, 1], nan),
@@ -301,6 +299,48 @@ def shift_left(a: np.ndarray, shift: int, fill: float | bool | int, *, rows: int
         blk = a[r : r + rows]
         blk[:, :-shift] = blk[:, shift:]
         blk[:, -shift:] = fill
+
+
+def normal_equations(xs: list[np.ndarray], w: np.ndarray, yz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """X'WX (lanes x p x p) and X'Wy (lanes x p) from the design columns: the first two (constant
+    and time) shared by every lane, so their sums are one matrix product each; the others lane by
+    lane, one elementwise product per pair (few columns over many lanes: memory-bound, so every
+    pass over a lanes x hours array counts)."""
+    p = len(xs)
+    t = xs[1][0]
+    a = np.empty((w.shape[0], p, p))
+    s0 = w @ np.stack([np.ones_like(t), t, t * t], axis=1)  # sum w, sum w t, sum w t^2
+    a[:, 0, 0], a[:, 0, 1], a[:, 1, 1] = s0[:, 0], s0[:, 1], s0[:, 2]
+    a[:, 1, 0] = a[:, 0, 1]
+    wy = w * yz
+    b = np.empty((w.shape[0], p))
+    b[:, :2] = wy @ np.stack([np.ones_like(t), t], axis=1)
+    own = xs[2:]
+    zero = [x.shape[0] == 1 and not x.any() for x in own]
+    wx = [x if z else w * x for x, z in zip(own, zero, strict=True)]
+    for i, (wxi, xi) in enumerate(zip(wx, own, strict=True)):
+        k = i + 2
+        if zero[i]:  # a column of zeros: nothing to sum
+            a[:, k, :] = a[:, :, k] = 0.0
+            b[:, k] = 0.0
+            continue
+        a[:, k, 0] = a[:, 0, k] = wxi.sum(axis=1)
+        a[:, k, 1] = a[:, 1, k] = wxi @ t
+        for j in range(i, len(own)):
+            if zero[j]:
+                continue
+            a[:, k, j + 2] = a[:, j + 2, k] = (wxi * own[j]).sum(axis=1) if j != i else (wxi * xi).sum(axis=1)
+        b[:, k] = (wy * xi).sum(axis=1)
+    return a, b
+
+
+def predict(xs: list[np.ndarray], beta: np.ndarray) -> np.ndarray:
+    out = beta[:, 0:1] * xs[0]
+    for i in range(1, len(xs)):
+        if i >= 2 and xs[i].shape[0] == 1 and not xs[i].any():
+            continue  # a column of zeros
+        out = out + beta[:, i : i + 1] * xs[i]
+    return out
 
 
 class BoundedTrend:
@@ -501,55 +541,11 @@ class BoundedTrend:
             xs.append((hrs[None, :] >= self.steps[idx, k][:, None]).astype(np.float64))
         return xs, np.where(valid, y, 0.0), valid
 
-    @staticmethod
-    def _normal(xs: list[np.ndarray], w: np.ndarray, yz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """X'WX (lanes x p x p) and X'Wy (lanes x p) from the design columns: the first two (constant
-        and time) shared by every lane, so their sums are one matrix product each; the others lane by
-        lane, one elementwise product per pair (few columns over many lanes: memory-bound, so every
-        pass over a lanes x hours array counts)."""
-        p = len(xs)
-        t = xs[1][0]
-        a = np.empty((w.shape[0], p, p))
-        s0 = w @ np.stack([np.ones_like(t), t, t * t], axis=1)  # sum w, sum w t, sum w t^2
-        a[:, 0, 0], a[:, 0, 1], a[:, 1, 1] = s0[:, 0], s0[:, 1], s0[:, 2]
-        a[:, 1, 0] = a[:, 0, 1]
-        wy = w * yz
-        b = np.empty((w.shape[0], p))
-        b[:, :2] = wy @ np.stack([np.ones_like(t), t], axis=1)
-        own = xs[2:]
-        zero = [x.shape[0] == 1 and not x.any() for x in own]
-        wx = [x if z else w * x for x, z in zip(own, zero, strict=True)]
-        for i, (wxi, xi) in enumerate(zip(wx, own, strict=True)):
-            k = i + 2
-            if zero[i]:  # a column of zeros: nothing to sum
-                a[:, k, :] = a[:, :, k] = 0.0
-                b[:, k] = 0.0
-                continue
-            a[:, k, 0] = a[:, 0, k] = wxi.sum(axis=1)
-            a[:, k, 1] = a[:, 1, k] = wxi @ t
-            for j in range(i, len(own)):
-                if zero[j]:
-                    continue
-                a[:, k, j + 2] = a[:, j + 2, k] = (
-                    (wxi * own[j]).sum(axis=1) if j != i else (wxi * xi).sum(axis=1)
-                )
-            b[:, k] = (wy * xi).sum(axis=1)
-        return a, b
-
-    @staticmethod
-    def _predict(xs: list[np.ndarray], beta: np.ndarray) -> np.ndarray:
-        out = beta[:, 0:1] * xs[0]
-        for i in range(1, len(xs)):
-            if i >= 2 and xs[i].shape[0] == 1 and not xs[i].any():
-                continue  # a column of zeros
-            out = out + beta[:, i : i + 1] * xs[i]
-        return out
-
     def _fold(self, cols: np.ndarray) -> None:
         for idx, p in self._groups():
             xs, yz, valid = self._design(idx, cols, p)
             w = np.where(valid, self.w[np.ix_(idx, cols)], 0.0)
-            a, b = self._normal(xs, w, yz)
+            a, b = normal_equations(xs, w, yz)
             self.a_old[idx, :p, :p] += a
             self.b_old[idx, :p] += b
             self.n_old[idx] += valid.sum(axis=1)
@@ -580,9 +576,9 @@ class BoundedTrend:
             beta = self.beta[idx, :p]
             scale = np.ones(idx.size)
             for _ in range(max(iters, 1)):
-                a, b = self._normal(xs, w, yz)
+                a, b = normal_equations(xs, w, yz)
                 beta = np.linalg.solve(a0 + a, (b0 + b)[:, :, None])[:, :, 0]
-                r = yz - self._predict(xs, beta)
+                r = yz - predict(xs, beta)
                 med = nanmedian_last(np.where(valid, r, np.nan))[:, None]
                 scale = 1.4826 * nanmedian_last(np.where(valid, np.abs(r - med), np.nan))
                 scale = np.where(np.isfinite(scale) & (scale > 1e-9), scale, 1e-9)
@@ -590,7 +586,7 @@ class BoundedTrend:
                 w = np.where(valid, np.minimum(1.0, 1.0 / np.maximum(ar, 1e-12)), 0.0)
             self.w[idx] = np.where(valid, w, 1.0)
             self.beta[idx, :p] = beta
-            cov = np.linalg.inv(a0 + self._normal(xs, w, yz)[0])
+            cov = np.linalg.inv(a0 + normal_equations(xs, w, yz)[0])
             rho = _lag1(np.where(valid, r, np.nan)[:, chrono])
             infl = np.sqrt((1 + rho) / (1 - rho))
             se = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)) * (scale * infl)[:, None]
