@@ -16,7 +16,7 @@ import polars as pl
 from numpy.lib.stride_tricks import sliding_window_view
 
 from analyzer.spec import LinkSpec
-from analyzer.trend import LANE_CHUNK, _quiet, lane_chunks, nanmedian_last
+from analyzer.trend import LANE_CHUNK, _quiet, lane_chunks, nanmedian_last, sliding_nanmedian
 
 
 def thermal_from_differences(y: np.ndarray, temp: np.ndarray) -> np.ndarray:
@@ -24,14 +24,19 @@ def thermal_from_differences(y: np.ndarray, temp: np.ndarray) -> np.ndarray:
     dy, dt = np.diff(y, axis=1), np.diff(temp, axis=1)
     ok = np.isfinite(dy) & np.isfinite(dt)
     dy, dt = np.where(ok, dy, 0.0), np.where(ok, dt, 0.0)
-    k = np.divide((dy * dt).sum(1), (dt * dt).sum(1), out=np.zeros(y.shape[0]), where=(dt * dt).sum(1) > 0)
+    dydt, dt2 = dy * dt, dt * dt  # the regression's sums, kept: each trim only reweighs them
+    sxx = dt2.sum(1)
+    k = np.divide(dydt.sum(1), sxx, out=np.zeros(y.shape[0]), where=sxx > 0)
+    ar = np.empty_like(dy)
     for _ in range(4):  # trim the few differences that straddle a step
-        r = dy - k[:, None] * dt
+        np.multiply(dt, k[:, None], out=ar)
+        np.subtract(dy, ar, out=ar)
+        np.abs(ar, out=ar)
         with _quiet():
-            s = 1.4826 * nanmedian_last(np.where(ok, np.abs(r), np.nan))
-        w = ok & (np.abs(r) <= 3 * np.maximum(np.nan_to_num(s), 1e-9)[:, None])
-        den = (w * dt * dt).sum(1)
-        k = np.divide((w * dy * dt).sum(1), den, out=np.zeros_like(k), where=den > 0)
+            s = 1.4826 * nanmedian_last(np.where(ok, ar, np.nan))
+        w = ok & (ar <= 3 * np.maximum(np.nan_to_num(s), 1e-9)[:, None])
+        den = np.where(w, dt2, 0.0).sum(1)
+        k = np.divide(np.where(w, dydt, 0.0).sum(1), den, out=np.zeros_like(k), where=den > 0)
     return k
 
 
@@ -101,9 +106,7 @@ def detect_steps(
         n_read = width
     pad = np.full((n_lanes, window), np.nan)
     yp = np.concatenate([pad, yk, pad], axis=1)
-    win = sliding_window_view(yp, window, axis=1)  # win[:, j] covers padded j..j+window-1
-    med = nanmedian_last(win)
-    cnt = np.isfinite(win).sum(axis=2)
+    med, cnt = sliding_nanmedian(yp, window)  # [:, j] over padded j..j+window-1
     # boundary before reading i: before = readings i-w..i-1, after = readings i..i+w-1
     before, after = med[:, 0:n_read], med[:, window : window + n_read]
     enough = (cnt[:, 0:n_read] >= window // 2) & (cnt[:, window : window + n_read] >= window // 2)
