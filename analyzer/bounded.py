@@ -143,6 +143,7 @@ class PassState:
         self.bias = BoundedTrend(n_lanes, window, kmax=1, thermal=False)
         # the margin each informative BER hour implies, with the Rx trend's steps and temperature
         self.ber_margin = BoundedTrend(n_lanes, window)
+        self.ber_margin.share_temperature(self.rx)  # the same module temperatures: held once
         self.rings = {
             "far_temp": np.full((n_lanes, window), np.nan, dtype=np.float32),
             "ber": np.full((n_lanes, window), np.nan, dtype=np.float32),
@@ -228,17 +229,21 @@ class PassState:
         each lane's FEC limit (pre-FEC BER)."""
         rx, temp, tx, bias, far_temp, *ber_reads = mats
         ber, disturbed = ber_and_disturbed(ber_reads)
-        newest = self.rx.newest
-        self.rx.push(hours, rx, temp)
-        self.tx.push(hours, tx)
-        self.bias.push(hours, bias)
-        self.ber_margin.push(hours, informative_ber_margin(ber, disturbed, ber_limit[:, None]), temp)
-        shift = 0 if newest is None else (self.rx.newest or 0) - newest
-        cols = self.rx.columns(hours)
-        ok = cols >= 0
-        for ring, new in zip(self.rings.values(), (far_temp, ber, disturbed), strict=True):
-            shift_left(ring, shift, False if ring.dtype == bool else np.nan)
-            ring[:, cols[ok]] = new[:, ok]
+        margin = informative_ber_margin(ber, disturbed, ber_limit[:, None])
+        for s in range(0, len(hours), self.window):  # a window at a time: the trends move together
+            sl = slice(s, s + self.window)
+            newest = self.rx.newest
+            # the BER-margin trend reads the Rx trend's temperature ring, as it stands before the hours
+            self.ber_margin.push(hours[sl], margin[:, sl], temp[:, sl])
+            self.rx.push(hours[sl], rx[:, sl], temp[:, sl])
+            self.tx.push(hours[sl], tx[:, sl])
+            self.bias.push(hours[sl], bias[:, sl])
+            shift = 0 if newest is None else (self.rx.newest or 0) - newest
+            cols = self.rx.columns(hours[sl])
+            ok = cols >= 0
+            for ring, new in zip(self.rings.values(), (far_temp, ber, disturbed), strict=True):
+                shift_left(ring, shift, False if ring.dtype == bool else np.nan)
+                ring[:, cols[ok]] = new[:, sl][:, ok]
 
     def _window(self, lo: int, hi: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The hours lo..hi (the newest in the rings) and each ring's columns for them: views."""
@@ -316,6 +321,7 @@ class PassState:
                 name,
                 BoundedTrend.from_table(frames[f"{name}_lanes"], frames[f"{name}_ring"], scalars[name]),
             )
+        ps.ber_margin.share_temperature(ps.rx)
         rings = frames.get("rings")  # none in a state written before these rings were kept: NaN
         if rings is not None:
             for k, v in ps.rings.items():

@@ -405,7 +405,8 @@ class BoundedTrend:
         self.temp_n = np.zeros(n_lanes, dtype=np.int64)
         self.temp_sq = np.zeros(n_lanes)
         self.y = np.full((n_lanes, window), np.nan, dtype=np.float32)  # the ring, oldest first
-        self.temp = np.full((n_lanes, window if thermal else 0), np.nan, dtype=np.float32)
+        self._temp = np.full((n_lanes, window if thermal else 0), np.nan, dtype=np.float32)
+        self._temp_of: BoundedTrend | None = None  # the trend whose temperature ring this one reads
         self.w = np.ones((n_lanes, window), dtype=np.float32)
         self.hours = np.full(window, -1, dtype=np.int64)  # absolute hour of each ring column (-1: empty)
         self.fitted = np.zeros(window, dtype=bool)  # the column's weights come from a fit
@@ -427,7 +428,7 @@ class BoundedTrend:
             [
                 pl.Series(k, a.reshape(self.n_lanes, -1) if a.ndim > 1 else a)
                 for k in self._LANE_ARRAYS
-                for a in (getattr(self, k),)
+                for a in (getattr(self, "_temp" if k == "temp" else k),)  # a shared ring: its owner's
                 if a.size or not a.ndim > 1
             ]
         )
@@ -462,6 +463,20 @@ class BoundedTrend:
         bt.fitted[pos] = ring["fitted"].to_numpy().astype(bool)[have]
         bt.origin = None if scalars["origin"] is None else int(scalars["origin"])
         return bt
+
+    @property
+    def temp(self) -> np.ndarray:
+        """The ring's module temperatures (lanes x window; none without a thermal term)."""
+        return self._temp if self._temp_of is None else self._temp_of.temp
+
+    def share_temperature(self, owner: BoundedTrend) -> None:
+        """Read the temperature ring of ``owner`` (a trend of the same lanes, handed the same hours)
+        instead of keeping one: the same readings, held once. This trend must be handed each hour before
+        ``owner`` is (it folds and replaces hours by the temperatures the ring holds until then), and is
+        then written by ``owner`` alone."""
+        if owner.temp.shape != (self.n_lanes, self.window) or not self.thermal:
+            raise ValueError("a shared temperature ring needs a thermal trend of the same lanes and window")
+        self._temp_of, self._temp = owner, np.empty((self.n_lanes, 0), dtype=np.float32)
 
     @property
     def n_hours(self) -> np.ndarray:
@@ -516,7 +531,7 @@ class BoundedTrend:
             self._fold(leaving)
         if newest is not None and ref > newest:  # the columns move left; the leaving ones drop out
             shift = ref - newest
-            for a, fill in ((self.y, np.nan), (self.temp, np.nan), (self.w, 1.0)):
+            for a, fill in ((self.y, np.nan), (self._temp, np.nan), (self.w, 1.0)):
                 shift_left(a, shift, fill)
             shift_left(self.hours, shift, -1)
             shift_left(self.fitted, shift, False)
@@ -539,7 +554,8 @@ class BoundedTrend:
         self.fitted[cols] = False
         if self.thermal:
             temp = np.full(y.shape, np.nan) if temp is None else temp[:, keep]
-            self.temp[:, cols] = temp
+            if self._temp_of is None:
+                self._temp[:, cols] = temp
             t_ok = np.isfinite(temp) & np.isfinite(y)
             tz = np.where(t_ok, temp, 0.0)
             self.temp_sum += tz.sum(axis=1)

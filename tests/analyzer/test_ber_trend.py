@@ -140,6 +140,10 @@ def test_a_bounded_pass_keeps_the_ber_trend_across_its_window(analysis) -> None:
     assert got == pytest.approx(want, abs=0.002)
     fc = an.forecasts["21d"].filter(pl.col("link") == "L-decline")
     assert fc["p_cross"][0] > 0.5
-    restored = PassState.from_tables(*passes.bounded.tables())
+    # the BER-margin trend reads the Rx trend's temperature ring, held once (and once in the checkpoint)
+    frames, scalars = passes.bounded.tables()
+    assert "temp" in frames["rx_lanes"].columns and "temp" not in frames["ber_margin_lanes"].columns
+    restored = PassState.from_tables(frames, scalars)
+    assert restored.ber_margin.temp is restored.rx.temp
     a, b = restored.ber_margin.fit(), passes.bounded.ber_margin.fit()
     np.testing.assert_allclose(a.drift_db_per_day, b.drift_db_per_day, rtol=1e-9, equal_nan=True)
