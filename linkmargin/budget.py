@@ -174,6 +174,16 @@ _LOG_BER: npt.NDArray[np.float64] = np.log10([0.5 * math.erfc(q / math.sqrt(2.0)
 
 _Q_STEP: float = float(_Q_GRID[1] - _Q_GRID[0])
 _LOG_BER_SLOPE: npt.NDArray[np.float64] = np.append(np.diff(_LOG_BER), 0.0)
+# the inverse direction on the same table: -log10(BER) is not uniform in Q, so a uniform index over
+# it (cells narrower than the table's narrowest step: at most one table point per cell) finds each
+# value's table cell by arithmetic and one comparison instead of np.interp's binary search
+_NLB: npt.NDArray[np.float64] = -_LOG_BER
+_NLB_SLOPE: npt.NDArray[np.float64] = np.append(np.diff(_Q_GRID) / np.diff(_NLB), 0.0)  # as np.interp's
+_NLB_CELL: float = float(np.diff(_NLB).min()) / 2.0
+_BLOCK = 1 << 15
+_NLB_N_CELLS = int((_NLB[-1] - _NLB[0]) / _NLB_CELL) + 2
+_NLB_CELLS: npt.NDArray[np.float64] = _NLB[0] + _NLB_CELL * np.arange(_NLB_N_CELLS)
+_NLB_FIRST: npt.NDArray[np.int64] = np.maximum(np.searchsorted(_NLB, _NLB_CELLS, "right") - 1, 0)
 
 
 def ber_from_q(q: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -193,9 +203,24 @@ def ber_from_q(q: npt.ArrayLike) -> npt.NDArray[np.float64]:
 def q_from_ber(ber: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Inverse of :func:`ber_from_q`; BER >= 0.5 gives 0, BER 0 gives NaN (it bounds nothing)."""
     b = np.asarray(ber, dtype=np.float64)
+    out = np.empty(b.shape)
+    flat_b, flat_q = b.reshape(-1), out.reshape(-1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.interp(-np.log10(b), -_LOG_BER, _Q_GRID)
-    return np.where(b > 0, q, np.nan)
+        for s in range(0, flat_b.size, _BLOCK):  # blocks that stay in the CPU's cache
+            bb = flat_b[s : s + _BLOCK]
+            x = np.log10(bb)
+            np.negative(x, out=x)
+            np.nan_to_num(x, copy=False, nan=_NLB[0])
+            np.clip(x, _NLB[0], _NLB[-1], out=x)
+            i = _NLB_FIRST[((x - _NLB[0]) * (1.0 / _NLB_CELL)).astype(np.int64)]
+            i += _NLB[np.minimum(i + 1, _NLB.size - 1)] <= x
+            np.minimum(i, _NLB.size - 1, out=i)
+            # np.interp's own arithmetic (slope from the left point): the same answer to the bit
+            x -= _NLB[i]
+            x *= _NLB_SLOPE[i]
+            x += _Q_GRID[i]
+            flat_q[s : s + _BLOCK] = np.where(bb > 0, x, np.nan)
+    return out
 
 
 def ber_margin_db(ber: npt.ArrayLike, ber_limit: npt.ArrayLike) -> npt.NDArray[np.float64]:

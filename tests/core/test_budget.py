@@ -172,3 +172,20 @@ def test_loss_properties(length: float, extra: float, names: list[str]) -> None:
     h0, h1 = headroom_db(SR8, "OM4", base.max_db), headroom_db(SR8, "OM4", more.max_db)
     assert h0 is not None and h1 is not None
     assert h0 - h1 == pytest.approx(more.max_db - base.max_db)
+
+
+def test_q_from_ber_is_np_interp_on_the_table_to_the_bit() -> None:
+    """The cell lookup by arithmetic gives np.interp's answer on the same table, at the table's own
+    points, between them, past both ends, and for BER 0, NaN, negative and >= 0.5."""
+    from linkmargin import budget
+
+    rng = np.random.default_rng(5)
+    ber = 10 ** rng.uniform(-250, 0.5, (300, 400))
+    edges = [0.0, np.nan, 0.5, 1.0, 2.0, -1.0, np.inf, 1e-300, 1e-198, 1e-199]
+    ber.flat[: len(edges)] = edges
+    on_table = budget._LOG_BER[rng.integers(0, budget._LOG_BER.size, 500)]
+    ber.flat[len(edges) : len(edges) + 500] = 10**on_table
+    with np.errstate(divide="ignore", invalid="ignore"):
+        want = np.where(ber > 0, np.interp(-np.log10(ber), -budget._LOG_BER, budget._Q_GRID), np.nan)
+    np.testing.assert_array_equal(budget.q_from_ber(ber), want)
+    assert budget.q_from_ber(2.4e-4).shape == ()
