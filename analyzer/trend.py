@@ -77,6 +77,23 @@ class TrendFit:
             )
         )
 
+    @staticmethod
+    def merged(parts: list[tuple[np.ndarray, TrendFit]], n_lanes: int, n_steps: int) -> TrendFit:
+        """One fit of ``n_lanes`` from fits of disjoint sets of lanes (their indexes, the fit), each
+        with as many step columns as it needed: ``n_steps`` in all, 0 where a part had fewer."""
+        out: dict[str, np.ndarray] = {}
+        for f in TrendFit.__slots__:
+            a0 = getattr(parts[0][1], f)
+            shape = (n_lanes, n_steps) if f == "step_sizes" else (n_lanes,)
+            out[f] = np.zeros(shape, dtype=a0.dtype)
+            for rows, fit in parts:
+                a = getattr(fit, f)
+                if f == "step_sizes":
+                    out[f][rows, : a.shape[1]] = a
+                else:
+                    out[f][rows] = a
+        return TrendFit(**out)
+
 
 def step_design(n_lanes: int, n_hours: int, steps: list[tuple[int, int]], kmax: int = 8) -> np.ndarray:
     """Indicator columns (lanes x hours x K) for steps given as (lane index, hour index of the change)."""
@@ -104,8 +121,22 @@ def fit_trends(
 ) -> TrendFit:
     """Fit drift (dB/day), thermal coefficient (dB/°C) and step sizes for every lane at once.
 
-    ``y`` and ``temp`` are (lanes x hours) hourly means with NaN for missing hours.
+    ``y`` and ``temp`` are (lanes x hours) hourly means with NaN for missing hours; ``steps`` (lanes x
+    hours x K, :func:`step_design`) the step columns. Each lane is fitted with the step columns it
+    uses (up to its last non-zero one), so its degrees of freedom do not depend on the other lanes'.
     """
+    if steps is not None and steps.shape[2]:
+        nz = np.any(steps != 0, axis=1)  # (lanes, K): the columns each lane uses
+        own = np.where(nz.any(axis=1), steps.shape[2] - np.argmax(nz[:, ::-1], axis=1), 0)
+        counts = np.unique(own)
+        if counts.size > 1 or counts[0] != steps.shape[2]:
+            groups: list[tuple[np.ndarray, TrendFit]] = []
+            for k in counts.tolist():
+                rows = np.flatnonzero(own == k)
+                sub = None if k == 0 else steps[rows, :, :k]
+                t_rows = None if temp is None else temp[rows]
+                groups.append((rows, fit_trends(y[rows], t_rows, steps=sub, iters=iters, ridge=ridge)))
+            return TrendFit.merged(groups, y.shape[0], steps.shape[2])
     if y.shape[0] > LANE_CHUNK:  # lane by lane independent: in chunks, for memory
         parts = [
             fit_trends(
@@ -297,9 +328,18 @@ def recent_onset(
         return drift, drift_sd, onset
     off = n_hours - hours
     inside = [(li, hi - off) for li, hi in steps if hi > off]
-    design = step_design(n_lanes, hours, inside)
     t = None if temp is None or not temp.size else temp[:, off:]
-    rec = fit_trends(y[:, off:], t, steps=design, iters=4)
+    # the step columns only for the lanes with a step inside (a dense lanes x hours x steps design of
+    # every lane would be 1.5 GB at 500k lanes)
+    stepped = np.unique(np.array([li for li, _ in inside], dtype=np.int64))
+    plain = np.setdiff1d(np.arange(n_lanes), stepped)
+    at = {int(li): j for j, li in enumerate(stepped.tolist())}
+    parts = [(plain, fit_trends(y[plain, off:], None if t is None else t[plain], iters=4))]
+    if stepped.size:
+        design = step_design(stepped.size, hours, [(at[li], hi) for li, hi in inside])
+        t_s = None if t is None else t[stepped]
+        parts.append((stepped, fit_trends(y[stepped, off:], t_s, steps=design, iters=4)))
+    rec = TrendFit.merged(parts, n_lanes, max(p[1].step_sizes.shape[1] for p in parts))
     r, se = rec.drift_db_per_day, rec.drift_se
     ev = np.zeros(n_lanes, dtype=bool) if evidence is None else evidence.astype(bool)
     zz = np.where(ev, z_evidence, z)

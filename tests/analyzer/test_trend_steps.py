@@ -56,6 +56,30 @@ def test_step_does_not_masquerade_as_drift() -> None:
     assert naive.drift_db_per_day[0] < -0.1  # without the step the fit would have called it drift
 
 
+def test_a_lanes_fit_does_not_depend_on_the_other_lanes_steps() -> None:
+    """Each lane is fitted with its own step columns: a lane with one step, fitted beside a lane with
+    three and a lane with none, gets what it gets alone, and a short lane keeps its degrees of freedom."""
+    rng = np.random.default_rng(4)
+    y, temp = _synthetic(rng, 4, 48, np.array([-0.2, 0.0, 0.1, 0.0]), np.array([-0.02, 0.0, 0.01, 0.0]))
+    y[0, 20:] -= 0.8
+    y[1, 10:] -= 0.5
+    y[1, 25:] -= 0.5
+    y[1, 40:] += 0.4
+    y[3, :-7] = np.nan  # 7 hours: 3 columns + 2 < 7, enough without steps, not with three
+    pairs = [(0, 20), (1, 10), (1, 25), (1, 40)]
+    together = fit_trends(y, temp, steps=step_design(4, 48, pairs), iters=4)
+    for li, own in ((0, [(0, 20)]), (2, []), (3, [])):
+        alone = fit_trends(
+            y[li : li + 1], temp[li : li + 1], steps=step_design(1, 48, own) if own else None, iters=4
+        )
+        for f in ("drift_db_per_day", "drift_se", "thermal_db_per_c", "level_db", "resid_sigma_db"):
+            np.testing.assert_allclose(getattr(together, f)[li], getattr(alone, f)[0], rtol=1e-9, atol=1e-12)
+        assert np.all(together.step_sizes[li, len(own) :] == 0.0)
+    assert np.isfinite(together.drift_db_per_day[3])
+    assert together.step_sizes.shape == (4, 3)
+    np.testing.assert_allclose(together.step_sizes[1], [-0.5, -0.5, 0.4], atol=0.1)
+
+
 def test_step_at_known_event_attributed_and_unexplained_reported() -> None:
     rng = np.random.default_rng(3)
     n_hours = 24 * 8
