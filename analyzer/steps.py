@@ -33,7 +33,7 @@ def thermal_from_differences(y: np.ndarray, temp: np.ndarray) -> np.ndarray:
         np.subtract(dy, ar, out=ar)
         np.abs(ar, out=ar)
         with _quiet():
-            s = 1.4826 * nanmedian_last(np.where(ok, ar, np.nan))
+            s = 1.4826 * nanmedian_last(np.where(ok, ar, np.nan).astype(np.float32))  # as robust_scale
         w = ok & (ar <= 3 * np.maximum(np.nan_to_num(s), 1e-9)[:, None])
         den = np.where(w, dt2, 0.0).sum(1)
         k = np.divide(np.where(w, dydt, 0.0).sum(1), den, out=np.zeros_like(k), where=den > 0)
