@@ -21,7 +21,7 @@ import json
 import os
 import tempfile
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,34 @@ def lane_rows(an: Analysis, now: datetime, min_p: float) -> pl.DataFrame:
     )
 
 
+class _History:
+    """The recorded samples a day partition at a time, handed out in time order (a 21-day run of the
+    full fleet is tens of millions of samples: read whole, several GB)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.days = sorted(
+            date.fromisoformat(d.name.split("=", 1)[1]) for d in root.glob("date=*") if d.is_dir()
+        )
+        assert self.days, f"{root}: no samples in the history"
+        self.pending = self._day(self.days.pop(0))
+        start = self.pending["ts"].min()
+        assert isinstance(start, datetime), f"{root}: no samples in the history"
+        self.start = start
+
+    def _day(self, day: date) -> pl.DataFrame:
+        read = read_history(list_history(self.root, since=day, until=day))
+        return conform(read if read is not None else empty_samples()).sort("ts")
+
+    def upto(self, t: datetime) -> pl.DataFrame:
+        """The samples at or before ``t`` not handed out yet."""
+        while self.days and self.days[0] <= t.date():
+            self.pending = pl.concat([self.pending, self._day(self.days.pop(0))], how="vertical_relaxed")
+        out = self.pending.filter(pl.col("ts") <= t)
+        self.pending = self.pending.filter(pl.col("ts") > t)
+        return out
+
+
 def replay(
     save: Path,
     scenario: str,
@@ -96,10 +124,8 @@ def replay(
     """Scores of a fresh analyzer fed the recorded history, forecasting every ``analyze_s``: the full
     recomputation at each pass, or the backtest's bounded passes (``bounded``); ``lanes_out``: where to
     write the lanes of the links forecast at ``lanes_min_p`` or more (:func:`lane_rows`)."""
-    read = read_history(list_history(save / "history"))
-    hist = conform(read if read is not None else empty_samples()).sort("ts")
-    start = hist["ts"].min()
-    assert isinstance(start, datetime), f"{save}: no samples in the history"
+    days = _History(save / "history")
+    start = days.start
     sc = replace(load_scenario(scenario, seed), start=start)
     with tempfile.TemporaryDirectory() as tmp:
         inv_path = Path(tmp) / "inventory.yaml"
@@ -119,14 +145,8 @@ def replay(
     end = start + timedelta(seconds=sc.duration_s)
     passes: list[ForecastPass] = []
     t = start + timedelta(seconds=analyze_s)
-    done = start
     while t < end:
-        state.ingest(
-            hist.filter((pl.col("ts") > done) & (pl.col("ts") <= t))
-            if done > start
-            else hist.filter(pl.col("ts") <= t)
-        )
-        done = t
+        state.ingest(days.upto(t))
         rx_history = runner.rx_history if bounded else None
         fp = forecast_pass(
             state, t, end, horizon_s, planned, run=run, **({"rx_history": rx_history} if rx_history else {})
