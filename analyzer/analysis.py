@@ -521,8 +521,9 @@ def add_forecast(
             background_sd_db=0.5 * bg["mu"].to_numpy(),
         ),
     )
-    # out of margin now on the counters' evidence: crossed already, whatever the forecast says
-    out = lanes["evidence_cause"].is_not_null().to_numpy()
+    # out of margin now on the counters' evidence (a flap, an hour down, codewords failing at more than
+    # the FEC limit's rate): crossed already, whatever the forecast says
+    out = (lanes["evidence_margin_db"] <= 0).fill_null(False).to_numpy()
     lf = lanes.select("li", "link", "device", "port", "lane", "direction").with_columns(
         pl.Series("forecast_db", fc.mean_db),
         pl.Series("forecast_lo_db", fc.lo_db),
