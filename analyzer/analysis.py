@@ -14,7 +14,13 @@ import numpy as np
 import polars as pl
 
 from analyzer.bounded import BER_READS, DISTURBED, PassState, ber_and_disturbed
-from analyzer.calibration import OffsetCache, informative_ber_margin, rx_offsets
+from analyzer.calibration import (
+    OffsetCache,
+    informative_ber_margin,
+    port_wide_steps,
+    receiving_ports,
+    rx_offsets,
+)
 from analyzer.cohorts import CohortModel, cohort_stats, estimate_cohorts, mating_outcomes, shrink_drift
 from analyzer.evidence import EVIDENCE_HOURS, counter_resets, judge
 from analyzer.fleetstats import bundle, merge_stats, unbundle
@@ -316,7 +322,7 @@ def dom_offsets(
         np.add.at(segment, (steps["li"].to_numpy(), steps["hour_idx"].to_numpy()), 1)
         np.cumsum(segment, axis=1, out=segment)
     sens = spec["sensitivity_dbm"].fill_null(np.nan).to_numpy()
-    port = spec.select(pl.struct("device", "port").rank("dense")).to_series().to_numpy().astype(np.int64)
+    port = receiving_ports(spec)
     return rx_offsets(
         rx - sens[:, None],
         ber,
@@ -349,8 +355,9 @@ def ber_margin_trend(
 ) -> TrendFit:
     """Per lane: the trend of the hourly margin its pre-FEC BER implies (the port's where the lane has
     none), over the hours the BER is informative and the counters do not rule out
-    (:func:`analyzer.calibration.informative_ber_margin`); the lane's Rx steps are fitted apart, as in
-    its DOM trend. A bounded pass keeps this trend like the Rx one (:class:`analyzer.bounded.PassState`).
+    (:func:`analyzer.calibration.informative_ber_margin`); the Rx steps of every lane of its port are
+    fitted apart (the BER is the port's: :func:`analyzer.calibration.port_wide_steps`). A bounded pass
+    keeps this trend like the Rx one (:class:`analyzer.bounded.PassState`).
 
     Only the lanes in ``lanes`` (a mask; every lane by default) with :data:`BER_TREND_HOURS` informative
     hours are fitted (on a healthy fleet few are: most BER are far below the limit, or none): the
@@ -367,7 +374,10 @@ def ber_margin_trend(
     rows, m = rows[enough], m[enough]
     at = np.full(n_lanes, -1, dtype=np.int64)
     at[rows] = np.arange(rows.size)
-    sub = [(int(at[li]), hi) for li, hi in pairs if at[li] >= 0]
+    p_li, p_hour = port_wide_steps(
+        [li for li, _ in pairs], [hi for _, hi in pairs], receiving_ports(state.spec.lanes)
+    )
+    sub = [(int(at[li]), int(hi)) for li, hi in zip(p_li, p_hour, strict=True) if at[li] >= 0]
     t = temp[rows] if temp.shape == rx.shape else None
     fit = fit_trends(m, t, steps=step_design(rows.size, rx.shape[1], sub), iters=4)
     return fit.placed(rows, n_lanes)
@@ -392,7 +402,7 @@ def reflections(
         ber,
         spec["fec_limit_ber"].fill_null(np.nan).to_numpy(),
         spec["lane_rate_bps"].fill_null(np.nan).to_numpy(),
-        group=spec.select(pl.struct("device", "port").rank("dense")).to_series().to_numpy().astype(np.int64),
+        group=receiving_ports(spec),
         disturbed=disturbed,
     )
 
@@ -511,8 +521,9 @@ def add_forecast(
             background_sd_db=0.5 * bg["mu"].to_numpy(),
         ),
     )
-    # out of margin now on the counters' evidence: crossed already, whatever the forecast says
-    out = lanes["evidence_cause"].is_not_null().to_numpy()
+    # out of margin now on the counters' evidence (a flap, an hour down, codewords failing at more than
+    # the FEC limit's rate): crossed already, whatever the forecast says
+    out = (lanes["evidence_margin_db"] <= 0).fill_null(False).to_numpy()
     lf = lanes.select("li", "link", "device", "port", "lane", "direction").with_columns(
         pl.Series("forecast_db", fc.mean_db),
         pl.Series("forecast_lo_db", fc.lo_db),

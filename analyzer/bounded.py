@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from analyzer.calibration import OffsetCache, informative_ber_margin
+from analyzer.calibration import OffsetCache, informative_ber_margin, port_wide_steps, receiving_ports
 from analyzer.state import LaneState
 from analyzer.steps import StepLog
 from analyzer.trend import BoundedTrend, TrendFit, shift_left
@@ -158,6 +158,7 @@ class PassState:
         self.first_last = np.full(n_lanes, -1, dtype=np.int64)  # hour of the newest first reading kept
         self.first_upto: int | None = None  # closed hours up to this one were looked at for them
         self.offsets = OffsetCache()
+        self.ports: np.ndarray | None = None  # each lane's receiving port (set from the spec at a pass)
 
     def keep_from(self) -> int | None:
         """The oldest hour the next pass reads from the state (None: it reads whatever is there)."""
@@ -169,6 +170,8 @@ class PassState:
         rng = state.hour_range()
         if rng is None:
             return None
+        if self.ports is None or self.ports.size != state.spec.lanes.height:
+            self.ports = receiving_ports(state.spec.lanes)
         hi = rng[1]
         if self.first_hour is None:
             self.first_hour = rng[0]
@@ -216,6 +219,9 @@ class PassState:
         """Give the steps a detector found (``li``, ``hour``) a column in the trends that fit them."""
         li, hour = found["li"].to_numpy(), found["hour"].to_numpy()
         self.rx.add_steps(li, hour)
+        # the BER is the port's: a step on any of its lanes is a step of every lane's BER margin
+        if self.ports is not None:
+            li, hour = port_wide_steps(li, hour, self.ports)
         self.ber_margin.add_steps(li, hour)
 
     def _take(self, state: LaneState, start: int, end: int) -> None:

@@ -36,6 +36,7 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
 from analyzer.trend import LANE_CHUNK, _quiet, group_chunks, nanmedian_last
 from linkmargin.budget import ber_at_q, ber_margin_db, q_at_margin_db, q_ratio
@@ -55,6 +56,32 @@ def informative_ber_margin(
     with _quiet():
         m = ber_margin_db(np.where(np.asarray(disturbed, dtype=bool), np.nan, ber), limit)
     return np.where(np.isfinite(m) & (m <= max_margin_db), m, np.nan)
+
+
+def receiving_ports(lanes: pl.DataFrame) -> npt.NDArray[np.int64]:
+    """Per spec lane, an id of its receiving port (device, port): the lanes that share one FEC, so one
+    set of FEC counters and one pre-FEC BER."""
+    return lanes.select(pl.struct("device", "port").rank("dense")).to_series().to_numpy().astype(np.int64)
+
+
+def port_wide_steps(
+    li: npt.ArrayLike, hour: npt.ArrayLike, port: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Rx steps (lane index, hour) as steps of the BER every lane of the same port reads.
+
+    An RS-FEC codeword is striped over all the port's lanes, so its corrected-codeword counts (and the
+    BER read off them) belong to the port (IEEE 802.3 Clause 91/119; the per-PCS-lane counters of
+    IEEE8023-MAU-MIB are not optical lanes): a loss step on some lanes moves the BER every lane of the
+    port is given. Fitted without that step, a lane with no step of its own reads the port's BER step
+    as a slope. Returns each step for every lane of its port, one per (lane, hour), by lane then hour.
+    """
+    li_a = np.asarray(li, dtype=np.int64)
+    if li_a.size == 0:
+        return li_a, np.asarray(hour, dtype=np.int64)
+    steps = pl.DataFrame({"g": port[li_a], "hour": np.asarray(hour, dtype=np.int64)}).unique()
+    lanes = pl.DataFrame({"li": np.arange(port.size, dtype=np.int64), "g": port})
+    out = steps.join(lanes, on="g").sort("li", "hour")
+    return out["li"].to_numpy(), out["hour"].to_numpy()
 
 
 BOUND_DB: Final = 3.0

@@ -1,14 +1,15 @@
 """What the counters and the port state say about a link, whatever its DOM says.
 
 Every signal is evidence and none is explained away: a receiving port that, in the recent window,
-flapped (oper status down and up), was down while administratively up, or passed errors the FEC
-did not correct (uncorrectable codewords, post-FEC bit errors, FCS errors) is out of margin now.
-Its margin is at most 0 dB, and where uncorrectable codewords were counted, at most the margin their
-rate implies: the share of codewords with more than t errored symbols inverted to a pre-FEC BER
-(independent symbol errors, RS(n, 514) with t = (n - 514) / 2: IEEE 802.3 Clause 91, see
-docs/ARCHITECTURE.md "Optical conventions") and that BER to an OMA margin
-(:func:`linkmargin.budget.ber_margin_db`). Bursts put more errors in fewer codewords, so that margin
-is an upper bound.
+flapped (oper status down and up) or was down while administratively up is out of margin now (at
+most 0 dB); one that passed errors the FEC did not correct (uncorrectable codewords, post-FEC bit
+errors, FCS errors) is at the margin the rate of uncorrectable codewords implies (0 dB where no rate
+is counted), which may be a little above zero: the FEC limit BER is where the post-FEC error target
+is met, not where codewords start to fail. The rate is inverted to a pre-FEC BER through the share
+of codewords with more than t errored symbols (independent symbol errors, RS(n, 514) with
+t = (n - 514) / 2: IEEE 802.3 Clause 91, see docs/ARCHITECTURE.md "Optical conventions") and that BER
+to an OMA margin (:func:`linkmargin.budget.ber_margin_db`). Bursts put more errors in fewer
+codewords, so more of them fail at a given BER: the BER read is an upper bound, the margin a lower one.
 """
 
 from __future__ import annotations
@@ -96,9 +97,15 @@ def judge(evidence: pl.DataFrame, lanes: pl.DataFrame, window_hours: int = EVIDE
     return ev.select("uncorrectable_cw", "post_fec_errors", "fcs_errors", "flaps", "down_hours").with_columns(
         pl.Series("uncorrectable_rate", rate),
         cause.alias("evidence_cause"),
-        pl.when(cause.is_not_null())
+        # a flap or an hour down is out of margin; failed codewords alone bound the margin at what
+        # their rate implies, which may be just above zero: the FEC limit is the BER at which a port
+        # still fails a few codewords a day (at KP4's 2.4e-4 about 1e-12 of them), so a handful
+        # says "at the limit", not "below it"; without a rate (post-FEC or FCS errors only): 0
+        pl.when(cause.is_null())
+        .then(None)
+        .when((pl.col("flaps") > 0) | (pl.col("down_hours") > 0) | pl.Series(~np.isfinite(implied)))
         .then(pl.min_horizontal(pl.Series(implied).fill_nan(None), pl.lit(0.0)))
-        .otherwise(None)
+        .otherwise(pl.Series(implied))
         .alias("evidence_margin_db"),
         pl.when(cause.is_not_null())
         .then(

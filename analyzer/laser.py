@@ -36,6 +36,7 @@ def relative_bias(
     min_baseline_hours: int = 24,
     baseline_quantile: float = 0.1,
     first: tuple[np.ndarray, np.ndarray] | None = None,
+    chain_from: int = 0,
 ) -> np.ndarray:
     """Each hour's bias relative to the laser's temperature-corrected baseline, minus one (lanes x hours).
 
@@ -45,7 +46,10 @@ def relative_bias(
     its low end, and a rise that started inside the history does not lift its own baseline. Rows
     with less than ``min_baseline_hours`` of baseline are all NaN. ``first`` (bias, temperature: lanes x
     k, NaN where none) are the laser's first readings from before ``bias`` began, kept by a bounded
-    pass: they join the baseline (and the temperature slope), not the result.
+    pass: they join the baseline (and the temperature slope), not the result. The temperature slope
+    rests on the changes between consecutive readings (at most :data:`MAX_CHANGE_GAP_HOURS` apart),
+    however sparse the polling; ``chain_from``: no change is taken across this column (the gap between
+    the first readings and the window).
     """
     if bias.shape[0] > LANE_CHUNK:  # lane by lane independent: in chunks, for memory
         same = temp is not None and temp.shape == bias.shape
@@ -70,6 +74,7 @@ def relative_bias(
             recent_hours=recent_hours,
             min_baseline_hours=min_baseline_hours,
             baseline_quantile=baseline_quantile,
+            chain_from=k,
         )
         return rel[:, k:]
     n_hours = bias.shape[1]
@@ -82,7 +87,7 @@ def relative_bias(
     with _quiet():
         # the temperature slope from hour-to-hour changes: a slow rise (aging itself) adds only a
         # constant to the changes, so it does not leak into the slope as it would in a level fit
-        d_b, d_t = np.diff(b[:, :cut], axis=1), np.diff(t[:, :cut], axis=1)
+        d_b, d_t = reading_changes(b[:, :cut], t[:, :cut], chain_from=chain_from)
         both = np.isfinite(d_b) & np.isfinite(d_t)
         cnt = np.maximum(both.sum(axis=1), 1)
         mdb = np.where(both, d_b, 0.0).sum(axis=1) / cnt
@@ -98,6 +103,33 @@ def relative_bias(
     good = (np.isfinite(b[:, :cut]).sum(axis=1) >= min_baseline_hours) & np.isfinite(base) & (base > 0)
     out[good] = corrected[good] / base[good, None] - 1.0
     return out
+
+
+MAX_CHANGE_GAP_HOURS: Final = 12
+"""Readings further apart than this give no bias-temperature change: across a longer gap (an outage,
+a restart) the laser's own aging adds more than a constant to the change."""
+
+
+def reading_changes(
+    bias: np.ndarray, temp: np.ndarray, *, chain_from: int = 0, max_gap: int = MAX_CHANGE_GAP_HOURS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per lane, the changes of bias and temperature from each reading to the one before it (lanes x
+    hours, at the later reading's column; NaN elsewhere), over the hours that have both: with one
+    reading per 4 h, the hour-to-hour differences of the hourly matrix are all NaN. No change is taken
+    across column ``chain_from`` or over more than ``max_gap`` hours."""
+    n_lanes, n_hours = bias.shape
+    ok = np.isfinite(bias) & np.isfinite(temp)
+    col = np.arange(n_hours)
+    last = np.maximum.accumulate(np.where(ok, col[None, :], -1), axis=1)
+    prev = np.full((n_lanes, n_hours), -1, dtype=np.int64)
+    prev[:, 1:] = last[:, :-1]
+    use = ok & (prev >= 0) & (col[None, :] - prev <= max_gap)
+    if 0 < chain_from < n_hours:
+        use &= ~((prev < chain_from) & (col[None, :] >= chain_from))
+    rows = np.broadcast_to(np.arange(n_lanes)[:, None], prev.shape)
+    pb = bias[rows, np.maximum(prev, 0)]
+    pt = temp[rows, np.maximum(prev, 0)]
+    return np.where(use, bias - pb, np.nan), np.where(use, temp - pt, np.nan)
 
 
 def bias_rise(rel: np.ndarray, *, hours: int = 6) -> np.ndarray:

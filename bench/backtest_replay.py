@@ -6,6 +6,12 @@ forecast cadence, so an analyzer change can be scored in a fraction of the full 
 figures to report come from the full path (``linkmargin backtest``); this is a development tool.
 
     python -m bench.backtest_replay DIR --scenario bench/backtest-21d-small.yaml [--seed N]
+
+``--bounded`` runs the passes the backtest runs (:class:`linkmargin_cli.passes.Passes`: a 7-day window
+and the estimators' folded state) instead of the full recomputation. ``--lanes FILE`` keeps, at every
+pass, the lane rows of each link forecast at ``--lanes-min-p`` or more: what the analyzer believed
+(DOM, offset, BER and counter margins, the margin it forecast from and its sd, the slopes, the lane's P),
+for diagnosing flags against the lab's lane truth.
 """
 
 from __future__ import annotations
@@ -15,13 +21,14 @@ import json
 import os
 import tempfile
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 from ruamel.yaml import YAML
 
+from analyzer.analysis import Analysis, analyze, margin_with_ber_bound
 from analyzer.backtest import (
     ForecastPass,
     cohort_recovery,
@@ -39,7 +46,65 @@ from linkmargin.history import list_history, read_history
 from linkmargin.inventory import load_inventory
 from linkmargin.samples import conform, empty_samples
 from linkmargin_cli.backtest_run import truth_crossings
+from linkmargin_cli.passes import Passes
 from linkmargin_cli.wiring import planned_from_inventory, spec_from_inventory
+
+LANE_COLUMNS = (
+    "link", "device", "port", "lane", "direction", "rx_dbm", "sensitivity_dbm", "margin_db", "rx_offset_db",
+    "calibrated_margin_db", "ber", "ber_margin_db", "evidence_margin_db", "evidence_cause", "level_dbm",
+    "forecast_base_db", "drift_db_per_day", "drift_se", "ber_drift_db_per_day", "drift_shrunk",
+    "drift_shrunk_sd", "recent_onset", "resid_sigma_db", "thermal_db_per_c", "temp_sd_c", "laser_failing",
+    "far_bias_rise", "ber_beyond_rx", "offset_hours", "history_hours",
+)  # fmt: skip
+"""What ``--lanes`` keeps of each lane (:class:`analyzer.analysis.Analysis` ``lanes``), with the margin the
+forecast starts from (``m0_db``, ``m0_sd_db``) and the lane's forecast (``p_lane``, ``forecast_db``)."""
+
+
+def lane_rows(an: Analysis, now: datetime, min_p: float) -> pl.DataFrame:
+    """The lanes of every link whose P reaches ``min_p`` at this pass, as :data:`LANE_COLUMNS`."""
+    links = an.forecasts["H"].filter(pl.col("p_cross") >= min_p)["link"]
+    m0, m0_sd = margin_with_ber_bound(an.lanes)
+    lf = an.lane_forecasts["H"]
+    cols = [c for c in LANE_COLUMNS if c in an.lanes.columns]
+    return (
+        an.lanes.select(*cols)
+        .with_columns(
+            pl.lit(now).alias("issued_at"),
+            pl.Series("m0_db", m0),
+            pl.Series("m0_sd_db", m0_sd),
+            lf["p_cross"].alias("p_lane"),
+            lf["forecast_db"],
+        )
+        .filter(pl.col("link").is_in(links.implode()))
+    )
+
+
+class _History:
+    """The recorded samples a day partition at a time, handed out in time order (a 21-day run of the
+    full fleet is tens of millions of samples: read whole, several GB)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.days = sorted(
+            date.fromisoformat(d.name.split("=", 1)[1]) for d in root.glob("date=*") if d.is_dir()
+        )
+        assert self.days, f"{root}: no samples in the history"
+        self.pending = self._day(self.days.pop(0))
+        start = self.pending["ts"].min()
+        assert isinstance(start, datetime), f"{root}: no samples in the history"
+        self.start = start
+
+    def _day(self, day: date) -> pl.DataFrame:
+        read = read_history(list_history(self.root, since=day, until=day))
+        return conform(read if read is not None else empty_samples()).sort("ts")
+
+    def upto(self, t: datetime) -> pl.DataFrame:
+        """The samples at or before ``t`` not handed out yet."""
+        while self.days and self.days[0] <= t.date():
+            self.pending = pl.concat([self.pending, self._day(self.days.pop(0))], how="vertical_relaxed")
+        out = self.pending.filter(pl.col("ts") <= t)
+        self.pending = self.pending.filter(pl.col("ts") > t)
+        return out
 
 
 def replay(
@@ -50,12 +115,17 @@ def replay(
     min_lead_s: float,
     seed: int | None = None,
     step_s: float = 3600.0,
+    *,
+    bounded: bool = False,
+    lanes_out: Path | None = None,
+    lanes_min_p: float = 0.5,
+    tag: str = "",
 ) -> dict[str, Any]:
-    """Scores of a fresh analyzer fed the recorded history, forecasting every ``analyze_s``."""
-    read = read_history(list_history(save / "history"))
-    hist = conform(read if read is not None else empty_samples()).sort("ts")
-    start = hist["ts"].min()
-    assert isinstance(start, datetime), f"{save}: no samples in the history"
+    """Scores of a fresh analyzer fed the recorded history, forecasting every ``analyze_s``: the full
+    recomputation at each pass, or the backtest's bounded passes (``bounded``); ``lanes_out``: where to
+    write the lanes of the links forecast at ``lanes_min_p`` or more (:func:`lane_rows`)."""
+    days = _History(save / "history")
+    start = days.start
     sc = replace(load_scenario(scenario, seed), start=start)
     with tempfile.TemporaryDirectory() as tmp:
         inv_path = Path(tmp) / "inventory.yaml"
@@ -64,20 +134,31 @@ def replay(
         inv = load_inventory(inv_path)
         spec, planned = spec_from_inventory(inv), planned_from_inventory(inv)
     state = LaneState(spec)
+    runner = Passes(spec, full=not bounded)
+    seen: list[Analysis] = []
+
+    def run(st: LaneState, **kw: Any) -> Analysis:
+        seen.append(runner.run(st, **kw) if bounded else analyze(st, **kw))
+        return seen[-1]
+
+    lanes_kept: list[pl.DataFrame] = []
     end = start + timedelta(seconds=sc.duration_s)
     passes: list[ForecastPass] = []
     t = start + timedelta(seconds=analyze_s)
-    done = start
     while t < end:
-        state.ingest(
-            hist.filter((pl.col("ts") > done) & (pl.col("ts") <= t))
-            if done > start
-            else hist.filter(pl.col("ts") <= t)
+        state.ingest(days.upto(t))
+        rx_history = runner.rx_history if bounded else None
+        fp = forecast_pass(
+            state, t, end, horizon_s, planned, run=run, **({"rx_history": rx_history} if rx_history else {})
         )
-        done = t
-        if (fp := forecast_pass(state, t, end, horizon_s, planned)) is not None:
+        if fp is not None:
             passes.append(fp)
+            if lanes_out is not None:
+                lanes_kept.append(lane_rows(seen[-1], t, lanes_min_p))
+        seen.clear()
         t += timedelta(seconds=analyze_s)
+    if lanes_out is not None and lanes_kept:
+        pl.concat(lanes_kept, how="diagonal_relaxed").write_parquet(lanes_out)
     truth = pl.read_parquet(save / "truth.parquet")
     if "below" not in truth.columns:
         # saved before the truth kept its spans below zero: computed again from the same scenario
@@ -87,7 +168,7 @@ def replay(
         truth = truth.join(crossing_causes(sim, truth, min_lead_s), on="link", how="left")
         truth.write_parquet(save / "truth.parquet")
     fc = pl.concat(p.forecasts for p in passes)
-    fc.write_parquet(save / "forecasts-replay.parquet")
+    fc.write_parquet(save / f"forecasts-replay{tag}.parquet")
     scores = score_with_baseline(
         fc,
         pl.concat(p.snapshots for p in passes),
@@ -110,6 +191,11 @@ def main() -> None:
     ap.add_argument("--min-lead", default="48h")
     ap.add_argument("--seed", type=int, default=None, help="the seed the run was made with")
     ap.add_argument("--step", default="1h", help="the run's poll step (the truth's, if computed again)")
+    ap.add_argument("--bounded", action="store_true", help="the backtest's bounded passes (default: full)")
+    ap.add_argument("--lanes", type=Path, default=None, help="write the lanes of links at P >= --lanes-min-p")
+    ap.add_argument("--lanes-min-p", type=float, default=0.5)
+    ap.add_argument("--tag", default="", help="suffix of the forecasts written: forecasts-replayTAG.parquet")
+    ap.add_argument("--out", type=Path, default=None, help="also write the scores' JSON here")
     a = ap.parse_args()
     scores = replay(
         a.save,
@@ -119,8 +205,15 @@ def main() -> None:
         parse_duration(a.min_lead),
         a.seed,
         parse_duration(a.step),
+        bounded=a.bounded,
+        lanes_out=a.lanes,
+        lanes_min_p=a.lanes_min_p,
+        tag=a.tag,
     )
-    print(json.dumps(scores, default=str, indent=1))
+    text = json.dumps(scores, default=str, indent=1)
+    if a.out is not None:
+        a.out.write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":

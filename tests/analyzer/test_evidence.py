@@ -108,3 +108,33 @@ def test_exporter_shows_flaps_and_uncorrectable_rate(flapping) -> None:
     assert fams["linkmargin_uncorrectable_rate"].samples[0].value > 1e6
     info = next(f for n, f in fams.items() if n.startswith("linkmargin_link_suspect_point")).samples[0].labels
     assert info["point"] == "P-mmc" and info["cause"] == "link_flapping"
+
+
+def _at_the_limit(margin_db: float, seed: int):  # type: ignore[no-untyped-def]
+    spec, frame = flapping_after_mating(loss_db=2.0 - margin_db, margin_before_db=2.0, seed=seed)
+    st = LaneState(spec)
+    st.ingest(frame)
+    return analyze(st, horizons={"21d": 21.0})
+
+
+def test_a_codeword_failed_at_the_fec_limit_is_not_a_crossing() -> None:
+    """The FEC limit BER is where the post-FEC target is met, not where codewords start to fail: a
+    4-lane KP4 port at 0.02 dB above it fails about one codeword a day (7.8e12 codewords a day, ~1e-13
+    of them). One failed codeword in the last day implies a BER just under the limit (+0.023 dB), so
+    the link is at the limit, about as likely above as below; it was P = 1 (any failed codeword put
+    the margin at 0 and the link out). The same link with no failed codeword drawn gets about the
+    same P, and five in a day (a rate above the limit's) is out of margin."""
+    one = _at_the_limit(0.02, seed=5)
+    lanes = one.lanes
+    assert lanes["uncorrectable_cw"].max() == 1 and (lanes["flaps"] == 0).all()
+    assert lanes["evidence_cause"][0] == "uncorrectable_codewords"
+    assert 0.0 < lanes["evidence_margin_db"].min() < 0.05
+    p_one = one.forecasts["21d"]["p_cross"][0]
+    assert 0.3 < p_one < 0.7
+    none = _at_the_limit(0.02, seed=7)
+    assert none.lanes["uncorrectable_cw"].max() == 0 and none.lanes["evidence_cause"].is_null().all()
+    assert abs(none.forecasts["21d"]["p_cross"][0] - p_one) < 0.1
+    five = _at_the_limit(0.0, seed=5)
+    assert five.lanes["uncorrectable_cw"].max() == 5
+    assert five.lanes["evidence_margin_db"].max() < 0
+    assert five.forecasts["21d"]["p_cross"][0] == 1.0

@@ -90,3 +90,27 @@ def test_decline_prior_is_the_fleets_own_once_it_has_seen_enough() -> None:
     falling[2] = True
     rate, sd = decline_prior(drift, falling)
     assert rate == 0.7 and 0 < sd < 0.7
+
+
+def test_one_reading_per_4_hours_still_takes_the_temperature_out() -> None:
+    """Polled once every 4 h, the hourly matrix has three empty hours between readings, so hour-to-hour
+    changes are all NaN and the temperature slope was 0: bias at 1.2 %/C through a daily swing of +-5 C
+    and a +4 C warm-up (the training load starting again) read as a 5-6 % rise, where the failing call
+    needs 5 % with a climb of 0.1/day (training-21d at 4 h called 64 lasers failing at one pass, at
+    rises of 0.050-0.055). From the changes between consecutive readings the swing is taken out, and a
+    laser really climbing 12 %/day is still called."""
+    rng = np.random.default_rng(5)
+    lanes, hours = 40, 24 * 6
+    t = np.arange(hours)
+    load = np.where(t >= hours - 18, 4.0, 0.0)  # the load comes back 18 h before the pass
+    temp = 45 + rng.normal(0, 2, (lanes, 1)) + 5 * np.sin(2 * np.pi * t / 24)[None, :] + load[None, :]
+    bias = rng.uniform(6, 12, (lanes, 1)) * (1 + 0.012 * (temp - 45)) + rng.normal(0, 0.01, temp.shape)
+    bias[-1] *= 1 + 0.12 * np.clip((t - (hours - 48)) / 24.0, 0.0, None)  # one laser climbing 12 %/day
+    sparse = np.full(bias.shape, np.nan)
+    sparse[:, ::4] = bias[:, ::4]
+    temp_sparse = np.where(np.isfinite(sparse), temp, np.nan)
+    rel = relative_bias(sparse, temp_sparse)
+    called = failing(bias_rise(rel), bias_climb(rel))
+    assert not called[:-1].any()
+    assert np.abs(bias_rise(rel)[:-1]).max() < 0.04
+    assert called[-1]

@@ -349,3 +349,31 @@ def test_scenario_can_take_an_inventory_instead_of_generating_one(tmp_path: Path
     assert np.allclose(step, 1.0, atol=0.05)  # gel swing/drift on MMC points stays well under 0.05 dB
     rows = render_all(sim)
     assert set(rows) == set(f.dev_names)
+
+
+@pytest.mark.parametrize("return_loss_db", [55.0, 20.0])
+def test_the_true_margin_is_what_the_labs_own_ber_curve_says(return_loss_db: float) -> None:
+    """The truth's margin and the BER the lab's receiver makes are one physics: a lane 0.05 dB under
+    its true margin of zero runs above the FEC-limit BER, 0.05 dB over it below, reflections (MPI)
+    included. With the channel's points at 20 dB return loss (worn gel) the receiver needs over 0.3 dB
+    more OMA for the limit; a truth that left that penalty out would call those lanes that much better
+    than their own BER."""
+    sim = FabricSim(load_scenario("demo"))
+    f = sim.fleet
+    link = int(np.flatnonzero(np.bincount(f.point_link, minlength=f.n_links) >= 2)[0])  # two reflectors
+    f.point_rl0_db[f.point_link == link] = return_loss_db
+    f.point_rl_db_per_cycle[f.point_link == link] = 0.0
+    b = int(f.link_b_port[link])  # direction a->b: received at b
+    n = int(f.port_lanes[b])
+    st = sim.optical(0.0)
+    pmd = f.port_pmd[b]
+    clean = st.rx_dbm[b, :n] + f.pmd_er_corr[pmd] - f.pmd_sens[pmd] - f.rx_sens_delta_db[b, :n]
+    penalty = clean - st.margin_db[b, :n]  # what the truth takes off for the channel's reflections
+    assert (penalty > 0.3).all() if return_loss_db < 30 else (penalty < 0.05).all()
+    limit = float(f.pmd_ber_limit[f.port_pmd[b]])
+    floor = float(f.rx_ber_floor[b])
+    for delta, above in ((0.05, True), (-0.05, False)):
+        sim.link_extra[link, 0, :n] = st.margin_db[b, :n] + delta  # the true margin becomes -delta
+        moved = sim.optical(0.0)
+        np.testing.assert_allclose(moved.margin_db[b, :n], -delta, atol=1e-9)
+        assert ((moved.ber[b, :n] - floor > limit) == above).all()
