@@ -7,10 +7,7 @@ question each forecast answers.
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,7 +35,8 @@ from lab.truth import cohort_truth, crossing_causes, run_truth
 from lab.truth.cohorts import wear_truth
 from linkmargin.bus import InProcessBus
 from linkmargin.wire import SAMPLES_WILDCARD
-from linkmargin_cli.harness import lab_run
+from linkmargin_cli.gcsettle import gc_settled
+from linkmargin_cli.labproc import stepped_lab
 from linkmargin_cli.passes import Passes
 from linkmargin_cli.wiring import (
     gnmi_targets_from_inventory,
@@ -98,6 +96,7 @@ async def run_backtest(
     history: Path | None = None,
     lab_transport: str = "snmp",
     full_pass: bool = False,
+    in_process: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
     """Drive the lab through the whole pipeline; return forecasts, threshold snapshots and run stats.
 
@@ -112,10 +111,13 @@ async def run_backtest(
     The analysis passes are the analyzer's (:class:`~linkmargin_cli.passes.Passes`): bounded by default,
     so a pass reads a 7-day window and the state keeps the window and a day; ``full_pass`` recomputes
     over the whole history at every pass, to check the bounded one.
+
+    The lab runs in a child process (:mod:`linkmargin_cli.labproc`), so the lab and the collector and
+    analyzer use a core each; ``in_process`` keeps it in this event loop (the same samples, to compare).
+    A lab process that fails or dies raises :class:`~linkmargin_cli.labproc.LabProcessError`.
     """
-    clock = [0.0]
-    async with lab_run(
-        scenario, workdir, seed=seed, refresh_s=0.0, clock=lambda: clock[0], transport=lab_transport
+    async with stepped_lab(
+        scenario, workdir, seed=seed, transport=lab_transport, in_process=in_process
     ) as lab:
         bus = InProcessBus()
         parquet = ParquetSink(history) if history is not None else None
@@ -146,7 +148,7 @@ async def run_backtest(
         wear: pl.DataFrame | None = None
         t0 = time.perf_counter()
         with (
-            _gc_settled() as settle_gc,
+            gc_settled() as settle_gc,
             Progress(
                 TextColumn("[bold]backtest[/] {task.description}"),
                 BarColumn(),
@@ -159,7 +161,7 @@ async def run_backtest(
         ):
             task = progress.add_task(lab.scenario.name, total=steps)
             for k in range(steps):
-                clock[0] = k * step_s
+                await lab.goto(k * step_s)
                 await asyncio.gather(
                     *(scheduler.poll(d, g) for d in scheduler.devices for g in ("counters", "dom")),
                     gnmi.read_all(),
@@ -219,33 +221,6 @@ async def run_backtest(
     fc = pl.concat(forecasts) if forecasts else pl.DataFrame()
     snaps = pl.concat(snapshots) if snapshots else pl.DataFrame()
     return fc, snaps, stats
-
-
-GC_GEN0_THRESHOLD = 100_000
-"""Allocations between young-generation collections in a backtest (Python's default is 700)."""
-
-
-@contextmanager
-def _gc_settled() -> Iterator[Callable[[], None]]:
-    """A call that settles the cyclic garbage collector for the rest of the run; restored on exit.
-
-    Called after the first step (the lab's views, the inventory, the spec: millions of objects that live
-    for the whole run), it moves them out of the collector's sight and collects the young generation
-    less often. Each step renders and drops some 10^5 rows per switch; with the default threshold the
-    collector rescanned the survivors, half of the lab's CPU time per step. Nothing any layer computes
-    changes; objects still die by reference counting."""
-    old = gc.get_threshold()
-
-    def settle() -> None:
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(GC_GEN0_THRESHOLD, old[1], old[2])
-
-    try:
-        yield settle
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*old)
 
 
 def _span(hours: tuple[int, int] | None) -> int:
