@@ -46,26 +46,53 @@ from linkmargin_cli.wiring import (
     targets_from_inventory,
 )
 
+TRUTH_CHUNK_SAMPLES = 24
+"""Lane-truth samples reduced at once by :func:`truth_crossings` (a day at 1 h: 0.5 M rows at 2,048 links)."""
+
 
 def truth_crossings(sim: FabricSim, step_s: float) -> pl.DataFrame:
     """Per link, the first and the last time any lane's true margin is below zero (null if never), and
-    ``below``: every span of consecutive truth samples below zero, as {below_from, below_to}."""
-    return truth_from_lanes(run_truth(sim, step_s=step_s))
+    ``below``: every span of consecutive truth samples below zero, as {below_from, below_to}.
+
+    The lab's lane truth is run :data:`TRUTH_CHUNK_SAMPLES` samples at a time and reduced to one row per
+    link and sample at once: the whole run's lane truth (11 M rows, some 2 GB, for 2,048 links over 21 days
+    at 1 h) is never held. The same samples as one ``run_truth`` over the run (the sim's own steps between
+    them; a chunk's first sample is the last one's, read twice and kept once)."""
+    end = sim.scenario.duration_s
+    per: list[pl.DataFrame] = []
+    last = None
+    while True:
+        lanes = run_truth(sim, step_s=step_s, until_s=min(end, sim.t + TRUTH_CHUNK_SAMPLES * step_s))
+        if last is not None:
+            lanes = lanes.filter(pl.col("t") > last)
+        if lanes.height:
+            per.append(_below_per_sample(lanes))
+            last = lanes["t"].max()
+        if sim.t + step_s > end + 1e-9:  # run_truth's own end: no sample after this one
+            break
+    return _spans(pl.concat(per))
 
 
 def truth_from_lanes(lanes: pl.DataFrame) -> pl.DataFrame:
     """:func:`truth_crossings` from the lab's lane truth (t, link_id, margin_db per lane and sample)."""
-    per = (
-        lanes.group_by("link_id", "t")
-        .agg((pl.col("margin_db").is_finite() & (pl.col("margin_db") < 0)).any().alias("below"))
-        .sort("link_id", "t")
-        .with_columns(
-            (pl.col("below") != pl.col("below").shift(1).over("link_id"))
-            .fill_null(True)
-            .cum_sum()
-            .over("link_id")
-            .alias("run")
-        )
+    return _spans(_below_per_sample(lanes))
+
+
+def _below_per_sample(lanes: pl.DataFrame) -> pl.DataFrame:
+    """Per link and truth sample: is any lane's true margin below zero (a NaN margin is not)."""
+    return lanes.group_by("link_id", "t").agg(
+        (pl.col("margin_db").is_finite() & (pl.col("margin_db") < 0)).any().alias("below")
+    )
+
+
+def _spans(per: pl.DataFrame) -> pl.DataFrame:
+    """The truth frame (:func:`truth_crossings`) from :func:`_below_per_sample`'s rows."""
+    per = per.sort("link_id", "t").with_columns(
+        (pl.col("below") != pl.col("below").shift(1).over("link_id"))
+        .fill_null(True)
+        .cum_sum()
+        .over("link_id")
+        .alias("run")
     )
     spans = (
         per.filter("below")
@@ -79,7 +106,7 @@ def truth_from_lanes(lanes: pl.DataFrame) -> pl.DataFrame:
             pl.struct("below_from", "below_to").alias("below"),
         )
     )
-    links = lanes.select(pl.col("link_id").unique())
+    links = per.select(pl.col("link_id").unique())
     return links.join(spans, on="link_id", how="left").rename({"link_id": "link"})
 
 
