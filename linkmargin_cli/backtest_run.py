@@ -240,7 +240,7 @@ async def run_backtest(
             "wall_seconds": round(time.perf_counter() - t0, 1),
             "start": lab.scenario.start,
             "end": end,
-            "sim": FabricSim(lab.scenario),
+            "lab_scenario": lab.scenario,  # the truth is run by score_run, once the state is gone
             "cohorts": cohorts,
             "wear": wear,
             "planned": planned,
@@ -301,8 +301,11 @@ def score_run(
     threshold: float,
     save: Path | None,
 ) -> dict[str, Any]:
-    """Score the run's forecasts (and the static-threshold baseline) against the lab's ground truth."""
-    sim = stats.pop("sim")
+    """Score the run's forecasts (and the static-threshold baseline) against the lab's ground truth.
+
+    The truth is a fresh simulation of the run's scenario (same seed, same start), built here: after
+    :func:`run_backtest` returned, its lab process stopped and the analyzer's state was released."""
+    sim = FabricSim(stats.pop("lab_scenario"))
     truth = truth_crossings(sim, step_s=step_s)
     truth = truth.join(crossing_causes(sim, truth, min_lead_s), on="link", how="left")
     if save:
