@@ -97,8 +97,10 @@ def test_a_lab_process_that_dies_mid_run_is_one_line_exit_2(
     monkeypatch.setattr(LabProcess, "goto", dying)
     res = CliRunner().invoke(
         app,
-        ["backtest", "--scenario", str(DEMO), "--step", "6h", "--analyze-every", "12h"]
-        + ["--workdir", str(tmp_path / "work"), "--json"],
+        [
+            *("backtest", "--scenario", str(DEMO), "--step", "6h", "--analyze-every", "12h", "--json"),
+            *("--workdir", str(tmp_path / "work")),
+        ],
     )
     assert res.exit_code == 2, res.output
     assert res.exception is None or isinstance(res.exception, SystemExit)
@@ -111,8 +113,10 @@ def test_a_lab_process_that_cannot_start_is_one_line_exit_2(tmp_path: Path) -> N
     """The lab process cannot write its inventory (the workdir is a file): its own error, exit 2."""
     (tmp_path / "work").write_text("not a directory\n")
     out = subprocess.run(
-        [sys.executable, "-m", "linkmargin_cli", "backtest", "--scenario", "demo"]
-        + ["--workdir", str(tmp_path / "work"), "--json"],
+        [
+            *(sys.executable, "-m", "linkmargin_cli", "backtest", "--scenario", "demo", "--json"),
+            *("--workdir", str(tmp_path / "work")),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
