@@ -143,7 +143,10 @@ async def lab_process(sc: Scenario, workdir: Path, *, transport: str = "snmp") -
         target=child_main, args=(child_conn, sc, workdir, transport), name="linkmargin-lab", daemon=True
     )
     try:
-        proc.start()
+        try:
+            proc.start()
+        except OSError as exc:
+            raise LabProcessError(f"the lab process could not start: {exc}") from None
         child_conn.close()  # the child's end lives in the child only: its exit is our EOF
         inv_path, base, ports, t = await _reply(conn, proc, "ready")
         lab = LabProcess(sc, load_lab_inventory(sc, inv_path), inv_path, base, ports, proc, conn, t)
