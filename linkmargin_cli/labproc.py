@@ -75,6 +75,8 @@ async def stepped_lab(
 
 @dataclass
 class _InProcessLab:
+    """The in-process lab (:func:`~linkmargin_cli.harness.lab_run`) behind the same steps."""
+
     run: LabRun
     clock: list[float]
     scenario: Scenario = field(init=False)

@@ -16,9 +16,12 @@ from polars.testing import assert_frame_equal
 from rich.console import Console
 from typer.testing import CliRunner
 
+from lab.physics.sim import FabricSim
+from lab.scenario import load_scenario
 from linkmargin.history import list_history, read_history
 from linkmargin_cli import app
 from linkmargin_cli.backtest_run import run_backtest
+from linkmargin_cli.harness import gnmi_devices
 from linkmargin_cli.labproc import LabProcess
 
 DEMO = Path(__file__).parents[2] / "lab" / "scenarios" / "demo.yaml"
@@ -56,7 +59,7 @@ def test_the_lab_process_serves_the_in_process_labs_samples(tmp_path: Path) -> N
     child, fc_child = _run(tmp_path, "child", in_process=False)
     inproc, fc_inproc = _run(tmp_path, "inproc", in_process=True)
     assert child.height > 9 * 1000 and child["ts"].n_unique() == 9
-    gnmi = pl.col("device").is_in(["leaf02", "leaf04", "leaf06", "spine02"])  # mixed: every second one
+    gnmi = pl.col("device").is_in(gnmi_devices(list(FabricSim(load_scenario(DEMO)).fleet.dev_names), "mixed"))
     for frame in (child, inproc):
         assert frame.filter(gnmi & pl.col("uptime_cs").is_not_null()).height > 0  # both transports ran
         assert frame.filter(~gnmi).height > 0
