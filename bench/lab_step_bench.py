@@ -8,7 +8,7 @@ Reports the first render (static + dynamic rows, MibView built) and the mean of 
 steps split into: the sim advancing, the dynamic rows rendered, and the views updated with the values
 that changed. CPU time (``time.process_time``), so other load on the machine barely moves it. By
 default the cyclic GC is settled as the backtest settles it after its first step
-(``linkmargin_cli.backtest_run._gc_settled``); ``--default-gc`` keeps Python's defaults.
+(``linkmargin_cli.gcsettle.gc_settled``); ``--default-gc`` keeps Python's defaults.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from lab.fabric import LabFabric
 from lab.layouts.render import SwitchRenderer
 from lab.scenario import load_scenario
 from linkmargin.durations import parse_duration
-from linkmargin_cli.backtest_run import _gc_settled
+from linkmargin_cli.gcsettle import gc_settled
 
 
 def main() -> None:
@@ -47,7 +47,7 @@ def main() -> None:
         return out
 
     SwitchRenderer.dynamic_rows = timed  # type: ignore[method-assign,assignment]
-    with _gc_settled() as settle:
+    with gc_settled() as settle:
         t = time.process_time()
         for d in fab.devices:
             fab.view(d)

@@ -55,6 +55,7 @@ def backtest(
     from linkmargin_cli.backtest_run import run_backtest, score_run
     from linkmargin_cli.harness import LAB_TRANSPORTS
     from linkmargin_cli.inputs import scenario_or_exit
+    from linkmargin_cli.labproc import LabProcessError
     from linkmargin_cli.params import seconds
 
     # every option and the scenario checked before the long run starts
@@ -68,21 +69,25 @@ def backtest(
     horizon_s, step_s = seconds(horizon, "--horizon"), seconds(step, "--step")
     analyze_s, min_lead_s = seconds(analyze_every, "--analyze-every"), seconds(min_lead, "--min-lead")
     console = make_console(stderr=True)
-    fc, snaps, stats = asyncio.run(
-        run_backtest(
-            scenario,
-            workdir,
-            horizon_s=horizon_s,
-            step_s=step_s,
-            analyze_s=analyze_s,
-            transport=snmp_transport,
-            lab_transport=transport,
-            console=console,
-            seed=seed,
-            history=save / "history" if save else None,
-            full_pass=full_pass,
+    try:
+        fc, snaps, stats = asyncio.run(
+            run_backtest(
+                scenario,
+                workdir,
+                horizon_s=horizon_s,
+                step_s=step_s,
+                analyze_s=analyze_s,
+                transport=snmp_transport,
+                lab_transport=transport,
+                console=console,
+                seed=seed,
+                history=save / "history" if save else None,
+                full_pass=full_pass,
+            )
         )
-    )
+    except LabProcessError as exc:
+        console.print(f"[red]backtest: {exc}[/]", highlight=False)
+        raise typer.Exit(2) from None
     if fc.is_empty():
         console.print("[red]no forecast was issued: the scenario is shorter than --analyze-every[/]")
         raise typer.Exit(1)

@@ -7,10 +7,7 @@ question each forecast answers.
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,7 +35,8 @@ from lab.truth import cohort_truth, crossing_causes, run_truth
 from lab.truth.cohorts import wear_truth
 from linkmargin.bus import InProcessBus
 from linkmargin.wire import SAMPLES_WILDCARD
-from linkmargin_cli.harness import lab_run
+from linkmargin_cli.gcsettle import gc_settled
+from linkmargin_cli.labproc import stepped_lab
 from linkmargin_cli.passes import Passes
 from linkmargin_cli.wiring import (
     gnmi_targets_from_inventory,
@@ -48,26 +46,53 @@ from linkmargin_cli.wiring import (
     targets_from_inventory,
 )
 
+TRUTH_CHUNK_SAMPLES = 24
+"""Lane-truth samples reduced at once by :func:`truth_crossings` (a day at 1 h: 0.5 M rows at 2,048 links)."""
+
 
 def truth_crossings(sim: FabricSim, step_s: float) -> pl.DataFrame:
     """Per link, the first and the last time any lane's true margin is below zero (null if never), and
-    ``below``: every span of consecutive truth samples below zero, as {below_from, below_to}."""
-    return truth_from_lanes(run_truth(sim, step_s=step_s))
+    ``below``: every span of consecutive truth samples below zero, as {below_from, below_to}.
+
+    The lab's lane truth is run :data:`TRUTH_CHUNK_SAMPLES` samples at a time and reduced to one row per
+    link and sample at once: the whole run's lane truth (11 M rows, some 2 GB, for 2,048 links over 21 days
+    at 1 h) is never held. The same samples as one ``run_truth`` over the run (the sim's own steps between
+    them; a chunk's first sample is the last one's, read twice and kept once)."""
+    end = sim.scenario.duration_s
+    per: list[pl.DataFrame] = []
+    last = None
+    while True:
+        lanes = run_truth(sim, step_s=step_s, until_s=min(end, sim.t + TRUTH_CHUNK_SAMPLES * step_s))
+        if last is not None:
+            lanes = lanes.filter(pl.col("t") > last)
+        if lanes.height:
+            per.append(_below_per_sample(lanes))
+            last = lanes["t"].max()
+        if sim.t + step_s > end + 1e-9:  # run_truth's own end: no sample after this one
+            break
+    return _spans(pl.concat(per))
 
 
 def truth_from_lanes(lanes: pl.DataFrame) -> pl.DataFrame:
     """:func:`truth_crossings` from the lab's lane truth (t, link_id, margin_db per lane and sample)."""
-    per = (
-        lanes.group_by("link_id", "t")
-        .agg((pl.col("margin_db").is_finite() & (pl.col("margin_db") < 0)).any().alias("below"))
-        .sort("link_id", "t")
-        .with_columns(
-            (pl.col("below") != pl.col("below").shift(1).over("link_id"))
-            .fill_null(True)
-            .cum_sum()
-            .over("link_id")
-            .alias("run")
-        )
+    return _spans(_below_per_sample(lanes))
+
+
+def _below_per_sample(lanes: pl.DataFrame) -> pl.DataFrame:
+    """Per link and truth sample: is any lane's true margin below zero (a NaN margin is not)."""
+    return lanes.group_by("link_id", "t").agg(
+        (pl.col("margin_db").is_finite() & (pl.col("margin_db") < 0)).any().alias("below")
+    )
+
+
+def _spans(per: pl.DataFrame) -> pl.DataFrame:
+    """The truth frame (:func:`truth_crossings`) from :func:`_below_per_sample`'s rows."""
+    per = per.sort("link_id", "t").with_columns(
+        (pl.col("below") != pl.col("below").shift(1).over("link_id"))
+        .fill_null(True)
+        .cum_sum()
+        .over("link_id")
+        .alias("run")
     )
     spans = (
         per.filter("below")
@@ -81,7 +106,7 @@ def truth_from_lanes(lanes: pl.DataFrame) -> pl.DataFrame:
             pl.struct("below_from", "below_to").alias("below"),
         )
     )
-    links = lanes.select(pl.col("link_id").unique())
+    links = per.select(pl.col("link_id").unique())
     return links.join(spans, on="link_id", how="left").rename({"link_id": "link"})
 
 
@@ -98,6 +123,7 @@ async def run_backtest(
     history: Path | None = None,
     lab_transport: str = "snmp",
     full_pass: bool = False,
+    in_process: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
     """Drive the lab through the whole pipeline; return forecasts, threshold snapshots and run stats.
 
@@ -112,10 +138,13 @@ async def run_backtest(
     The analysis passes are the analyzer's (:class:`~linkmargin_cli.passes.Passes`): bounded by default,
     so a pass reads a 7-day window and the state keeps the window and a day; ``full_pass`` recomputes
     over the whole history at every pass, to check the bounded one.
+
+    The lab runs in a child process (:mod:`linkmargin_cli.labproc`), so the lab and the collector and
+    analyzer use a core each; ``in_process`` keeps it in this event loop (the same samples, to compare).
+    A lab process that fails or dies raises :class:`~linkmargin_cli.labproc.LabProcessError`.
     """
-    clock = [0.0]
-    async with lab_run(
-        scenario, workdir, seed=seed, refresh_s=0.0, clock=lambda: clock[0], transport=lab_transport
+    async with stepped_lab(
+        scenario, workdir, seed=seed, transport=lab_transport, in_process=in_process
     ) as lab:
         bus = InProcessBus()
         parquet = ParquetSink(history) if history is not None else None
@@ -146,7 +175,7 @@ async def run_backtest(
         wear: pl.DataFrame | None = None
         t0 = time.perf_counter()
         with (
-            _gc_settled() as settle_gc,
+            gc_settled() as settle_gc,
             Progress(
                 TextColumn("[bold]backtest[/] {task.description}"),
                 BarColumn(),
@@ -159,7 +188,7 @@ async def run_backtest(
         ):
             task = progress.add_task(lab.scenario.name, total=steps)
             for k in range(steps):
-                clock[0] = k * step_s
+                await lab.goto(k * step_s)
                 await asyncio.gather(
                     *(scheduler.poll(d, g) for d in scheduler.devices for g in ("counters", "dom")),
                     gnmi.read_all(),
@@ -211,7 +240,7 @@ async def run_backtest(
             "wall_seconds": round(time.perf_counter() - t0, 1),
             "start": lab.scenario.start,
             "end": end,
-            "sim": FabricSim(lab.scenario),
+            "lab_scenario": lab.scenario,  # the truth is run by score_run, once the state is gone
             "cohorts": cohorts,
             "wear": wear,
             "planned": planned,
@@ -219,33 +248,6 @@ async def run_backtest(
     fc = pl.concat(forecasts) if forecasts else pl.DataFrame()
     snaps = pl.concat(snapshots) if snapshots else pl.DataFrame()
     return fc, snaps, stats
-
-
-GC_GEN0_THRESHOLD = 100_000
-"""Allocations between young-generation collections in a backtest (Python's default is 700)."""
-
-
-@contextmanager
-def _gc_settled() -> Iterator[Callable[[], None]]:
-    """A call that settles the cyclic garbage collector for the rest of the run; restored on exit.
-
-    Called after the first step (the lab's views, the inventory, the spec: millions of objects that live
-    for the whole run), it moves them out of the collector's sight and collects the young generation
-    less often. Each step renders and drops some 10^5 rows per switch; with the default threshold the
-    collector rescanned the survivors, half of the lab's CPU time per step. Nothing any layer computes
-    changes; objects still die by reference counting."""
-    old = gc.get_threshold()
-
-    def settle() -> None:
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(GC_GEN0_THRESHOLD, old[1], old[2])
-
-    try:
-        yield settle
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*old)
 
 
 def _span(hours: tuple[int, int] | None) -> int:
@@ -299,8 +301,11 @@ def score_run(
     threshold: float,
     save: Path | None,
 ) -> dict[str, Any]:
-    """Score the run's forecasts (and the static-threshold baseline) against the lab's ground truth."""
-    sim = stats.pop("sim")
+    """Score the run's forecasts (and the static-threshold baseline) against the lab's ground truth.
+
+    The truth is a fresh simulation of the run's scenario (same seed, same start), built here: after
+    :func:`run_backtest` returned, its lab process stopped and the analyzer's state was released."""
+    sim = FabricSim(stats.pop("lab_scenario"))
     truth = truth_crossings(sim, step_s=step_s)
     truth = truth.join(crossing_causes(sim, truth, min_lead_s), on="link", how="left")
     if save:

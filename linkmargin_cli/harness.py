@@ -77,14 +77,17 @@ class LabRun:
 
     def restamp(self, sink: Sink) -> Sink:
         """Wrap ``sink`` so every batch carries the simulated time of its poll."""
+        return restamped(sink, self.sim_time)
 
-        async def _sink(device: str, group: str, frame: pl.DataFrame) -> None:
-            ts = self.sim_time()
-            await sink(
-                device, group, frame.with_columns(pl.lit(ts).cast(pl.Datetime("us", "UTC")).alias("ts"))
-            )
 
-        return _sink
+def restamped(sink: Sink, sim_time: Callable[[], datetime]) -> Sink:
+    """Wrap ``sink`` so every batch carries ``sim_time()`` at its poll (a lab's simulated clock)."""
+
+    async def _sink(device: str, group: str, frame: pl.DataFrame) -> None:
+        ts = sim_time()
+        await sink(device, group, frame.with_columns(pl.lit(ts).cast(pl.Datetime("us", "UTC")).alias("ts")))
+
+    return _sink
 
 
 def replay_in_past(sc: Scenario, now: datetime | None = None) -> Scenario:
@@ -123,6 +126,26 @@ async def lab_run(
     sc = replay_in_past(load_scenario(scenario, seed))
     kwargs = {"clock": clock} if clock is not None else {}
     fabric = LabFabric(sc, speed=speed, start_s=sc.at(start), refresh_s=refresh_s, **kwargs)
+    async with serve_lab(fabric, workdir, transport) as served:
+        inv = load_lab_inventory(sc, served.inventory_path)
+        yield LabRun(sc, fabric, served.server, inv, served.inventory_path, served.gnmi)
+
+
+@dataclass
+class ServedLab:
+    """What :func:`serve_lab` started: the agents, the gNMI servers and the inventory file they imply."""
+
+    server: AgentServer
+    gnmi: dict[str, LabGnmiServer]
+    inventory_path: Path
+    snmp_base: int
+
+
+@asynccontextmanager
+async def serve_lab(fabric: LabFabric, workdir: Path, transport: str = "snmp") -> AsyncIterator[ServedLab]:
+    """Serve ``fabric`` on loopback (SNMP agents on a free block of ports; per ``transport``, gNMI servers)
+    and write the inventory it implies into ``workdir``; stop them on exit. In-process (``lab_run``) or in
+    the backtest's lab process (:mod:`linkmargin_cli.labproc`)."""
     base = free_udp_block(len(fabric.devices))
     server = AgentServer("127.0.0.1")
     fabric.on_reboot = server.reboot
@@ -130,14 +153,19 @@ async def lab_run(
     try:
         gnmi = await serve_fabric(fabric, gnmi_devices(fabric.devices, transport))
         inv_path = write_implied_inventory(fabric, workdir, base, {d: s.port for d, s in gnmi.items()})
-        os.environ.setdefault("LINKMARGIN_LAB_COMMUNITY", sc.community)
-        inv = load_inventory(inv_path)
         await server.start(fabric.endpoints(base))
-        yield LabRun(sc, fabric, server, inv, inv_path, gnmi)
+        yield ServedLab(server, gnmi, inv_path, base)
     finally:
         with suppress(Exception):
             server.close()
         await stop_all(gnmi.values())
+
+
+def load_lab_inventory(sc: Scenario, inv_path: Path) -> Inventory:
+    """The lab's implied inventory, loaded as a user's file is (the lab's SNMP community in the
+    environment the inventory's credentials refer to, unless set)."""
+    os.environ.setdefault("LINKMARGIN_LAB_COMMUNITY", sc.community)
+    return load_inventory(inv_path)
 
 
 def write_implied_inventory(
