@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,13 @@ from prometheus_client import CollectorRegistry
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from analyzer.backtest import cohort_recovery, forecast_pass, planned_work_scores, score_with_baseline
+from analyzer.backtest import (
+    ForecastPass,
+    cohort_recovery,
+    forecast_pass,
+    planned_work_scores,
+    score_with_baseline,
+)
 from analyzer.consumer import BatchConsumer
 from analyzer.state import LaneState
 from analyzer.wear import wear_recovery
@@ -33,7 +40,7 @@ from collector.sinks.parquet import ParquetSink
 from lab.physics.sim import FabricSim
 from lab.truth import cohort_truth, crossing_causes, run_truth
 from lab.truth.cohorts import wear_truth
-from linkmargin.bus import InProcessBus
+from linkmargin.bus import InProcessBus, Message
 from linkmargin.wire import SAMPLES_WILDCARD
 from linkmargin_cli.gcsettle import gc_settled
 from linkmargin_cli.labproc import stepped_lab
@@ -164,7 +171,10 @@ async def run_backtest(
             metrics=SelfMetrics(CollectorRegistry()),
         )
         gnmi = GnmiReads(gnmi_targets_from_inventory(lab.inventory), restamped, console)
-        consume = asyncio.create_task(consumer.run(bus.subscribe(SAMPLES_WILDCARD)))
+        # the consumer holds the next steps' samples while a pass reads the state (see below)
+        gate = asyncio.Event()
+        gate.set()
+        consume = asyncio.create_task(consumer.run(_gated(bus.subscribe(SAMPLES_WILDCARD), gate)))
         duration = lab.scenario.duration_s
         end = lab.scenario.start + timedelta(seconds=duration)
         steps = int(duration // step_s) + 1
@@ -173,6 +183,35 @@ async def run_backtest(
         snapshots: list[pl.DataFrame] = []
         cohorts = pl.DataFrame()
         wear: pl.DataFrame | None = None
+        pending: asyncio.Task[ForecastPass | None] | None = None
+
+        async def analyze(now: datetime) -> ForecastPass | None:
+            """One pass at ``now`` in a thread; the state's clock stopped at ``now`` and the consumer's
+            gate closed until it ends."""
+            clock, state.clock = state.clock, lambda: now
+            try:
+                return await asyncio.to_thread(
+                    forecast_pass,
+                    state,
+                    now,
+                    end,
+                    horizon_s,
+                    planned,
+                    run=passes.run,
+                    rx_history=passes.rx_history,
+                )
+            finally:
+                state.clock = clock
+                gate.set()
+
+        def take(fp: ForecastPass | None) -> None:
+            nonlocal cohorts, wear
+            if fp is not None:
+                forecasts.append(fp.forecasts)
+                snapshots.append(fp.snapshots)
+                cohorts = fp.cohorts
+                wear = fp.wear
+
         t0 = time.perf_counter()
         with (
             gc_settled() as settle_gc,
@@ -204,25 +243,18 @@ async def run_backtest(
                     )
                 if k == 0 or k % every:
                     continue
+                if pending is not None:  # the last pass ends before the state takes new samples
+                    take(await pending)
                 while consumer.batches + consumer.duplicates + consumer.malformed < bus.published:
                     await asyncio.sleep(0)  # let the consumer drain the bus up to this step
                 consumer.flush()
-                # the question a pre-flight report answers: will it hold until the run ends?
-                fp = await asyncio.to_thread(
-                    forecast_pass,
-                    state,
-                    lab.sim_time(),
-                    end,
-                    horizon_s,
-                    planned,
-                    run=passes.run,
-                    rx_history=passes.rx_history,
-                )
-                if fp is not None:
-                    forecasts.append(fp.forecasts)
-                    snapshots.append(fp.snapshots)
-                    cohorts = fp.cohorts
-                    wear = fp.wear
+                # the question a pre-flight report answers: will it hold until the run ends? The pass
+                # runs beside the next steps' polls: the state's clock stays at this step and the
+                # consumer holds what arrives, so the pass sees what it would see with polling stopped
+                gate.clear()
+                pending = asyncio.create_task(analyze(lab.sim_time()))
+            if pending is not None:
+                take(await pending)
         await gnmi.close()
         await bus.close()
         await consume
@@ -248,6 +280,13 @@ async def run_backtest(
     fc = pl.concat(forecasts) if forecasts else pl.DataFrame()
     snaps = pl.concat(snapshots) if snapshots else pl.DataFrame()
     return fc, snaps, stats
+
+
+async def _gated(messages: AsyncIterator[Message], gate: asyncio.Event) -> AsyncIterator[Message]:
+    """The bus's messages, each handed on only while ``gate`` is open."""
+    async for message in messages:
+        await gate.wait()
+        yield message
 
 
 def _span(hours: tuple[int, int] | None) -> int:
