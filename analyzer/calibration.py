@@ -137,8 +137,9 @@ def rx_offsets(
     out, used = np.full(n_lanes, np.nan), np.zeros(n_lanes, dtype=np.int64)
     if n_lanes == 0 or margin_db.shape[1] == 0:
         return out, used
-    if n_lanes > LANE_CHUNK:  # port by port independent: in chunks of whole ports, for memory
-        for i, idx in enumerate(group_chunks(group)):
+    chunks = group_chunks(group) if n_lanes > LANE_CHUNK else []
+    if len(chunks) > 1:  # port by port independent: in chunks of whole ports, for memory
+        for i, idx in enumerate(chunks):
             out[idx], used[idx] = rx_offsets(
                 margin_db[idx],
                 ber[idx],

@@ -81,14 +81,15 @@ def ber_beyond_rx(
     id; None: every lane its own).
     """
     n = margin_db.shape[0]
-    if n > LANE_CHUNK:  # port by port independent: in chunks of whole ports, for memory
+    chunks = group_chunks(np.arange(n) if group is None else group) if n > LANE_CHUNK else []
+    if len(chunks) > 1:  # port by port independent: in chunks of whole ports, for memory
         parts: list[np.ndarray] = [
             np.zeros(n, bool),
             np.full(n, np.nan),
             np.full(n, np.nan),
             np.zeros(n, np.int64),
         ]
-        for idx in group_chunks(np.arange(n) if group is None else group):
+        for idx in chunks:
             got = ber_beyond_rx(
                 margin_db[idx],
                 ber[idx],

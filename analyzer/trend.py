@@ -28,16 +28,19 @@ temporaries mostly stay in the processor's last-level cache, and the pass ran 1.
 
 
 def group_chunks(group: np.ndarray, chunk: int | None = None) -> list[np.ndarray]:
-    """Lane indexes in chunks of whole groups (e.g. a port's lanes), about ``chunk`` (default
-    :data:`LANE_CHUNK`) lanes each: for estimators that work per group."""
+    """Lane indexes in chunks of whole groups (e.g. a port's lanes), at most ``chunk`` (default
+    :data:`LANE_CHUNK`) lanes each, except a group larger than that, which is a chunk of its own: for
+    estimators that work per group (one that splits itself into these chunks must not split a single
+    chunk again)."""
     step = chunk or LANE_CHUNK
     order = np.argsort(group, kind="stable")
     g = np.asarray(group)[order]
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if g.size else np.zeros(0, dtype=np.int64)
-    cuts = [0]
-    for s in starts.tolist():  # one cut per chunk of lanes: a few per fleet
-        if s - cuts[-1] >= step:
-            cuts.append(s)
+    cuts, prev = [0], 0
+    for s in [*starts[1:].tolist(), g.size]:  # s: where the next group starts (or the end)
+        if s - cuts[-1] > step and prev > cuts[-1]:  # this group would overfill it: cut before it
+            cuts.append(prev)
+        prev = s
     return [order[a:b] for a, b in zip(cuts, [*cuts[1:], g.size], strict=True) if b > a]
 
 
