@@ -79,3 +79,38 @@ def hourly_samples(frames: list[pl.DataFrame]) -> pl.DataFrame:
         (pl.lit(T0) + pl.duration(minutes=pl.col("h") * 60 + 30)).alias("ts")
     )
     return conform(frame).sort("ts")
+
+
+def port_lane(
+    link: str, i: int, lane: int, *, sens: float, limit: float, rate_bps: float
+) -> dict[str, object]:
+    """The spec row of lane ``lane`` of test link ``link`` (leaf``i`` Ethernet1 -> spine``i``
+    Ethernet9, KP4 FEC with ``limit``)."""
+    return {
+        "link": link, "device": f"leaf{i}", "port": "Ethernet1", "lane": lane, "direction": "a->b",
+        "far_device": f"spine{i}", "far_port": "Ethernet9", "sensitivity_dbm": sens,
+        "fec_limit_ber": limit, "fec_n_symbols": 544, "fec_symbol_bits": 10,
+        "lane_rate_bps": rate_bps, "low_warn_dbm": sens + 1.0, "expected_loss_db": 2.0,
+    }  # fmt: skip
+
+
+def mtp_point(link: str) -> dict[str, object]:
+    """The one factory MTP point of a test link's channel."""
+    return {"link": link, "point": f"{link}-mtp", "position": 0, "connector": "MTP-16", "family": "MTP",
+            "termination": "factory"}  # fmt: skip
+
+
+def daily_passes(spec: LinkSpec, frame: pl.DataFrame, days: int) -> tuple[Analysis, object]:
+    """A bounded pass once a day over ``days`` days of ``frame`` (each day's samples ingested first,
+    the state trimmed after each pass, as a running analyzer does): the last analysis and the passes."""
+    from linkmargin_cli.passes import Passes
+
+    st = LaneState(spec)
+    passes = Passes(spec)
+    an = None
+    for day in range(1, days + 1):
+        upto = T0 + timedelta(days=day)
+        st.ingest(frame.filter((pl.col("ts") >= upto - timedelta(days=1)) & (pl.col("ts") < upto)))
+        an = passes.run(st, horizons={"21d": 21.0}, planned=None, now=upto)
+    assert an is not None
+    return an, passes

@@ -17,19 +17,15 @@ development seed 105); with the port's steps it is flat.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import numpy as np
 import polars as pl
 import pytest
 
 from analyzer.calibration import port_wide_steps
 from analyzer.spec import LinkSpec
-from analyzer.state import LaneState
 from linkmargin.budget import ber_at_margin_db
-from linkmargin_cli.passes import Passes
 
-from .helpers import T0, analyzed, hourly, hourly_samples
+from .helpers import analyzed, daily_passes, hourly, hourly_samples, mtp_point, port_lane
 
 DAYS = 8
 STEP_H = 4 * 24
@@ -44,19 +40,8 @@ def _fleet() -> tuple[LinkSpec, pl.DataFrame]:
     h = np.arange(n)
     lanes, points, frames = [], [], []
     for i, link in enumerate(LINKS, start=1):
-        for ln in range(1, 9):
-            lanes.append(
-                {
-                    "link": link, "device": f"leaf{i}", "port": "Ethernet1", "lane": ln, "direction": "a->b",
-                    "far_device": f"spine{i}", "far_port": "Ethernet9", "sensitivity_dbm": SENS,
-                    "fec_limit_ber": LIMIT, "fec_n_symbols": 544, "fec_symbol_bits": 10,
-                    "lane_rate_bps": 106.25e9, "low_warn_dbm": SENS + 1.0, "expected_loss_db": 2.0,
-                }
-            )  # fmt: skip
-        points.append(
-            {"link": link, "point": f"{link}-mtp", "position": 0, "connector": "MTP-16", "family": "MTP",
-             "termination": "factory"}
-        )  # fmt: skip
+        lanes += [port_lane(link, i, ln, sens=SENS, limit=LIMIT, rate_bps=106.25e9) for ln in range(1, 9)]
+        points.append(mtp_point(link))
         port_ber = np.zeros(n)
         for ln in range(1, 9):
             if link == "L-step":
@@ -99,16 +84,7 @@ def test_a_step_on_some_lanes_is_not_a_decline_of_the_others_full_pass() -> None
 
 
 def test_a_step_on_some_lanes_is_not_a_decline_of_the_others_bounded_pass() -> None:
-    spec, frame = _fleet()
-    st = LaneState(spec)
-    passes = Passes(spec)
-    an = None
-    for day in range(1, DAYS + 1):
-        upto = T0 + timedelta(days=day)
-        st.ingest(frame.filter((pl.col("ts") >= upto - timedelta(days=1)) & (pl.col("ts") < upto)))
-        an = passes.run(st, horizons={"21d": 21.0}, planned=None, now=upto)
-    assert an is not None
-    _check(an)
+    _check(daily_passes(*_fleet(), DAYS)[0])
 
 
 @pytest.mark.parametrize("lane", [5, 8])

@@ -10,8 +10,6 @@ Six 4-lane 400G (KP4) links, 8 days of hourly DOM Rx, module temperature and per
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import numpy as np
 import polars as pl
 import pytest
@@ -24,7 +22,7 @@ from linkmargin.budget import ber_at_margin_db
 from linkmargin.samples import Metric
 from linkmargin_cli.passes import Passes
 
-from .helpers import T0, analyzed, hourly, hourly_samples
+from .helpers import analyzed, daily_passes, hourly, hourly_samples, mtp_point, port_lane
 
 DAYS = 8
 SENS = -7.0
@@ -39,19 +37,8 @@ def _fleet() -> tuple[LinkSpec, pl.DataFrame]:
     days = h / 24.0
     lanes, points, frames = [], [], []
     for i, link in enumerate(LINKS, start=1):
-        for ln in (1, 2, 3, 4):
-            lanes.append(
-                {
-                    "link": link, "device": f"leaf{i}", "port": "Ethernet1", "lane": ln, "direction": "a->b",
-                    "far_device": f"spine{i}", "far_port": "Ethernet9", "sensitivity_dbm": SENS,
-                    "fec_limit_ber": LIMIT, "fec_n_symbols": 544, "fec_symbol_bits": 10,
-                    "lane_rate_bps": 53.125e9, "low_warn_dbm": SENS + 1.0, "expected_loss_db": 2.0,
-                }
-            )  # fmt: skip
-        points.append(
-            {"link": link, "point": f"{link}-mtp", "position": 0, "connector": "MTP-16", "family": "MTP",
-             "termination": "factory"}
-        )  # fmt: skip
+        lanes += [port_lane(link, i, ln, sens=SENS, limit=LIMIT, rate_bps=53.125e9) for ln in (1, 2, 3, 4)]
+        points.append(mtp_point(link))
         temp = 40 + 3 * np.sin(2 * np.pi * h / 24)
         for ln in (1, 2, 3, 4):
             if link == "L-decline":
@@ -125,15 +112,8 @@ def test_a_bounded_pass_keeps_the_ber_trend_across_its_window(analysis) -> None:
     """Passes once a day with the bounded state (a 7-day window, the state trimmed and released after
     each): on day 8 the BER margin's trend rests on hours folded out of the window too, and reads what
     the full recomputation reads; the checkpointed state gives the same trend after a restart."""
-    spec, frame = _fleet()
-    st = LaneState(spec)
-    passes = Passes(spec)
-    an = None
-    for day in range(1, DAYS + 1):
-        upto = T0 + timedelta(days=day)
-        st.ingest(frame.filter((pl.col("ts") >= upto - timedelta(days=1)) & (pl.col("ts") < upto)))
-        an = passes.run(st, horizons={"21d": 21.0}, planned=None, now=upto)
-    assert an is not None and passes.bounded is not None
+    an, passes = daily_passes(*_fleet(), DAYS)
+    assert isinstance(passes, Passes) and passes.bounded is not None
     assert passes.bounded.ber_margin.n_old.max() > 0  # hours folded out of the ring
     got = an.lanes.filter(pl.col("link") == "L-decline")["ber_drift_db_per_day"].to_numpy()
     want = analysis.lanes.filter(pl.col("link") == "L-decline")["ber_drift_db_per_day"].to_numpy()
