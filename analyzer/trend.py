@@ -235,7 +235,8 @@ def nanquantile_last(a: np.ndarray, q: float) -> np.ndarray:
     j1 = np.minimum(j0 + 1, np.maximum(n - 1, 0))
     lo = np.take_along_axis(srt, j0[..., None], axis=-1)[..., 0].astype(np.float64)
     hi = np.take_along_axis(srt, j1[..., None], axis=-1)[..., 0].astype(np.float64)
-    return np.where(n > 0, lo + (hi - lo) * (p - j0), np.nan)
+    with np.errstate(invalid="ignore"):  # rows with no finite value: answered NaN by the where
+        return np.where(n > 0, lo + (hi - lo) * (p - j0), np.nan)
 
 
 def sliding_nanmedian(a: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:

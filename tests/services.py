@@ -413,7 +413,9 @@ class NatsCluster:
                 f"server_name: n{i}\nlisten: 127.0.0.1:{self.client_ports[i]}\n"
                 f'jetstream {{ store_dir: "{store}" }}\n'
                 f"cluster {{ name: lm, listen: 127.0.0.1:{self.route_ports[i]}, routes: [{routes}] }}\n"
-                f"mqtt {{ listen: 127.0.0.1:{self.mqtt_ports[i]} }}\n"
+                # ack_wait: a QoS 1 delivery a killed node interrupted is sent again after this (30 s
+                # by default, https://docs.nats.io/reference/2.14/config/mqtt/); shorter keeps tests short
+                f'mqtt {{ listen: 127.0.0.1:{self.mqtt_ports[i]}, ack_wait: "10s" }}\n'
             )
             self.confs.append(conf)
 

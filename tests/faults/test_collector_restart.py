@@ -93,6 +93,13 @@ class Tap:
             n = len(self.seen)
             await asyncio.sleep(quiet_s)
 
+    async def whole(self, timeout: float = 60.0) -> None:
+        """Wait (up to ``timeout``) until no (producer, device) has a gap: a QoS 1 message whose delivery
+        a killed broker node interrupted comes again only after the broker's ``ack_wait``."""
+        end = asyncio.get_running_loop().time() + timeout
+        while self.gaps() and asyncio.get_running_loop().time() < end:
+            await asyncio.sleep(0.5)
+
     def of(self, producer: str) -> int:
         return len({s for s in self.seen if s[0] == producer})
 
