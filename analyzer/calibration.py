@@ -27,7 +27,13 @@ only then may it correct a reading:
   the hours read needs the BER to have been informative before that step as well: when a step is
   what made the BER informative, the step cannot be told from a meter error, and the DOM reading
   stands;
-- the hourly offsets must agree among themselves (robust spread at most ``STABLE_DB``).
+- the hourly offsets must agree among themselves (robust spread at most ``STABLE_DB``);
+- the BER must follow the DOM: where the port's DOM margin moved by at least ``FOLLOW_SPAN_DB`` over
+  the hours read, the hourly offset must not move with it (least-squares slope of offset on DOM margin
+  at most ``FOLLOW_SLOPE``). A real receiver's BER flattens at an error floor (residual ISI, MPI,
+  reflections: the BER-vs-OMA curves of IEEE 802.3bs/cd PAM4 receivers bend flat below ~1e-8..1e-6),
+  and a floor caps the margin the BER implies while the DOM keeps moving: each hour's offset is then
+  the DOM margin minus a constant (slope 1), a floor read as a meter error, not an offset.
 """
 
 from __future__ import annotations
@@ -88,6 +94,12 @@ BOUND_DB: Final = 3.0
 """The MSA's DOM accuracy: an offset at this bound means the model does not fit the port."""
 STABLE_DB: Final = 0.5
 """How far the offset read on the two sides of a step (or hour to hour) may differ and still be one."""
+FOLLOW_SPAN_DB: Final = 0.3
+"""The DOM margin's span (max - min over the hours read) from which the BER's following it is judged:
+a daily thermal swing of +-0.15 dB or a decline; below it DOM quantization (0.1 dB steps) and noise
+decide the slope."""
+FOLLOW_SLOPE: Final = 0.5
+"""Hourly offset vs DOM margin: 0 where the BER follows the DOM (a meter offset), 1 at a floor."""
 
 F64 = npt.NDArray[np.float64]
 
@@ -212,12 +224,14 @@ def rx_offsets(
         off_early = nanmedian_last(np.where(early, d, np.nan))
         spread = 1.4826 * nanmedian_last(np.abs(np.where(cur, d, np.nan) - off[:, None]))
     n_good = cur.sum(axis=1)
+    floor = _floor(np.add.reduceat(np.nan_to_num(ms), starts, axis=0)[keep] / n_in[keep, None], d, cur)
     stepped = port_seg[:, -1] > port_seg[:, 0]  # a step inside the hours read
     stable = (
         (n_good >= min_hours)
         & (spread <= STABLE_DB)
         & ~(early.any(axis=1) & ~(np.abs(off - off_early) <= STABLE_DB))
         & ~(stepped & ~early.any(axis=1) & (off < 0))
+        & ~floor
     )
     off = np.where(stable, off, np.nan)
     lane_off = np.repeat(off, n_in[keep])
@@ -226,6 +240,20 @@ def rx_offsets(
     out[order[rows]] = lane_off
     used[order[rows]] = lane_used
     return out, used
+
+
+def _floor(dom: F64, d: F64, use: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Per port: its hourly offsets ``d`` move with its mean DOM margin ``dom`` (ports x hours, over the
+    hours ``use``), the BER stuck at a floor while the DOM moved at least ``FOLLOW_SPAN_DB``."""
+    n = use.sum(axis=1)
+    x = np.where(use, dom, np.nan)
+    with _quiet():
+        span = np.nanmax(x, axis=1) - np.nanmin(x, axis=1)
+        xc = x - np.nanmean(x, axis=1, keepdims=True)
+        y = np.where(use, d, np.nan)
+        yc = y - np.nanmean(y, axis=1, keepdims=True)
+        slope = np.nansum(xc * yc, axis=1) / np.nansum(xc * xc, axis=1)
+    return (n >= 3) & (span >= FOLLOW_SPAN_DB) & (slope > FOLLOW_SLOPE)
 
 
 def _bisect(

@@ -60,9 +60,10 @@ LANE_COLUMNS = (
 forecast starts from (``m0_db``, ``m0_sd_db``) and the lane's forecast (``p_lane``, ``forecast_db``)."""
 
 
-def lane_rows(an: Analysis, now: datetime, min_p: float) -> pl.DataFrame:
-    """The lanes of every link whose P reaches ``min_p`` at this pass, as :data:`LANE_COLUMNS`."""
-    links = an.forecasts["H"].filter(pl.col("p_cross") >= min_p)["link"]
+def lane_rows(an: Analysis, now: datetime, min_p: float, also: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The lanes of every link whose P reaches ``min_p`` at this pass, and of the links ``also`` at any
+    P, as :data:`LANE_COLUMNS`."""
+    links = an.forecasts["H"].filter((pl.col("p_cross") >= min_p) | pl.col("link").is_in(list(also)))["link"]
     m0, m0_sd = margin_with_ber_bound(an.lanes)
     lf = an.lane_forecasts["H"]
     cols = [c for c in LANE_COLUMNS if c in an.lanes.columns]
@@ -119,6 +120,7 @@ def replay(
     bounded: bool = False,
     lanes_out: Path | None = None,
     lanes_min_p: float = 0.5,
+    lanes_links: tuple[str, ...] = (),
     tag: str = "",
 ) -> dict[str, Any]:
     """Scores of a fresh analyzer fed the recorded history, forecasting every ``analyze_s``: the full
@@ -154,7 +156,7 @@ def replay(
         if fp is not None:
             passes.append(fp)
             if lanes_out is not None:
-                lanes_kept.append(lane_rows(seen[-1], t, lanes_min_p))
+                lanes_kept.append(lane_rows(seen[-1], t, lanes_min_p, lanes_links))
         seen.clear()
         t += timedelta(seconds=analyze_s)
     if lanes_out is not None and lanes_kept:
@@ -194,6 +196,7 @@ def main() -> None:
     ap.add_argument("--bounded", action="store_true", help="the backtest's bounded passes (default: full)")
     ap.add_argument("--lanes", type=Path, default=None, help="write the lanes of links at P >= --lanes-min-p")
     ap.add_argument("--lanes-min-p", type=float, default=0.5)
+    ap.add_argument("--lanes-link", action="append", default=[], help="also keep this link's lanes (any P)")
     ap.add_argument("--tag", default="", help="suffix of the forecasts written: forecasts-replayTAG.parquet")
     ap.add_argument("--out", type=Path, default=None, help="also write the scores' JSON here")
     a = ap.parse_args()
@@ -208,6 +211,7 @@ def main() -> None:
         bounded=a.bounded,
         lanes_out=a.lanes,
         lanes_min_p=a.lanes_min_p,
+        lanes_links=tuple(a.lanes_link),
         tag=a.tag,
     )
     text = json.dumps(scores, default=str, indent=1)

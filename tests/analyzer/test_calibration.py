@@ -109,8 +109,8 @@ def _one(dom: np.ndarray, ber: np.ndarray, **kw: object) -> float:
 def test_a_step_that_moves_the_ber_with_it_is_loss_not_offset() -> None:
     # +1.5 dB, then 3.5 dB lost: the DOM reads -2.0 while the saturated count says +0.8
     dom, ber, seg = _stepped(1.5, -2.0, 0.0, ber_after_db=0.8)
-    # without the step split the median of the hours takes the loss for a meter error (the old answer)
-    assert _one(dom, ber) == pytest.approx(-2.8, abs=0.05)
+    # without the step split, the BER not following the DOM down says it: a saturated count is a floor
+    assert np.isnan(_one(dom, ber))
     assert np.isnan(_one(dom, ber, segment=seg))  # the two sides disagree by 2.8 dB: no offset
     # the hours the counters rule out (uncorrectables, flaps) say nothing either
     assert _one(dom, ber, disturbed=seg.astype(bool)) == pytest.approx(0.0, abs=0.02)
@@ -129,3 +129,19 @@ def test_an_offset_that_would_raise_the_margin_needs_the_ber_before_the_step() -
 def test_a_real_offset_is_the_same_on_both_sides_of_a_step() -> None:
     dom, ber, seg = _stepped(1.5, 1.0, -0.5)
     assert _one(dom, ber, segment=seg) == pytest.approx(-0.5, abs=0.03)
+
+
+def test_a_ber_at_its_floor_while_the_dom_declines_is_not_an_offset() -> None:
+    # the lane declines 1 dB over the hours read, 3.5 -> 2.5 dB of true margin, DOM exact; its BER is
+    # stuck at a floor that implies ~1.6 dB: each hour's offset is the DOM margin minus 1.6 (slope 1)
+    true = np.linspace(3.5, 2.5, HOURS)[None, :]
+    floor_ber = np.full((1, HOURS), float(ber_at_margin_db(np.array(1.6), KP4)))
+    off, _ = rx_offsets(true, floor_ber, np.full(1, KP4), np.zeros(1, np.int64))
+    assert np.isnan(off[0])
+    # the same decline with a BER that follows it (a meter 0.4 dB high): an offset, read
+    off, _ = rx_offsets(true - 1.5, ber_at_margin_db(true - 1.9, KP4), np.full(1, KP4), np.zeros(1, np.int64))
+    assert off[0] == pytest.approx(0.4, abs=0.02)
+    # a floor under a DOM that barely moves (quantization only) cannot be told from an offset: read
+    flat = np.full((1, HOURS), 2.0)
+    off, _ = rx_offsets(flat, floor_ber, np.full(1, KP4), np.zeros(1, np.int64))
+    assert off[0] == pytest.approx(0.4, abs=0.02)
