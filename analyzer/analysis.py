@@ -16,6 +16,7 @@ import polars as pl
 from analyzer.bounded import BER_READS, DISTURBED, PassState, ber_and_disturbed
 from analyzer.calibration import (
     OffsetCache,
+    ber_at_floor,
     informative_ber_margin,
     port_wide_steps,
     receiving_ports,
@@ -155,9 +156,15 @@ def analyze(
             temp_sd[sl] = np.nanstd(temp[sl], axis=1)
 
     ber_dist = None if win is None else (win.ber, win.disturbed)
+    if ber_dist is None and hours.size:
+        ber_dist = ber_hours(state, hours, rx)
     offset, offset_hours = dom_offsets(
         state, hours, rx, steps, ber_dist=ber_dist, cache=None if win is None else win.offsets
     )
+    # a port whose BER stays put while its power moves is at its error floor: its BER neither corrects
+    # the DOM nor caps or sets the trend of the margin (the BER-implied margin is then a lower bound)
+    floor = floor_ports(state, rx, ber_dist)
+    offset = np.where(floor, np.nan, offset)
     refl = reflections(state, hours, rx, ber_dist=ber_dist)
     # a BER that grew worse than Rx explains is a penalty, not the meter's offset: the offset read off
     # that BER is dropped (the BER margin still caps the forecast), the cause is reported on its own
@@ -191,7 +198,7 @@ def analyze(
     dom_margin = base["margin_db"].fill_null(np.nan).to_numpy()
     ber_now = base["ber_margin_db"].fill_null(np.nan).to_numpy()
     with _quiet():
-        rests_on_ber = np.isfinite(offset) | (ber_now < dom_margin)
+        rests_on_ber = (np.isfinite(offset) | (ber_now < dom_margin)) & ~floor
     # bounded: the BER margin's trend is kept like the Rx one (folded hours and a ring)
     ber_fit = (
         win.ber_fit
@@ -223,6 +230,19 @@ def analyze(
     early = np.where(np.isfinite(rise), np.nan, early)
     laser_failing = failing(rise, climb) | failing_early(early, gradual)
     shrunk, shrunk_sd, onset = recent_onset(rx, temp, pairs, shrunk, shrunk_sd, evidence=laser_failing)
+    if on_ber.any() and ber_dist is not None:
+        # where the margin rests on the BER, the BER margin's own recent slope: a penalty that grows
+        # faster (a reflective point's return loss worsening over thermal cycles) while Rx stays put
+        rows = np.flatnonzero(on_ber)
+        m, sub = ber_margin_series(state, rows, ber_dist), ber_steps(state, rows, pairs)
+        t = temp[rows] if temp.shape == rx.shape else None
+        # the fall must exceed twice the BER margin's own error, not three steps of the DOM's resolution
+        d_b, sd_b, on_b = recent_onset(
+            m, t, sub, shrunk[rows], shrunk_sd[rows], evidence=laser_failing[rows],
+            min_change_db=2 * BER_SD_DB,
+        )  # fmt: skip
+        shrunk, shrunk_sd = shrunk.copy(), shrunk_sd.copy()
+        shrunk[rows], shrunk_sd[rows], onset[rows] = d_b, sd_b, onset[rows] | on_b
     # a failing laser whose output has not started to fall yet: forecast the fall the fleet's
     # failing lasers show (or the assumed one), with its spread, instead of the flat past
     rate, rate_sd = decline_prior(shrunk, laser_failing & onset)
@@ -253,6 +273,7 @@ def analyze(
         pl.Series("ber_beyond_rx", refl.flagged),
         pl.Series("ber_excess_db", refl.rise_db),
         pl.Series("ber_excess_rx_change_db", refl.rx_change_db),
+        pl.Series("ber_at_floor", floor),
     )
     # margin now from the fitted level (less noisy than the last reading) less the module's DOM
     # offset, capped by the margin the BER implies
@@ -260,7 +281,7 @@ def analyze(
         pl.min_horizontal(
             pl.coalesce(pl.col("level_dbm") - pl.col("sensitivity_dbm"), pl.col("margin_db"))
             - pl.col("rx_offset_db").fill_null(0.0),
-            pl.col("ber_margin_db"),
+            pl.when(~pl.col("ber_at_floor")).then(pl.col("ber_margin_db")),
             pl.col("evidence_margin_db"),
         ).alias("forecast_base_db")
     )
@@ -296,6 +317,24 @@ def ber_hours(state: LaneState, hours: np.ndarray, rx: np.ndarray) -> tuple[np.n
     reads = (*BER_READS, *((m, False, module) for m, module, _ in DISTURBED))
     mats = [state.matrix(m, far_end=far, module=mod, hours=span)[1] for m, far, mod in reads]
     return ber_and_disturbed(mats)
+
+
+def floor_ports(
+    state: LaneState, rx: np.ndarray, ber_dist: tuple[np.ndarray, np.ndarray] | None
+) -> np.ndarray:
+    """Per lane: its port's BER is at its error floor (:func:`analyzer.calibration.ber_at_floor`)."""
+    spec = state.spec.lanes
+    if ber_dist is None:
+        return np.zeros(spec.height, dtype=bool)
+    ber, disturbed = ber_dist
+    sens = spec["sensitivity_dbm"].fill_null(np.nan).to_numpy()
+    return ber_at_floor(
+        rx - sens[:, None],
+        ber,
+        spec["fec_limit_ber"].fill_null(np.nan).to_numpy(),
+        receiving_ports(spec),
+        disturbed=disturbed,
+    )
 
 
 def dom_offsets(
@@ -366,21 +405,34 @@ def ber_margin_trend(
     n_lanes = rx.shape[0]
     if hours.size == 0:
         return fit_trends(rx, None)
-    ber, disturbed = ber_dist or ber_hours(state, hours, rx)
-    lim = state.spec.lanes["fec_limit_ber"].fill_null(np.nan).to_numpy()
     rows = np.arange(n_lanes) if lanes is None else np.flatnonzero(lanes)
-    m = informative_ber_margin(ber[rows], disturbed[rows], lim[rows, None])
+    m = ber_margin_series(state, rows, ber_dist or ber_hours(state, hours, rx))
     enough = np.isfinite(m).sum(axis=1) >= BER_TREND_HOURS
     rows, m = rows[enough], m[enough]
-    at = np.full(n_lanes, -1, dtype=np.int64)
+    t = temp[rows] if temp.shape == rx.shape else None
+    fit = fit_trends(m, t, steps=step_design(rows.size, rx.shape[1], ber_steps(state, rows, pairs)), iters=4)
+    return fit.placed(rows, n_lanes)
+
+
+def ber_margin_series(
+    state: LaneState, rows: np.ndarray, ber_dist: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """The hourly margin the BER implies of the lanes ``rows`` (:func:`analyzer.calibration.
+    informative_ber_margin`)."""
+    ber, disturbed = ber_dist
+    lim = state.spec.lanes["fec_limit_ber"].fill_null(np.nan).to_numpy()
+    return informative_ber_margin(ber[rows], disturbed[rows], lim[rows, None])
+
+
+def ber_steps(state: LaneState, rows: np.ndarray, pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The Rx steps ``pairs`` (lane, hour) as steps of the BER of the lanes ``rows`` (by row): a step on
+    any lane of a port is one of every lane's (:func:`analyzer.calibration.port_wide_steps`)."""
+    at = np.full(state.spec.lanes.height, -1, dtype=np.int64)
     at[rows] = np.arange(rows.size)
     p_li, p_hour = port_wide_steps(
         [li for li, _ in pairs], [hi for _, hi in pairs], receiving_ports(state.spec.lanes)
     )
-    sub = [(int(at[li]), int(hi)) for li, hi in zip(p_li, p_hour, strict=True) if at[li] >= 0]
-    t = temp[rows] if temp.shape == rx.shape else None
-    fit = fit_trends(m, t, steps=step_design(rows.size, rx.shape[1], sub), iters=4)
-    return fit.placed(rows, n_lanes)
+    return [(int(at[li]), int(hi)) for li, hi in zip(p_li, p_hour, strict=True) if at[li] >= 0]
 
 
 def reflections(
@@ -545,8 +597,14 @@ def margin_with_ber_bound(lanes: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     ber_m = lanes["ber_margin_db"].fill_null(np.nan).to_numpy()
     calibrated = lanes["rx_offset_db"].is_not_null().to_numpy()
     evidence = lanes["evidence_margin_db"].fill_null(np.nan).to_numpy()
+    # a BER at its error floor does not set the margin (nor its error); it still bounds it below
+    at_floor = lanes["ber_at_floor"].fill_null(False).to_numpy() if "ber_at_floor" in lanes.columns else False
     sd = margin_estimate_sd(
-        base, ber_m, lanes["calibrated_margin_db"].fill_null(np.nan).to_numpy(), calibrated, evidence
+        base,
+        np.where(at_floor, np.nan, ber_m),
+        lanes["calibrated_margin_db"].fill_null(np.nan).to_numpy(),
+        calibrated,
+        evidence,
     )
     rate = lanes["lane_rate_bps"].fill_null(np.nan).to_numpy()
     limit = lanes["fec_limit_ber"].fill_null(np.nan).to_numpy()

@@ -27,17 +27,18 @@ only then may it correct a reading:
   the hours read needs the BER to have been informative before that step as well: when a step is
   what made the BER informative, the step cannot be told from a meter error, and the DOM reading
   stands;
-- the hourly offsets must agree among themselves (robust spread at most ``STABLE_DB``);
-- the BER must follow the DOM: where the port's DOM margin moved by at least ``FOLLOW_SPAN_DB`` over
-  the hours read, the hourly offset must not move with it (least-squares slope of offset on DOM margin
-  at most ``FOLLOW_SLOPE``). A real receiver's BER flattens at an error floor (residual ISI, MPI,
-  reflections: the BER-vs-OMA curves of IEEE 802.3bs/cd PAM4 receivers bend flat below ~1e-8..1e-6),
-  and a floor caps the margin the BER implies while the DOM keeps moving: each hour's offset is then
-  the DOM margin minus a constant (slope 1), a floor read as a meter error, not an offset.
+- the hourly offsets must agree among themselves (robust spread at most ``STABLE_DB``).
+
+A port whose BER does not follow its DOM (:func:`ber_at_floor`) has no offset at all: a real receiver's
+BER flattens at an error floor (residual ISI, MPI, reflections: the BER-vs-OMA curves of PAM4
+receivers in IEEE 802.3bs/cd bend flat below ~1e-8..1e-6), and a floor caps the margin the BER implies
+while the power can still fall or rise; read as an offset, the floor would move the DOM by the distance
+between the power margin and the floor.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -45,7 +46,7 @@ import numpy.typing as npt
 import polars as pl
 
 from analyzer.trend import LANE_CHUNK, _quiet, group_chunks, nanmedian_last
-from linkmargin.budget import ber_at_q, ber_margin_db, q_at_margin_db, q_ratio
+from linkmargin.budget import ber_at_margin_db, ber_at_q, ber_margin_db, q_at_margin_db, q_ratio
 
 MAX_MARGIN_DB: Final = 2.0
 """Beyond this implied margin the BER says little (counts are few, real receivers hit error floors):
@@ -94,12 +95,15 @@ BOUND_DB: Final = 3.0
 """The MSA's DOM accuracy: an offset at this bound means the model does not fit the port."""
 STABLE_DB: Final = 0.5
 """How far the offset read on the two sides of a step (or hour to hour) may differ and still be one."""
-FOLLOW_SPAN_DB: Final = 0.3
-"""The DOM margin's span (max - min over the hours read) from which the BER's following it is judged:
-a daily thermal swing of +-0.15 dB or a decline; below it DOM quantization (0.1 dB steps) and noise
-decide the slope."""
+FLOOR_SPAN_DB: Final = 0.2
+"""The port's DOM margin must have moved this much (max - min over the hours read, :func:`ber_at_floor`)
+before its BER's not following is judged: twice the 0.1 dB step many modules report Rx power in, so
+quantization does not decide the slope; a DOM monitor's own drift (its +-3 dB accuracy spans
+temperature and life, i.e. years) moves it far less in three days."""
 FOLLOW_SLOPE: Final = 0.5
-"""Hourly offset vs DOM margin: 0 where the BER follows the DOM (a meter offset), 1 at a floor."""
+"""Slope of the BER-implied margin on the DOM margin, hour by hour: 1 where the BER follows the power
+(dB for dB under a Gaussian decision), 0 at a floor. Below this, with slope 1 rejected at 3 standard
+errors, the BER is at its floor."""
 
 F64 = npt.NDArray[np.float64]
 
@@ -167,29 +171,16 @@ def rx_offsets(
                 cache=None if cache is None else cache.part(i),
             )
         return out, used
-    m, b = margin_db[:, -last_hours:], ber[:, -last_hours:]
-    if disturbed is not None:
-        b = np.where(disturbed[:, -last_hours:], np.nan, b)
-    seg = np.zeros(m.shape, dtype=np.int64) if segment is None else segment[:, -last_hours:]
-    order = np.argsort(group, kind="stable")
-    g_sorted = group[order]
-    starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
-    n_in = np.diff(np.r_[starts, n_lanes])
-    ms, bs, lim = m[order], b[order], ber_limit[order]
-    complete = (
-        np.add.reduceat((np.isfinite(ms) & np.isfinite(bs)).astype(np.int64), starts, axis=0) == n_in[:, None]
-    )
-    port_ber = np.add.reduceat(np.nan_to_num(bs), starts, axis=0) / n_in[:, None]
-    port_lim = lim[starts]
-    with _quiet():
-        implied = ber_margin_db(port_ber, port_lim[:, None])
-    ok = complete & (port_ber > 0) & (implied <= max_margin_db)
+    ph = _port_hours(margin_db, ber, ber_limit, group, disturbed, last_hours)
+    seg = np.zeros(ph.ms.shape, dtype=np.int64) if segment is None else segment[:, -last_hours:]
+    order, starts, n_in, ms, lim, port_ber = ph.order, ph.starts, ph.n_in, ph.ms, ph.lim, ph.port_ber
+    ok = ph.complete & (port_ber > 0) & (ph.implied <= max_margin_db)
     keep = ok.sum(axis=1) >= min_hours
     if not keep.any():
         return out, used
     # bisection on the offset of every (port, hour) at once, over the ports that qualify (with a
     # cache: every port, over the hours it does not hold)
-    d_all = np.full(port_ber.shape, np.nan)
+    d_all: F64 = np.full(port_ber.shape, np.nan)
     todo = np.ones(port_ber.shape[1], dtype=bool)
     hrs = None if hours is None else np.asarray(hours, dtype=np.int64)[-last_hours:]
     if cache is not None and hrs is not None:
@@ -224,14 +215,12 @@ def rx_offsets(
         off_early = nanmedian_last(np.where(early, d, np.nan))
         spread = 1.4826 * nanmedian_last(np.abs(np.where(cur, d, np.nan) - off[:, None]))
     n_good = cur.sum(axis=1)
-    floor = _floor(np.add.reduceat(np.nan_to_num(ms), starts, axis=0)[keep] / n_in[keep, None], d, cur)
     stepped = port_seg[:, -1] > port_seg[:, 0]  # a step inside the hours read
     stable = (
         (n_good >= min_hours)
         & (spread <= STABLE_DB)
         & ~(early.any(axis=1) & ~(np.abs(off - off_early) <= STABLE_DB))
         & ~(stepped & ~early.any(axis=1) & (off < 0))
-        & ~floor
     )
     off = np.where(stable, off, np.nan)
     lane_off = np.repeat(off, n_in[keep])
@@ -242,18 +231,103 @@ def rx_offsets(
     return out, used
 
 
-def _floor(dom: F64, d: F64, use: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-    """Per port: its hourly offsets ``d`` move with its mean DOM margin ``dom`` (ports x hours, over the
-    hours ``use``), the BER stuck at a floor while the DOM moved at least ``FOLLOW_SPAN_DB``."""
-    n = use.sum(axis=1)
-    x = np.where(use, dom, np.nan)
+@dataclass(frozen=True)
+class _PortHours:
+    """The last hours of lanes grouped by receiving port: lanes sorted by port (``order``), each port's
+    first row (``starts``) and lane count, the sorted DOM margins and limits, and per (port, hour) the
+    port's BER (mean over its lanes), whether every lane had a DOM and a BER, and the margin it implies."""
+
+    order: npt.NDArray[np.int64]
+    starts: npt.NDArray[np.int64]
+    n_in: npt.NDArray[np.int64]
+    ms: F64
+    lim: F64
+    port_ber: F64
+    complete: npt.NDArray[np.bool_]
+    implied: F64
+
+
+def _port_hours(
+    margin_db: F64,
+    ber: F64,
+    ber_limit: F64,
+    group: npt.NDArray[np.int64],
+    disturbed: npt.NDArray[np.bool_] | None,
+    last_hours: int,
+) -> _PortHours:
+    m, b = margin_db[:, -last_hours:], ber[:, -last_hours:]
+    if disturbed is not None:
+        b = np.where(disturbed[:, -last_hours:], np.nan, b)
+    order = np.argsort(group, kind="stable")
+    g_sorted = group[order]
+    starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+    n_in = np.diff(np.r_[starts, group.size])
+    ms, bs, lim = m[order], b[order], ber_limit[order]
+    complete = (
+        np.add.reduceat((np.isfinite(ms) & np.isfinite(bs)).astype(np.int64), starts, axis=0) == n_in[:, None]
+    )
+    port_ber = np.add.reduceat(np.nan_to_num(bs), starts, axis=0) / n_in[:, None]
     with _quiet():
+        implied = ber_margin_db(port_ber, lim[starts][:, None])
+    return _PortHours(order, starts, n_in, ms, lim, port_ber, complete, implied)
+
+
+def ber_at_floor(
+    margin_db: F64,
+    ber: F64,
+    ber_limit: F64,
+    group: npt.NDArray[np.int64],
+    *,
+    disturbed: npt.NDArray[np.bool_] | None = None,
+    last_hours: int = 72,
+    min_hours: int = 6,
+) -> npt.NDArray[np.bool_]:
+    """Per lane: its port's BER stayed put while the port's DOM margin moved (an error floor).
+
+    Over the last ``last_hours`` hours in which every lane of the port has a DOM margin and the port a
+    BER (not ``disturbed``), the BER-implied margin is regressed on the margin the DOM implies for the
+    port (the Gaussian-decision BER of each lane at its DOM margin, averaged over the port's lanes as
+    its counters average them, so the lane nearest its limit weighs most): a floor where that margin
+    spanned at least ``FLOOR_SPAN_DB``, the slope is under ``FOLLOW_SLOPE`` and slope 1 is rejected at
+    3 standard errors. Arguments as :func:`rx_offsets`.
+    """
+    out = np.zeros(margin_db.shape[0], dtype=bool)
+    if margin_db.shape[0] == 0 or margin_db.shape[1] == 0:
+        return out
+    chunks = group_chunks(group) if margin_db.shape[0] > LANE_CHUNK else []
+    if len(chunks) > 1:  # port by port independent: in chunks of whole ports, for memory
+        for idx in chunks:
+            out[idx] = ber_at_floor(
+                margin_db[idx],
+                ber[idx],
+                ber_limit[idx],
+                group[idx],
+                disturbed=None if disturbed is None else disturbed[idx],
+                last_hours=last_hours,
+                min_hours=min_hours,
+            )
+        return out
+    ph = _port_hours(margin_db, ber, ber_limit, group, disturbed, last_hours)
+    use = ph.complete & (ph.port_ber > 0) & np.isfinite(ph.implied)
+    with _quiet():
+        # what the port's BER would imply if it followed the DOM: the model BER of every lane at its DOM
+        # margin, averaged as the port's counters average them (the lowest margin dominates)
+        model = np.add.reduceat(ber_at_margin_db(ph.ms, ph.lim[:, None]), ph.starts, axis=0)
+        x = ber_margin_db(model / ph.n_in[:, None], ph.lim[ph.starts][:, None])
+        use &= np.isfinite(x)  # a model BER that underflows says nothing
+        x = np.where(use, x, np.nan)
+        y = np.where(use, ph.implied, np.nan)
+        n = use.sum(axis=1)
         span = np.nanmax(x, axis=1) - np.nanmin(x, axis=1)
         xc = x - np.nanmean(x, axis=1, keepdims=True)
-        y = np.where(use, d, np.nan)
         yc = y - np.nanmean(y, axis=1, keepdims=True)
-        slope = np.nansum(xc * yc, axis=1) / np.nansum(xc * xc, axis=1)
-    return (n >= 3) & (span >= FOLLOW_SPAN_DB) & (slope > FOLLOW_SLOPE)
+        sxx = np.nansum(xc * xc, axis=1)
+        slope = np.nansum(xc * yc, axis=1) / sxx
+        resid = np.nansum((yc - slope[:, None] * xc) ** 2, axis=1) / np.maximum(n - 2, 1)
+        se = np.sqrt(resid / sxx)
+        floor = (n >= min_hours) & (span >= FLOOR_SPAN_DB) & (slope < FOLLOW_SLOPE) & (1.0 - slope > 3.0 * se)
+    out[ph.order] = np.repeat(floor, ph.n_in)
+    return out
 
 
 def _bisect(

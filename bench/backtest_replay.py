@@ -54,7 +54,7 @@ LANE_COLUMNS = (
     "calibrated_margin_db", "ber", "ber_margin_db", "evidence_margin_db", "evidence_cause", "level_dbm",
     "forecast_base_db", "drift_db_per_day", "drift_se", "ber_drift_db_per_day", "drift_shrunk",
     "drift_shrunk_sd", "recent_onset", "resid_sigma_db", "thermal_db_per_c", "temp_sd_c", "laser_failing",
-    "far_bias_rise", "ber_beyond_rx", "offset_hours", "history_hours",
+    "far_bias_rise", "ber_beyond_rx", "ber_at_floor", "offset_hours", "history_hours",
 )  # fmt: skip
 """What ``--lanes`` keeps of each lane (:class:`analyzer.analysis.Analysis` ``lanes``), with the margin the
 forecast starts from (``m0_db``, ``m0_sd_db``) and the lane's forecast (``p_lane``, ``forecast_db``)."""

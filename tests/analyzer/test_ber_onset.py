@@ -1,0 +1,72 @@
+"""Where a lane's margin rests on its BER, a recent fall of the BER margin replaces the slope of its
+whole history, as a recent fall of Rx does (:func:`analyzer.trend.recent_onset`).
+
+Five 4-lane 400G (KP4) links, 8 days of hourly DOM Rx (0.1 dB steps), module temperature and per-lane
+pre-FEC BER from the core's Gaussian-decision curve (the test is about the analyzer's logic):
+
+- ``L-refl``: Rx flat, its DOM 1.5 dB above the margin the BER implies; the BER margin holds 1.6 dB for
+  five days, then falls 0.15 dB/day (a reflection penalty growing with thermal cycles);
+- ``L-flat1`` .. ``L-flat4``: true margin 1.2-1.5 dB, flat, the BER following.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from analyzer.analysis import Analysis
+from analyzer.spec import LinkSpec
+from linkmargin.budget import ber_at_margin_db
+
+from .helpers import analyzed, daily_passes, hourly, hourly_samples, mtp_point, port_lane
+
+DAYS = 8
+SENS = -7.0
+LIMIT = 2.4e-4
+LINKS = ("L-refl", "L-flat1", "L-flat2", "L-flat3", "L-flat4")
+
+
+def _fleet() -> tuple[LinkSpec, pl.DataFrame]:
+    rng = np.random.default_rng(5)
+    n = DAYS * 24
+    h = np.arange(n)
+    days = h / 24.0
+    lanes, points, frames = [], [], []
+    for i, link in enumerate(LINKS, start=1):
+        lanes += [port_lane(link, i, ln, sens=SENS, limit=LIMIT, rate_bps=53.125e9) for ln in (1, 2, 3, 4)]
+        points.append(mtp_point(link))
+        for ln in (1, 2, 3, 4):
+            if link == "L-refl":
+                dom = np.full(n, 3.1 + 0.02 * ln)
+                ber_m = 1.6 + 0.02 * ln - 0.15 * np.clip(days - 5.0, 0.0, None)
+            else:
+                dom = np.full(n, 1.1 + 0.1 * i + 0.02 * ln)
+                ber_m = dom
+            rx = np.round(SENS + dom + rng.normal(0, 0.02, n), 1)
+            ber = ber_at_margin_db(ber_m, LIMIT) * np.exp(rng.normal(0, 0.01, n))
+            for metric, vals in (("rx_power_dbm", rx), ("pre_fec_ber", ber)):
+                frames.append(hourly(h, f"leaf{i}", metric, vals, lane=ln))
+        frames.append(hourly(h, f"leaf{i}", "temperature_c", 40 + 3 * np.sin(2 * np.pi * h / 24)))
+    return LinkSpec.build(lanes, points, []), hourly_samples(frames)
+
+
+def _check(an: Analysis) -> None:
+    refl = an.lanes.filter(pl.col("link") == "L-refl")
+    assert refl["recent_onset"].all()
+    # the last 48 h fall at 0.15 dB/day; the whole history's slope is a third of that
+    assert refl["drift_shrunk"].to_numpy() == pytest.approx(-0.15, abs=0.03)
+    assert (refl["ber_drift_db_per_day"].to_numpy() > -0.1).all()
+    # ~1.15 dB left, falling 0.15 dB/day: it crosses within the 21 days
+    assert an.forecasts["21d"].filter(pl.col("link") == "L-refl")["p_cross"][0] > 0.9
+    flat = an.lanes.filter(pl.col("link") != "L-refl")
+    assert not flat["recent_onset"].any()
+    assert an.forecasts["21d"].filter(pl.col("link") != "L-refl")["p_cross"].max() < 0.2
+
+
+def test_a_recent_fall_of_the_ber_margin_is_the_slope_in_the_full_pass() -> None:
+    _check(analyzed(*_fleet(), DAYS))
+
+
+def test_a_recent_fall_of_the_ber_margin_is_the_slope_in_the_bounded_pass() -> None:
+    _check(daily_passes(*_fleet(), DAYS)[0])
