@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from analyzer.trend import LANE_CHUNK, _quiet, group_chunks, nanmedian_last
+from analyzer.trend import LANE_CHUNK, _quiet, group_chunks, nanmedian_last, nanquantile_last
 from linkmargin.budget import ber_at_margin_db, ber_at_q, ber_margin_db, q_at_margin_db, q_ratio
 
 MAX_MARGIN_DB: Final = 2.0
@@ -288,8 +288,10 @@ def ber_at_floor(
     BER (not ``disturbed``), the BER-implied margin is regressed on the margin the DOM implies for the
     port (the Gaussian-decision BER of each lane at its DOM margin, averaged over the port's lanes as
     its counters average them, so the lane nearest its limit weighs most): a floor where that margin
-    spanned at least ``FLOOR_SPAN_DB``, the slope is under ``FOLLOW_SLOPE`` and slope 1 is rejected at
-    3 standard errors. Arguments as :func:`rx_offsets`.
+    spanned at least ``FLOOR_SPAN_DB`` (10th to 90th percentile), the BER-implied margin less than
+    ``FOLLOW_SLOPE`` of that (a BER that moves on its own, as a growing reflection penalty moves it, is
+    no floor), the slope is under ``FOLLOW_SLOPE`` and slope 1 is rejected at 3 standard errors.
+    Arguments as :func:`rx_offsets`.
     """
     out = np.zeros(margin_db.shape[0], dtype=bool)
     if margin_db.shape[0] == 0 or margin_db.shape[1] == 0:
@@ -318,14 +320,21 @@ def ber_at_floor(
         x = np.where(use, x, np.nan)
         y = np.where(use, ph.implied, np.nan)
         n = use.sum(axis=1)
-        span = np.nanmax(x, axis=1) - np.nanmin(x, axis=1)
+        span = nanquantile_last(x, 0.9) - nanquantile_last(x, 0.1)  # robust: one odd hour does not make it
+        y_span = nanquantile_last(y, 0.9) - nanquantile_last(y, 0.1)
         xc = x - np.nanmean(x, axis=1, keepdims=True)
         yc = y - np.nanmean(y, axis=1, keepdims=True)
         sxx = np.nansum(xc * xc, axis=1)
         slope = np.nansum(xc * yc, axis=1) / sxx
         resid = np.nansum((yc - slope[:, None] * xc) ** 2, axis=1) / np.maximum(n - 2, 1)
         se = np.sqrt(resid / sxx)
-        floor = (n >= min_hours) & (span >= FLOOR_SPAN_DB) & (slope < FOLLOW_SLOPE) & (1.0 - slope > 3.0 * se)
+        floor = (
+            (n >= min_hours)
+            & (span >= FLOOR_SPAN_DB)
+            & (y_span <= FOLLOW_SLOPE * span)  # the BER stayed put: one moving on its own is no floor
+            & (slope < FOLLOW_SLOPE)
+            & (1.0 - slope > 3.0 * se)
+        )
     out[ph.order] = np.repeat(floor, ph.n_in)
     return out
 

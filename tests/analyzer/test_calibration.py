@@ -155,6 +155,13 @@ def test_a_ber_that_stays_put_while_the_dom_declines_is_a_floor() -> None:
     assert not ber_at_floor(
         *_port([0.6, 1.0, 1.2, 0.9], 0.0, KP4, rng), np.full(4, KP4), np.zeros(4, np.int64)
     )[0]
+    # a BER that moves on its own (a reflection penalty growing 0.3 dB/day) under a DOM flat but for one
+    # hour read 3 dB low (a glitch): neither moves with the other, and neither is a floor
+    glitch = np.full((1, HOURS), 1.2)
+    glitch[0, 30] = -1.8
+    refl = ber_at_margin_db(1.0 - 0.3 * np.arange(HOURS)[None, :] / 24, KP4)
+    assert not ber_at_floor(glitch, refl, np.full(1, KP4), one)[0]
+    assert not ber_at_floor(glitch, floor_ber, np.full(1, KP4), one)[0]  # one odd hour is no movement
     # a port: one lane's BER at floor dominates its mean; every lane of the port is marked
     dom = np.vstack([true, true + 0.3])
     both = np.broadcast_to(floor_ber, dom.shape).copy()
