@@ -35,6 +35,7 @@ from analyzer.forecast import (
     floored_drift_se,
     forecast_lanes,
     margin_estimate_sd,
+    with_pending_decline,
 )
 from analyzer.laser import (
     bias_climb,
@@ -43,6 +44,7 @@ from analyzer.laser import (
     early_rise,
     failing,
     failing_early,
+    headroom_days,
     relative_bias,
 )
 from analyzer.margin import lane_margins, link_margins
@@ -243,12 +245,14 @@ def analyze(
         )  # fmt: skip
         shrunk, shrunk_sd = shrunk.copy(), shrunk_sd.copy()
         shrunk[rows], shrunk_sd[rows], onset[rows] = d_b, sd_b, onset[rows] | on_b
-    # a failing laser whose output has not started to fall yet: forecast the fall the fleet's
-    # failing lasers show (or the assumed one), with its spread, instead of the flat past
+    # a failing laser whose output has not started to fall yet: it will fall as the fleet's failing
+    # lasers do (or as assumed), with their spread, once its bias has used its headroom (each forecast
+    # horizon takes the share of it after that: analyzer.forecast.with_pending_decline)
     rate, rate_sd = decline_prior(shrunk, laser_failing & onset)
     pending = laser_failing & ~onset
-    shrunk = np.where(pending, np.minimum(np.nan_to_num(shrunk), -rate), shrunk)
-    shrunk_sd = np.where(pending, np.maximum(np.nan_to_num(shrunk_sd), rate_sd), shrunk_sd)
+    has_base = np.isfinite(rise)
+    headroom = headroom_days(np.where(has_base, rise, early), np.where(has_base, climb, early_climb))
+    after = np.where(pending, headroom, np.nan)
     lanes = pl.concat([base, coh.select("family", "termination")], how="horizontal").with_columns(
         pl.Series("recent_onset", onset),
         pl.Series("drift_db_per_day", fit.drift_db_per_day),
@@ -269,6 +273,9 @@ def analyze(
         pl.Series("far_bias_early_rise", early),
         pl.Series("far_bias_early_climb_per_day", early_climb),
         pl.Series("laser_failing", laser_failing),
+        pl.Series("decline_after_days", after).fill_nan(None),
+        pl.Series("decline_db_per_day", np.where(pending, rate, np.nan)).fill_nan(None),
+        pl.Series("decline_sd", np.where(pending, rate_sd, np.nan)).fill_nan(None),
         pl.Series("offset_hours", offset_hours),
         pl.Series("ber_beyond_rx", refl.flagged),
         pl.Series("ber_excess_db", refl.rise_db),
@@ -554,11 +561,23 @@ def add_forecast(
     )
     lj = lanes.select("link").join(risk, on="link", how="left")
     m0, m0_sd = margin_with_ber_bound(lanes)
+
+    def col(c: str) -> np.ndarray:
+        return lanes[c].fill_null(np.nan).to_numpy()
+
+    drift, drift_sd = with_pending_decline(
+        col("drift_shrunk"),
+        col("drift_shrunk_sd"),
+        col("decline_after_days"),
+        col("decline_db_per_day"),
+        col("decline_sd"),
+        days,
+    )
     fc: LaneForecast = forecast_lanes(
         days,
         m0,
-        lanes["drift_shrunk"].to_numpy(),
-        lanes["drift_shrunk_sd"].to_numpy(),
+        drift,
+        drift_sd,
         lanes["resid_sigma_db"].fill_null(np.nan).to_numpy(),
         thermal_sd_db=(lanes["thermal_db_per_c"] * lanes["temp_sd_c"]).fill_null(np.nan).to_numpy(),
         margin_sd_db=m0_sd,

@@ -121,6 +121,26 @@ def margin_estimate_sd(
     return np.where(by_ev, BER_SD_DB, sd)
 
 
+def with_pending_decline(
+    drift: np.ndarray,
+    drift_sd: np.ndarray,
+    after_days: np.ndarray,
+    rate: np.ndarray,
+    rate_sd: np.ndarray,
+    horizon_days: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drift and its sd over ``horizon_days`` of lanes whose far laser will start to fall ``after_days``
+    from now at ``rate`` dB/day (NaN: no such laser): the constant drift that ends the horizon where the
+    fall would, ``rate`` times the share of the horizon after its start (a fall that starts after the
+    horizon adds nothing). The margin only falls, so crossing by the horizon is crossing at its end."""
+    h = max(float(horizon_days), 1e-9)
+    share = np.clip((h - np.nan_to_num(after_days, nan=np.inf)) / h, 0.0, 1.0)
+    falls = share > 0
+    d = np.where(falls, np.minimum(np.nan_to_num(drift), -np.nan_to_num(rate) * share), drift)
+    sd = np.where(falls, np.maximum(np.nan_to_num(drift_sd), np.nan_to_num(rate_sd) * share), drift_sd)
+    return d, sd
+
+
 def floored_drift_se(
     drift_se: np.ndarray, resid_sigma_db: np.ndarray, floor_db: float = QUANT_SD_DB
 ) -> np.ndarray:

@@ -159,9 +159,27 @@ def bias_climb(rel: np.ndarray, *, hours: int = 12) -> np.ndarray:
 
 
 FAILING_DECLINE_DB_PER_DAY = 0.3
-"""Assumed output decline of a failing laser that has not started to fall yet, until the fleet shows
-its own (a modelling assumption: a laser past its APC headroom loses output over days; the quoted
-end-of-life criteria of -1 to -2 dB are estimates, not checked against GR-468)."""
+"""Assumed output decline of a failing laser once its bias has used its headroom (:func:`headroom_days`),
+until the fleet shows its own (a modelling assumption: a laser past its APC headroom loses output over
+days; the quoted end-of-life criteria of -1 to -2 dB are estimates, not checked against GR-468)."""
+
+
+EOL_RISE: Final = 0.5
+"""Bias rise over its baseline at which a laser under automatic power control has used its headroom and
+its output starts to fall: the often-quoted end-of-life criterion of +50 % operating current (an
+estimate, not checked against GR-468)."""
+
+
+def headroom_days(rise: np.ndarray, climb: np.ndarray) -> np.ndarray:
+    """Days until a laser's bias reaches :data:`EOL_RISE` at its present climb (fraction of its baseline
+    per day), extrapolated linearly, as a gradual failure's time to failure is: the characteristic
+    extrapolated to where it leaves its specification
+    (https://www.timbercon.com/resources/glossary/time-to-failure/). 0 at or past it; inf where the bias
+    is not climbing (nothing says when the output will start to fall)."""
+    r, c = np.nan_to_num(rise, nan=0.0), np.nan_to_num(climb, nan=0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (EOL_RISE - r) / c
+    return np.where(r >= EOL_RISE, 0.0, np.where(c > 0, t, np.inf))
 
 
 def failing(rise: np.ndarray, climb: np.ndarray) -> np.ndarray:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from analyzer.forecast import with_pending_decline
 from analyzer.laser import (
     AGING_RISE,
     CLIMB_PER_DAY,
+    EOL_RISE,
     FAILING_DECLINE_DB_PER_DAY,
     bias_climb,
     bias_rise,
     decline_prior,
     failing,
+    headroom_days,
     relative_bias,
 )
 
@@ -114,3 +117,26 @@ def test_one_reading_per_4_hours_still_takes_the_temperature_out() -> None:
     assert not called[:-1].any()
     assert np.abs(bias_rise(rel)[:-1]).max() < 0.04
     assert called[-1]
+
+
+def test_headroom_is_the_linear_time_to_the_end_of_life_rise() -> None:
+    rise = np.array([0.2, 0.2, 0.2, 0.55, np.nan, 0.3])
+    climb = np.array([0.03, 0.0, -0.01, 0.0, 0.05, np.nan])
+    got = headroom_days(rise, climb)
+    np.testing.assert_allclose(got[0], (EOL_RISE - 0.2) / 0.03)  # 10 days at +3 %/day
+    assert np.isinf(got[1]) and np.isinf(got[2]) and np.isinf(got[5])  # not climbing: no date
+    assert got[3] == 0.0  # past it: falling may start now
+    np.testing.assert_allclose(got[4], EOL_RISE / 0.05)  # no rise known: from the baseline
+
+
+def test_a_fall_that_starts_inside_the_horizon_counts_for_the_share_after_it() -> None:
+    drift = np.array([-0.01, -0.01, -0.01, -0.5, -0.01])
+    sd = np.full(5, 0.005)
+    after = np.array([0.0, 10.0, 30.0, 0.0, np.nan])
+    rate, rate_sd = np.full(5, 0.3), np.full(5, 0.15)
+    d, s = with_pending_decline(drift, sd, after, rate, rate_sd, 20.0)
+    np.testing.assert_allclose(d, [-0.3, -0.15, -0.01, -0.5, -0.01])  # ends the horizon where the fall would
+    np.testing.assert_allclose(s, [0.15, 0.075, 0.005, 0.15, 0.005])
+    # the same lane at a 10-day horizon: the fall has not begun by its end
+    d10, _ = with_pending_decline(drift, sd, after, rate, rate_sd, 10.0)
+    assert d10[1] == -0.01
