@@ -134,7 +134,8 @@ def with_pending_decline(
     fall would, ``rate`` times the share of the horizon after its start (a fall that starts after the
     horizon adds nothing). The margin only falls, so crossing by the horizon is crossing at its end."""
     h = max(float(horizon_days), 1e-9)
-    share = np.clip((h - np.nan_to_num(after_days, nan=np.inf)) / h, 0.0, 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # a horizon of hours: shares far beyond 1, clipped
+        share = np.clip((h - np.nan_to_num(after_days, nan=np.inf)) / h, 0.0, 1.0)
     falls = share > 0
     d = np.where(falls, np.minimum(np.nan_to_num(drift), -np.nan_to_num(rate) * share), drift)
     sd = np.where(falls, np.maximum(np.nan_to_num(drift_sd), np.nan_to_num(rate_sd) * share), drift_sd)
