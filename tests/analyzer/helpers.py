@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import polars as pl
 
 from analyzer.analysis import Analysis, analyze
@@ -98,6 +100,52 @@ def mtp_point(link: str) -> dict[str, object]:
     """The one factory MTP point of a test link's channel."""
     return {"link": link, "point": f"{link}-mtp", "position": 0, "connector": "MTP-16", "family": "MTP",
             "termination": "factory"}  # fmt: skip
+
+
+LaneSeries = Callable[[int, str, int, np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""(link number from 1, link, lane, hours) -> the lane's DOM margin (dB) and its pre-FEC BER, hourly."""
+
+
+def kp4_fleet(
+    links: tuple[str, ...],
+    series: LaneSeries,
+    *,
+    days: int,
+    seed: int,
+    lanes: int = 4,
+    rate_bps: float = 53.125e9,
+    sens: float = -7.0,
+    limit: float = 2.4e-4,
+    ber_noise: float = 0.03,
+    port_ber: bool = False,
+) -> tuple[LinkSpec, pl.DataFrame]:
+    """Test links of ``lanes`` lanes (leaf``i`` Ethernet1, one factory MTP point each) with ``days`` of
+    hourly samples: DOM Rx (the margin ``series`` gives plus 0.02 dB of noise, in the DOM's 0.1 dB steps),
+    pre-FEC BER (``series``' times a lognormal scatter of ``ber_noise``; with ``port_ber`` one counter
+    per port, the mean of its lanes') and module temperature (40 C +- 3 C daily)."""
+    rng = np.random.default_rng(seed)
+    h = np.arange(days * 24)
+    rows, points, frames = [], [], []
+    numbers = range(1, lanes + 1)
+    for i, link in enumerate(links, start=1):
+        rows += [port_lane(link, i, ln, sens=sens, limit=limit, rate_bps=rate_bps) for ln in numbers]
+        points.append(mtp_point(link))
+        port = np.zeros(h.size)
+        for ln in numbers:
+            dom, ber = series(i, link, ln, h)
+            rx = np.round(sens + dom + rng.normal(0, 0.02, h.size), 1)
+            frames.append(hourly(h, f"leaf{i}", "rx_power_dbm", rx, lane=ln))
+            if port_ber:
+                port += ber / lanes
+            else:
+                lane_ber = ber * np.exp(rng.normal(0, ber_noise, h.size))
+                frames.append(hourly(h, f"leaf{i}", "pre_fec_ber", lane_ber, lane=ln))
+        if port_ber:
+            frames.append(
+                hourly(h, f"leaf{i}", "pre_fec_ber", port * np.exp(rng.normal(0, ber_noise, h.size)))
+            )
+        frames.append(hourly(h, f"leaf{i}", "temperature_c", 40 + 3 * np.sin(2 * np.pi * h / 24)))
+    return LinkSpec.build(rows, points, []), hourly_samples(frames)
 
 
 def daily_passes(spec: LinkSpec, frame: pl.DataFrame, days: int) -> tuple[Analysis, object]:

@@ -20,7 +20,7 @@ from analyzer.analysis import Analysis
 from analyzer.spec import LinkSpec
 from linkmargin.budget import ber_at_margin_db
 
-from .helpers import analyzed, daily_passes, hourly, hourly_samples, mtp_point, port_lane
+from .helpers import analyzed, daily_passes, kp4_fleet
 
 DAYS = 8
 SENS = -7.0
@@ -28,31 +28,18 @@ LIMIT = 2.4e-4
 LINKS = ("L-floor", "L-ok1", "L-ok2", "L-ok3", "L-ok4")
 
 
-def _fleet() -> tuple[LinkSpec, pl.DataFrame]:
-    rng = np.random.default_rng(23)
-    n = DAYS * 24
-    h = np.arange(n)
-    days = h / 24.0
+def _lane(i: int, link: str, ln: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     swing = 0.15 * np.sin(2 * np.pi * h / 24)
-    lanes, points, frames = [], [], []
-    for i, link in enumerate(LINKS, start=1):
-        lanes += [port_lane(link, i, ln, sens=SENS, limit=LIMIT, rate_bps=53.125e9) for ln in (1, 2, 3, 4)]
-        points.append(mtp_point(link))
-        for ln in (1, 2, 3, 4):
-            if link == "L-floor":
-                true = 4.0 + 0.05 * ln - 0.1 * days + swing
-                ber = np.full(n, float(ber_at_margin_db(np.array(1.5), LIMIT)))
-                dom_err = 0.0
-            else:
-                true = 1.1 + 0.15 * i + 0.02 * ln + swing
-                ber = ber_at_margin_db(true, LIMIT)
-                dom_err = 0.5 if i in (2, 4) else 0.0
-            rx = np.round(SENS + true + dom_err + rng.normal(0, 0.02, n), 1)
-            ber = ber * np.exp(rng.normal(0, 0.003, n))  # an hour's counts: millions of corrected codewords
-            for metric, vals in (("rx_power_dbm", rx), ("pre_fec_ber", ber)):
-                frames.append(hourly(h, f"leaf{i}", metric, vals, lane=ln))
-        frames.append(hourly(h, f"leaf{i}", "temperature_c", 40 + 3 * np.sin(2 * np.pi * h / 24)))
-    return LinkSpec.build(lanes, points, []), hourly_samples(frames)
+    if link == "L-floor":
+        true = 4.0 + 0.05 * ln - 0.1 * h / 24.0 + swing
+        return true, np.full(h.size, float(ber_at_margin_db(np.array(1.5), LIMIT)))
+    true = 1.1 + 0.15 * i + 0.02 * ln + swing
+    return true + (0.5 if i in (2, 4) else 0.0), ber_at_margin_db(true, LIMIT)
+
+
+def _fleet() -> tuple[LinkSpec, pl.DataFrame]:
+    # an hour's counts are millions of corrected codewords: 0.3 % scatter
+    return kp4_fleet(LINKS, _lane, days=DAYS, seed=23, sens=SENS, limit=LIMIT, ber_noise=0.003)
 
 
 def _check(an: Analysis) -> None:

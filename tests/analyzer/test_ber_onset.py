@@ -19,7 +19,7 @@ from analyzer.analysis import Analysis
 from analyzer.spec import LinkSpec
 from linkmargin.budget import ber_at_margin_db
 
-from .helpers import analyzed, daily_passes, hourly, hourly_samples, mtp_point, port_lane
+from .helpers import analyzed, daily_passes, kp4_fleet
 
 DAYS = 8
 SENS = -7.0
@@ -27,28 +27,16 @@ LIMIT = 2.4e-4
 LINKS = ("L-refl", "L-flat1", "L-flat2", "L-flat3", "L-flat4")
 
 
+def _lane(i: int, link: str, ln: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if link == "L-refl":
+        ber_m = 1.6 + 0.02 * ln - 0.15 * np.clip(h / 24.0 - 5.0, 0.0, None)
+        return np.full(h.size, 3.1 + 0.02 * ln), ber_at_margin_db(ber_m, LIMIT)
+    dom = np.full(h.size, 1.1 + 0.1 * i + 0.02 * ln)
+    return dom, ber_at_margin_db(dom, LIMIT)
+
+
 def _fleet() -> tuple[LinkSpec, pl.DataFrame]:
-    rng = np.random.default_rng(5)
-    n = DAYS * 24
-    h = np.arange(n)
-    days = h / 24.0
-    lanes, points, frames = [], [], []
-    for i, link in enumerate(LINKS, start=1):
-        lanes += [port_lane(link, i, ln, sens=SENS, limit=LIMIT, rate_bps=53.125e9) for ln in (1, 2, 3, 4)]
-        points.append(mtp_point(link))
-        for ln in (1, 2, 3, 4):
-            if link == "L-refl":
-                dom = np.full(n, 3.1 + 0.02 * ln)
-                ber_m = 1.6 + 0.02 * ln - 0.15 * np.clip(days - 5.0, 0.0, None)
-            else:
-                dom = np.full(n, 1.1 + 0.1 * i + 0.02 * ln)
-                ber_m = dom
-            rx = np.round(SENS + dom + rng.normal(0, 0.02, n), 1)
-            ber = ber_at_margin_db(ber_m, LIMIT) * np.exp(rng.normal(0, 0.01, n))
-            for metric, vals in (("rx_power_dbm", rx), ("pre_fec_ber", ber)):
-                frames.append(hourly(h, f"leaf{i}", metric, vals, lane=ln))
-        frames.append(hourly(h, f"leaf{i}", "temperature_c", 40 + 3 * np.sin(2 * np.pi * h / 24)))
-    return LinkSpec.build(lanes, points, []), hourly_samples(frames)
+    return kp4_fleet(LINKS, _lane, days=DAYS, seed=5, sens=SENS, limit=LIMIT, ber_noise=0.01)
 
 
 def _check(an: Analysis) -> None:

@@ -25,7 +25,7 @@ from analyzer.calibration import port_wide_steps
 from analyzer.spec import LinkSpec
 from linkmargin.budget import ber_at_margin_db
 
-from .helpers import analyzed, daily_passes, hourly, hourly_samples, mtp_point, port_lane
+from .helpers import analyzed, daily_passes, kp4_fleet
 
 DAYS = 8
 STEP_H = 4 * 24
@@ -34,26 +34,19 @@ LIMIT = 2.4e-4
 LINKS = ("L-step", "L-flat1", "L-flat2", "L-flat3", "L-flat4")
 
 
+def _lane(i: int, link: str, ln: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if link == "L-step":
+        true_margin = np.where((ln <= 4) & (h >= STEP_H), 0.3, 1.5 if ln <= 4 else 3.0)
+    else:
+        true_margin = np.full(h.size, 1.2 + 0.05 * i + 0.02 * ln)
+    return true_margin, ber_at_margin_db(true_margin, LIMIT)
+
+
 def _fleet() -> tuple[LinkSpec, pl.DataFrame]:
-    rng = np.random.default_rng(11)
-    n = DAYS * 24
-    h = np.arange(n)
-    lanes, points, frames = [], [], []
-    for i, link in enumerate(LINKS, start=1):
-        lanes += [port_lane(link, i, ln, sens=SENS, limit=LIMIT, rate_bps=106.25e9) for ln in range(1, 9)]
-        points.append(mtp_point(link))
-        port_ber = np.zeros(n)
-        for ln in range(1, 9):
-            if link == "L-step":
-                true_margin = np.where((ln <= 4) & (h >= STEP_H), 0.3, 1.5 if ln <= 4 else 3.0)
-            else:
-                true_margin = np.full(n, 1.2 + 0.05 * i + 0.02 * ln)
-            rx = np.round(SENS + true_margin + rng.normal(0, 0.02, n), 1)  # the DOM's 0.1 dB resolution
-            frames.append(hourly(h, f"leaf{i}", "rx_power_dbm", rx, lane=ln))
-            port_ber += ber_at_margin_db(true_margin, LIMIT) / 8
-        frames.append(hourly(h, f"leaf{i}", "pre_fec_ber", port_ber * np.exp(rng.normal(0, 0.03, n))))
-        frames.append(hourly(h, f"leaf{i}", "temperature_c", 40 + 3 * np.sin(2 * np.pi * h / 24)))
-    return LinkSpec.build(lanes, points, []), hourly_samples(frames)
+    # 800G: one FEC counter for the port's eight lanes
+    return kp4_fleet(
+        LINKS, _lane, days=DAYS, seed=11, lanes=8, rate_bps=106.25e9, sens=SENS, limit=LIMIT, port_ber=True
+    )
 
 
 def test_each_step_is_given_to_every_lane_of_its_port_once() -> None:

@@ -22,7 +22,7 @@ from linkmargin.budget import ber_at_margin_db
 from linkmargin.samples import Metric
 from linkmargin_cli.passes import Passes
 
-from .helpers import analyzed, daily_passes, hourly, hourly_samples, mtp_point, port_lane
+from .helpers import analyzed, daily_passes, kp4_fleet
 
 DAYS = 8
 SENS = -7.0
@@ -30,30 +30,17 @@ LIMIT = 2.4e-4
 LINKS = ("L-decline", "L-flat1", "L-flat2", "L-flat3", "L-flat4", "L-flat5")
 
 
-def _fleet() -> tuple[LinkSpec, pl.DataFrame]:
-    rng = np.random.default_rng(7)
-    n = DAYS * 24
-    h = np.arange(n)
+def _lane(i: int, link: str, ln: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     days = h / 24.0
-    lanes, points, frames = [], [], []
-    for i, link in enumerate(LINKS, start=1):
-        lanes += [port_lane(link, i, ln, sens=SENS, limit=LIMIT, rate_bps=53.125e9) for ln in (1, 2, 3, 4)]
-        points.append(mtp_point(link))
-        temp = 40 + 3 * np.sin(2 * np.pi * h / 24)
-        for ln in (1, 2, 3, 4):
-            if link == "L-decline":
-                true_margin = 0.8 + 0.02 * ln - 0.035 * days
-                dom_err = 1.0 + 0.02 * days
-            else:
-                true_margin = 1.2 + 0.1 * i - 0.2 + 0.02 * ln + 0.0 * days
-                dom_err = np.zeros(n)
-            rx = SENS + true_margin + dom_err + rng.normal(0, 0.02, n)
-            rx = np.round(rx, 1)  # the DOM's 0.1 dB resolution
-            ber = ber_at_margin_db(true_margin, LIMIT) * np.exp(rng.normal(0, 0.03, n))
-            for metric, vals in (("rx_power_dbm", rx), ("pre_fec_ber", ber)):
-                frames.append(hourly(h, f"leaf{i}", metric, vals, lane=ln))
-        frames.append(hourly(h, f"leaf{i}", "temperature_c", temp))
-    return LinkSpec.build(lanes, points, []), hourly_samples(frames)
+    if link == "L-decline":
+        true_margin = 0.8 + 0.02 * ln - 0.035 * days
+        return true_margin + 1.0 + 0.02 * days, ber_at_margin_db(true_margin, LIMIT)
+    true_margin = np.full(h.size, 1.2 + 0.1 * i - 0.2 + 0.02 * ln)
+    return true_margin, ber_at_margin_db(true_margin, LIMIT)
+
+
+def _fleet() -> tuple[LinkSpec, pl.DataFrame]:
+    return kp4_fleet(LINKS, _lane, days=DAYS, seed=7, sens=SENS, limit=LIMIT)
 
 
 @pytest.fixture(scope="module")
