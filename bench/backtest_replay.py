@@ -11,7 +11,8 @@ figures to report come from the full path (``linkmargin backtest``); this is a d
 and the estimators' folded state) instead of the full recomputation. ``--lanes FILE`` keeps, at every
 pass, the lane rows of each link forecast at ``--lanes-min-p`` or more: what the analyzer believed
 (DOM, offset, BER and counter margins, the margin it forecast from and its sd, the slopes, the lane's P),
-for diagnosing flags against the lab's lane truth.
+for diagnosing flags against the lab's lane truth; ``--lanes-link LINK`` (repeatable) keeps that link's
+lanes at every pass whatever its P, for following a miss.
 """
 
 from __future__ import annotations
