@@ -51,7 +51,11 @@ def inventory(
         conns = []
         for pp in np.nonzero(f.point_link == k)[0]:
             p = int(pp)
-            first = "terminated" if f.point_termination[p] == "field" else "installed"
+            # a field point's install is its termination (a new end face); one that was mated before the
+            # records began was terminated before them too, so its first record is the installation and
+            # its count runs from the matings before the records (the core restarts it at a termination)
+            before = int(f.point_matings_before[p])
+            first = "terminated" if f.point_termination[p] == "field" and before == 0 else "installed"
             conns.append(
                 {
                     "id": f.point_ids[p],
@@ -59,7 +63,7 @@ def inventory(
                     # only families sold in grades carry one (the catalog refuses a grade on MMC)
                     **({"grade": f.point_grade[p]} if f.point_grade[p] else {}),
                     "termination": f.point_termination[p],
-                    "matings_before_records": int(f.point_matings_before[p]),
+                    "matings_before_records": before,
                     "events": [
                         {"at": installed.strftime("%Y-%m-%dT%H:%M:%SZ"), "kind": first},
                         *point_events.get(p, []),

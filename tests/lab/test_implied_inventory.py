@@ -85,3 +85,29 @@ def test_announced_work_is_a_share_of_the_recorded_matings_and_changes_no_sample
             assert np.array_equal(ev.t, first_t)  # announcing changes nothing in the physics
     assert counts[0.0] == 0 < counts[0.5] < counts[1.0]
     assert 0.3 < counts[0.5] / counts[1.0] < 0.7
+
+
+def test_the_implied_count_of_every_point_is_the_labs_own(tmp_path: Path) -> None:
+    """The inventory's mating count of a point (the core's rule: a termination starts a new end face) is
+    the count the lab wears it by: a field point recorded with matings before the records was terminated
+    before them, so its first record is the installation, not a termination that would restart the
+    count (bench/wear-14d.yaml: field MMC at 45 and 190 matings)."""
+    from linkmargin.inventory.matings import matings_of_installed_part
+
+    sim = FabricSim(replay_in_past(load_scenario("bench/wear-14d.yaml")))
+    doc = inventory(sim, secrets_dir=tmp_path)
+    f = sim.fleet
+    seen = {"field": set(), "factory": set()}
+    for link in doc["links"]:
+        for c in link["connections"]:
+            p = f.point_ids.index(c["id"])
+            before = int(f.point_matings_before[p])
+            first = c["events"][0]["kind"]
+            kinds = [e["kind"] for e in c["events"]]
+            # the events recorded before the run starts: the first record only
+            assert matings_of_installed_part(c["matings_before_records"], kinds[:1]) == before + (
+                1 if first == "terminated" else 0
+            )
+            assert first == ("terminated" if c["termination"] == "field" and before == 0 else "installed")
+            seen[c["termination"]].add(before)
+    assert {45, 190} <= seen["field"] and {5, 45, 190} <= seen["factory"]
