@@ -51,7 +51,17 @@ from analyzer.margin import lane_margins, link_margins
 from analyzer.reflection import Reflection, ber_beyond_rx
 from analyzer.state import LaneState
 from analyzer.steps import attribute_steps, detect_steps
-from analyzer.trend import RECENT_HOURS, TrendFit, _quiet, fit_trends, lane_chunks, recent_onset, step_design
+from analyzer.trend import (
+    LANE_CHUNK,
+    RECENT_HOURS,
+    TrendFit,
+    _quiet,
+    fit_trends,
+    group_chunks,
+    lane_chunks,
+    recent_onset,
+    step_design,
+)
 from analyzer.wear import hazard_at, point_counts, wear_curve, wear_stats
 from linkmargin.budget import ber_margin_db
 from linkmargin.inventory.matings import MATING_KINDS
@@ -235,9 +245,14 @@ def analyze(
     if on_ber.any() and ber_dist is not None:
         # where the margin rests on the BER, the BER margin's own recent slope: a penalty that grows
         # faster (a reflective point's return loss worsening over thermal cycles) while Rx stays put
+        # (only the hours recent_onset reads: the BER margin of every hour of the window would cost
+        # seconds a pass at 500k lanes)
         rows = np.flatnonzero(on_ber)
-        m, sub = ber_margin_series(state, rows, ber_dist), ber_steps(state, rows, pairs)
-        t = temp[rows] if temp.shape == rx.shape else None
+        first = max(rx.shape[1] - RECENT_HOURS, 0)
+        ber, dist = ber_dist
+        m = ber_margin_series(state, rows, (ber[:, first:], dist[:, first:]))
+        sub = [(r, hi - first) for r, hi in ber_steps(state, rows, pairs) if hi >= first]
+        t = temp[rows, first:] if temp.shape == rx.shape else None
         # the fall must exceed twice the BER margin's own error, not three steps of the DOM's resolution
         d_b, sd_b, on_b = recent_onset(
             m, t, sub, shrunk[rows], shrunk_sd[rows], evidence=laser_failing[rows],
@@ -327,21 +342,25 @@ def ber_hours(state: LaneState, hours: np.ndarray, rx: np.ndarray) -> tuple[np.n
 
 
 def floor_ports(
-    state: LaneState, rx: np.ndarray, ber_dist: tuple[np.ndarray, np.ndarray] | None
+    state: LaneState, rx: np.ndarray, ber_dist: tuple[np.ndarray, np.ndarray] | None, last_hours: int = 72
 ) -> np.ndarray:
-    """Per lane: its port's BER is at its error floor (:func:`analyzer.calibration.ber_at_floor`)."""
+    """Per lane: its port's BER is at its error floor (:func:`analyzer.calibration.ber_at_floor`), over
+    the last ``last_hours``, in chunks of whole ports (each chunk's margins made there, not a lanes x
+    hours copy of the whole fleet)."""
     spec = state.spec.lanes
-    if ber_dist is None:
-        return np.zeros(spec.height, dtype=bool)
+    out = np.zeros(spec.height, dtype=bool)
+    if ber_dist is None or rx.shape[1] == 0:
+        return out
     ber, disturbed = ber_dist
     sens = spec["sensitivity_dbm"].fill_null(np.nan).to_numpy()
-    return ber_at_floor(
-        rx - sens[:, None],
-        ber,
-        spec["fec_limit_ber"].fill_null(np.nan).to_numpy(),
-        receiving_ports(spec),
-        disturbed=disturbed,
-    )
+    lim = spec["fec_limit_ber"].fill_null(np.nan).to_numpy()
+    port = receiving_ports(spec)
+    h = slice(max(rx.shape[1] - last_hours, 0), None)
+    for idx in group_chunks(port) if port.size > LANE_CHUNK else [np.arange(port.size)]:
+        out[idx] = ber_at_floor(
+            rx[idx, h] - sens[idx, None], ber[idx, h], lim[idx], port[idx], disturbed=disturbed[idx, h]
+        )
+    return out
 
 
 def dom_offsets(

@@ -291,23 +291,11 @@ def ber_at_floor(
     spanned at least ``FLOOR_SPAN_DB`` (10th to 90th percentile), the BER-implied margin less than
     ``FOLLOW_SLOPE`` of that (a BER that moves on its own, as a growing reflection penalty moves it, is
     no floor), the slope is under ``FOLLOW_SLOPE`` and slope 1 is rejected at 3 standard errors.
-    Arguments as :func:`rx_offsets`.
+    Arguments as :func:`rx_offsets`; ports are independent, so a caller with many lanes hands them over
+    in chunks of whole ports (:func:`analyzer.trend.group_chunks`).
     """
     out = np.zeros(margin_db.shape[0], dtype=bool)
     if margin_db.shape[0] == 0 or margin_db.shape[1] == 0:
-        return out
-    chunks = group_chunks(group) if margin_db.shape[0] > LANE_CHUNK else []
-    if len(chunks) > 1:  # port by port independent: in chunks of whole ports, for memory
-        for idx in chunks:
-            out[idx] = ber_at_floor(
-                margin_db[idx],
-                ber[idx],
-                ber_limit[idx],
-                group[idx],
-                disturbed=None if disturbed is None else disturbed[idx],
-                last_hours=last_hours,
-                min_hours=min_hours,
-            )
         return out
     ph = _port_hours(margin_db, ber, ber_limit, group, disturbed, last_hours)
     use = ph.complete & (ph.port_ber > 0) & np.isfinite(ph.implied)
