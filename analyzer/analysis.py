@@ -243,23 +243,9 @@ def analyze(
     laser_failing = failing(rise, climb) | failing_early(early, gradual)
     shrunk, shrunk_sd, onset = recent_onset(rx, temp, pairs, shrunk, shrunk_sd, evidence=laser_failing)
     if on_ber.any() and ber_dist is not None:
-        # where the margin rests on the BER, the BER margin's own recent slope: a penalty that grows
-        # faster (a reflective point's return loss worsening over thermal cycles) while Rx stays put
-        # (only the hours recent_onset reads: the BER margin of every hour of the window would cost
-        # seconds a pass at 500k lanes)
-        rows = np.flatnonzero(on_ber)
-        first = max(rx.shape[1] - RECENT_HOURS, 0)
-        ber, dist = ber_dist
-        m = ber_margin_series(state, rows, (ber[:, first:], dist[:, first:]))
-        sub = [(r, hi - first) for r, hi in ber_steps(state, rows, pairs) if hi >= first]
-        t = temp[rows, first:] if temp.shape == rx.shape else None
-        # the fall must exceed twice the BER margin's own error, not three steps of the DOM's resolution
-        d_b, sd_b, on_b = recent_onset(
-            m, t, sub, shrunk[rows], shrunk_sd[rows], evidence=laser_failing[rows],
-            min_change_db=2 * BER_SD_DB,
-        )  # fmt: skip
-        shrunk, shrunk_sd = shrunk.copy(), shrunk_sd.copy()
-        shrunk[rows], shrunk_sd[rows], onset[rows] = d_b, sd_b, onset[rows] | on_b
+        shrunk, shrunk_sd = ber_onset(
+            state, rx, temp, pairs, on_ber, ber_dist, shrunk, shrunk_sd, onset, laser_failing
+        )
     # a failing laser whose output has not started to fall yet: it will fall as the fleet's failing
     # lasers do (or as assumed), with their spread, once its bias has used its headroom (each forecast
     # horizon takes the share of it after that: analyzer.forecast.with_pending_decline)
@@ -438,6 +424,43 @@ def ber_margin_trend(
     t = temp[rows] if temp.shape == rx.shape else None
     fit = fit_trends(m, t, steps=step_design(rows.size, rx.shape[1], ber_steps(state, rows, pairs)), iters=4)
     return fit.placed(rows, n_lanes)
+
+
+def ber_onset(
+    state: LaneState,
+    rx: np.ndarray,
+    temp: np.ndarray,
+    pairs: list[tuple[int, int]],
+    on_ber: np.ndarray,
+    ber_dist: tuple[np.ndarray, np.ndarray],
+    drift: np.ndarray,
+    drift_sd: np.ndarray,
+    onset: np.ndarray,
+    laser_failing: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where the margin rests on the BER (``on_ber``), the BER margin's own recent slope
+    (:func:`analyzer.trend.recent_onset`): a penalty that grows faster (a reflective point's return
+    loss worsening over thermal cycles) while Rx stays put. The fall must exceed twice the BER margin's
+    own error, not three steps of the DOM's resolution. Returns the drift and its sd; ``onset`` is
+    updated in place. Only the hours recent_onset reads, in chunks of lanes (at 500k lanes the BER
+    margin of every hour of the window, or of every lane at once, costs seconds and a gigabyte)."""
+    drift, drift_sd = drift.copy(), drift_sd.copy()
+    rows = np.flatnonzero(on_ber)
+    first = max(rx.shape[1] - RECENT_HOURS, 0)
+    ber, dist = ber_dist[0][:, first:], ber_dist[1][:, first:]
+    steps = np.array(ber_steps(state, rows, pairs), dtype=np.int64).reshape(-1, 2)
+    steps = steps[steps[:, 1] >= first]
+    for sl in lane_chunks(rows.size):
+        r = rows[sl]
+        mine = steps[(steps[:, 0] >= sl.start) & (steps[:, 0] < sl.stop)]
+        sub = [(int(a) - sl.start, int(h) - first) for a, h in mine]
+        t = temp[r, first:] if temp.shape == rx.shape else None
+        d, sd, on = recent_onset(
+            ber_margin_series(state, r, (ber, dist)), t, sub, drift[r], drift_sd[r],
+            evidence=laser_failing[r], min_change_db=2 * BER_SD_DB,
+        )  # fmt: skip
+        drift[r], drift_sd[r], onset[r] = d, sd, onset[r] | on
+    return drift, drift_sd
 
 
 def ber_margin_series(

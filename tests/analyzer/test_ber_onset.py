@@ -58,3 +58,14 @@ def test_a_recent_fall_of_the_ber_margin_is_the_slope_in_the_full_pass() -> None
 
 def test_a_recent_fall_of_the_ber_margin_is_the_slope_in_the_bounded_pass() -> None:
     _check(daily_passes(*_fleet(), DAYS)[0])
+
+
+def test_the_ber_onset_in_chunks_of_lanes_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = analyzed(*_fleet(), DAYS).lanes
+    monkeypatch.setattr("analyzer.trend.LANE_CHUNK", 3)  # chunks that split a port's lanes
+    chunked = analyzed(*_fleet(), DAYS).lanes
+    for c in ("drift_shrunk", "drift_shrunk_sd"):  # the same up to the order of sums in the fits
+        got, want = chunked[c].to_numpy(), whole[c].to_numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, err_msg=c)
+    assert chunked["recent_onset"].to_list() == whole["recent_onset"].to_list()
+    assert whole["recent_onset"].sum() == 4  # the four lanes of L-refl, in two chunks of 3
