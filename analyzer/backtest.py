@@ -53,6 +53,18 @@ class ForecastPass(NamedTuple):
     wear: pl.DataFrame | None = None  # the analysis' wear curve (analyzer.wear)
 
 
+WORK_AFTER_HOURS = 48.0
+"""What a planned window's own forecast covers: from the pass until this long after the window opens
+(a step left by a mating shows at once; a dirty end face may take a few thermal cycles to settle)."""
+WORK_SCHEMA: dict[str, Any] = {
+    "work_window": pl.String(),
+    "p_work": pl.Float64(),
+    "p_work_none": pl.Float64(),
+    "work_until": pl.Datetime("us", "UTC"),
+}
+"""The per-window forecast columns of a pass (null where no window opens soon): the window, P that the
+link is below zero by ``work_until`` with that window's matings and without them."""
+
 PREDICT_LINEAR_HOURS = 7 * 24
 """The range of the Prometheus user's rule: ``predict_linear(rx_dbm[7d], H) < low_alarm``."""
 
@@ -127,6 +139,7 @@ def forecast_pass(
     *,
     run: Callable[..., Analysis] = analyze,
     rx_history: RxHistory = _state_rx,
+    work_within_s: float = 86400.0,
 ) -> ForecastPass | None:
     """Analyze ``state`` at ``now``: each link's forecast for ``(now, min(now + horizon, end)]`` and its
     margin snapshot for the baseline; None when that window is empty.
@@ -136,6 +149,10 @@ def forecast_pass(
     ``run`` is the pass (``analyze``'s keywords): the full recomputation by default, or a caller's
     bounded pass that keeps its state from call to call (``linkmargin_cli.passes.Passes.run``), with
     ``rx_history`` where the Rx hours the ``predict_linear`` baseline reads are (``Passes.rx_history``).
+
+    A link whose next maintenance window opens within ``work_within_s`` also gets that window's own
+    forecast (:data:`WORK_SCHEMA`, :func:`window_forecasts`): the question an engineer asks before the
+    work, "does tonight's re-patch take this link down", with its outcome days, not weeks, away.
     """
     left_s = min(horizon_s, (end - now).total_seconds())
     if left_s <= 0:
@@ -153,7 +170,52 @@ def forecast_pass(
     fc = fc.join(
         an.forecasts["H0"].select("link", pl.col("p_cross").alias("p_no_work")), on="link", how="left"
     )
+    soon = min(now + timedelta(seconds=work_within_s), now + timedelta(seconds=left_s))
+    fc = fc.join(window_forecasts(an, planned, now, soon, end), on="link", how="left")
     return ForecastPass(fc, snaps, an.cohorts.table, an.wear)
+
+
+def window_forecasts(
+    an: Analysis, planned: pl.DataFrame | None, now: datetime, soon: datetime, end: datetime
+) -> pl.DataFrame:
+    """Per link whose next maintenance window opens in ``(now, soon]``: that window's own forecast
+    (:data:`WORK_SCHEMA`): P below zero by :data:`WORK_AFTER_HOURS` after it opens (at most ``end``),
+    with only that window's planned matings, and the same horizon without them. Two forecasts per
+    window, over the lanes the analysis already holds."""
+    empty = pl.DataFrame(schema={"link": pl.String(), **WORK_SCHEMA})
+    if planned is None or planned.height == 0:
+        return empty
+    nxt = (
+        planned.filter((pl.col("ts") > now) & (pl.col("ts") <= soon))
+        .group_by("link", "window")
+        .agg(pl.col("ts").min())
+        .sort("ts", "window")
+        .group_by("link", maintain_order=True)
+        .first()
+    )
+    out = [empty]
+    for (window, ts), links in nxt.group_by("window", "ts", maintain_order=True):
+        until = min(ts + timedelta(hours=WORK_AFTER_HOURS), end)
+        days = (until - now).total_seconds() / 86400
+        add_forecast(an, "W", days, planned=planned.filter(pl.col("window") == window), now=now)
+        add_forecast(an, "W0", days, now=now)
+        out.append(
+            links.select("link")
+            .join(an.forecasts["W"].select("link", pl.col("p_cross").alias("p_work")), on="link", how="left")
+            .join(
+                an.forecasts["W0"].select("link", pl.col("p_cross").alias("p_work_none")),
+                on="link",
+                how="left",
+            )
+            .select(
+                "link",
+                pl.lit(window, dtype=pl.String()).alias("work_window"),
+                "p_work",
+                "p_work_none",
+                pl.lit(until, dtype=pl.Datetime("us", "UTC")).alias("work_until"),
+            )
+        )
+    return pl.concat(out)
 
 
 def planned_work_scores(
@@ -167,7 +229,8 @@ def planned_work_scores(
     ``lead_hours`` after ``ts`` and the truth's cause is a mating. Links already below zero when the
     forecast was issued are left out. Returns the rows of the crossings the work caused, the
     reliability of those P (binned like :func:`reliability`) and their Brier score, with and without
-    the plan.
+    the plan. Those P are of a crossing by the run's end, so they also hold the link's later windows
+    and its drift; ``window`` (:func:`window_scores`) judges each window's own forecast.
     """
     empty: dict[str, Any] = {"windows": 0, "crossings": [], "reliability": [], "brier": None}
     if planned.height == 0 or forecasts.height == 0:
@@ -222,6 +285,7 @@ def planned_work_scores(
     )
     y = pl.col("caused").cast(pl.Float64)
     return {
+        "window": window_scores(forecasts, truth, work),
         "windows": j.height,
         "caused": int(j["caused"].sum()),
         "crossings": j.filter(pl.col("caused"))
@@ -233,6 +297,62 @@ def planned_work_scores(
         "brier_no_work": j.select(((pl.col("p_no_work") - y) ** 2).mean()).item(),
         "mean_p": j["p"].mean(),
         "observed": j["caused"].cast(pl.Float64).mean(),
+    }
+
+
+def window_scores(
+    forecasts: pl.DataFrame, truth: pl.DataFrame, work: pl.DataFrame, bins: int = 10
+) -> dict[str, Any]:
+    """Each (window, link)'s own forecast against its outcome: the last pass before the window opened
+    that forecast it (:func:`window_forecasts`), ``p_work`` that the link is below zero by
+    ``work_until``, against whether it was (:func:`_outcomes`); ``p_work_none`` is the same horizon
+    without the window's matings, so the difference of the two Brier scores is what the plan bought.
+    ``work``: window, link, ts (its opening), matings. Links below zero at the pass are left out."""
+    cols = {"work_window", "p_work", "p_work_none", "work_until"}
+    if not cols <= set(forecasts.columns):
+        return {"pairs": 0, "reliability": [], "brier": None, "brier_no_work": None}
+    wf = forecasts.filter(pl.col("work_window").is_not_null()).select(
+        "link",
+        "issued_at",
+        pl.col("work_window").alias("window"),
+        pl.col("p_work").alias("p"),
+        pl.col("p_work_none").alias("p_no_work"),
+        pl.col("work_until").alias("until"),
+    )
+    pairs = (
+        work.join(wf, on=["window", "link"], how="inner")
+        .filter(pl.col("issued_at") < pl.col("ts"))
+        .sort("issued_at")
+        .group_by("window", "link")
+        .agg(pl.all().exclude("window", "link").last())
+    )
+    j = _outcomes(pairs, truth).filter(~pl.col("below_at_issue")).drop_nulls("p")
+    if j.height == 0:
+        return {"pairs": 0, "reliability": [], "brier": None, "brier_no_work": None}
+    y = pl.col("outcome").cast(pl.Float64)
+    b = (pl.col("p") * bins).floor().clip(0, bins - 1).cast(pl.Int64).alias("bin")
+    rel = (
+        j.with_columns(b)
+        .group_by("bin")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("p").mean().alias("mean_p"),
+            pl.col("p_no_work").mean().alias("mean_p_no_work"),
+            y.mean().alias("observed"),
+        )
+        .sort("bin")
+        .with_columns((pl.col("bin") / bins).alias("p_lo"), ((pl.col("bin") + 1) / bins).alias("p_hi"))
+        .select("p_lo", "p_hi", "n", "mean_p", "mean_p_no_work", "observed")
+    )
+    return {
+        "pairs": j.height,
+        "below": int(j["outcome"].sum()),
+        "mean_p": j["p"].mean(),
+        "mean_p_no_work": j["p_no_work"].mean(),
+        "observed": j["outcome"].cast(pl.Float64).mean(),
+        "brier": j.select(((pl.col("p") - y) ** 2).mean()).item(),
+        "brier_no_work": j.select(((pl.col("p_no_work") - y) ** 2).mean()).item(),
+        "reliability": rel.to_dicts(),
     }
 
 

@@ -152,7 +152,14 @@ def replay(
         state.ingest(days.upto(t))
         rx_history = runner.rx_history if bounded else None
         fp = forecast_pass(
-            state, t, end, horizon_s, planned, run=run, **({"rx_history": rx_history} if rx_history else {})
+            state,
+            t,
+            end,
+            horizon_s,
+            planned,
+            run=run,
+            work_within_s=analyze_s,
+            **({"rx_history": rx_history} if rx_history else {}),
         )
         if fp is not None:
             passes.append(fp)

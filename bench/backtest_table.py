@@ -2,7 +2,8 @@
 
 One row per run and model (linkmargin and each baseline of the same run), then a pooled row per model
 (counts summed over the runs), then the pooled reliability table of linkmargin's P, then the planned
-work: the P each link was given before its announced work and the calibration of those P.
+work: the P each link was given before its announced work and the calibration of those P, and each
+window's own forecast against what the window did.
 """
 
 from __future__ import annotations
@@ -146,12 +147,49 @@ def below_at_issue(runs: list[tuple[str, dict[str, Any]]]) -> str:
     return "; ".join(rows) + ".\n"
 
 
+def window_work(runs: list[tuple[str, dict[str, Any]]]) -> str:
+    """Each maintenance window's own forecast (the last pass before it opened: P the link is below zero
+    within two days of it, with the window's matings and without), pooled over the runs."""
+    bins: dict[float, list[float]] = {}
+    n = below = 0
+    b_sum = b0_sum = 0.0
+    for _, sc in runs:
+        w = (sc.get("planned_work") or {}).get("window") or {}
+        k = w.get("pairs", 0)
+        if not k:
+            continue
+        n += k
+        below += w["below"]
+        b_sum += w["brier"] * k
+        b0_sum += w["brier_no_work"] * k
+        for r in w["reliability"]:
+            b = bins.setdefault(r["p_lo"], [r["p_hi"], 0.0, 0.0, 0.0, 0.0])
+            b[1] += r["n"]
+            b[2] += r["mean_p"] * r["n"]
+            b[3] += r["mean_p_no_work"] * r["n"]
+            b[4] += r["observed"] * r["n"]
+    if not n:
+        return "No window had its own forecast.\n"
+    out = (
+        f"{n} (window, link) pairs forecast by the last pass before the window opened, {below} below zero "
+        f"within two days of it; Brier {b_sum / n:.4f} with the window's matings, {b0_sum / n:.4f} "
+        f"without them (skill of the plan {1 - b_sum / b0_sum:+.3f}).\n\n"
+        "| P the window takes it below zero | windows | mean P | mean P without the work | observed share |\n"
+        "|---|---|---|---|---|\n"
+    )
+    for lo in sorted(bins):
+        hi, k, sp, sp0, so = bins[lo]
+        out += f"| {lo:.1f}-{hi:.1f} | {int(k)} | {sp / k:.3f} | {sp0 / k:.3f} | {so / k:.3f} |\n"
+    return out
+
+
 def main(argv: list[str]) -> int:
     runs = [(Path(a).stem, json.loads(Path(a).read_text())) for a in argv]
     print(table(runs))
     print(below_at_issue(runs))
     print(reliability(runs))
     print(planned_work(runs))
+    print(window_work(runs))
     return 0
 
 

@@ -51,6 +51,7 @@ def backtest(
     """Score forecasts against the lab's ground truth, beside the static-threshold baseline."""
     from rich.table import Table
 
+    from analyzer.backtest import WORK_AFTER_HOURS
     from collector.transport import TRANSPORTS
     from linkmargin_cli.backtest_run import run_backtest, score_run
     from linkmargin_cli.harness import LAB_TRANSPORTS
@@ -181,6 +182,28 @@ def backtest(
                 *(f"{v:.3f}" if isinstance(v, float) else str(v) for v in (row[c] for c in work_cols))
             )
         out.print(work)
+    win = pw.get("window") or {}
+    if win.get("pairs"):
+        wt = Table(
+            "P the window takes it below zero",
+            "windows",
+            "mean P",
+            "mean P without the work",
+            "observed share",
+            title=f"Each window's own forecast, the last pass before it ({win['pairs']} windows, "
+            f"{win['below']} below zero within {WORK_AFTER_HOURS:g} h; "
+            f"Brier {_fmt(win.get('brier'), '.4f')}, "
+            f"without the work {_fmt(win.get('brier_no_work'), '.4f')})",
+        )
+        for r in win["reliability"]:
+            wt.add_row(
+                f"{r['p_lo']:.1f}-{r['p_hi']:.1f}",
+                str(r["n"]),
+                f"{r['mean_p']:.3f}",
+                f"{r['mean_p_no_work']:.3f}",
+                f"{r['observed']:.3f}",
+            )
+        out.print(wt)
     if save:
         from linkmargin_cli.backtest_plot import reliability_png
 

@@ -199,6 +199,7 @@ async def run_backtest(
                     planned,
                     run=passes.run,
                     rx_history=passes.rx_history,
+                    work_within_s=analyze_s,
                 )
             finally:
                 state.clock = clock
