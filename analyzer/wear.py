@@ -5,13 +5,16 @@ A connector's end face wears with its matings; the catalog rates each type for s
 it bins the fleet's observed matings by the count the point had reached, relative to its type's rated
 cycles (``x = count / rated``), per cohort (connector family x termination), and reads in each bin
 
-- P(step per mating): Beta posterior with the catalog's ``mating_priors`` figure for the termination
-  as its prior, 95 % interval from its quantiles;
-- the step size: the mean of the steps seen shrunk toward the catalog's size, its sd, and a normal
+- P(step per mating): Beta posterior whose prior is the cohort's own figure over all its bins, 95 %
+  interval from its quantiles;
+- the step size: the mean of the steps seen shrunk toward the cohort's size, its sd, and a normal
   95 % interval of the mean.
 
-The priors and their weights are the cohort table's (:mod:`analyzer.cohorts`: ``PRIOR_MATINGS``,
-``PRIOR_STEPS``), so a cohort whose matings all fall in one bin reads the same figures from both.
+The cohort's figure is the cohort table's (:mod:`analyzer.cohorts`): the catalog's ``mating_priors``
+for the termination, worth ``PRIOR_MATINGS`` matings and ``PRIOR_STEPS`` steps, updated by every
+mating of the cohort. So a bin is pooled toward what its cohort shows, not toward the catalog (field
+MMC steps of 3 dB against a catalog's 1 dB), with the same weights. A bin's prior leaves the bin's own
+matings out, so a cohort whose matings all fall in one bin reads the same figures from both.
 
 Why bins and not a parametric curve: a logistic in log(count) cannot level off below 1 and a fitted
 shape would have to be guessed; a binned posterior is honest about where the fleet has matings and
@@ -142,16 +145,18 @@ def wear_curve(stats: pl.DataFrame) -> pl.DataFrame:
     p0 = np.array([float(x.p_step.value or 0.0) for x in pr])
     s0 = np.array([float(x.step_db.value or 0.0) for x in pr])
     n, k = stats["matings"].to_numpy().astype(float), stats["steps"].to_numpy().astype(float)
-    a = PRIOR_MATINGS * p0 + k
-    b = PRIOR_MATINGS * (1 - p0) + n - k
-    lo, hi = _beta_quantiles(a, b)
     s1, s2 = stats["loss_sum"].to_numpy(), stats["loss_sq_sum"].to_numpy()
+    # each bin is shrunk toward its cohort over all its bins (itself shrunk toward the catalog), not
+    # toward the catalog: a cohort whose steps are three times the catalog's size has bins that say so
+    cp, cs, csd = _cohort_prior(stats, p0, s0)
+    a = PRIOR_MATINGS * cp + k
+    b = PRIOR_MATINGS * (1 - cp) + n - k
+    lo, hi = _beta_quantiles(a, b)
     with np.errstate(invalid="ignore", divide="ignore"):
         data_mean = np.where(k > 0, s1 / k, 0.0)
         ss = np.where(k > 1, np.maximum(s2 - k * data_mean**2, 0.0), 0.0)
-        # as the cohort table: the catalog's size worth PRIOR_STEPS steps, its spread half the size
-        mean = (PRIOR_STEPS * s0 + s1) / (PRIOR_STEPS + k)
-        sd = np.sqrt(((PRIOR_STEPS - 1) * (0.5 * s0) ** 2 + ss) / (PRIOR_STEPS - 1 + np.maximum(k - 1, 0)))
+        mean = (PRIOR_STEPS * cs + s1) / (PRIOR_STEPS + k)
+        sd = np.sqrt(((PRIOR_STEPS - 1) * csd**2 + ss) / (PRIOR_STEPS - 1 + np.maximum(k - 1, 0)))
         half = _Z * sd / np.sqrt(PRIOR_STEPS + k)
     edges = np.array([*WEAR_EDGES, np.inf])
     bins = stats["wear_bin"].to_numpy().astype(int)
@@ -169,6 +174,26 @@ def wear_curve(stats: pl.DataFrame) -> pl.DataFrame:
         pl.Series("step_db_hi", mean + half).fill_nan(None),
         pl.Series("step_db_sd", sd).fill_nan(None),
     )
+
+
+def _cohort_prior(
+    stats: pl.DataFrame, p0: np.ndarray, s0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per stats row: the prior of its bin, its cohort's (family, termination) P(step), step size and
+    sd from the cohort's *other* bins, estimated as the cohort table does (:mod:`analyzer.cohorts`):
+    the catalog's figures (``p0``, ``s0``, spread half the size) worth ``PRIOR_MATINGS`` matings and
+    ``PRIOR_STEPS`` steps, updated by those matings. Leaving the bin's own out keeps its data from
+    counting twice: a cohort whose matings all fall in one bin reads the cohort table's figures there.
+    Sums over a cohort's bins merge like the bins, so shards agree on it."""
+    cols = ("matings", "steps", "loss_sum", "loss_sq_sum")
+    others = stats.select(*(pl.col(c).sum().over("family", "termination") - pl.col(c) for c in cols))
+    n, k, s1, s2 = (others[c].to_numpy().astype(float) for c in cols)
+    p = (PRIOR_MATINGS * p0 + k) / (PRIOR_MATINGS + n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        size = (PRIOR_STEPS * s0 + s1) / (PRIOR_STEPS + k)
+        ss = np.where(k > 1, np.maximum(s2 - s1 * s1 / np.maximum(k, 1.0), 0.0), 0.0)
+        sd = np.sqrt(((PRIOR_STEPS - 1) * (0.5 * s0) ** 2 + ss) / (PRIOR_STEPS - 1 + np.maximum(k - 1, 0)))
+    return p, size, sd
 
 
 _READ = ("p_step", "p_step_lo", "p_step_hi", "step_db", "step_db_sd")

@@ -229,3 +229,42 @@ def test_a_link_at_risk_with_a_point_past_its_rated_cycles_is_told_to_replace_it
     assert by["L-target"]["cause"] == "worn_point"
     assert by["L-target"]["action"] == "replace field MMC L-target-mmc (mated 48 times, rated about 50)"
     assert by["L-outside"]["cause"] != "worn_point"  # the same link with a fresh MMC
+
+
+def _mmc(counts: list[int], losses: list[float | None]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "family": "MMC-field",
+            "termination": "field",
+            "matings_at": counts,
+            "rated_matings": 50.0,
+            "stepped": [x is not None for x in losses],
+            "loss_db": pl.Series(losses, dtype=pl.Float64),
+        }
+    )
+
+
+def test_a_thin_bin_leans_on_its_cohort_not_on_the_catalog() -> None:
+    """Forty matings at 40-49 (x 0.8-1.0) left 3 dB steps on half of them; two matings at 20 (bin
+    0.35-0.5) left one 3 dB step. The thin bin's prior is its cohort's other bins (p ~0.5, 3 dB), not the
+    catalog's field figure (0.15, 1 dB): its size and P sit near the cohort's, by hand below."""
+    from analyzer.cohorts import PRIOR_MATINGS, PRIOR_STEPS
+    from linkmargin.catalog import mating_prior
+
+    worn = [40 + k % 10 for k in range(40)]
+    data = _mmc([*worn, 20, 20], [3.0 if k % 2 else None for k in range(40)] + [3.0, None])
+    curve = wear_curve(wear_stats(data))
+    thin = curve.filter(pl.col("matings") == 2).row(0, named=True)
+    pr = mating_prior("field")
+    p0, s0 = float(pr.p_step.value or 0.0), float(pr.step_db.value or 0.0)
+    p_other = (PRIOR_MATINGS * p0 + 20) / (PRIOR_MATINGS + 40)  # the 40 worn matings, 20 steps
+    s_other = (PRIOR_STEPS * s0 + 20 * 3.0) / (PRIOR_STEPS + 20)
+    assert thin["p_step"] == pytest.approx((PRIOR_MATINGS * p_other + 1) / (PRIOR_MATINGS + 2))
+    assert thin["step_db"] == pytest.approx((PRIOR_STEPS * s_other + 3.0) / (PRIOR_STEPS + 1))
+    # the catalog alone as the prior: (2 x 1 dB + 3 dB) / 3 = 1.7 dB
+    assert thin["step_db"] > 2.5 > (PRIOR_STEPS * s0 + 3.0) / (PRIOR_STEPS + 1) + 0.5
+    # a cohort whose matings all sit in one bin reads there what the cohort table reads
+    both = wear_curve(wear_stats(_mmc([40] * 40, [3.0 if k % 2 else None for k in range(40)])))
+    (row,) = both.rows(named=True)
+    assert row["p_step"] == pytest.approx((PRIOR_MATINGS * p0 + 20) / (PRIOR_MATINGS + 40))
+    assert row["step_db"] == pytest.approx((PRIOR_STEPS * s0 + 60.0) / (PRIOR_STEPS + 20))

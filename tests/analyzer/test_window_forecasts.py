@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -45,8 +44,10 @@ def _window(wid: str, start: datetime, point: str) -> str:
 @pytest.fixture(scope="module")
 def passed(tmp_path_factory: pytest.TempPathFactory):
     d = tmp_path_factory.mktemp("window")
-    maintenance = "maintenance:\n" + _window("tonight", TONIGHT, "L-target-mmc") + _window(
-        "later", LATER, "L-outside-mmc"
+    maintenance = (
+        "maintenance:\n"
+        + _window("tonight", TONIGHT, "L-target-mmc")
+        + _window("later", LATER, "L-outside-mmc")
     )
     inv = load_inventory(write_inventory(d / "inv.yaml", maintenance))
     write_history(d / "inv.yaml", d / "hist")
