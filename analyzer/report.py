@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from analyzer.analysis import Analysis
+from analyzer.forecast import with_pending_decline
 from analyzer.wear import link_worst_wear, point_hazard
 
 COLUMNS = (
@@ -271,6 +272,31 @@ def to_csv(table: pl.DataFrame, path: str | Path) -> None:
     table.write_csv(path)
 
 
+def margin_path(lane: dict[str, Any], days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A lane's forecast margin and its sd at each of ``days`` (a lanes-table row), as the forecast
+    reads them: its drift, and a failing far laser's fall from the day its headroom runs out
+    (:func:`analyzer.forecast.with_pending_decline`), so the drawn path ends where its P comes from."""
+
+    def val(c: str) -> float:
+        v = lane.get(c)
+        return np.nan if v is None else float(v)
+
+    m0 = val("forecast_base_db")
+    mean, sd = np.empty(days.size), np.empty(days.size)
+    for i, h in enumerate(days):
+        d, s = with_pending_decline(
+            np.array([val("drift_shrunk")]),
+            np.array([val("drift_shrunk_sd")]),
+            np.array([val("decline_after_days")]),
+            np.array([val("decline_db_per_day")]),
+            np.array([val("decline_sd")]),
+            float(h),
+        )
+        mean[i] = m0 + float(d[0]) * h
+        sd[i] = np.hypot(float(s[0]) * h, np.nan_to_num(val("resid_sigma_db")))
+    return mean, sd
+
+
 def plot(
     analysis: Analysis,
     label: str,
@@ -295,11 +321,7 @@ def plot(
         li = lanes.filter(pl.col("link") == r["link"]).sort("forecast_base_db", nulls_last=True).head(1)
         if li.height == 0:
             continue
-        m0 = np.full(
-            grid.size, li["forecast_base_db"][0] if li["forecast_base_db"][0] is not None else np.nan
-        )
-        mean = m0 + li["drift_shrunk"][0] * grid
-        sd = np.sqrt((li["drift_shrunk_sd"][0] * grid) ** 2 + (li["resid_sigma_db"][0] or 0.0) ** 2)
+        mean, sd = margin_path(li.row(0, named=True), grid)
         line = ax.plot(grid, mean, label=f"{r['link']} (P={r['p_cross']:.2f})")[0]
         ax.fill_between(grid, mean - 1.645 * sd, mean + 1.645 * sd, color=line.get_color(), alpha=0.15)
         ax.errorbar(
