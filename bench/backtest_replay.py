@@ -2,7 +2,8 @@
 
 ``linkmargin backtest --save DIR`` keeps every sample the collector delivered (DIR/history) and the
 ground truth (DIR/truth.parquet). This replays that history into a fresh analyzer at the same
-forecast cadence, so an analyzer change can be scored in a fraction of the full run's time. The
+forecast cadence (``--analyze-every``; by default the run's own, read off its saved forecasts), so an
+analyzer change can be scored in a fraction of the full run's time. The
 figures to report come from the full path (``linkmargin backtest``); this is a development tool.
 
     python -m bench.backtest_replay DIR --scenario bench/backtest-21d-small.yaml [--seed N]
@@ -192,11 +193,23 @@ def replay(
     return scores
 
 
+def run_cadence_s(save: Path, default_s: float = 6 * 3600.0) -> float:
+    """The time between the recorded run's passes, read off its saved forecasts (the backtest's default,
+    6 h, when there are none): a replay at another cadence does not reproduce the run."""
+    path = save / "forecasts.parquet"
+    if not path.exists():
+        return default_s
+    issued = pl.read_parquet(path, columns=["issued_at"])["issued_at"].unique().sort()
+    if issued.len() < 2:
+        return default_s
+    return float(issued.diff().drop_nulls().min().total_seconds())  # type: ignore[union-attr]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("save", type=Path)
     ap.add_argument("--scenario", required=True)
-    ap.add_argument("--analyze-every", default="12h")
+    ap.add_argument("--analyze-every", default=None, help="default: the recorded run's, from its forecasts")
     ap.add_argument("--horizon", default="21d")
     ap.add_argument("--min-lead", default="48h")
     ap.add_argument("--seed", type=int, default=None, help="the seed the run was made with")
@@ -211,7 +224,7 @@ def main() -> None:
     scores = replay(
         a.save,
         a.scenario,
-        parse_duration(a.analyze_every),
+        run_cadence_s(a.save) if a.analyze_every is None else parse_duration(a.analyze_every),
         parse_duration(a.horizon),
         parse_duration(a.min_lead),
         a.seed,
