@@ -268,21 +268,7 @@ def planned_work_scores(
     )
     if j.height == 0:
         return empty
-    bins = 10
-    b = (pl.col("p") * bins).floor().clip(0, bins - 1).cast(pl.Int64).alias("bin")
-    rel = (
-        j.with_columns(b)
-        .group_by("bin")
-        .agg(
-            pl.len().alias("n"),
-            pl.col("p").mean().alias("mean_p"),
-            pl.col("p_no_work").mean().alias("mean_p_no_work"),
-            pl.col("caused").cast(pl.Float64).mean().alias("observed"),
-        )
-        .sort("bin")
-        .with_columns((pl.col("bin") / bins).alias("p_lo"), ((pl.col("bin") + 1) / bins).alias("p_hi"))
-        .select("p_lo", "p_hi", "n", "mean_p", "mean_p_no_work", "observed")
-    )
+    rel = _work_reliability(j, pl.col("caused").cast(pl.Float64))
     y = pl.col("caused").cast(pl.Float64)
     return {
         "window": window_scores(forecasts, truth, work),
@@ -298,6 +284,25 @@ def planned_work_scores(
         "mean_p": j["p"].mean(),
         "observed": j["caused"].cast(pl.Float64).mean(),
     }
+
+
+def _work_reliability(j: pl.DataFrame, outcome: pl.Expr, bins: int = 10) -> pl.DataFrame:
+    """Planned-work pairs (``p``, ``p_no_work``) binned by ``p``: each bin's count, mean P with and
+    without the work, and the observed share of ``outcome`` (a 0/1 float expression)."""
+    b = (pl.col("p") * bins).floor().clip(0, bins - 1).cast(pl.Int64).alias("bin")
+    return (
+        j.with_columns(b)
+        .group_by("bin")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("p").mean().alias("mean_p"),
+            pl.col("p_no_work").mean().alias("mean_p_no_work"),
+            outcome.mean().alias("observed"),
+        )
+        .sort("bin")
+        .with_columns((pl.col("bin") / bins).alias("p_lo"), ((pl.col("bin") + 1) / bins).alias("p_hi"))
+        .select("p_lo", "p_hi", "n", "mean_p", "mean_p_no_work", "observed")
+    )
 
 
 def window_scores(
@@ -330,20 +335,7 @@ def window_scores(
     if j.height == 0:
         return {"pairs": 0, "reliability": [], "brier": None, "brier_no_work": None}
     y = pl.col("outcome").cast(pl.Float64)
-    b = (pl.col("p") * bins).floor().clip(0, bins - 1).cast(pl.Int64).alias("bin")
-    rel = (
-        j.with_columns(b)
-        .group_by("bin")
-        .agg(
-            pl.len().alias("n"),
-            pl.col("p").mean().alias("mean_p"),
-            pl.col("p_no_work").mean().alias("mean_p_no_work"),
-            y.mean().alias("observed"),
-        )
-        .sort("bin")
-        .with_columns((pl.col("bin") / bins).alias("p_lo"), ((pl.col("bin") + 1) / bins).alias("p_hi"))
-        .select("p_lo", "p_hi", "n", "mean_p", "mean_p_no_work", "observed")
-    )
+    rel = _work_reliability(j, y, bins)
     return {
         "pairs": j.height,
         "below": int(j["outcome"].sum()),

@@ -95,6 +95,26 @@ def reliability(runs: list[tuple[str, dict[str, Any]]]) -> str:
     return out
 
 
+def _pool_work_bins(bins: dict[float, list[float]], rows: list[dict[str, Any]]) -> None:
+    """Add one run's planned-work reliability rows (n, mean P with and without the work, observed) to
+    ``bins`` (p_lo -> [p_hi, n, sum P, sum P without, sum observed])."""
+    for r in rows:
+        b = bins.setdefault(r["p_lo"], [r["p_hi"], 0.0, 0.0, 0.0, 0.0])
+        b[1] += r["n"]
+        b[2] += r["mean_p"] * r["n"]
+        b[3] += r["mean_p_no_work"] * r["n"]
+        b[4] += r["observed"] * r["n"]
+
+
+def _work_bin_rows(bins: dict[float, list[float]]) -> str:
+    """The pooled bins as markdown rows: P bin, count, mean P, mean P without the work, observed share."""
+    out = ""
+    for lo in sorted(bins):
+        hi, k, sp, sp0, so = bins[lo]
+        out += f"| {lo:.1f}-{hi:.1f} | {int(k)} | {sp / k:.3f} | {sp0 / k:.3f} | {so / k:.3f} |\n"
+    return out
+
+
 def planned_work(runs: list[tuple[str, dict[str, Any]]]) -> str:
     """The headline: the P each link was given before its planned work, the crossings the work caused,
     and the calibration of those P pooled over the runs (with and without the plan)."""
@@ -116,12 +136,7 @@ def planned_work(runs: list[tuple[str, dict[str, Any]]]) -> str:
                 f"| {name} | {r['window']} | {r['link']} | {r['matings']} | {r['ts']} | "
                 f"{r['p']:.3f} ({r['issued_at']}) | {r['p_no_work']:.3f} | {r['crossed_at']} |\n"
             )
-        for r in pw.get("reliability", []):
-            b = bins.setdefault(r["p_lo"], [r["p_hi"], 0.0, 0.0, 0.0, 0.0])
-            b[1] += r["n"]
-            b[2] += r["mean_p"] * r["n"]
-            b[3] += r["mean_p_no_work"] * r["n"]
-            b[4] += r["observed"] * r["n"]
+        _pool_work_bins(bins, pw.get("reliability", []))
     out += (
         f"\n{n} planned (window, link) pairs with a forecast before the work, {caused} crossings the work "
         f"caused; Brier {_f(b_sum / n if n else None, '.4f')} with the plan, "
@@ -129,10 +144,7 @@ def planned_work(runs: list[tuple[str, dict[str, Any]]]) -> str:
         "| P before the work | windows | mean P | mean P without the plan | observed share crossed |\n"
         "|---|---|---|---|---|\n"
     )
-    for lo in sorted(bins):
-        hi, k, sp, sp0, so = bins[lo]
-        out += f"| {lo:.1f}-{hi:.1f} | {int(k)} | {sp / k:.3f} | {sp0 / k:.3f} | {so / k:.3f} |\n"
-    return out
+    return out + _work_bin_rows(bins)
 
 
 def below_at_issue(runs: list[tuple[str, dict[str, Any]]]) -> str:
@@ -162,12 +174,7 @@ def window_work(runs: list[tuple[str, dict[str, Any]]]) -> str:
         below += w["below"]
         b_sum += w["brier"] * k
         b0_sum += w["brier_no_work"] * k
-        for r in w["reliability"]:
-            b = bins.setdefault(r["p_lo"], [r["p_hi"], 0.0, 0.0, 0.0, 0.0])
-            b[1] += r["n"]
-            b[2] += r["mean_p"] * r["n"]
-            b[3] += r["mean_p_no_work"] * r["n"]
-            b[4] += r["observed"] * r["n"]
+        _pool_work_bins(bins, w["reliability"])
     if not n:
         return "No window had its own forecast.\n"
     out = (
@@ -177,10 +184,7 @@ def window_work(runs: list[tuple[str, dict[str, Any]]]) -> str:
         "| P the window takes it below zero | windows | mean P | mean P without the work | observed share |\n"
         "|---|---|---|---|---|\n"
     )
-    for lo in sorted(bins):
-        hi, k, sp, sp0, so = bins[lo]
-        out += f"| {lo:.1f}-{hi:.1f} | {int(k)} | {sp / k:.3f} | {sp0 / k:.3f} | {so / k:.3f} |\n"
-    return out
+    return out + _work_bin_rows(bins)
 
 
 def main(argv: list[str]) -> int:
