@@ -591,9 +591,11 @@ def add_forecast(
     *,
     planned: pl.DataFrame | None = None,
     now: datetime | None = None,
+    links: pl.Series | None = None,
 ) -> None:
-    """Compute the forecast at ``days`` and store per-lane and per-link frames under ``label``."""
-    lanes = analysis.lanes
+    """Compute the forecast at ``days`` and store per-lane and per-link frames under ``label``; of the
+    ``links`` named only (each lane's forecast is its own: the same figures, at their cost)."""
+    lanes = analysis.lanes if links is None else analysis.lanes.filter(pl.col("link").is_in(links.implode()))
     risk = planned_step_risk(analysis, planned, now, days)
     # unexplained steps arrive at the cohort's background rate, of the cohort's unexplained size
     # (its sd taken as half the mean)

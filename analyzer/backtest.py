@@ -181,7 +181,7 @@ def window_forecasts(
     """Per link whose next maintenance window opens in ``(now, soon]``: that window's own forecast
     (:data:`WORK_SCHEMA`): P below zero by :data:`WORK_AFTER_HOURS` after it opens (at most ``end``),
     with only that window's planned matings, and the same horizon without them. Two forecasts per
-    window, over the lanes the analysis already holds."""
+    window, of its links' lanes only."""
     empty = pl.DataFrame(schema={"link": pl.String(), **WORK_SCHEMA})
     if planned is None or planned.height == 0:
         return empty
@@ -197,8 +197,10 @@ def window_forecasts(
     for (window, ts), links in nxt.group_by("window", "ts", maintain_order=True):
         until = min(ts + timedelta(hours=WORK_AFTER_HOURS), end)
         days = (until - now).total_seconds() / 86400
-        add_forecast(an, "W", days, planned=planned.filter(pl.col("window") == window), now=now)
-        add_forecast(an, "W0", days, now=now)
+        add_forecast(
+            an, "W", days, planned=planned.filter(pl.col("window") == window), now=now, links=links["link"]
+        )
+        add_forecast(an, "W0", days, now=now, links=links["link"])
         out.append(
             links.select("link")
             .join(an.forecasts["W"].select("link", pl.col("p_cross").alias("p_work")), on="link", how="left")

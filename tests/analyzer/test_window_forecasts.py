@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
+from analyzer.analysis import add_forecast, analyze
 from analyzer.backtest import WORK_AFTER_HOURS, forecast_pass, window_scores
 from analyzer.forecast import DOM_SD_DB
 from analyzer.state import LaneState
@@ -42,7 +43,7 @@ def _window(wid: str, start: datetime, point: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def passed(tmp_path_factory: pytest.TempPathFactory):
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> tuple[LaneState, pl.DataFrame]:
     d = tmp_path_factory.mktemp("window")
     maintenance = (
         "maintenance:\n"
@@ -53,10 +54,27 @@ def passed(tmp_path_factory: pytest.TempPathFactory):
     write_history(d / "inv.yaml", d / "hist")
     state = LaneState(spec_from_inventory(inv), clock=lambda: NOW)
     state.ingest(pl.read_parquet(d / "hist" / "part-0.parquet"))
-    planned = planned_from_inventory(inv)
+    return state, planned_from_inventory(inv)
+
+
+@pytest.fixture(scope="module")
+def passed(fleet):
+    state, planned = fleet
     fp = forecast_pass(state, NOW, NOW + timedelta(days=21), 21 * 86400.0, planned)
     assert fp is not None
     return fp
+
+
+def test_a_forecast_of_some_links_is_theirs_in_the_whole_fleets(fleet) -> None:
+    """The window forecasts are made for the window's links only: each lane's forecast is its own."""
+    state, planned = fleet
+    an = analyze(state, now=NOW)
+    add_forecast(an, "all", 2.0, planned=planned, now=NOW)
+    add_forecast(an, "some", 2.0, planned=planned, now=NOW, links=pl.Series(["L-target", "L-h1"]))
+    some = an.lane_forecasts["some"]
+    assert set(some["link"]) == {"L-target", "L-h1"}
+    whole = an.lane_forecasts["all"].filter(pl.col("link").is_in(["L-target", "L-h1"]))
+    assert some.sort("li").equals(whole.sort("li"))
 
 
 def _phi(x: float) -> float:
