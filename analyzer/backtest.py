@@ -270,8 +270,8 @@ def planned_work_scores(
     )
     if j.height == 0:
         return empty
-    rel = _work_reliability(j, pl.col("caused").cast(pl.Float64))
     y = pl.col("caused").cast(pl.Float64)
+    rel = _work_reliability(j, y)
     return {
         "window": window_scores(forecasts, truth, work),
         "windows": j.height,

@@ -152,12 +152,8 @@ def wear_curve(stats: pl.DataFrame) -> pl.DataFrame:
     a = PRIOR_MATINGS * cp + k
     b = PRIOR_MATINGS * (1 - cp) + n - k
     lo, hi = _beta_quantiles(a, b)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        data_mean = np.where(k > 0, s1 / k, 0.0)
-        ss = np.where(k > 1, np.maximum(s2 - k * data_mean**2, 0.0), 0.0)
-        mean = (PRIOR_STEPS * cs + s1) / (PRIOR_STEPS + k)
-        sd = np.sqrt(((PRIOR_STEPS - 1) * csd**2 + ss) / (PRIOR_STEPS - 1 + np.maximum(k - 1, 0)))
-        half = _Z * sd / np.sqrt(PRIOR_STEPS + k)
+    _, mean, sd = _pooled(cp, cs, csd, n, k, s1, s2)
+    half = _Z * sd / np.sqrt(PRIOR_STEPS + k)
     edges = np.array([*WEAR_EDGES, np.inf])
     bins = stats["wear_bin"].to_numpy().astype(int)
     rated = bins >= 0
@@ -188,11 +184,26 @@ def _cohort_prior(
     cols = ("matings", "steps", "loss_sum", "loss_sq_sum")
     others = stats.select(*(pl.col(c).sum().over("family", "termination") - pl.col(c) for c in cols))
     n, k, s1, s2 = (others[c].to_numpy().astype(float) for c in cols)
-    p = (PRIOR_MATINGS * p0 + k) / (PRIOR_MATINGS + n)
+    return _pooled(p0, s0, 0.5 * s0, n, k, s1, s2)
+
+
+def _pooled(
+    p_prior: np.ndarray,
+    size_prior: np.ndarray,
+    sd_prior: np.ndarray,
+    n: np.ndarray,
+    k: np.ndarray,
+    s1: np.ndarray,
+    s2: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """P(step), step size and its sd from ``n`` matings with ``k`` steps (sizes summing to ``s1``, their
+    squares to ``s2``) pooled with a prior worth ``PRIOR_MATINGS`` matings and ``PRIOR_STEPS`` steps
+    (the cohort table's weights, :mod:`analyzer.cohorts`)."""
+    p = (PRIOR_MATINGS * p_prior + k) / (PRIOR_MATINGS + n)
     with np.errstate(invalid="ignore", divide="ignore"):
-        size = (PRIOR_STEPS * s0 + s1) / (PRIOR_STEPS + k)
+        size = (PRIOR_STEPS * size_prior + s1) / (PRIOR_STEPS + k)
         ss = np.where(k > 1, np.maximum(s2 - s1 * s1 / np.maximum(k, 1.0), 0.0), 0.0)
-        sd = np.sqrt(((PRIOR_STEPS - 1) * (0.5 * s0) ** 2 + ss) / (PRIOR_STEPS - 1 + np.maximum(k - 1, 0)))
+        sd = np.sqrt(((PRIOR_STEPS - 1) * sd_prior**2 + ss) / (PRIOR_STEPS - 1 + np.maximum(k - 1, 0)))
     return p, size, sd
 
 
